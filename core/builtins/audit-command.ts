@@ -1,0 +1,33 @@
+import type { AuditLog } from '../audit/audit-log.js';
+import { card } from '../cards/card.js';
+import { defineCommand } from '../commands/spec.js';
+
+export function auditCommand(audit: AuditLog) {
+  return defineCommand({
+    name: 'audit',
+    description: 'builtin.audit.description',
+    roles: ['admin'],
+    options: [
+      { name: 'user', short: 'u', type: 'user', description: 'builtin.audit.user' },
+      { name: 'command', short: 'c', type: 'string', description: 'builtin.audit.command' },
+      { name: 'limit', short: 'n', type: 'int', min: 1, max: 100, default: 10, description: 'builtin.audit.limit' },
+    ],
+    examples: ['audit', 'audit -n 20', 'audit --user @bob', 'audit --command ping'],
+    handler: async (ctx) => {
+      const rows = await audit.query({ limit: ctx.args.limit, actorId: ctx.args.user, command: ctx.args.command });
+      if (!rows.length) return ctx.t('builtin.audit.empty');
+      return card({
+        title: ctx.t('builtin.audit.title', { count: rows.length }),
+        status: 'info',
+        sections: [
+          {
+            items: rows.map((r) => {
+              const args = r.args ? ` ${JSON.stringify(r.args)}` : '';
+              return `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} **${r.actorNick ?? r.actorId}** \`${r.command}\`${args} → ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`;
+            }),
+          },
+        ],
+      });
+    },
+  });
+}

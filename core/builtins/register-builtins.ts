@@ -1,0 +1,25 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { ActionRegistry } from '../actions/action-registry.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { CommandPipeline } from '../commands/command-pipeline.js';
+import type { HelpBuilder } from '../commands/help.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import type { StatusBoard } from '../runtime/status.js';
+import { TOKENS } from '../tokens.js';
+import { auditCommand } from './audit-command.js';
+import { confirmAction } from './confirm-action.js';
+import { helpCommand } from './help-command.js';
+import { pingCommand } from './ping-command.js';
+import { statusCommand } from './status-command.js';
+import { whoamiCommand } from './whoami-command.js';
+
+/** Registers the core's own commands (owner `core`) and its confirm action. */
+export function registerBuiltins(c: DependencyContainer, version: string): void {
+  const registry = c.resolve<CommandRegistry>(TOKENS.Commands);
+  registry.register(helpCommand(c.resolve<HelpBuilder>(TOKENS.Help), registry), 'core');
+  registry.register(pingCommand(), 'core');
+  registry.register(whoamiCommand(), 'core');
+  registry.register(statusCommand(c.resolve<StatusBoard>(TOKENS.Status), version), 'core');
+  registry.register(auditCommand(c.resolve<AuditLog>(TOKENS.Audit)), 'core');
+  c.resolve<ActionRegistry>(TOKENS.Actions).register('core', confirmAction(c.resolve<CommandPipeline>(TOKENS.Pipeline)));
+}

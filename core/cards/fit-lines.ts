@@ -1,0 +1,29 @@
+import { truncateMarkdown, utf8Length } from '../util/bytes.js';
+
+/**
+ * Joins lines under a byte budget. Lines that do not fit are replaced by one
+ * `moreLine(n)` line, so the reader always sees that something was left out.
+ */
+export function fitLines(lines: string[], maxBytes: number, moreLine: (n: number) => string): string {
+  const out: string[] = [];
+  let used = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    const size = utf8Length(line) + 1;
+    const reserve = i < lines.length - 1 ? utf8Length(moreLine(lines.length - i)) + 1 : 0;
+    if (used + size + reserve > maxBytes) {
+      if (out.length === 0 && i === 0) {
+        // A single oversized first line: keep what fits of it rather than nothing.
+        const room = maxBytes - reserve - 1;
+        if (room > 0) out.push(truncateMarkdown(line, room));
+        out.push(moreLine(lines.length - 1));
+        return out.join('\n');
+      }
+      out.push(moreLine(lines.length - i));
+      return out.join('\n');
+    }
+    out.push(line);
+    used += size;
+  }
+  return out.join('\n');
+}

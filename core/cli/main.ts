@@ -1,0 +1,52 @@
+#!/usr/bin/env node
+import 'reflect-metadata';
+import { pathToFileURL } from 'node:url';
+import { configCheck } from './config-check.js';
+import { configSchema } from './config-schema.js';
+import { start } from './start.js';
+
+const USAGE = `dingops — ChatOps bot framework for DingTalk
+
+Usage:
+  dingops start [--config bot.config.yaml]    run the bot
+  dingops config check [file]                 validate a config file (exit 0 valid, 1 invalid)
+  dingops config schema                       print the config JSON Schema (for editor completion)
+  dingops help                                this text
+
+Environment: DINGOPS_CONFIG, DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET, DINGTALK_API_BASE,
+DINGOPS_PORT, DINGOPS_STORAGE_URL, DINGOPS_LOG_LEVEL, DINGOPS_LOCALE override the config file.`;
+
+/** Runs one CLI command; resolves to the exit code (long-running commands resolve when they stop). */
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, sub, ...rest] = argv;
+  switch (cmd) {
+    case 'start':
+      return start([sub, ...rest].filter((x): x is string => x !== undefined));
+    case 'config':
+      if (sub === 'check') return configCheck(rest);
+      if (sub === 'schema') return configSchema(rest);
+      process.stderr.write(`unknown: dingops config ${sub ?? ''}\n${USAGE}\n`);
+      return 2;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    default:
+      process.stderr.write(`unknown command '${cmd}'\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err) => {
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,267 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { inject, injectable } from 'tsyringe';
+import type { AccessControl, AccessDecision } from '../access/access-control.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import { card } from '../cards/card.js';
+import type { CoreConfig } from '../config/core-schema.js';
+import type { Metrics } from '../http/metrics.js';
+import type { I18n, Locale } from '../i18n/i18n.js';
+import type { InboundMessage } from '../messages/inbound.js';
+import type { Messenger, OutboundContent, SendOptions } from '../messages/outbound.js';
+import { TOKENS } from '../tokens.js';
+import type { SecretRedactor } from '../util/redact.js';
+import type { HelpBuilder } from './help.js';
+import { normalizeInput } from './normalize.js';
+import { ParseError, parseArgs } from './parse-args.js';
+import type { CommandNode, CommandRegistry } from './registry.js';
+import type { Caller, CommandContext, OptionSpec } from './spec.js';
+import { TokenizeError, tokenize } from './tokenize.js';
+import { usageLine } from './usage.js';
+import { UserError } from './user-error.js';
+
+const YES_FLAG: OptionSpec = { name: 'yes', short: 'y', type: 'boolean' };
+const BUILTIN_FLAGS: readonly OptionSpec[] = [YES_FLAG];
+const CONFIRM_TTL_MS = 2 * 60_000;
+
+interface PendingConfirmation {
+  node: CommandNode;
+  message: InboundMessage;
+  values: Record<string, unknown>;
+  userId: string;
+  expiresAt: number;
+}
+
+/**
+ * Turns an inbound message into a command run: normalize, tokenize, resolve, check
+ * permission, parse and validate, confirm if needed, run the handler, reply, audit.
+ * Every outcome (including denial and bad input) answers the user and is audited.
+ */
+@injectable()
+export class CommandPipeline {
+  private readonly confirmations = new Map<string, PendingConfirmation>();
+  private readonly locale: Locale;
+
+  constructor(
+    @inject(TOKENS.Commands) private readonly registry: CommandRegistry,
+    @inject(TOKENS.Access) private readonly access: AccessControl,
+    @inject(TOKENS.Help) private readonly help: HelpBuilder,
+    @inject(TOKENS.I18n) private readonly i18n: I18n,
+    @inject(TOKENS.Messenger) private readonly messenger: Messenger,
+    @inject(TOKENS.Audit) private readonly audit: AuditLog,
+    @inject(TOKENS.Metrics) private readonly metrics: Metrics,
+    @inject(TOKENS.Logger) private readonly log: Logger,
+    @inject(TOKENS.Redactor) private readonly redactor: SecretRedactor,
+    @inject(TOKENS.CoreConfig) config: CoreConfig,
+    @inject(TOKENS.Clock) private readonly now: () => number,
+  ) {
+    this.locale = config.locale;
+  }
+
+  async handle(message: InboundMessage): Promise<void> {
+    const started = performance.now();
+    const caller = this.access.caller(message.sender.userId, message.sender.nick);
+    const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, this.locale);
+    const reply = (content: OutboundContent, options?: SendOptions) =>
+      this.messenger.send({ kind: 'reply', to: message }, content, options);
+
+    if (message.msgType !== 'text') {
+      await reply(t('pipeline.textOnly'));
+      return;
+    }
+    const input = normalizeInput(message.text);
+    if (!input) {
+      await reply(t('pipeline.empty'));
+      return;
+    }
+    let tokens;
+    try {
+      tokens = tokenize(input);
+    } catch (err) {
+      if (!(err instanceof TokenizeError)) throw err;
+      await reply(t(`parse.${err.code}`, { position: err.position + 1 }));
+      this.record(message, caller, '?', 'invalid', started, undefined, err.code);
+      return;
+    }
+    const resolved = this.registry.resolve(tokens);
+    if (!resolved) {
+      const word = tokens[0]!.value;
+      const suggestions = this.registry.suggest(word, this.help.permitted(caller, message.conversation));
+      await reply(
+        suggestions.length
+          ? t('pipeline.unknownWithSuggestion', { command: word, suggestions: suggestions.map((s) => `\`${s}\``).join(' / ') })
+          : t('pipeline.unknown', { command: word }),
+      );
+      this.record(message, caller, word.slice(0, 100), 'unknown', started);
+      return;
+    }
+    const { node, rest } = resolved;
+
+    const decision = this.access.check(caller, message.conversation, node.path, node.spec);
+    if (!decision.allowed) {
+      await this.deny(message, caller, node.path, decision, started);
+      return;
+    }
+
+    if (rest.some((tok, i) => !tok.quoted && (tok.value === '--help' || tok.value === '-h') && !rest.slice(0, i).some((x) => x.value === '--' && !x.quoted))) {
+      await reply(this.help.command(node, caller, message.conversation, this.locale));
+      return;
+    }
+    if (!node.spec.handler) {
+      const sub = rest[0]?.value;
+      const children = [...node.children.values()].filter((c) => this.help.may(caller, message.conversation, c));
+      const suggestions = sub ? this.registry.suggest(sub, children) : [];
+      await reply(
+        card({
+          title: sub ? t('pipeline.unknownSub', { command: node.path, sub }) : node.path,
+          status: sub ? 'warning' : 'info',
+          body: suggestions.length ? t('pipeline.didYouMean', { suggestions: suggestions.map((s) => `\`${node.path} ${s}\``).join(' / ') }) : undefined,
+          sections: [{ items: children.map((c) => `\`${usageLine(c)}\``) }],
+        }),
+      );
+      this.record(message, caller, node.path, sub ? 'unknown' : 'invalid', started);
+      return;
+    }
+
+    let values: Record<string, unknown>;
+    let builtins: Record<string, unknown>;
+    try {
+      ({ values, builtins } = parseArgs({
+        args: node.spec.args ?? [],
+        options: node.spec.options ?? [],
+        tokens: rest,
+        input,
+        mentions: message.mentions,
+        builtinFlags: node.spec.confirm ? BUILTIN_FLAGS : undefined,
+      }));
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      await reply(
+        card({
+          title: t('pipeline.badArgs', { command: node.path }),
+          status: 'warning',
+          body: t(`parse.${err.code}`, err.vars),
+          fields: [{ label: t('help.usage'), value: `\`${usageLine(node)}\`` }],
+          footer: t('pipeline.helpHint', { command: node.path }),
+        }),
+      );
+      this.record(message, caller, node.path, 'invalid', started, undefined, err.code);
+      return;
+    }
+
+    if (node.spec.confirm && !builtins.yes) {
+      await reply(this.askConfirmation(node, message, values, caller));
+      this.record(message, caller, node.path, 'pending', started, values, 'confirmation requested');
+      return;
+    }
+    await this.run(node, message, values, caller, started);
+  }
+
+  /** Runs a parsed command. Used directly by the confirm action. */
+  async run(node: CommandNode, message: InboundMessage, values: Record<string, unknown>, caller: Caller, started = performance.now()): Promise<void> {
+    const reply = (content: OutboundContent, options?: SendOptions) => this.messenger.send({ kind: 'reply', to: message }, content, options);
+    const ctx: CommandContext = {
+      args: values,
+      message,
+      caller,
+      command: node.path,
+      locale: this.locale,
+      t: (key, vars) => this.i18n.t(key, vars, this.locale),
+      reply,
+    };
+    try {
+      const result = await node.spec.handler!(ctx as never);
+      if (result !== undefined && result !== null) await reply(result as OutboundContent);
+      this.record(message, caller, node.path, 'ok', started, values);
+    } catch (err) {
+      if (err instanceof UserError) {
+        await reply(this.i18n.t(err.key, err.vars, this.locale));
+        this.record(message, caller, node.path, 'error', started, values, err.key);
+        return;
+      }
+      const ref = randomUUID().slice(0, 8);
+      this.metrics.errors.inc({ where: 'command' });
+      this.log.error({ err, command: node.path, ref, msgId: message.id }, 'command failed');
+      await reply(this.i18n.t('pipeline.internalError', { ref }, this.locale)).catch(() => undefined);
+      this.record(message, caller, node.path, 'error', started, values, `internal error ref ${ref}`);
+    }
+  }
+
+  private async deny(message: InboundMessage, caller: Caller, path: string, decision: Exclude<AccessDecision, { allowed: true }>, started: number) {
+    this.log.info({ user: caller.userId, command: path, reason: decision.reason, conversation: message.conversation.id }, 'permission denied');
+    await this.messenger.send({ kind: 'reply', to: message }, this.i18n.t(`access.denied.${decision.reason}`, decision.vars, this.locale));
+    this.record(message, caller, path, 'denied', started, undefined, decision.reason);
+  }
+
+  private askConfirmation(node: CommandNode, message: InboundMessage, values: Record<string, unknown>, caller: Caller) {
+    const nonce = randomUUID();
+    const now = this.now();
+    for (const [k, p] of this.confirmations) if (p.expiresAt < now) this.confirmations.delete(k);
+    this.confirmations.set(nonce, { node, message, values, userId: caller.userId, expiresAt: now + CONFIRM_TTL_MS });
+    const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, this.locale);
+    const question = typeof node.spec.confirm === 'object' || typeof node.spec.confirm === 'string' ? this.i18n.text(node.spec.confirm, this.locale) : t('pipeline.confirmQuestion', { command: node.path });
+    return card({
+      title: t('pipeline.confirmTitle'),
+      status: 'warning',
+      body: question,
+      buttons: [{ text: t('pipeline.confirmButton'), style: 'danger', action: { id: 'core.confirm', params: { nonce } } }],
+      footer: t('pipeline.confirmFooter', { command: `${message.text.trim()} --yes` }),
+    });
+  }
+
+  /** Settles a pending confirmation exactly once, for the user who asked. */
+  async confirm(nonce: string, userId: string): Promise<'ran' | 'expired' | 'notYours'> {
+    const pending = this.confirmations.get(nonce);
+    if (!pending || pending.expiresAt < this.now()) {
+      this.confirmations.delete(nonce);
+      return 'expired';
+    }
+    if (pending.userId !== userId) return 'notYours';
+    this.confirmations.delete(nonce);
+    const caller = this.access.caller(pending.message.sender.userId, pending.message.sender.nick);
+    await this.run(pending.node, pending.message, pending.values, caller);
+    return 'ran';
+  }
+
+  private record(
+    message: InboundMessage,
+    caller: Caller,
+    command: string,
+    outcome: 'ok' | 'denied' | 'invalid' | 'error' | 'unknown' | 'pending',
+    started: number,
+    values?: Record<string, unknown>,
+    detail?: string,
+  ): void {
+    const durationMs = performance.now() - started;
+    this.metrics.commands.inc({ command: outcome === 'unknown' ? '(unknown)' : command, outcome });
+    if (outcome === 'ok') this.metrics.commandSeconds.observe({ command }, durationMs / 1000);
+    this.audit.record({
+      at: this.now(),
+      kind: 'command',
+      actorId: caller.userId,
+      actorNick: caller.nick,
+      conversationId: message.conversation.id,
+      conversationType: message.conversation.type,
+      command,
+      args: values && this.redactArgs(command, values),
+      outcome,
+      detail,
+      durationMs,
+      via: message.via,
+    });
+  }
+
+  private redactArgs(command: string, values: Record<string, unknown>): Record<string, unknown> | undefined {
+    let empty = true;
+    for (const _ in values) {
+      empty = false;
+      break;
+    }
+    if (empty) return undefined;
+    const node = this.registry.get(command);
+    const secret = new Set([...(node?.spec.args ?? []), ...(node?.spec.options ?? [])].filter((v) => v.secret).map((v) => v.name));
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(values)) out[k] = secret.has(k) ? '***' : this.redactor.redactDeep(v);
+    return out;
+  }
+}

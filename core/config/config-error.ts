@@ -1,0 +1,31 @@
+/** One thing wrong with the configuration, located in the file. */
+export interface ConfigProblem {
+  /** Dotted path with [n] for list items, e.g. `plugins.alerts.routes[2].match`. */
+  path: string;
+  message: string;
+  line?: number;
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.path || '(root)'}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`;
+}
+
+/** Thrown when the configuration cannot be used; its message lists every problem. */
+export class ConfigError extends Error {
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly file?: string,
+  ) {
+    super(`${file ? `${file}: ` : ''}invalid configuration\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else out += out ? `.${String(seg)}` : String(seg);
+  }
+  return out;
+}

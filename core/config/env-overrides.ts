@@ -1,0 +1,28 @@
+/**
+ * Environment variables that override the config file (documented contract, so a
+ * container can be configured without editing YAML).
+ */
+export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type?: 'number' }> = [
+  { env: 'DINGTALK_CLIENT_ID', path: ['dingtalk', 'clientId'] },
+  { env: 'DINGTALK_CLIENT_SECRET', path: ['dingtalk', 'clientSecret'] },
+  { env: 'DINGTALK_API_BASE', path: ['dingtalk', 'apiBase'] },
+  { env: 'DINGTALK_OAPI_BASE', path: ['dingtalk', 'oapiBase'] },
+  { env: 'DINGOPS_PORT', path: ['server', 'port'], type: 'number' },
+  { env: 'DINGOPS_HOST', path: ['server', 'host'] },
+  { env: 'DINGOPS_STORAGE_URL', path: ['storage', 'url'] },
+  { env: 'DINGOPS_LOG_LEVEL', path: ['log', 'level'] },
+  { env: 'DINGOPS_LOCALE', path: ['locale'] },
+];
+
+export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  for (const { env: name, path, type } of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    let node = raw;
+    for (const key of path.slice(0, -1)) {
+      if (!node[key] || typeof node[key] !== 'object') node[key] = {};
+      node = node[key] as Record<string, unknown>;
+    }
+    node[path.at(-1)!] = type === 'number' && /^\d+$/.test(value) ? Number(value) : value;
+  }
+}

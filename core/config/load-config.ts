@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { SECRET_KEY } from '../util/redact.js';
+import { ConfigError, type ConfigProblem } from './config-error.js';
+import { type CoreConfig, coreSchema, PLUGIN_ENTRY_KEYS } from './core-schema.js';
+import { applyEnvOverrides } from './env-overrides.js';
+import { interpolateEnv } from './env-interpolation.js';
+import { YamlSource } from './yaml-source.js';
+import { zodProblems } from './zod-problems.js';
+
+export interface PluginEntry {
+  name: string;
+  from?: string;
+  enabled: boolean;
+  required: boolean;
+  /** The plugin's own config slice (everything but the loader keys), not yet validated. */
+  raw: Record<string, unknown>;
+}
+
+export interface LoadedConfig {
+  core: CoreConfig;
+  plugins: PluginEntry[];
+  /** Where the file was read from (undefined when running on defaults). */
+  file?: string;
+  /** Directory relative paths in the config resolve against. */
+  baseDir: string;
+  source?: YamlSource;
+  /** Values that must never be logged or shown. */
+  secrets: string[];
+  /** Paths of secret-looking keys whose value is written in the file instead of coming from env. */
+  literalSecretPaths: string[];
+}
+
+export interface LoadOptions {
+  file?: string;
+  text?: string;
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Reads, interpolates, overrides from env, and validates the core sections. Throws ConfigError. */
+export function loadConfig(options: LoadOptions = {}): LoadedConfig {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.file ?? env.DINGOPS_CONFIG ?? (existsSync(resolve(cwd, 'bot.config.yaml')) ? 'bot.config.yaml' : undefined);
+  const path = file ? resolve(cwd, file) : undefined;
+  let text = options.text;
+  if (text === undefined && path) {
+    if (!existsSync(path)) throw new ConfigError([{ path: '', message: `config file not found: ${path}` }]);
+    text = readFileSync(path, 'utf8');
+  }
+  const source = text !== undefined ? new YamlSource(text, path) : undefined;
+  const problems: ConfigProblem[] = source ? source.syntaxProblems() : [];
+  if (problems.length) throw new ConfigError(problems, path);
+
+  let raw: Record<string, unknown> = {};
+  const secrets: string[] = [];
+  const literalSecretPaths: string[] = [];
+  if (source) {
+    const interp = interpolateEnv(source.doc, env, source.lineOfOffset);
+    problems.push(...interp.problems);
+    for (const { path: p, value } of interp.fromEnv) if (SECRET_KEY.test(lastKey(p)) || /secret|token|key|password/i.test(p)) secrets.push(value);
+    const js = source.doc.toJS() ?? {};
+    if (typeof js !== 'object' || Array.isArray(js)) problems.push({ path: '', message: 'expected a mapping of sections (dingtalk, server, ...)', line: 1 });
+    else raw = js as Record<string, unknown>;
+    const envPaths = new Set(interp.fromEnv.map((e) => e.path));
+    collectLiteralSecrets(raw, [], envPaths, literalSecretPaths);
+  }
+  applyEnvOverrides(raw, env);
+  if (problems.length) throw new ConfigError(problems, path);
+
+  const parsed = coreSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(zodProblems(parsed.error, coreSchema, { lineAt: (p) => source?.lineAt(p) }), path);
+  }
+  const core = parsed.data;
+  secrets.push(core.dingtalk.clientSecret, core.dingtalk.aesKey ?? '', core.dingtalk.token ?? '');
+  const pw = /^postgres(?:ql)?:\/\/[^:/]+:([^@]+)@/.exec(core.storage.url)?.[1];
+  if (pw) secrets.push(decodeURIComponent(pw));
+
+  const plugins: PluginEntry[] = Object.entries(core.plugins).map(([name, entry]) => {
+    const rawEntry = { ...((entry ?? {}) as Record<string, unknown>) };
+    for (const k of PLUGIN_ENTRY_KEYS) delete rawEntry[k];
+    return { name, from: entry?.from, enabled: entry?.enabled ?? true, required: entry?.required ?? false, raw: rawEntry };
+  });
+  return {
+    core,
+    plugins,
+    file: path,
+    baseDir: path ? resolve(path, '..') : cwd,
+    source,
+    secrets: secrets.filter(Boolean),
+    literalSecretPaths,
+  };
+}
+
+function lastKey(path: string): string {
+  return path.split('.').pop()!.replace(/\[\d+\]$/, '');
+}
+
+function collectLiteralSecrets(value: unknown, path: string[], fromEnv: Set<string>, out: string[]): void {
+  if (!value || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) {
+    const p = [...path, k];
+    if (typeof v === 'string' && v && SECRET_KEY.test(k) && !fromEnv.has(p.join('.'))) out.push(p.join('.'));
+    else if (typeof v === 'object') collectLiteralSecrets(v, p, fromEnv, out);
+  }
+}

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import type { CardAction, InboundMessage } from '../messages/inbound.js';
+
+/** A DingTalk event (Stream `EVENT` frame or decrypted HTTP push), transport-independent. */
+export interface DingTalkEvent {
+  /** `chat_update_title`, `im_cool_app_install`, ... */
+  type: string;
+  id: string;
+  corpId?: string;
+  bornAt?: number;
+  /** Business fields of the event. */
+  data: Record<string, unknown>;
+  via: string;
+}
+
+/**
+ * Events the core emits. Plugins add their own by declaration merging:
+ * `declare module 'dingops' { interface DingopsEvents { 'alerts.incident.changed': Incident } }`
+ * and emit them under their own name prefix.
+ */
+export interface DingopsEvents {
+  'lifecycle.ready': { startedAt: number };
+  'lifecycle.stopping': { reason: string };
+  'message.received': InboundMessage;
+  'card.action': CardAction;
+  'dingtalk.event': DingTalkEvent;
+  'group.installed': { openConversationId: string; title?: string; operator?: string };
+  'group.uninstalled': { openConversationId: string; operator?: string };
+  'group.renamed': { openConversationId: string; title: string; operator?: string };
+  'transport.state': { state: string; detail?: string };
+}
+
+export type EventName = keyof DingopsEvents & string;
+type Listener<E extends EventName> = (payload: DingopsEvents[E]) => void | Promise<void>;
+
+/**
+ * In-process event bus. A listener that throws or rejects is logged and does not stop
+ * the others; `emit` resolves when every listener has settled.
+ */
+export class EventBus {
+  private readonly listeners = new Map<string, Array<{ fn: Listener<any>; owner: string }>>();
+
+  constructor(private readonly log: Logger) {}
+
+  on<E extends EventName>(event: E, fn: Listener<E>, owner = 'core'): () => void {
+    const list = this.listeners.get(event) ?? [];
+    const entry = { fn, owner };
+    list.push(entry);
+    this.listeners.set(event, list);
+    return () => {
+      const l = this.listeners.get(event);
+      if (l) this.listeners.set(event, l.filter((x) => x !== entry));
+    };
+  }
+
+  listenerCount(event: EventName): number {
+    return this.listeners.get(event)?.length ?? 0;
+  }
+
+  async emit<E extends EventName>(event: E, payload: DingopsEvents[E]): Promise<void> {
+    const list = this.listeners.get(event);
+    if (!list?.length) return;
+    await Promise.all(
+      list.map(async ({ fn, owner }) => {
+        try {
+          await fn(payload);
+        } catch (err) {
+          this.log.error({ err, event, owner }, 'event listener failed');
+        }
+      }),
+    );
+  }
+
+  removeOwner(owner: string): void {
+    for (const [event, list] of this.listeners) this.listeners.set(event, list.filter((l) => l.owner !== owner));
+  }
+}

@@ -1,0 +1,106 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.js';
+import type { StatusBoard } from '../runtime/status.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+
+export interface RouteSpec {
+  method: HttpMethod;
+  url: string;
+  /** Bytes; defaults to the server's `bodyLimit`. */
+  bodyLimit?: number;
+  /** Receive the body as a raw string (for signature checks over exact bytes). */
+  rawBody?: boolean;
+  handler: (req: FastifyRequest, reply: FastifyReply) => unknown | Promise<unknown>;
+}
+
+const RESERVED = ['/healthz', '/readyz', '/metrics'];
+
+/**
+ * The bot's HTTP server (Fastify, logging through our pino). Serves health, readiness
+ * and metrics; plugins and the HTTP transport add routes. Every route has a body limit
+ * and the server a request timeout.
+ */
+export class HttpServer {
+  readonly app: FastifyInstance;
+  private readonly owners = new Map<string, string>();
+  /** Owners whose routes answer 503: Fastify cannot remove routes once it started. */
+  private readonly disabled = new Set<string>();
+  private address: string | undefined;
+
+  constructor(
+    private readonly options: { host: string; port: number; bodyLimit: number; requestTimeoutMs: number },
+    log: Logger,
+    private readonly metrics: Metrics,
+    private readonly status: StatusBoard,
+  ) {
+    this.app = Fastify({
+      loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+      disableRequestLogging: true,
+      bodyLimit: options.bodyLimit,
+      requestTimeout: options.requestTimeoutMs,
+      connectionTimeout: options.requestTimeoutMs,
+      return503OnClosing: true,
+    });
+    // Raw string bodies for routes that verify signatures over the exact bytes.
+    this.app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+      if ((req.routeOptions.config as { rawBody?: boolean } | undefined)?.rawBody) return done(null, body);
+      try {
+        done(null, body === '' ? undefined : JSON.parse(body as string));
+      } catch {
+        const err = new Error('request body is not valid JSON') as Error & { statusCode: number };
+        err.statusCode = 400;
+        done(err);
+      }
+    });
+    this.app.get('/healthz', async () => ({ status: 'ok' }));
+    this.app.get('/readyz', async (_req, reply) => {
+      const items = await this.status.collect();
+      const ready = items.filter((i) => i.critical).every((i) => i.ok);
+      reply.code(ready ? 200 : 503);
+      return { status: ready ? 'ready' : 'not ready', checks: items };
+    });
+    this.app.get('/metrics', async (_req, reply) => {
+      reply.header('content-type', this.metrics.registry.contentType);
+      return this.metrics.registry.metrics();
+    });
+  }
+
+  route(owner: string, spec: RouteSpec): void {
+    const key = `${spec.method} ${spec.url}`;
+    if (RESERVED.includes(spec.url)) throw new Error(`${owner}: ${spec.url} is reserved by the core`);
+    const existing = this.owners.get(key);
+    if (existing) throw new Error(`${owner}: route ${key} is already registered by ${existing}`);
+    if (this.address) throw new Error(`${owner}: routes must be registered during setup, before the server starts`);
+    this.owners.set(key, owner);
+    this.app.route({
+      method: spec.method,
+      url: spec.url,
+      bodyLimit: spec.bodyLimit,
+      config: { rawBody: spec.rawBody ?? false },
+      handler: (req, reply) => {
+        if (this.disabled.has(owner)) return reply.code(503).send({ error: `${owner} is not running` });
+        return spec.handler(req, reply);
+      },
+    });
+    this.disabled.delete(owner);
+  }
+
+  disableOwner(owner: string): void {
+    for (const o of this.owners.values()) if (o === owner) this.disabled.add(owner);
+  }
+
+  async listen(): Promise<string> {
+    this.address = await this.app.listen({ host: this.options.host, port: this.options.port });
+    return this.address;
+  }
+
+  get url(): string | undefined {
+    return this.address;
+  }
+
+  async close(): Promise<void> {
+    await this.app.close();
+  }
+}

@@ -1,0 +1,67 @@
+export const LOCALES = ['zh-CN', 'en'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+/** A catalog: message key -> template with `{name}` placeholders. */
+export type Catalog = Record<string, string>;
+export type Catalogs = Record<Locale, Catalog>;
+
+/** Text that is either a message key resolved at render time or fixed per-locale text. */
+export type I18nText = string | { key: string; vars?: Record<string, unknown> } | Partial<Record<Locale, string>>;
+
+export type Translate = (key: string, vars?: Record<string, unknown>, locale?: Locale) => string;
+
+const PLACEHOLDER = /\{(\w+)\}/g;
+
+/**
+ * The one layer every user-facing string passes through. Catalogs are added per
+ * namespace (the core, then each plugin); a key missing in a locale falls back to
+ * English and then to the key itself, so a gap shows up instead of crashing.
+ */
+export class I18n {
+  private readonly catalogs = new Map<Locale, Map<string, string>>(LOCALES.map((l) => [l, new Map()]));
+
+  constructor(public defaultLocale: Locale = 'zh-CN') {}
+
+  /** Adds messages; with a namespace, keys are stored as `<namespace>.<key>`. */
+  add(catalogs: Partial<Catalogs>, namespace?: string): void {
+    for (const locale of LOCALES) {
+      const cat = catalogs[locale];
+      if (!cat) continue;
+      const target = this.catalogs.get(locale)!;
+      for (const [k, v] of Object.entries(cat)) target.set(namespace ? `${namespace}.${k}` : k, v);
+    }
+  }
+
+  remove(namespace: string): void {
+    const prefix = `${namespace}.`;
+    for (const cat of this.catalogs.values()) for (const k of [...cat.keys()]) if (k.startsWith(prefix)) cat.delete(k);
+  }
+
+  has(key: string, locale: Locale): boolean {
+    return this.catalogs.get(locale)!.has(key);
+  }
+
+  keys(locale: Locale): string[] {
+    return [...this.catalogs.get(locale)!.keys()];
+  }
+
+  t: Translate = (key, vars, locale = this.defaultLocale) => {
+    const template = this.catalogs.get(locale)!.get(key) ?? this.catalogs.get('en')!.get(key) ?? key;
+    if (!vars) return template;
+    return template.replace(PLACEHOLDER, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+  };
+
+  /** Resolves an I18nText to a string in the given locale. */
+  text(value: I18nText | undefined, locale: Locale = this.defaultLocale): string {
+    if (value === undefined) return '';
+    if (typeof value === 'string') return this.catalogs.get(locale)!.has(value) || this.catalogs.get('en')!.has(value) ? this.t(value, undefined, locale) : value;
+    if ('key' in value && typeof value.key === 'string') return this.t(value.key, value.vars as Record<string, unknown>, locale);
+    const fixed = value as Partial<Record<Locale, string>>;
+    return fixed[locale] ?? fixed.en ?? fixed['zh-CN'] ?? '';
+  }
+}
+
+/** Placeholders used by a template, to check that translations agree. */
+export function placeholders(template: string): string[] {
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).sort();
+}

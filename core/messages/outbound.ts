@@ -1,0 +1,36 @@
+import type { Card } from '../cards/card.js';
+
+/** Where a message goes. */
+export type Destination =
+  | { kind: 'group'; openConversationId: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'reply'; to: import('./inbound.js').InboundMessage };
+
+/** What a handler may send: plain text, markdown, or a card (rendered per destination). */
+export type OutboundContent = string | { markdown: string; title?: string } | Card;
+
+/** Receipt for an accepted outbound message. */
+export interface SendReceipt {
+  /** Durable id of the message in the outbox (or transport id when there is none). */
+  id: string;
+  /** The card instance id when the message was sent as an interactive card. */
+  cardId?: string;
+}
+
+/**
+ * Delivers messages to DingTalk (or the simulator, or a test sink). The core
+ * ships an in-memory implementation; the DingTalk transport provides the durable outbox.
+ */
+export interface Messenger {
+  send(to: Destination, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
+  /** Replaces the content of a card sent earlier (by card id). */
+  updateCard(cardId: string, card: Card): Promise<void>;
+}
+
+export interface SendOptions {
+  /** userIds to @mention. */
+  atUserIds?: string[];
+  locale?: import('../i18n/i18n.js').Locale;
+  /** Stable id for idempotent sends (a retry with the same key sends once). */
+  idempotencyKey?: string;
+}

@@ -1,0 +1,78 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { InjectionToken } from 'tsyringe';
+import type { ActionSpec } from '../actions/action-registry.js';
+import type { Card } from '../cards/card.js';
+import type { CommandSpec, OptionSpec, ValueSpec } from '../commands/spec.js';
+import type { Person } from '../config/core-schema.js';
+import type { DingopsEvents, EventName } from '../events/event-bus.js';
+import type { RouteSpec } from '../http/http-server.js';
+import type { Catalogs, I18nText, Locale } from '../i18n/i18n.js';
+import type { InboundMessage } from '../messages/inbound.js';
+import type { OutboundContent, SendOptions, SendReceipt } from '../messages/outbound.js';
+import type { StatusProvider } from '../runtime/status.js';
+import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
+import type { DialectName } from '../storage/database.js';
+import type { KeyValueStore } from '../storage/kv-store.js';
+
+/** Everything a plugin may do; everything registered through it is undone when the plugin stops. */
+export interface PluginContext<C = unknown> {
+  readonly name: string;
+  /** The plugin's validated config slice. */
+  readonly config: C;
+  /** pino child logger with `plugin: <name>`; secrets are redacted. */
+  readonly log: Logger;
+  readonly locale: Locale;
+  /** Translate a key of this plugin (`<name>.<key>`), falling back to core keys. */
+  t(key: string, vars?: Record<string, unknown>, locale?: Locale): string;
+  i18n: {
+    add(catalogs: Partial<Catalogs>): void;
+    text(value: I18nText, locale?: Locale): string;
+  };
+  commands: {
+    register<const A extends readonly ValueSpec[], const O extends readonly OptionSpec[]>(spec: CommandSpec<A, O>): void;
+  };
+  actions: {
+    /** Registers a card action; returns its full id (`<plugin>.<name>`) for buttons. */
+    register(spec: ActionSpec): string;
+  };
+  http: {
+    route(spec: RouteSpec): void;
+  };
+  schedule(name: string, cron: string, fn: () => unknown, options?: ScheduleOptions): ScheduleHandle;
+  events: {
+    on<E extends EventName>(event: E, fn: (payload: DingopsEvents[E]) => void | Promise<void>): () => void;
+    /** Emits an event; plugin events must be named `<plugin>.<...>`. */
+    emit<E extends EventName>(event: E, payload: DingopsEvents[E]): Promise<void>;
+  };
+  store: {
+    kv: KeyValueStore;
+    /** Kysely over the bot's database, for the plugin's own tables (created by its migrations). */
+    db: Kysely<any>;
+    dialect: DialectName;
+  };
+  send: {
+    toGroup(openConversationId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
+    toUser(userId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
+    reply(message: InboundMessage, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
+    updateCard(cardId: string, card: Card): Promise<void>;
+  };
+  /** People from the `people` config section. */
+  people: {
+    list(): readonly Person[];
+    /** By name (case-insensitive), userId or mobile. */
+    find(ref: string): Person | undefined;
+  };
+  plugins: {
+    /** Whether another plugin is running (e.g. show a button only when its plugin is on). */
+    isRunning(name: string): boolean;
+  };
+  /** Adds a line to `status` and, when critical, to `/readyz`. */
+  status(key: string, provider: StatusProvider): void;
+  /** Core services by token (`TOKENS.X`). */
+  services: {
+    resolve<T>(token: InjectionToken<T>): T;
+  };
+  /** Runs when the plugin stops (after its registrations are removed), in reverse order. */
+  onDispose(fn: () => void | Promise<void>): void;
+}

@@ -1,0 +1,217 @@
+import type { Logger } from 'pino';
+import type { DependencyContainer } from 'tsyringe';
+import type { ActionRegistry } from '../actions/action-registry.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import { ConfigError, type ConfigProblem } from '../config/config-error.js';
+import type { PluginEntry, LoadedConfig } from '../config/load-config.js';
+import { findUnknownKeys } from '../config/unknown-keys.js';
+import { zodProblems } from '../config/zod-problems.js';
+import type { EventBus } from '../events/event-bus.js';
+import type { HttpServer } from '../http/http-server.js';
+import type { I18n } from '../i18n/i18n.js';
+import type { Messenger } from '../messages/outbound.js';
+import type { StatusBoard } from '../runtime/status.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
+import type { Database } from '../storage/database.js';
+import { SqlKeyValueStore } from '../storage/kv-store.js';
+import { migrateToLatest } from '../storage/migrations.js';
+import { TOKENS } from '../tokens.js';
+import { type PluginDefinition, pluginSchema } from './define-plugin.js';
+import type { PluginContext } from './plugin-context.js';
+import { orderPlugins } from './plugin-order.js';
+import { importPlugin } from './plugin-resolver.js';
+
+export type PluginState = 'running' | 'failed' | 'stopped';
+
+export interface PluginRecord {
+  name: string;
+  def: PluginDefinition<any>;
+  config: unknown;
+  required: boolean;
+  state: PluginState;
+  error?: string;
+  disposers: Array<() => void | Promise<void>>;
+}
+
+export class PluginStartError extends Error {}
+
+/** Resolves plugin modules and validates every enabled plugin's config slice; throws ConfigError listing all problems. */
+export async function preparePlugins(
+  config: LoadedConfig,
+  inline: PluginDefinition<any>[] = [],
+): Promise<Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>> {
+  const problems: ConfigProblem[] = [];
+  const prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }> = [];
+  const lineAt = (p: PropertyKey[]) => config.source?.lineAt(p);
+  for (const entry of config.plugins) {
+    if (!entry.enabled) continue;
+    let def = inline.find((d) => d.name === entry.name);
+    if (!def) {
+      try {
+        def = await importPlugin(entry.name, entry.from, config.baseDir);
+      } catch (err) {
+        problems.push({ path: `plugins.${entry.name}`, message: err instanceof Error ? err.message : String(err), line: lineAt(['plugins', entry.name]) });
+        continue;
+      }
+    }
+    const schema = pluginSchema(def);
+    const parsed = schema.safeParse(entry.raw);
+    const prefix = ['plugins', entry.name];
+    if (!parsed.success) {
+      problems.push(...zodProblems(parsed.error, schema, { prefix, lineAt }));
+      continue;
+    }
+    const unknown = findUnknownKeys(schema, entry.raw, prefix, lineAt);
+    if (unknown.length) {
+      problems.push(...unknown);
+      continue;
+    }
+    prepared.push({ def, entry, config: parsed.data });
+  }
+  // Inline plugins (tests, embedding) run even without a config entry.
+  for (const def of inline) {
+    if (config.plugins.some((e) => e.name === def.name)) continue;
+    const parsed = pluginSchema(def).safeParse({});
+    if (!parsed.success) problems.push(...zodProblems(parsed.error, pluginSchema(def), { prefix: ['plugins', def.name], lineAt }));
+    else prepared.push({ def, entry: { name: def.name, enabled: true, required: true, raw: {} }, config: parsed.data });
+  }
+  if (problems.length) throw new ConfigError(problems, config.file);
+  return prepared;
+}
+
+/**
+ * Sets plugins up in dependency order and tears them down in reverse. A plugin that
+ * fails in setup is undone and reported; the others keep running unless it is `required`.
+ */
+export class PluginHost {
+  readonly records = new Map<string, PluginRecord>();
+
+  constructor(
+    private readonly container: DependencyContainer,
+    private readonly log: Logger,
+  ) {}
+
+  async start(prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>): Promise<void> {
+    const ordered = orderPlugins(prepared.map((p) => p.def));
+    for (const def of ordered) {
+      const p = prepared.find((x) => x.def === def)!;
+      const blocked = (def.dependsOn ?? []).find((d) => this.records.get(d)?.state !== 'running');
+      const record: PluginRecord = { name: def.name, def, config: p.config, required: p.entry.required, state: 'stopped', disposers: [] };
+      this.records.set(def.name, record);
+      if (blocked) {
+        record.state = 'failed';
+        record.error = `dependency '${blocked}' is not running`;
+        this.log.error({ plugin: def.name, dependency: blocked }, 'plugin not started: a dependency is not running');
+        if (record.required) throw new PluginStartError(`required plugin '${def.name}' not started: dependency '${blocked}' is not running`);
+        continue;
+      }
+      try {
+        await this.setup(record);
+        record.state = 'running';
+        this.log.info({ plugin: def.name }, 'plugin started');
+      } catch (err) {
+        record.state = 'failed';
+        record.error = err instanceof Error ? err.message : String(err);
+        this.log.error({ err, plugin: def.name }, 'plugin failed to start');
+        await this.undo(record);
+        if (record.required) throw new PluginStartError(`required plugin '${def.name}' failed to start: ${record.error}`);
+      }
+    }
+  }
+
+  isRunning(name: string): boolean {
+    return this.records.get(name)?.state === 'running';
+  }
+
+  private async setup(record: PluginRecord): Promise<void> {
+    const c = this.container;
+    const db = c.resolve<Database>(TOKENS.Database);
+    if (record.def.migrations) await migrateToLatest(db.db, record.name, record.def.migrations);
+    const ctx = this.context(record, db);
+    await record.def.setup(ctx as PluginContext<any>);
+  }
+
+  private context(record: PluginRecord, db: Database): PluginContext<unknown> {
+    const c = this.container;
+    const name = record.name;
+    const i18n = c.resolve<I18n>(TOKENS.I18n);
+    const commands = c.resolve<CommandRegistry>(TOKENS.Commands);
+    const actions = c.resolve<ActionRegistry>(TOKENS.Actions);
+    const events = c.resolve<EventBus>(TOKENS.Events);
+    const scheduler = c.resolve<Scheduler>(TOKENS.Scheduler);
+    const http = c.resolve<HttpServer>(TOKENS.Http);
+    const messenger = c.resolve<Messenger>(TOKENS.Messenger);
+    const status = c.resolve<StatusBoard>(TOKENS.Status);
+    const core = c.resolve<LoadedConfig>(TOKENS.Config).core;
+    const log = c.resolve<Logger>(TOKENS.Logger).child({ plugin: name });
+    if (record.def.i18n) i18n.add(record.def.i18n, name);
+    const people = core.people;
+    const norm = (s: string) => s.replace(/[\s-]/g, '');
+    return {
+      name,
+      config: record.config,
+      log,
+      locale: core.locale,
+      t: (key, vars, locale) => (i18n.has(`${name}.${key}`, locale ?? core.locale) || i18n.has(`${name}.${key}`, 'en') ? i18n.t(`${name}.${key}`, vars, locale) : i18n.t(key, vars, locale)),
+      i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
+      commands: { register: (spec) => void commands.register(spec as never, name) },
+      actions: { register: (spec) => actions.register(name, spec).id },
+      http: { route: (spec) => http.route(name, spec) },
+      schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
+      events: {
+        on: (event, fn) => events.on(event, fn, name),
+        emit: (event, payload) => {
+          if (!event.startsWith(`${name}.`)) throw new Error(`plugin '${name}' may only emit its own events ('${name}.*'), not '${event}'`);
+          return events.emit(event, payload);
+        },
+      },
+      store: { kv: new SqlKeyValueStore(db.db, name), db: db.db, dialect: db.dialect },
+      send: {
+        toGroup: (id, content, o) => messenger.send({ kind: 'group', openConversationId: id }, content, o),
+        toUser: (userId, content, o) => messenger.send({ kind: 'user', userId }, content, o),
+        reply: (message, content, o) => messenger.send({ kind: 'reply', to: message }, content, o),
+        updateCard: (cardId, card) => messenger.updateCard(cardId, card),
+      },
+      people: {
+        list: () => people,
+        find: (ref) => {
+          const r = ref.trim().toLowerCase();
+          return people.find((p) => p.name.toLowerCase() === r || p.userId === ref || (p.mobile && norm(p.mobile) === norm(ref)));
+        },
+      },
+      plugins: { isRunning: (n) => this.isRunning(n) },
+      status: (key, provider) => status.register(name, key, provider),
+      services: { resolve: (token) => c.resolve(token) },
+      onDispose: (fn) => void record.disposers.push(fn),
+    };
+  }
+
+  /** Removes everything a plugin registered, then runs its own disposers (newest first). */
+  private async undo(record: PluginRecord): Promise<void> {
+    const c = this.container;
+    c.resolve<CommandRegistry>(TOKENS.Commands).unregisterOwner(record.name);
+    c.resolve<ActionRegistry>(TOKENS.Actions).unregisterOwner(record.name);
+    c.resolve<EventBus>(TOKENS.Events).removeOwner(record.name);
+    c.resolve<Scheduler>(TOKENS.Scheduler).stopOwner(record.name);
+    c.resolve<StatusBoard>(TOKENS.Status).removeOwner(record.name);
+    c.resolve<HttpServer>(TOKENS.Http).disableOwner(record.name);
+    for (const fn of record.disposers.reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ err, plugin: record.name }, 'plugin dispose step failed');
+      }
+    }
+    record.disposers = [];
+    c.resolve<I18n>(TOKENS.I18n).remove(record.name);
+  }
+
+  async stopAll(): Promise<void> {
+    for (const record of [...this.records.values()].reverse()) {
+      if (record.state !== 'running') continue;
+      await this.undo(record);
+      record.state = 'stopped';
+      this.log.info({ plugin: record.name }, 'plugin stopped');
+    }
+  }
+}

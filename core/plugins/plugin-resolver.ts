@@ -1,0 +1,81 @@
+import { existsSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { isAbsolute, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
+
+/** Built-in plugins: `plugins/` beside `core/` (in a source checkout and in `dist/`). */
+export const BUILTIN_PLUGIN_DIR = fileURLToPath(new URL('../../plugins/', import.meta.url));
+
+const INDEX_FILES = ['index.ts', 'index.mts', 'index.js', 'index.mjs'];
+
+export class PluginResolveError extends Error {}
+
+/** Where a plugin entry's code is: a file path (local or built-in) or a package specifier. */
+export function locatePlugin(name: string, from: string | undefined, baseDir: string): { kind: 'file'; path: string } | { kind: 'package'; specifier: string } {
+  if (!from) {
+    const dir = join(BUILTIN_PLUGIN_DIR, name);
+    const file = findIndex(dir);
+    if (!file) throw new PluginResolveError(`no built-in plugin '${name}' (looked in ${dir}); set 'from' to a path or npm package`);
+    return { kind: 'file', path: file };
+  }
+  if (from.startsWith('.') || isAbsolute(from)) {
+    const p = resolve(baseDir, from);
+    if (!existsSync(p)) throw new PluginResolveError(`plugin '${name}': ${p} does not exist`);
+    if (statSync(p).isDirectory()) {
+      const file = findIndex(p);
+      if (!file) throw new PluginResolveError(`plugin '${name}': ${p} has no ${INDEX_FILES.join('/')}`);
+      return { kind: 'file', path: file };
+    }
+    return { kind: 'file', path: p };
+  }
+  return { kind: 'package', specifier: from };
+}
+
+function findIndex(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  for (const f of INDEX_FILES) if (existsSync(join(dir, f))) return join(dir, f);
+  return undefined;
+}
+
+/**
+ * Imports a plugin module and returns its definition (default export, or `plugin`).
+ * TypeScript files load without a build step: when the running Node has no TS loader,
+ * tsx's API compiles them on the fly, so an operator can mount a `.ts` plugin.
+ */
+export async function importPlugin(name: string, from: string | undefined, baseDir: string): Promise<PluginDefinition<any>> {
+  const where = locatePlugin(name, from, baseDir);
+  let mod: Record<string, unknown>;
+  try {
+    if (where.kind === 'file') mod = await importFile(where.path);
+    else {
+      let specifier = where.specifier;
+      try {
+        specifier = pathToFileURL(createRequire(join(baseDir, 'package.json')).resolve(where.specifier)).href;
+      } catch {
+        // ESM-only package or not under baseDir: let Node resolve it from dingops' own node_modules.
+      }
+      mod = (await import(specifier)) as Record<string, unknown>;
+    }
+  } catch (err) {
+    if (err instanceof PluginResolveError) throw err;
+    throw new PluginResolveError(`plugin '${name}' could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(isPluginDefinition);
+  if (!def) throw new PluginResolveError(`plugin '${name}': the module exports no plugin (export default definePlugin({...}))`);
+  if (def.name !== name) throw new PluginResolveError(`plugin configured as '${name}' calls itself '${def.name}'; use the same name in config`);
+  return def;
+}
+
+async function importFile(path: string): Promise<Record<string, unknown>> {
+  const url = pathToFileURL(path).href;
+  if (!/\.(c|m)?ts$/.test(path)) return import(url);
+  try {
+    return await import(url);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !(err instanceof SyntaxError)) throw err;
+    const { tsImport } = await import('tsx/esm/api');
+    return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
+  }
+}

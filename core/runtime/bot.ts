@@ -1,0 +1,256 @@
+import 'reflect-metadata';
+import type pino from 'pino';
+import type { Logger } from 'pino';
+import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { ActionPipeline } from '../actions/action-pipeline.js';
+import { ActionRegistry, type ActionResult } from '../actions/action-registry.js';
+import { AccessControl } from '../access/access-control.js';
+import { AuditLog } from '../audit/audit-log.js';
+import { registerBuiltins } from '../builtins/register-builtins.js';
+import { CardRenderer } from '../cards/card-renderer.js';
+import { CommandPipeline } from '../commands/command-pipeline.js';
+import { HelpBuilder } from '../commands/help.js';
+import { CommandRegistry } from '../commands/registry.js';
+import type { LoadedConfig } from '../config/load-config.js';
+import { type DingTalkEvent, EventBus } from '../events/event-bus.js';
+import { HttpServer } from '../http/http-server.js';
+import { Metrics } from '../http/metrics.js';
+import { en } from '../i18n/catalog/en.js';
+import { zhCN } from '../i18n/catalog/zh-CN.js';
+import { I18n } from '../i18n/i18n.js';
+import { createLogger } from '../log/logger.js';
+import type { CardAction, InboundMessage } from '../messages/inbound.js';
+import { LocalMessenger } from '../messages/local-messenger.js';
+import type { Messenger } from '../messages/outbound.js';
+import type { PluginDefinition } from '../plugins/define-plugin.js';
+import { PluginHost, preparePlugins } from '../plugins/plugin-host.js';
+import { Scheduler } from '../scheduler/scheduler.js';
+import { coreMigrations } from '../storage/core-migrations.js';
+import { type Database, openDatabase } from '../storage/database.js';
+import { migrateToLatest } from '../storage/migrations.js';
+import { TOKENS } from '../tokens.js';
+import type { InboundSink, Transport } from '../transport/transport.js';
+import { SecretRedactor } from '../util/redact.js';
+import { StatusBoard } from './status.js';
+import { packageInfo } from './version.js';
+
+export interface BotOptions {
+  config: LoadedConfig;
+  /** Builds the outbound delivery; defaults to the in-memory LocalMessenger. */
+  messenger?: (c: DependencyContainer) => Messenger;
+  transports?: Transport[] | ((c: DependencyContainer) => Transport[]);
+  /** Plugins passed as objects (tests, embedding), in addition to those in config. */
+  plugins?: PluginDefinition<any>[];
+  logDestination?: pino.DestinationStream;
+  clock?: () => number;
+  /** Open the HTTP port (default true). */
+  listen?: boolean;
+  /** Register Node's default process metrics (default true; off in benchmarks with many bots). */
+  defaultMetrics?: boolean;
+  /** Called during composition, before plugins start: register extra services (transports use it). */
+  compose?: (c: DependencyContainer) => void | Promise<void>;
+}
+
+/**
+ * One running bot: the composition root. Builds the core services in a child container,
+ * opens and migrates the store, registers built-ins, sets up plugins, then starts the
+ * HTTP server and transports. `stop()` drains in-flight work within a deadline.
+ */
+export class Bot implements InboundSink {
+  private readonly inflight = new Set<Promise<unknown>>();
+  private transports: Transport[] = [];
+  private stopping: Promise<void> | undefined;
+  private accepting = true;
+
+  private constructor(
+    readonly container: DependencyContainer,
+    readonly plugins: PluginHost,
+    private readonly options: BotOptions,
+  ) {}
+
+  static async create(options: BotOptions): Promise<Bot> {
+    const { config } = options;
+    const c = rootContainer.createChildContainer();
+    const redactor = new SecretRedactor();
+    redactor.add(...config.secrets);
+    const log = createLogger({ level: config.core.log.level, pretty: config.core.log.pretty, redactor, destination: options.logDestination });
+    const clock = options.clock ?? Date.now;
+    const i18n = new I18n(config.core.locale);
+    i18n.add({ en, 'zh-CN': zhCN });
+    const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
+    const status = new StatusBoard();
+
+    let db: Database;
+    try {
+      db = await openDatabase(config.core.storage.url, { baseDir: config.baseDir });
+      await migrateToLatest(db.db, 'core', coreMigrations);
+    } catch (err) {
+      throw new Error(`cannot open storage ${config.core.storage.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+
+    c.registerInstance(TOKENS.Config, config);
+    c.registerInstance(TOKENS.CoreConfig, config.core);
+    c.registerInstance(TOKENS.Logger, log);
+    c.registerInstance(TOKENS.Redactor, redactor);
+    c.registerInstance(TOKENS.I18n, i18n);
+    c.registerInstance(TOKENS.Clock, clock);
+    c.registerInstance(TOKENS.Metrics, metrics);
+    c.registerInstance(TOKENS.Status, status);
+    c.registerInstance(TOKENS.Database, db);
+    c.registerInstance(TOKENS.Audit, new AuditLog(db.db, log));
+    const access = new AccessControl(config.core.access);
+    c.registerInstance(TOKENS.Access, access);
+    const commands = new CommandRegistry();
+    c.registerInstance(TOKENS.Commands, commands);
+    c.registerInstance(TOKENS.Actions, new ActionRegistry());
+    c.registerInstance(TOKENS.Help, new HelpBuilder(commands, access, i18n));
+    c.registerInstance(TOKENS.Renderer, new CardRenderer(i18n, { cardTemplateId: config.core.dingtalk.cardTemplateId }));
+    c.registerInstance(TOKENS.Events, new EventBus(log));
+    c.registerInstance(TOKENS.Scheduler, new Scheduler(log, config.core.timezone));
+    c.registerInstance(TOKENS.Http, new HttpServer(config.core.server, log, metrics, status));
+    await options.compose?.(c);
+    if (!c.isRegistered(TOKENS.Messenger)) {
+      c.registerInstance(TOKENS.Messenger, options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(TOKENS.Renderer)));
+    }
+    c.registerSingleton(TOKENS.Pipeline, CommandPipeline);
+    c.registerSingleton(TOKENS.ActionPipeline, ActionPipeline);
+
+    status.register('core', 'store', async () => {
+      const started = performance.now();
+      await db.db.selectFrom('plugin_kv').select('plugin').limit(1).execute();
+      return { name: 'store', ok: true, detail: `${db.dialect}, ${Math.round(performance.now() - started)} ms`, critical: true };
+    });
+
+    const { version } = packageInfo();
+    registerBuiltins(c, version);
+    const host = new PluginHost(c, log);
+    const bot = new Bot(c, host, options);
+    status.register('core', 'plugins', () => {
+      const records = [...host.records.values()];
+      const failed = records.filter((r) => r.state === 'failed');
+      return {
+        name: 'plugins',
+        ok: failed.length === 0,
+        detail: records.length
+          ? records.map((r) => (r.state === 'failed' ? `${r.name} (failed: ${r.error})` : r.name)).join(', ')
+          : 'none',
+      };
+    });
+    try {
+      const prepared = await preparePlugins(config, options.plugins);
+      await host.start(prepared);
+    } catch (err) {
+      await host.stopAll().catch(() => undefined);
+      await db.close().catch(() => undefined);
+      throw err;
+    }
+    return bot;
+  }
+
+  get log(): Logger {
+    return this.container.resolve(TOKENS.Logger);
+  }
+
+  get http(): HttpServer {
+    return this.container.resolve(TOKENS.Http);
+  }
+
+  resolve<T>(token: symbol): T {
+    return this.container.resolve<T>(token as never);
+  }
+
+  async start(): Promise<void> {
+    const c = this.container;
+    c.resolve<AuditLog>(TOKENS.Audit).start();
+    if (this.options.listen !== false) {
+      const address = await this.http.listen();
+      this.log.info({ address }, 'http server listening');
+    }
+    const t = this.options.transports;
+    this.transports = typeof t === 'function' ? t(c) : (t ?? []);
+    const status = c.resolve<StatusBoard>(TOKENS.Status);
+    for (const transport of this.transports) {
+      status.register('core', `transport:${transport.name}`, () => {
+        const s = transport.state();
+        return {
+          name: `transport ${transport.name}`,
+          ok: s.status === 'connected',
+          detail: `${s.status}${s.lastFrameAt ? `, last frame ${new Date(s.lastFrameAt).toISOString()}` : ''}${s.detail ? `, ${s.detail}` : ''}`,
+          critical: true,
+        };
+      });
+      await transport.start(this);
+    }
+    await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.ready', { startedAt: Date.now() });
+    this.log.info({ plugins: [...this.plugins.records.keys()], transports: this.transports.map((x) => x.name) }, 'dingops ready');
+  }
+
+  // --- InboundSink: what transports call. Work is tracked so stop() can drain it.
+
+  message(message: InboundMessage): Promise<void> {
+    if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
+    const c = this.container;
+    c.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: message.via, type: 'message' });
+    const events = c.resolve<EventBus>(TOKENS.Events);
+    const work = (async () => {
+      if (events.listenerCount('message.received')) await events.emit('message.received', message);
+      await c.resolve<CommandPipeline>(TOKENS.Pipeline).handle(message);
+    })();
+    return this.track(work);
+  }
+
+  action(action: CardAction): Promise<ActionResult> {
+    if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
+    this.container.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: action.via, type: 'action' });
+    return this.track(this.container.resolve<ActionPipeline>(TOKENS.ActionPipeline).handle(action));
+  }
+
+  event(event: DingTalkEvent): Promise<void> {
+    if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
+    this.container.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: event.via, type: 'event' });
+    return this.track(this.container.resolve<EventBus>(TOKENS.Events).emit('dingtalk.event', event));
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inflight.add(work);
+    const done = () => this.inflight.delete(work);
+    work.then(done, done);
+    return work;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight handlers finish (up to `deadlineMs`),
+   * stop plugins, flush the audit log, close the HTTP server and the store.
+   */
+  stop(reason = 'stop', deadlineMs = 10_000): Promise<void> {
+    this.stopping ??= this.doStop(reason, deadlineMs);
+    return this.stopping;
+  }
+
+  private async doStop(reason: string, deadlineMs: number): Promise<void> {
+    const c = this.container;
+    const log = this.log;
+    log.info({ reason, inflight: this.inflight.size }, 'stopping');
+    await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.stopping', { reason });
+    for (const t of this.transports) await t.stop().catch((err) => log.error({ err, transport: t.name }, 'transport stop failed'));
+    this.accepting = false;
+    if (this.inflight.size) {
+      const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
+      const result = await Promise.race([Promise.allSettled([...this.inflight]).then(() => 'drained' as const), timeout]);
+      if (result === 'timeout') log.warn({ inflight: this.inflight.size }, 'stop deadline reached with work still running');
+    }
+    await this.plugins.stopAll();
+    c.resolve<Scheduler>(TOKENS.Scheduler).stopAll();
+    const messenger = c.resolve<Messenger & { close?: () => Promise<void> }>(TOKENS.Messenger);
+    await messenger.close?.();
+    await c.resolve<AuditLog>(TOKENS.Audit).stop();
+    await this.http.close().catch(() => undefined);
+    await c.resolve<Database>(TOKENS.Database).close();
+    log.info('stopped');
+    log.flush?.();
+  }
+}

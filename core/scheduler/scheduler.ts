@@ -1,0 +1,77 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+
+export interface ScheduleOptions {
+  /** IANA zone; defaults to the bot's `timezone`. */
+  timezone?: string;
+  /** Run now as well as on schedule. */
+  runOnStart?: boolean;
+}
+
+export interface ScheduleHandle {
+  name: string;
+  stop(): void;
+  nextRun(): Date | null;
+}
+
+/**
+ * Cron schedules (node-cron), timezone-aware. A run never overlaps the previous one of
+ * the same schedule; a failing run is logged and the schedule continues. Every schedule
+ * an owner registers stops when the owner is disposed.
+ */
+export class Scheduler {
+  private readonly tasks = new Map<string, { task: ScheduledTask; owner: string }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly defaultTimezone: string,
+  ) {}
+
+  schedule(owner: string, name: string, expression: string, fn: () => unknown, options: ScheduleOptions = {}): ScheduleHandle {
+    const id = `${owner}:${name}`;
+    if (this.tasks.has(id)) throw new Error(`schedule '${name}' is already registered by ${owner}`);
+    if (!cron.validate(expression)) throw new Error(`schedule '${name}': invalid cron expression '${expression}'`);
+    const run = async () => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ err, owner, schedule: name }, 'scheduled job failed');
+      }
+    };
+    const task = cron.schedule(expression, run, {
+      name: id,
+      timezone: options.timezone ?? this.defaultTimezone,
+      noOverlap: true,
+      unref: true,
+      suppressMissedWarning: true,
+    });
+    this.tasks.set(id, { task, owner });
+    if (options.runOnStart) void run();
+    return {
+      name: id,
+      stop: () => {
+        void task.destroy();
+        this.tasks.delete(id);
+      },
+      nextRun: () => task.getNextRun(),
+    };
+  }
+
+  list(): Array<{ name: string; owner: string; next: Date | null }> {
+    return [...this.tasks].map(([name, { task, owner }]) => ({ name, owner, next: task.getNextRun() }));
+  }
+
+  stopOwner(owner: string): void {
+    for (const [id, t] of this.tasks) {
+      if (t.owner === owner) {
+        void t.task.destroy();
+        this.tasks.delete(id);
+      }
+    }
+  }
+
+  stopAll(): void {
+    for (const { task } of this.tasks.values()) void task.destroy();
+    this.tasks.clear();
+  }
+}

@@ -1,0 +1,82 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+/** An open store: one Kysely instance over SQLite or PostgreSQL. */
+export interface Database {
+  db: Kysely<any>;
+  dialect: DialectName;
+  /** Human-readable location with any password removed. */
+  describe: string;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** Relative sqlite paths resolve against this directory. */
+  baseDir?: string;
+}
+
+/**
+ * Opens `sqlite:<path>` (or `sqlite::memory:`) or `postgres://...`. A PostgreSQL URL may
+ * carry `?schema=<name>`: the schema is created if missing and used as search_path, so
+ * several test runs (or bots) can share one server without seeing each other's tables.
+ */
+export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
+  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd());
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  throw new Error(`unsupported storage url (expected sqlite:<path> or postgres://...): ${redactUrl(url)}`);
+}
+
+function openSqlite(path: string, baseDir: string): Database {
+  const memory = path === ':memory:' || path === '';
+  const file = memory ? ':memory:' : isAbsolute(path) ? path : resolve(baseDir, path);
+  if (!memory) mkdirSync(dirname(file), { recursive: true });
+  const sqlite = new SQLite(file);
+  // WAL lets readers run beside the writer; NORMAL sync is durable across process crashes
+  // (only an OS crash can lose the last transactions), which matches our outbox guarantees.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('foreign_keys = ON');
+  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
+}
+
+async function openPostgres(url: string): Promise<Database> {
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  parsed.searchParams.delete('schema');
+  if (schema && !/^[a-z_][a-z0-9_]*$/i.test(schema)) throw new Error(`invalid postgres schema name: ${schema}`);
+  const pool = new pg.Pool({
+    connectionString: parsed.toString(),
+    max: 10,
+    // int8 (counts, ms timestamps, bigserial ids) and numeric as JS numbers: our values stay below 2^53.
+    types: {
+      getTypeParser: ((oid: number, format?: string) =>
+        oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+    },
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  if (schema) {
+    const client = await pool.connect();
+    try {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } finally {
+      client.release();
+    }
+  }
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', describe: redactUrl(url), close: () => db.destroy() };
+}
+
+export function isPostgres(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+export function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

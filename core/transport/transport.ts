@@ -1,0 +1,28 @@
+import type { ActionResult } from '../actions/action-registry.js';
+import type { DingTalkEvent } from '../events/event-bus.js';
+import type { CardAction, InboundMessage } from '../messages/inbound.js';
+
+/** Where a transport hands what it received; the runtime tracks in-flight work for graceful stop. */
+export interface InboundSink {
+  message(message: InboundMessage): Promise<void>;
+  action(action: CardAction): Promise<ActionResult>;
+  event(event: DingTalkEvent): Promise<void>;
+}
+
+export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'stopped';
+
+export interface TransportState {
+  status: ConnectionStatus;
+  /** When the last frame or request arrived (ms epoch). */
+  lastFrameAt?: number;
+  detail?: string;
+}
+
+/** A way messages reach the bot: DingTalk Stream, HTTP callbacks, the local console. */
+export interface Transport {
+  readonly name: string;
+  start(sink: InboundSink): Promise<void>;
+  /** Stop accepting new input; in-flight work is awaited by the runtime. */
+  stop(): Promise<void>;
+  state(): TransportState;
+}

@@ -1,0 +1,33 @@
+/** Damerau-free Levenshtein distance; inputs are short (command names, config keys). */
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  if (!a.length) return b.length;
+  if (!b.length) return a.length;
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The closest candidates to `input`, best first. A candidate counts when it is within
+ * roughly a third of the input's length in edits, or starts with the input.
+ */
+export function didYouMean(input: string, candidates: Iterable<string>, max = 3): string[] {
+  const needle = input.toLowerCase();
+  const limit = Math.max(1, Math.ceil(needle.length / 3));
+  const scored: Array<[string, number]> = [];
+  for (const c of new Set(candidates)) {
+    const lc = c.toLowerCase();
+    const d = lc.startsWith(needle) && needle.length >= 2 ? 0.5 : editDistance(needle, lc);
+    if (d <= limit) scored.push([c, d]);
+  }
+  scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));
+  return scored.slice(0, max).map(([c]) => c);
+}

@@ -1,0 +1,35 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+
+/** The storage the current test project runs on. */
+export function testStorageKind(): 'sqlite' | 'postgres' {
+  return process.env.DINGOPS_TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
+}
+
+/**
+ * A fresh, isolated store URL: an in-memory SQLite database, or a new schema on the
+ * test PostgreSQL server (dropped by `dropTestStorage`).
+ */
+export function testStorageUrl(): string {
+  if (testStorageKind() === 'sqlite') return 'sqlite::memory:';
+  const base = process.env.DINGOPS_TEST_PG_URL;
+  if (!base) throw new Error('DINGOPS_TEST_STORAGE=postgres needs DINGOPS_TEST_PG_URL');
+  const url = new URL(base);
+  url.searchParams.set('schema', `t_${randomBytes(6).toString('hex')}`);
+  return url.toString();
+}
+
+export async function dropTestStorage(url: string): Promise<void> {
+  if (!url.startsWith('postgres')) return;
+  const parsed = new URL(url);
+  const schema = parsed.searchParams.get('schema');
+  if (!schema) return;
+  parsed.searchParams.delete('schema');
+  const client = new pg.Client({ connectionString: parsed.toString() });
+  await client.connect();
+  try {
+    await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  } finally {
+    await client.end();
+  }
+}
