@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { Metrics } from './metrics.js';
 import type { StatusBoard } from '../runtime/status.js';
@@ -37,7 +37,7 @@ export class HttpServer {
   ) {
     this.app = Fastify({
       loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
-      disableRequestLogging: true,
+      logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: options.bodyLimit,
       requestTimeout: options.requestTimeoutMs,
       connectionTimeout: options.requestTimeoutMs,
@@ -53,6 +53,13 @@ export class HttpServer {
         err.statusCode = 400;
         done(err);
       }
+    });
+    this.app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
+      const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
+      if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'http handler failed');
+      else log.warn({ method: req.method, url: req.url, status, reason: err.message }, 'http request rejected');
+      // Internal details stay in the log; callers get the reason only for their own mistakes.
+      reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
     });
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {

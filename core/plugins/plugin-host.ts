@@ -160,7 +160,7 @@ export class PluginHost {
       schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
       events: {
         on: (event, fn) => events.on(event, fn, name),
-        emit: (event, payload) => {
+        emit: async (event, payload) => {
           if (!event.startsWith(`${name}.`)) throw new Error(`plugin '${name}' may only emit its own events ('${name}.*'), not '${event}'`);
           return events.emit(event, payload);
         },

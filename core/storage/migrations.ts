@@ -1,4 +1,5 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { isPostgres } from './database.js';
 
 /** Migrations as plain objects, in order; names must sort in the order they run. */
 export type MigrationList = Record<string, Migration>;
@@ -17,8 +18,12 @@ class InlineProvider implements MigrationProvider {
  */
 export async function migrateToLatest(db: Kysely<any>, owner: string, migrations: MigrationList): Promise<string[]> {
   const table = owner === 'core' ? 'dingops_migrations' : `dingops_migrations__${owner.replace(/[^a-z0-9_]/gi, '_')}`;
+  // On PostgreSQL, pin the migration tables to the current schema: Kysely otherwise looks
+  // for them in every schema and can mistake another bot's (or test's) tables for ours.
+  const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
   const migrator = new Migrator({
     db,
+    migrationTableSchema: schema,
     provider: new InlineProvider(migrations),
     migrationTableName: table,
     migrationLockTableName: `${table}_lock`,

@@ -17,7 +17,7 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The closest candidates to `input`, best first. A candidate counts when it is within
- * roughly a third of the input's length in edits, or starts with the input.
+ * roughly a third of the input's length in edits, or one of the two starts with the other.
  */
 export function didYouMean(input: string, candidates: Iterable<string>, max = 3): string[] {
   const needle = input.toLowerCase();
@@ -25,7 +25,9 @@ export function didYouMean(input: string, candidates: Iterable<string>, max = 3)
   const scored: Array<[string, number]> = [];
   for (const c of new Set(candidates)) {
     const lc = c.toLowerCase();
-    const d = lc.startsWith(needle) && needle.length >= 2 ? 0.5 : editDistance(needle, lc);
+    // Either one extends the other (`stat` → `status`, `loggin` → `log`): a near miss, not a distance.
+    const extends_ = (lc.startsWith(needle) && needle.length >= 2) || (needle.startsWith(lc) && lc.length >= 3);
+    const d = extends_ ? 0.5 : editDistance(needle, lc);
     if (d <= limit) scored.push([c, d]);
   }
   scored.sort((x, y) => x[1] - y[1] || x[0].localeCompare(y[0]));

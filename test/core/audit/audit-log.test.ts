@@ -1,0 +1,65 @@
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AuditLog, type AuditEntry } from '../../../core/audit/audit-log.js';
+import { coreMigrations } from '../../../core/storage/core-migrations.js';
+import { type Database, openDatabase } from '../../../core/storage/database.js';
+import { migrateToLatest } from '../../../core/storage/migrations.js';
+import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
+import { LogCapture } from '../../helpers/test-bot.js';
+
+let url: string;
+let store: Database;
+const entry = (i: number, actorId = 'alice'): AuditEntry => ({ at: 1000 + i, kind: 'command', actorId, command: `cmd${i % 3}`, outcome: 'ok', args: { i } });
+
+beforeEach(async () => {
+  url = testStorageUrl();
+  store = await openDatabase(url);
+  await migrateToLatest(store.db, 'core', coreMigrations);
+});
+afterEach(async () => {
+  await store.close().catch(() => undefined);
+  await dropTestStorage(url);
+});
+
+describe('AuditLog', () => {
+  it('buffers records and writes them in batches', async () => {
+    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 1000 });
+    for (let i = 0; i < 1200; i++) log.record(entry(i));
+    // The first 1000 triggered a flush on their own; wait for everything.
+    await log.flush();
+    const count = await store.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(Number(count.n)).toBe(1200);
+  });
+
+  it('queries newest first, by actor and command', async () => {
+    const log = new AuditLog(store.db, pino({ level: 'silent' }));
+    for (let i = 0; i < 10; i++) log.record(entry(i, i % 2 ? 'bob' : 'alice'));
+    const bob = await log.query({ actorId: 'bob', limit: 3 });
+    expect(bob.map((e) => e.args)).toEqual([{ i: 9 }, { i: 7 }, { i: 5 }]);
+    const cmd0 = await log.query({ command: 'cmd0' });
+    expect(cmd0.map((e) => e.at)).toEqual([1009, 1006, 1003, 1000]);
+  });
+
+  it('keeps entries when the store fails and writes them once it recovers', async () => {
+    const logs = new LogCapture();
+    const log = new AuditLog(store.db, pino(logs));
+    await store.db.schema.alterTable('audit_log').renameTo('audit_log_away').execute();
+    log.record(entry(1));
+    await log.flush();
+    expect(log.pending).toBe(1);
+    expect(logs.text).toContain('audit write failed');
+    await store.db.schema.alterTable('audit_log_away').renameTo('audit_log').execute();
+    await log.flush();
+    expect(log.pending).toBe(0);
+    expect((await log.query()).length).toBe(1);
+  });
+
+  it('drops the oldest past the buffer cap, and says so', async () => {
+    const logs = new LogCapture();
+    const log = new AuditLog(store.db, pino(logs), { maxBuffered: 5, batchSize: 1000 });
+    for (let i = 0; i < 8; i++) log.record(entry(i));
+    expect(log.pending).toBe(5);
+    expect(log.dropped).toBe(3);
+    expect(logs.text).toContain('audit buffer overflow');
+  });
+});

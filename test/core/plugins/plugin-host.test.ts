@@ -1,0 +1,184 @@
+import { resolve } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { definePlugin } from '../../../core/plugins/define-plugin.js';
+import type { Scheduler } from '../../../core/scheduler/scheduler.js';
+import type { StatusBoard } from '../../../core/runtime/status.js';
+import { TOKENS } from '../../../core/tokens.js';
+import { Bot } from '../../../core/runtime/bot.js';
+import { loadConfig } from '../../../core/config/load-config.js';
+import { createTestBot, LogCapture, type TestBot } from '../../helpers/test-bot.js';
+import { testStorageUrl, dropTestStorage } from '../../helpers/storage.js';
+
+let tb: TestBot | undefined;
+afterEach(async () => {
+  await tb?.stop();
+  tb = undefined;
+});
+
+describe('plugin host', () => {
+  it('sets plugins up in dependency order and disposes them in reverse', async () => {
+    const order: string[] = [];
+    const mk = (name: string, deps: string[] = [], after: string[] = []) =>
+      definePlugin({
+        name,
+        dependsOn: deps,
+        after,
+        setup(ctx) {
+          order.push(`setup ${name}`);
+          ctx.onDispose(() => void order.push(`dispose ${name}`));
+        },
+      });
+    tb = await createTestBot({ plugins: [mk('c', ['b']), mk('b', ['a']), mk('a'), mk('d', [], ['c', 'missing'])] });
+    expect(order).toEqual(['setup a', 'setup b', 'setup c', 'setup d']);
+    await tb.stop();
+    tb = undefined;
+    expect(order.slice(4)).toEqual(['dispose d', 'dispose c', 'dispose b', 'dispose a']);
+  });
+
+  it('reports dependency cycles and missing dependencies', async () => {
+    const a = definePlugin({ name: 'a', dependsOn: ['b'], setup() {} });
+    const b = definePlugin({ name: 'b', dependsOn: ['a'], setup() {} });
+    await expect(createTestBot({ plugins: [a, b] })).rejects.toThrow('plugin dependency cycle: a -> b -> a');
+    await expect(createTestBot({ plugins: [a] })).rejects.toThrow("plugin 'a' depends on 'b', which is not enabled");
+  });
+
+  it('undoes a plugin that fails in setup and keeps the others running', async () => {
+    const bad = definePlugin({
+      name: 'bad',
+      setup(ctx) {
+        ctx.commands.register({ name: 'badcmd', description: 'x', handler: () => 'should not exist' });
+        ctx.schedule('tick', '* * * * *', () => undefined);
+        throw new Error('cannot reach the thing');
+      },
+    });
+    const dependent = definePlugin({ name: 'dependent', dependsOn: ['bad'], setup() {} });
+    const good = definePlugin({ name: 'good', setup: (ctx) => ctx.commands.register({ name: 'goodcmd', description: 'x', handler: () => 'fine' }) });
+    const yaml = 'plugins:\n  bad: {}\n  dependent: {}\n  good: {}\n';
+    tb = await createTestBot({ plugins: [bad, dependent, good], yaml });
+    expect(await tb.ask('goodcmd')).toBe('fine');
+    expect(await tb.ask('badcmd')).toContain('Unknown command');
+    expect(tb.bot.resolve<Scheduler>(TOKENS.Scheduler).list().filter((s) => s.owner === 'bad')).toEqual([]);
+    expect(tb.logs.text).toContain('cannot reach the thing');
+    const status = await tb.bot.resolve<StatusBoard>(TOKENS.Status).collect();
+    const plugins = status.find((s) => s.name === 'plugins')!;
+    expect(plugins.ok).toBe(false);
+    expect(plugins.detail).toContain('bad (failed: cannot reach the thing)');
+    expect(plugins.detail).toContain("dependent (failed: dependency 'bad' is not running)");
+    expect(await tb.ask('status')).toContain('bad (failed');
+  });
+
+  it('stops the bot from starting when a required plugin fails', async () => {
+    const bad = definePlugin({ name: 'bad', setup: () => Promise.reject(new Error('nope')) });
+    await expect(createTestBot({ plugins: [bad], yaml: 'plugins:\n  bad:\n    required: true\n' })).rejects.toThrow("required plugin 'bad' failed to start: nope");
+  });
+
+  it('rejects a command name another plugin owns', async () => {
+    const one = definePlugin({ name: 'one', setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '1' }) });
+    const two = definePlugin({ name: 'two', setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '2' }) });
+    tb = await createTestBot({ plugins: [one, two], yaml: 'plugins:\n  one: {}\n  two: {}\n' });
+    expect(await tb.ask('dup')).toBe('1');
+    expect(tb.logs.text).toContain("command 'dup' of two is already registered by one");
+  });
+
+  it('gives a plugin its validated config, kv store, namespaced i18n and people', async () => {
+    let seen: unknown;
+    const p = definePlugin({
+      name: 'probe',
+      config: z.strictObject({ n: z.number().default(3) }),
+      i18n: { en: { hi: 'Hi {who}' }, 'zh-CN': { hi: '你好 {who}' } },
+      async setup(ctx) {
+        await ctx.store.kv.set('x', { ok: true });
+        seen = {
+          n: ctx.config.n,
+          kv: await ctx.store.kv.get('x'),
+          hi: ctx.t('hi', { who: 'bob' }),
+          coreKey: ctx.t('builtin.ping.pong'),
+          bob: ctx.people.find('13800000002')?.name,
+          bobByName: ctx.people.find('bob')?.mobile,
+          self: ctx.plugins.isRunning('probe'),
+        };
+      },
+    });
+    tb = await createTestBot({ plugins: [p], yaml: 'people:\n  - { name: Bob, mobile: "138-0000-0002" }\nplugins:\n  probe:\n    n: 7\n' });
+    expect(seen).toEqual({ n: 7, kv: { ok: true }, hi: 'Hi bob', coreKey: 'pong', bob: 'Bob', bobByName: '138-0000-0002', self: false });
+  });
+
+  it('lets a plugin emit only its own events', async () => {
+    const got: unknown[] = [];
+    const p = definePlugin({
+      name: 'ev',
+      async setup(ctx) {
+        ctx.events.on('ev.thing' as never, (x: unknown) => void got.push(x));
+        await ctx.events.emit('ev.thing' as never, { a: 1 } as never);
+        await expect(ctx.events.emit('lifecycle.ready', { startedAt: 0 })).rejects.toThrow("may only emit its own events ('ev.*')");
+      },
+    });
+    tb = await createTestBot({ plugins: [p] });
+    expect(got).toEqual([{ a: 1 }]);
+  });
+
+  it('isolates a throwing event listener from the others', async () => {
+    const got: string[] = [];
+    const p = definePlugin({
+      name: 'ls',
+      setup(ctx) {
+        ctx.events.on('message.received', () => {
+          throw new Error('listener broke');
+        });
+        ctx.events.on('message.received', (m) => void got.push(m.text));
+      },
+    });
+    tb = await createTestBot({ plugins: [p] });
+    expect(await tb.ask('ping')).toBe('pong');
+    expect(got).toEqual(['ping']);
+    expect(tb.logs.text).toContain('listener broke');
+  });
+
+  it('loads a mounted TypeScript plugin file by path, with its config', async () => {
+    const storageUrl = testStorageUrl();
+    const config = loadConfig({
+      text: `plugins:\n  mounted:\n    from: ./test/fixtures/plugins/mounted\n    word: from-config\n`,
+      env: { DINGOPS_STORAGE_URL: storageUrl },
+      cwd: resolve('.'),
+    });
+    const bot = await Bot.create({ config, listen: false, logDestination: new LogCapture(), defaultMetrics: false });
+    await bot.start();
+    try {
+      const { LocalMessenger } = await import('../../../core/messages/local-messenger.js');
+      const m = bot.resolve<InstanceType<typeof LocalMessenger>>(TOKENS.Messenger);
+      await bot.message({
+        id: '1',
+        conversation: { id: 'dm', type: 'direct' },
+        sender: { userId: 'u', nick: 'u', isAdmin: false },
+        text: 'mounted',
+        msgType: 'text',
+        mentions: [],
+        receivedAt: 0,
+        reply: {},
+        via: 'test',
+      });
+      expect(m.sent.at(-1)!.rendered.plain).toBe('from-config');
+    } finally {
+      await bot.stop();
+      await dropTestStorage(storageUrl);
+    }
+  });
+
+  it('stops schedules and disables routes of stopped plugins', async () => {
+    const p = definePlugin({
+      name: 'sched',
+      setup(ctx) {
+        ctx.schedule('every-minute', '* * * * *', () => undefined);
+        ctx.http.route({ method: 'GET', url: '/sched/ping', handler: () => ({ ok: true }) });
+      },
+    });
+    tb = await createTestBot({ plugins: [p] });
+    const scheduler = tb.bot.resolve<Scheduler>(TOKENS.Scheduler);
+    expect(scheduler.list().map((s) => s.name)).toEqual(['sched:every-minute']);
+    expect((await tb.bot.http.app.inject({ url: '/sched/ping' })).json()).toEqual({ ok: true });
+    await tb.bot.plugins.stopAll();
+    expect(scheduler.list()).toEqual([]);
+    expect((await tb.bot.http.app.inject({ url: '/sched/ping' })).statusCode).toBe(503);
+  });
+});
