@@ -12,7 +12,9 @@ export interface AccessRule {
 
 export type DenyReason = 'role' | 'directOnly' | 'groupOnly' | 'conversation' | 'user';
 
-export type AccessDecision = { allowed: true } | { allowed: false; reason: DenyReason; vars: Record<string, unknown> };
+export type AccessDecision =
+  | { allowed: true }
+  | { allowed: false; reason: DenyReason; vars: Record<string, unknown> };
 
 const ALLOW: AccessDecision = { allowed: true };
 
@@ -30,24 +32,25 @@ export class AccessControl {
   constructor(private readonly config: AccessConfig) {
     this.admins = new Set(config.admins);
     this.hasCommandRules = Object.keys(config.commands).length > 0;
-    for (const [role, users] of Object.entries(config.roles)) {
-      for (const u of users) {
-        let set = this.roles.get(u);
-        if (!set) this.roles.set(u, (set = new Set()));
-        set.add(role);
-      }
-    }
-    for (const a of this.admins) {
-      let set = this.roles.get(a);
-      if (!set) this.roles.set(a, (set = new Set()));
-      set.add(ADMIN_ROLE);
-    }
+    for (const [role, users] of Object.entries(config.roles)) for (const u of users) this.grant(u, role);
+    for (const a of this.admins) this.grant(a, ADMIN_ROLE);
+  }
+
+  private grant(userId: string, role: string): void {
+    const set = this.roles.get(userId) ?? new Set<string>();
+    set.add(role);
+    this.roles.set(userId, set);
   }
 
   private static readonly NO_ROLES: ReadonlySet<string> = new Set();
 
   caller(userId: string, nick: string): Caller {
-    return { userId, nick, roles: this.roles.get(userId) ?? AccessControl.NO_ROLES, isAdmin: this.admins.has(userId) };
+    return {
+      userId,
+      nick,
+      roles: this.roles.get(userId) ?? AccessControl.NO_ROLES,
+      isAdmin: this.admins.has(userId),
+    };
   }
 
   get adminIds(): readonly string[] {
@@ -58,23 +61,35 @@ export class AccessControl {
     const configured = this.ruleFor(path);
     const direct = configured?.direct ?? (rule.allowIn ? rule.allowIn.includes('direct') : true);
     const group = configured?.group ?? (rule.allowIn ? rule.allowIn.includes('group') : true);
-    if (conversation.type === 'direct' && !direct) return { allowed: false, reason: 'groupOnly', vars: { command: path } };
-    if (conversation.type === 'group' && !group) return { allowed: false, reason: 'directOnly', vars: { command: path } };
+    if (conversation.type === 'direct' && !direct)
+      return { allowed: false, reason: 'groupOnly', vars: { command: path } };
+    if (conversation.type === 'group' && !group)
+      return { allowed: false, reason: 'directOnly', vars: { command: path } };
 
-    if (configured?.conversations && conversation.type === 'group' && !configured.conversations.includes(conversation.id)) {
+    if (
+      configured?.conversations &&
+      conversation.type === 'group' &&
+      !configured.conversations.includes(conversation.id)
+    ) {
       return { allowed: false, reason: 'conversation', vars: { command: path } };
     }
     const conv = this.config.conversations[conversation.id];
     if (conv) {
-      if (conv.deny?.some((p) => matchesPath(path, p))) return { allowed: false, reason: 'conversation', vars: { command: path } };
-      if (conv.allow && !conv.allow.some((p) => matchesPath(path, p))) return { allowed: false, reason: 'conversation', vars: { command: path } };
+      if (conv.deny?.some((p) => matchesPath(path, p)))
+        return { allowed: false, reason: 'conversation', vars: { command: path } };
+      if (conv.allow && !conv.allow.some((p) => matchesPath(path, p)))
+        return { allowed: false, reason: 'conversation', vars: { command: path } };
     }
 
     if (caller.isAdmin) return ALLOW;
     if (configured && (configured.roles || configured.users)) {
       if (configured.users?.includes(caller.userId)) return ALLOW;
       if (configured.roles?.some((r) => caller.roles.has(r))) return ALLOW;
-      return { allowed: false, reason: configured.roles ? 'role' : 'user', vars: { command: path, roles: (configured.roles ?? []).join(', ') } };
+      return {
+        allowed: false,
+        reason: configured.roles ? 'role' : 'user',
+        vars: { command: path, roles: (configured.roles ?? []).join(', ') },
+      };
     }
     if (rule.roles?.length && !rule.roles.some((r) => caller.roles.has(r))) {
       return { allowed: false, reason: 'role', vars: { command: path, roles: rule.roles.join(', ') } };

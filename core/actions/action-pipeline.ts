@@ -37,7 +37,10 @@ export class ActionPipeline {
     const locale = this.config.locale;
     const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, locale);
     const caller = this.access.caller(action.user.userId, action.user.nick ?? action.user.userId);
-    const conversation: Conversation = action.conversation ?? { id: `direct:${action.user.userId}`, type: 'direct' };
+    const conversation: Conversation = action.conversation ?? {
+      id: `direct:${action.user.userId}`,
+      type: 'direct',
+    };
     const where: Destination =
       action.conversation?.type === 'group'
         ? { kind: 'group', openConversationId: action.conversation.id }
@@ -75,7 +78,14 @@ export class ActionPipeline {
     }
     try {
       const result =
-        (await entry.spec.handler({ action, params: action.params, caller, locale, t, reply: (c, o) => this.messenger.send(where, c, o) })) ?? {};
+        (await entry.spec.handler({
+          action,
+          params: action.params,
+          caller,
+          locale,
+          t,
+          reply: (c, o) => this.messenger.send(where, c, o),
+        })) ?? {};
       record('ok');
       return result;
     } catch (err) {

@@ -57,7 +57,10 @@ export class AuditLog {
       const excess = this.buffer.length - max;
       this.buffer.splice(0, excess);
       this.dropped += excess;
-      this.log.error({ dropped: excess, total: this.dropped }, 'audit buffer overflow: the store is not accepting writes');
+      this.log.error(
+        { dropped: excess, total: this.dropped },
+        'audit buffer overflow: the store is not accepting writes',
+      );
     }
     if (this.buffer.length >= (this.options.batchSize ?? 500) && !this.flushing) void this.flush();
   }
@@ -96,7 +99,12 @@ export class AuditLog {
 
   async query(q: AuditQuery = {}): Promise<AuditEntry[]> {
     await this.flush();
-    let query = this.db.selectFrom('audit_log').selectAll().orderBy('at', 'desc').orderBy('id', 'desc').limit(Math.min(q.limit ?? 20, 500));
+    let query = this.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .orderBy('at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(Math.min(q.limit ?? 20, 500));
     if (q.actorId) query = query.where('actor_id', '=', q.actorId);
     if (q.command) query = query.where('command', '=', q.command);
     if (q.since) query = query.where('at', '>=', q.since);

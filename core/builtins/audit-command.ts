@@ -10,11 +10,23 @@ export function auditCommand(audit: AuditLog) {
     options: [
       { name: 'user', short: 'u', type: 'user', description: 'builtin.audit.user' },
       { name: 'command', short: 'c', type: 'string', description: 'builtin.audit.command' },
-      { name: 'limit', short: 'n', type: 'int', min: 1, max: 100, default: 10, description: 'builtin.audit.limit' },
+      {
+        name: 'limit',
+        short: 'n',
+        type: 'int',
+        min: 1,
+        max: 100,
+        default: 10,
+        description: 'builtin.audit.limit',
+      },
     ],
     examples: ['audit', 'audit -n 20', 'audit --user @bob', 'audit --command ping'],
     handler: async (ctx) => {
-      const rows = await audit.query({ limit: ctx.args.limit, actorId: ctx.args.user, command: ctx.args.command });
+      const rows = await audit.query({
+        limit: ctx.args.limit,
+        actorId: ctx.args.user,
+        command: ctx.args.command,
+      });
       if (!rows.length) return ctx.t('builtin.audit.empty');
       return card({
         title: ctx.t('builtin.audit.title', { count: rows.length }),

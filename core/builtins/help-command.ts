@@ -1,6 +1,6 @@
-import { defineCommand } from '../commands/spec.js';
 import type { HelpBuilder } from '../commands/help.js';
 import type { CommandRegistry } from '../commands/registry.js';
+import { defineCommand } from '../commands/spec.js';
 
 export function helpCommand(help: HelpBuilder, registry: CommandRegistry) {
   return defineCommand({
@@ -14,9 +14,15 @@ export function helpCommand(help: HelpBuilder, registry: CommandRegistry) {
       if (!topic) return help.overview(ctx.caller, ctx.message.conversation, ctx.locale);
       const node = registry.get(topic);
       if (!node || node.spec.hidden || !help.may(ctx.caller, ctx.message.conversation, node)) {
-        const suggestions = registry.suggest(topic.split(/\s+/)[0]!, help.permitted(ctx.caller, ctx.message.conversation));
+        const suggestions = registry.suggest(
+          topic.split(/\s+/)[0]!,
+          help.permitted(ctx.caller, ctx.message.conversation),
+        );
         return suggestions.length
-          ? ctx.t('pipeline.unknownWithSuggestion', { command: topic, suggestions: suggestions.map((s) => `\`${s}\``).join(' / ') })
+          ? ctx.t('pipeline.unknownWithSuggestion', {
+              command: topic,
+              suggestions: suggestions.map((s) => `\`${s}\``).join(' / '),
+            })
           : ctx.t('pipeline.unknown', { command: topic });
       }
       return help.command(node, ctx.caller, ctx.message.conversation, ctx.locale);

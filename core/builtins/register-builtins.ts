@@ -21,5 +21,8 @@ export function registerBuiltins(c: DependencyContainer, version: string): void 
   registry.register(whoamiCommand(), 'core');
   registry.register(statusCommand(c.resolve<StatusBoard>(TOKENS.Status), version), 'core');
   registry.register(auditCommand(c.resolve<AuditLog>(TOKENS.Audit)), 'core');
-  c.resolve<ActionRegistry>(TOKENS.Actions).register('core', confirmAction(c.resolve<CommandPipeline>(TOKENS.Pipeline)));
+  c.resolve<ActionRegistry>(TOKENS.Actions).register(
+    'core',
+    confirmAction(c.resolve<CommandPipeline>(TOKENS.Pipeline)),
+  );
 }

@@ -14,8 +14,12 @@ export function statusCommand(status: StatusBoard, version: string) {
       return card({
         title: ctx.t('builtin.status.title', { version }),
         status: bad.some((i) => i.critical) ? 'danger' : bad.length ? 'warning' : 'success',
-        fields: [{ label: ctx.t('builtin.status.uptime'), value: formatDuration(Date.now() - status.startedAt) }],
-        sections: [{ items: items.map((i) => `${i.ok ? '✅' : i.critical ? '❌' : '⚠️'} **${i.name}**: ${i.detail}`) }],
+        fields: [
+          { label: ctx.t('builtin.status.uptime'), value: formatDuration(Date.now() - status.startedAt) },
+        ],
+        sections: [
+          { items: items.map((i) => `${i.ok ? '✅' : i.critical ? '❌' : '⚠️'} **${i.name}**: ${i.detail}`) },
+        ],
       });
     },
   });

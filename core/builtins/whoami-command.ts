@@ -12,9 +12,18 @@ export function whoamiCommand() {
         title: ctx.t('builtin.whoami.title', { nick: ctx.caller.nick }),
         status: 'info',
         fields: [
-          { label: ctx.t('builtin.whoami.userId'), value: ctx.caller.userId || ctx.t('builtin.whoami.noUserId') },
-          { label: ctx.t('builtin.whoami.roles'), value: roles.length ? roles.join(', ') : ctx.t('builtin.whoami.noRoles') },
-          { label: ctx.t('builtin.whoami.conversation'), value: `${m.conversation.id} (${m.conversation.type}${m.conversation.title ? `, ${m.conversation.title}` : ''})` },
+          {
+            label: ctx.t('builtin.whoami.userId'),
+            value: ctx.caller.userId || ctx.t('builtin.whoami.noUserId'),
+          },
+          {
+            label: ctx.t('builtin.whoami.roles'),
+            value: roles.length ? roles.join(', ') : ctx.t('builtin.whoami.noRoles'),
+          },
+          {
+            label: ctx.t('builtin.whoami.conversation'),
+            value: `${m.conversation.id} (${m.conversation.type}${m.conversation.title ? `, ${m.conversation.title}` : ''})`,
+          },
           ...(m.sender.dingtalkId ? [{ label: 'senderId', value: m.sender.dingtalkId }] : []),
         ],
       });

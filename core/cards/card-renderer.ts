@@ -1,5 +1,6 @@
 import type { I18n, Locale } from '../i18n/i18n.js';
 import type { OutboundContent } from '../messages/outbound.js';
+import { truncateMarkdown, truncateUtf8 } from '../util/bytes.js';
 import { type Card, isCard } from './card.js';
 import { LIMITS, type RenderLimits } from './limits.js';
 import { type RobotMessage, renderActionCard } from './render-action-card.js';
@@ -7,7 +8,6 @@ import type { RenderContext } from './render-context.js';
 import { renderInteractive } from './render-interactive.js';
 import { renderMarkdown } from './render-markdown.js';
 import { renderText } from './render-text.js';
-import { truncateMarkdown, truncateUtf8 } from '../util/bytes.js';
 
 /** What a destination can show. */
 export interface TargetCapabilities {
@@ -19,7 +19,13 @@ export type RenderedMessage =
   | { kind: 'text'; content: string; plain: string }
   | { kind: 'markdown'; title: string; text: string; plain: string }
   | { kind: 'actionCard'; robot: RobotMessage; plain: string }
-  | { kind: 'interactive'; templateId: string; cardParamMap: Record<string, string>; fallback: { title: string; text: string }; plain: string };
+  | {
+      kind: 'interactive';
+      templateId: string;
+      cardParamMap: Record<string, string>;
+      fallback: { title: string; text: string };
+      plain: string;
+    };
 
 /** Picks the richest form a destination supports and renders the card model to it. */
 export class CardRenderer {
@@ -41,14 +47,21 @@ export class CardRenderer {
     return this.options.cardTemplateId;
   }
 
-  render(content: OutboundContent, target: TargetCapabilities, locale: Locale = this.i18n.defaultLocale): RenderedMessage {
+  render(
+    content: OutboundContent,
+    target: TargetCapabilities,
+    locale: Locale = this.i18n.defaultLocale,
+  ): RenderedMessage {
     const ctx = this.context(locale);
     if (typeof content === 'string') {
       const text = truncateUtf8(content, ctx.limits.messageBytes);
       return { kind: 'text', content: text, plain: text };
     }
     if (!isCard(content)) {
-      const text = truncateMarkdown(content.markdown, Math.min(ctx.limits.markdownBytes, ctx.limits.messageBytes));
+      const text = truncateMarkdown(
+        content.markdown,
+        Math.min(ctx.limits.markdownBytes, ctx.limits.messageBytes),
+      );
       return { kind: 'markdown', title: content.title ?? firstLine(content.markdown), text, plain: text };
     }
     const plain = renderText(content, ctx);
@@ -75,7 +88,10 @@ export class CardRenderer {
 }
 
 function firstLine(s: string): string {
-  return s.split('\n', 1)[0]!.replace(/^#+\s*/, '').slice(0, 60);
+  return s
+    .split('\n', 1)[0]!
+    .replace(/^#+\s*/, '')
+    .slice(0, 60);
 }
 
 export type { Card };

@@ -1,7 +1,7 @@
 import type { Card } from './card.js';
 import { LIMITS } from './limits.js';
-import { renderMarkdown } from './render-markdown.js';
 import type { RenderContext } from './render-context.js';
+import { renderMarkdown } from './render-markdown.js';
 
 /** OpenAPI robot message: `msgKey` and the `msgParam` object (stringified by the sender). */
 export interface RobotMessage {
@@ -23,7 +23,12 @@ export function renderActionCard(card: Card, ctx: RenderContext): RobotMessage |
     const b = links[0]!;
     return {
       msgKey: 'sampleActionCard',
-      msgParam: { title: md.title, text: md.text, singleTitle: ctx.text(b.text, ctx.locale), singleURL: b.url! },
+      msgParam: {
+        title: md.title,
+        text: md.text,
+        singleTitle: ctx.text(b.text, ctx.locale),
+        singleURL: b.url!,
+      },
     };
   }
   const msgParam: Record<string, string> = { title: md.title, text: md.text };
@@ -38,9 +43,13 @@ export function renderActionCard(card: Card, ctx: RenderContext): RobotMessage |
 export function actionCardWebhookBody(msg: RobotMessage): Record<string, unknown> {
   const p = msg.msgParam;
   if (msg.msgKey === 'sampleActionCard') {
-    return { msgtype: 'actionCard', actionCard: { title: p.title, text: p.text, singleTitle: p.singleTitle, singleURL: p.singleURL } };
+    return {
+      msgtype: 'actionCard',
+      actionCard: { title: p.title, text: p.text, singleTitle: p.singleTitle, singleURL: p.singleURL },
+    };
   }
   const btns: Array<{ title: string; actionURL: string }> = [];
-  for (let i = 1; p[`actionTitle${i}`]; i++) btns.push({ title: p[`actionTitle${i}`]!, actionURL: p[`actionURL${i}`]! });
+  for (let i = 1; p[`actionTitle${i}`]; i++)
+    btns.push({ title: p[`actionTitle${i}`]!, actionURL: p[`actionURL${i}`]! });
   return { msgtype: 'actionCard', actionCard: { title: p.title, text: p.text, btnOrientation: '0', btns } };
 }

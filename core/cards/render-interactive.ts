@@ -49,7 +49,10 @@ export function renderInteractive(card: Card, ctx: RenderContext): Record<string
           params: { action: b.action?.id ?? '', ...(b.action?.params ?? {}) },
         },
   );
-  const fields = (card.fields ?? []).map((f) => ({ label: ctx.text(f.label, ctx.locale), value: truncateMarkdown(f.value, 200) }));
+  const fields = (card.fields ?? []).map((f) => ({
+    label: ctx.text(f.label, ctx.locale),
+    value: truncateMarkdown(f.value, 200),
+  }));
   while (fields.length && JSON.stringify(fields).length > max) fields.pop();
   return {
     title: truncateMarkdown(ctx.text(card.title, ctx.locale), 200),

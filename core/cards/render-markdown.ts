@@ -22,7 +22,11 @@ export interface MarkdownMessage {
  * Renders a card as DingTalk markdown (`sampleMarkdown` / webhook `markdown`).
  * Callback buttons become "reply with `<command>`" hints; link buttons become links.
  */
-export function renderMarkdown(card: Card, ctx: RenderContext, options: { includeCallbackHints?: boolean } = {}): MarkdownMessage {
+export function renderMarkdown(
+  card: Card,
+  ctx: RenderContext,
+  options: { includeCallbackHints?: boolean } = {},
+): MarkdownMessage {
   const title = ctx.text(card.title, ctx.locale);
   const mark = card.status ? STATUS_MARK[card.status] : '';
   const head = `### ${mark ? `${mark} ` : ''}${title}`;
@@ -39,16 +43,26 @@ export function renderMarkdown(card: Card, ctx: RenderContext, options: { includ
   }
   const tail: string[] = [];
   const links = (card.buttons ?? []).filter((b) => b.url);
-  if (links.length) tail.push('', links.map((b) => `[${ctx.text(b.text, ctx.locale)}](${b.url})`).join(' | '));
+  if (links.length)
+    tail.push('', links.map((b) => `[${ctx.text(b.text, ctx.locale)}](${b.url})`).join(' | '));
   const hints = (card.buttons ?? []).filter((b) => !b.url && b.command);
   if (hints.length && options.includeCallbackHints !== false) {
-    tail.push('', ctx.t('card.replyWith', { commands: hints.map((b) => `\`${b.command}\``).join(' / ') }, ctx.locale));
+    tail.push(
+      '',
+      ctx.t('card.replyWith', { commands: hints.map((b) => `\`${b.command}\``).join(' / ') }, ctx.locale),
+    );
   }
   if (card.mentions?.length) tail.push('', card.mentions.map((u) => `@${u}`).join(' '));
   if (card.footer) tail.push('', `> ${ctx.text(card.footer, ctx.locale)}`);
 
   const tailText = tail.join('\n');
-  const budget = Math.min(ctx.limits.markdownBytes, ctx.limits.messageBytes) - utf8Length(tailText) - utf8Length(title) - 64;
-  const text = fitLines(lines, Math.max(budget, 200), (n) => ctx.t('card.moreLines', { count: n }, ctx.locale)) + tailText;
+  const budget =
+    Math.min(ctx.limits.markdownBytes, ctx.limits.messageBytes) -
+    utf8Length(tailText) -
+    utf8Length(title) -
+    64;
+  const text =
+    fitLines(lines, Math.max(budget, 200), (n) => ctx.t('card.moreLines', { count: n }, ctx.locale)) +
+    tailText;
   return { title, text };
 }

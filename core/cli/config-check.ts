@@ -1,20 +1,39 @@
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig } from '../config/load-config.js';
+import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import { preparePlugins } from '../plugins/plugin-host.js';
 
 /** `dingops config check [file]`: validates core sections and every enabled plugin's slice. */
-export async function configCheck(args: string[], out = process.stdout, err = process.stderr): Promise<number> {
+export async function configCheck(
+  args: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  err: NodeJS.WritableStream = process.stderr,
+): Promise<number> {
   const file = args.find((a) => !a.startsWith('-'));
   try {
     const config = loadConfig({ file });
     const plugins = await preparePlugins(config);
     const where = config.file ?? '(defaults, no config file)';
-    out.write(`${where}: OK (mode ${config.core.dingtalk.mode}, storage ${config.core.storage.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}, plugins: ${plugins.map((p) => p.def.name).join(', ') || 'none'})\n`);
-    for (const p of config.literalSecretPaths) out.write(`warning: ${p} is written in the file; prefer \${ENV_VAR} so the secret stays out of the file\n`);
+    out.write(
+      `${where}: OK (mode ${config.core.dingtalk.mode}, storage ${config.core.storage.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}, plugins: ${plugins.map((p) => p.def.name).join(', ') || 'none'})\n`,
+    );
+    for (const p of config.literalSecretPaths)
+      out.write(
+        `warning: ${p} is written in the file; prefer \${ENV_VAR} so the secret stays out of the file\n`,
+      );
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {
-      err.write(`${e.message}\n`);
+      let problems = e.problems;
+      if (e.partial) {
+        // Core sections are invalid; still check the plugins so every problem shows at once.
+        try {
+          await preparePlugins(e.partial as LoadedConfig);
+        } catch (pe) {
+          if (!(pe instanceof ConfigError)) throw pe;
+          problems = [...problems, ...pe.problems];
+        }
+      }
+      err.write(`${new ConfigError(problems, e.file).message}\n`);
       return 1;
     }
     throw e;

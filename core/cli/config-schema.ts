@@ -5,11 +5,16 @@ import type { PluginDefinition } from '../plugins/define-plugin.js';
 import { BUILTIN_PLUGIN_DIR, importPlugin } from '../plugins/plugin-resolver.js';
 
 /** `dingops config schema`: JSON Schema of core sections plus built-in and configured plugins. */
-export async function configSchema(_args: string[], out = process.stdout): Promise<number> {
+export async function configSchema(
+  _args: string[],
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
   const defs = new Map<string, PluginDefinition<any>>();
   let names: string[] = [];
   try {
-    names = readdirSync(BUILTIN_PLUGIN_DIR, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+    names = readdirSync(BUILTIN_PLUGIN_DIR, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
   } catch {
     // No built-in plugins folder (unusual install): core schema only.
   }

@@ -12,8 +12,12 @@ import { ConsoleTransport } from '../transport/console-transport.js';
  * chat, so a newcomer sees it work in one command.
  */
 export async function start(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } }, allowPositionals: false });
-  let config;
+  const { values } = parseArgs({
+    args,
+    options: { config: { type: 'string', short: 'c' } },
+    allowPositionals: false,
+  });
+  let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig({ file: values.config });
   } catch (err) {
@@ -25,7 +29,9 @@ export async function start(args: string[]): Promise<number> {
   }
   const { clientId, clientSecret } = config.core.dingtalk;
   if (clientId && clientSecret) {
-    process.stderr.write('DingTalk credentials are set, but this build has no DingTalk transport yet; unset them to run the local console.\n');
+    process.stderr.write(
+      'DingTalk credentials are set, but this build has no DingTalk transport yet; unset them to run the local console.\n',
+    );
     return 1;
   }
   const user = config.core.access.admins[0] ?? 'console';

@@ -74,7 +74,7 @@ export class CommandPipeline {
       await reply(t('pipeline.empty'));
       return;
     }
-    let tokens;
+    let tokens: ReturnType<typeof tokenize>;
     try {
       tokens = tokenize(input);
     } catch (err) {
@@ -89,7 +89,10 @@ export class CommandPipeline {
       const suggestions = this.registry.suggest(word, this.help.permitted(caller, message.conversation));
       await reply(
         suggestions.length
-          ? t('pipeline.unknownWithSuggestion', { command: word, suggestions: suggestions.map((s) => `\`${s}\``).join(' / ') })
+          ? t('pipeline.unknownWithSuggestion', {
+              command: word,
+              suggestions: suggestions.map((s) => `\`${s}\``).join(' / '),
+            })
           : t('pipeline.unknown', { command: word }),
       );
       this.record(message, caller, word.slice(0, 100), 'unknown', started);
@@ -103,19 +106,32 @@ export class CommandPipeline {
       return;
     }
 
-    if (rest.some((tok, i) => !tok.quoted && (tok.value === '--help' || tok.value === '-h') && !rest.slice(0, i).some((x) => x.value === '--' && !x.quoted))) {
+    if (
+      rest.some(
+        (tok, i) =>
+          !tok.quoted &&
+          (tok.value === '--help' || tok.value === '-h') &&
+          !rest.slice(0, i).some((x) => x.value === '--' && !x.quoted),
+      )
+    ) {
       await reply(this.help.command(node, caller, message.conversation, this.locale));
       return;
     }
     if (!node.spec.handler) {
       const sub = rest[0]?.value;
-      const children = [...node.children.values()].filter((c) => this.help.may(caller, message.conversation, c));
+      const children = [...node.children.values()].filter((c) =>
+        this.help.may(caller, message.conversation, c),
+      );
       const suggestions = sub ? this.registry.suggest(sub, children) : [];
       await reply(
         card({
           title: sub ? t('pipeline.unknownSub', { command: node.path, sub }) : node.path,
           status: sub ? 'warning' : 'info',
-          body: suggestions.length ? t('pipeline.didYouMean', { suggestions: suggestions.map((s) => `\`${node.path} ${s}\``).join(' / ') }) : undefined,
+          body: suggestions.length
+            ? t('pipeline.didYouMean', {
+                suggestions: suggestions.map((s) => `\`${node.path} ${s}\``).join(' / '),
+              })
+            : undefined,
           sections: [{ items: children.map((c) => `\`${usageLine(c)}\``) }],
         }),
       );
@@ -158,8 +174,15 @@ export class CommandPipeline {
   }
 
   /** Runs a parsed command. Used directly by the confirm action. */
-  async run(node: CommandNode, message: InboundMessage, values: Record<string, unknown>, caller: Caller, started = performance.now()): Promise<void> {
-    const reply = (content: OutboundContent, options?: SendOptions) => this.messenger.send({ kind: 'reply', to: message }, content, options);
+  async run(
+    node: CommandNode,
+    message: InboundMessage,
+    values: Record<string, unknown>,
+    caller: Caller,
+    started = performance.now(),
+  ): Promise<void> {
+    const reply = (content: OutboundContent, options?: SendOptions) =>
+      this.messenger.send({ kind: 'reply', to: message }, content, options);
     const ctx: CommandContext = {
       args: values,
       message,
@@ -187,24 +210,56 @@ export class CommandPipeline {
     }
   }
 
-  private async deny(message: InboundMessage, caller: Caller, path: string, decision: Exclude<AccessDecision, { allowed: true }>, started: number) {
-    this.log.info({ user: caller.userId, command: path, reason: decision.reason, conversation: message.conversation.id }, 'permission denied');
-    await this.messenger.send({ kind: 'reply', to: message }, this.i18n.t(`access.denied.${decision.reason}`, decision.vars, this.locale));
+  private async deny(
+    message: InboundMessage,
+    caller: Caller,
+    path: string,
+    decision: Exclude<AccessDecision, { allowed: true }>,
+    started: number,
+  ) {
+    this.log.info(
+      { user: caller.userId, command: path, reason: decision.reason, conversation: message.conversation.id },
+      'permission denied',
+    );
+    await this.messenger.send(
+      { kind: 'reply', to: message },
+      this.i18n.t(`access.denied.${decision.reason}`, decision.vars, this.locale),
+    );
     this.record(message, caller, path, 'denied', started, undefined, decision.reason);
   }
 
-  private askConfirmation(node: CommandNode, message: InboundMessage, values: Record<string, unknown>, caller: Caller) {
+  private askConfirmation(
+    node: CommandNode,
+    message: InboundMessage,
+    values: Record<string, unknown>,
+    caller: Caller,
+  ) {
     const nonce = randomUUID();
     const now = this.now();
     for (const [k, p] of this.confirmations) if (p.expiresAt < now) this.confirmations.delete(k);
-    this.confirmations.set(nonce, { node, message, values, userId: caller.userId, expiresAt: now + CONFIRM_TTL_MS });
+    this.confirmations.set(nonce, {
+      node,
+      message,
+      values,
+      userId: caller.userId,
+      expiresAt: now + CONFIRM_TTL_MS,
+    });
     const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, this.locale);
-    const question = typeof node.spec.confirm === 'object' || typeof node.spec.confirm === 'string' ? this.i18n.text(node.spec.confirm, this.locale) : t('pipeline.confirmQuestion', { command: node.path });
+    const question =
+      typeof node.spec.confirm === 'object' || typeof node.spec.confirm === 'string'
+        ? this.i18n.text(node.spec.confirm, this.locale)
+        : t('pipeline.confirmQuestion', { command: node.path });
     return card({
       title: t('pipeline.confirmTitle'),
       status: 'warning',
       body: question,
-      buttons: [{ text: t('pipeline.confirmButton'), style: 'danger', action: { id: 'core.confirm', params: { nonce } } }],
+      buttons: [
+        {
+          text: t('pipeline.confirmButton'),
+          style: 'danger',
+          action: { id: 'core.confirm', params: { nonce } },
+        },
+      ],
       footer: t('pipeline.confirmFooter', { command: `${message.text.trim()} --yes` }),
     });
   }
@@ -259,7 +314,9 @@ export class CommandPipeline {
     }
     if (empty) return undefined;
     const node = this.registry.get(command);
-    const secret = new Set([...(node?.spec.args ?? []), ...(node?.spec.options ?? [])].filter((v) => v.secret).map((v) => v.name));
+    const secret = new Set(
+      [...(node?.spec.args ?? []), ...(node?.spec.options ?? [])].filter((v) => v.secret).map((v) => v.name),
+    );
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(values)) out[k] = secret.has(k) ? '***' : this.redactor.redactDeep(v);
     return out;

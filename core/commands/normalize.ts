@@ -38,7 +38,8 @@ export function normalizeInput(text: string): string {
     const ch = limited[i]!;
     const c = ch.charCodeAt(0);
     if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
-    else if (c === 0x3000 || c === 0x00a0 || (c >= 0x2000 && c <= 0x200a) || c === 0x202f || c === 0x205f) out += ' ';
+    else if (c === 0x3000 || c === 0x00a0 || (c >= 0x2000 && c <= 0x200a) || c === 0x202f || c === 0x205f)
+      out += ' ';
     else if (c === 0x2014) {
       out += '--';
       if (limited.charCodeAt(i + 1) === 0x2014) i++; // IME "——" is one typed "--"
@@ -46,7 +47,13 @@ export function normalizeInput(text: string): string {
     else if (c === 0x0a) out += '\n';
     else if (c === 0x09 || c === 0x0d) out += ' ';
     else if (c < 0x20 || c === 0x7f || (c >= 0x80 && c < 0xa0)) continue;
-    else if ((c >= 0x200b && c <= 0x200f) || c === 0xfeff || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)) continue;
+    else if (
+      (c >= 0x200b && c <= 0x200f) ||
+      c === 0xfeff ||
+      (c >= 0x202a && c <= 0x202e) ||
+      (c >= 0x2066 && c <= 0x2069)
+    )
+      continue;
     else out += ch;
   }
   return out.trim();

@@ -51,7 +51,11 @@ export function parseArgs(p: ParseInput): ParseResult {
 
   for (let i = 0; i < p.tokens.length; i++) {
     const tok = p.tokens[i]!;
-    if (restIndex >= 0 && positionals.length === restIndex && !isOptionLike(tok, endOfOptions, p, allOptions, positionals.length)) {
+    if (
+      restIndex >= 0 &&
+      positionals.length === restIndex &&
+      !isOptionLike(tok, endOfOptions, p, allOptions, positionals.length)
+    ) {
       // Rest-of-line: everything from here on, as typed (options inside it are text).
       restFrom = tok;
       break;
@@ -74,10 +78,18 @@ export function parseArgs(p: ParseInput): ParseResult {
       negated = !!spec;
     }
     if (!spec) {
-      const suggestion = didYouMean(name, allOptions.map((o) => o.name), 1)[0];
-      throw new ParseError(suggestion ? 'unknownOptionSuggest' : 'unknownOption', { option: raw.split('=')[0], suggestion: `--${suggestion}` });
+      const suggestion = didYouMean(
+        name,
+        allOptions.map((o) => o.name),
+        1,
+      )[0];
+      throw new ParseError(suggestion ? 'unknownOptionSuggest' : 'unknownOption', {
+        option: raw.split('=')[0],
+        suggestion: `--${suggestion}`,
+      });
     }
-    if (seen.has(spec.name) && !spec.variadic) throw new ParseError('duplicateOption', { option: `--${spec.name}` });
+    if (seen.has(spec.name) && !spec.variadic)
+      throw new ParseError('duplicateOption', { option: `--${spec.name}` });
     seen.add(spec.name);
     const target = p.builtinFlags?.includes(spec) ? builtins : values;
     if (spec.type === 'boolean') {
@@ -93,7 +105,8 @@ export function parseArgs(p: ParseInput): ParseResult {
       text = next.value;
     }
     const converted = convert(spec, text, mentionQueue);
-    if (spec.variadic) ((target[spec.name] as unknown[] | undefined) ?? (target[spec.name] = [] as unknown[]) as unknown[]).push(converted);
+    if (spec.variadic)
+      target[spec.name] = [...((target[spec.name] as unknown[] | undefined) ?? []), converted];
     else target[spec.name] = converted;
   }
 
@@ -138,7 +151,13 @@ function isRequired(spec: ValueSpec): boolean {
   return spec.required !== false && spec.default === undefined;
 }
 
-function isOptionLike(tok: Token, endOfOptions: boolean, p: ParseInput, options: readonly OptionSpec[], positionalIndex: number): boolean {
+function isOptionLike(
+  tok: Token,
+  endOfOptions: boolean,
+  p: ParseInput,
+  options: readonly OptionSpec[],
+  positionalIndex: number,
+): boolean {
   if (endOfOptions || tok.quoted || tok.value.length < 2 || tok.value[0] !== '-') return false;
   if (tok.value === '--') return true;
   if (NUMBER_LIKE.test(tok.value)) {
@@ -172,7 +191,8 @@ function convert(spec: ValueSpec, text: string, mentions: Mention[]): unknown {
     }
     case 'number': {
       const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw new ParseError('invalidNumber', { name: spec.name, value: text });
+      if (text.trim() === '' || !Number.isFinite(n))
+        throw new ParseError('invalidNumber', { name: spec.name, value: text });
       return checkRange(spec, n, text);
     }
     case 'duration': {
@@ -185,7 +205,12 @@ function convert(spec: ValueSpec, text: string, mentions: Mention[]): unknown {
       const hit = choices.find((c) => c.toLowerCase() === text.toLowerCase());
       if (hit === undefined) {
         const suggestion = didYouMean(text, choices, 1)[0];
-        throw new ParseError(suggestion ? 'invalidChoiceSuggest' : 'invalidChoice', { name: spec.name, value: text, choices: choices.join(', '), suggestion });
+        throw new ParseError(suggestion ? 'invalidChoiceSuggest' : 'invalidChoice', {
+          name: spec.name,
+          value: text,
+          choices: choices.join(', '),
+          suggestion,
+        });
       }
       return hit;
     }
@@ -200,8 +225,12 @@ function convert(spec: ValueSpec, text: string, mentions: Mention[]): unknown {
       throw new ParseError('invalidUser', { name: spec.name, value: text });
     }
     default: {
-      if (spec.maxLength !== undefined && text.length > spec.maxLength) throw new ParseError('tooLong', { name: spec.name, max: spec.maxLength });
-      if (spec.pattern && !new RegExp(`^(?:${spec.pattern.source})$`, spec.pattern.flags.replace('g', '')).test(text)) {
+      if (spec.maxLength !== undefined && text.length > spec.maxLength)
+        throw new ParseError('tooLong', { name: spec.name, max: spec.maxLength });
+      if (
+        spec.pattern &&
+        !new RegExp(`^(?:${spec.pattern.source})$`, spec.pattern.flags.replace('g', '')).test(text)
+      ) {
         throw new ParseError('patternMismatch', { name: spec.name, value: text });
       }
       return text;
@@ -211,8 +240,14 @@ function convert(spec: ValueSpec, text: string, mentions: Mention[]): unknown {
 
 function checkRange(spec: ValueSpec, n: number, text: string): number {
   if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
-    const show = (v: number | undefined, none: string) => (v === undefined ? none : spec.type === 'duration' ? formatDuration(v) : v);
-    throw new ParseError('outOfRange', { name: spec.name, value: text, min: show(spec.min, '-∞'), max: show(spec.max, '∞') });
+    const show = (v: number | undefined, none: string) =>
+      v === undefined ? none : spec.type === 'duration' ? formatDuration(v) : v;
+    throw new ParseError('outOfRange', {
+      name: spec.name,
+      value: text,
+      min: show(spec.min, '-∞'),
+      max: show(spec.max, '∞'),
+    });
   }
   return n;
 }

@@ -33,7 +33,9 @@ export class CommandRegistry {
     for (const name of [spec.name, ...(spec.aliases ?? [])].map((n) => n.toLowerCase())) {
       const existing = this.index.get(name);
       if (existing) {
-        throw new CommandConflictError(`command '${name}' of ${owner} is already registered by ${existing.owner} ('${existing.path}')`);
+        throw new CommandConflictError(
+          `command '${name}' of ${owner} is already registered by ${existing.owner} ('${existing.path}')`,
+        );
       }
     }
     this.roots.set(spec.name.toLowerCase(), node);
@@ -47,7 +49,8 @@ export class CommandRegistry {
   }
 
   private build(spec: CommandSpec<any, any>, owner: string, parent?: CommandNode): CommandNode {
-    if (!/^[a-z][a-z0-9-]*$/i.test(spec.name)) throw new CommandConflictError(`invalid command name '${spec.name}' (letters, digits, -)`);
+    if (!/^[a-z][a-z0-9-]*$/i.test(spec.name))
+      throw new CommandConflictError(`invalid command name '${spec.name}' (letters, digits, -)`);
     const node: CommandNode = {
       spec,
       owner,

@@ -55,7 +55,10 @@ export interface CommandContext<A = Record<string, unknown>> {
 
 export type CommandResult = OutboundContent | undefined | void;
 
-export interface CommandSpec<A extends readonly ValueSpec[] = readonly ValueSpec[], O extends readonly OptionSpec[] = readonly OptionSpec[]> {
+export interface CommandSpec<
+  A extends readonly ValueSpec[] = readonly ValueSpec[],
+  O extends readonly OptionSpec[] = readonly OptionSpec[],
+> {
   name: string;
   aliases?: readonly string[];
   description: I18nText;
@@ -84,7 +87,13 @@ type BaseValue<S> = S extends { type: 'int' | 'number' | 'duration' }
       ? C
       : string;
 type ValueOf<S> = S extends { variadic: true } ? BaseValue<S>[] : BaseValue<S>;
-type HasValue<S> = S extends { default: {} } ? true : S extends { type: 'boolean' } ? true : S extends { variadic: true } ? true : false;
+type HasValue<S> = S extends { default: {} }
+  ? true
+  : S extends { type: 'boolean' }
+    ? true
+    : S extends { variadic: true }
+      ? true
+      : false;
 type ArgIsOptional<S> = HasValue<S> extends true ? false : S extends { required: false } ? true : false;
 type OptIsOptional<S> = HasValue<S> extends true ? false : S extends { required: true } ? false : true;
 
@@ -99,8 +108,9 @@ export type ArgsOf<A extends readonly ValueSpec[], O extends readonly OptionSpec
 >;
 
 /** Declares a command; argument and option types flow into the handler's `ctx.args`. */
-export function defineCommand<const A extends readonly ValueSpec[] = [], const O extends readonly OptionSpec[] = []>(
-  spec: CommandSpec<A, O>,
-): CommandSpec<A, O> {
+export function defineCommand<
+  const A extends readonly ValueSpec[] = [],
+  const O extends readonly OptionSpec[] = [],
+>(spec: CommandSpec<A, O>): CommandSpec<A, O> {
   return spec;
 }

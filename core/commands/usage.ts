@@ -13,7 +13,11 @@ function argUsage(a: ValueSpec): string {
 
 function optionUsage(o: OptionSpec): string {
   const flag = o.short ? `-${o.short}|--${o.name}` : `--${o.name}`;
-  return o.type === 'boolean' ? `[${flag}]` : o.required ? `${flag} <${valueHint(o)}>` : `[${flag} <${valueHint(o)}>]`;
+  return o.type === 'boolean'
+    ? `[${flag}]`
+    : o.required
+      ? `${flag} <${valueHint(o)}>`
+      : `[${flag} <${valueHint(o)}>]`;
 }
 
 /** `alerts silence add <matchers...> <duration> [--comment <comment>]` */

@@ -15,8 +15,12 @@ export class ConfigError extends Error {
   constructor(
     readonly problems: ConfigProblem[],
     readonly file?: string,
+    /** What could still be read (plugin entries) when the core sections are invalid, so all problems can be reported at once. */
+    readonly partial?: unknown,
   ) {
-    super(`${file ? `${file}: ` : ''}invalid configuration\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`);
+    super(
+      `${file ? `${file}: ` : ''}invalid configuration\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
+    );
     this.name = 'ConfigError';
   }
 }

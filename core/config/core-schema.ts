@@ -14,11 +14,17 @@ export const dingtalkSchema = z
     mode: z.enum(['stream', 'http']).default('stream'),
     aesKey: z
       .string()
-      .regex(/^[A-Za-z0-9]{43}$/, 'expected the 43-character aes_key (letters and digits) from the event subscription page')
+      .regex(
+        /^[A-Za-z0-9]{43}$/,
+        'expected the 43-character aes_key (letters and digits) from the event subscription page',
+      )
       .optional(),
     token: z
       .string()
-      .regex(/^[A-Za-z0-9]{3,32}$/, 'expected the signature token (3-32 letters and digits) from the event subscription page')
+      .regex(
+        /^[A-Za-z0-9]{3,32}$/,
+        'expected the signature token (3-32 letters and digits) from the event subscription page',
+      )
       .optional(),
     ownerKey: z.string().optional().describe('Key checked inside decrypted events; defaults to clientId'),
     apiBase: z.url().default('https://api.dingtalk.com'),
@@ -30,7 +36,10 @@ export const dingtalkSchema = z
         monthlyCalls: z.number().int().positive().optional(),
       })
       .default({}),
-    cardTemplateId: z.string().optional().describe('Interactive card template for dingops cards; markdown is used without it'),
+    cardTemplateId: z
+      .string()
+      .optional()
+      .describe('Interactive card template for dingops cards; markdown is used without it'),
   })
   .transform((d) => ({
     ...d,
@@ -53,7 +62,10 @@ export const serverSchema = z.strictObject({
 export const storageSchema = z.strictObject({
   url: z
     .string()
-    .regex(/^(sqlite:|postgres:\/\/|postgresql:\/\/)/, 'expected sqlite:<path> or postgres://user:pass@host/db')
+    .regex(
+      /^(sqlite:|postgres:\/\/|postgresql:\/\/)/,
+      'expected sqlite:<path> or postgres://user:pass@host/db',
+    )
     .default('sqlite:./data/dingops.db'),
 });
 
@@ -77,7 +89,10 @@ export const accessSchema = z.strictObject({
   commands: z.record(z.string(), commandRule).default({}),
   /** Per-conversation allow-lists of command paths (prefixes). */
   conversations: z
-    .record(z.string(), z.strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }))
+    .record(
+      z.string(),
+      z.strictObject({ allow: z.array(z.string()).optional(), deny: z.array(z.string()).optional() }),
+    )
     .default({}),
 });
 
@@ -92,7 +107,10 @@ export const personSchema = z.strictObject({
 });
 
 export const pluginEntrySchema = z.looseObject({
-  from: z.string().optional().describe('Local path or npm package; defaults to the built-in plugin of that name'),
+  from: z
+    .string()
+    .optional()
+    .describe('Local path or npm package; defaults to the built-in plugin of that name'),
   enabled: z.boolean().default(true),
   required: z.boolean().default(false).describe('Stop the bot when this plugin fails to start'),
 });
@@ -109,7 +127,12 @@ export const coreSchema = z.strictObject({
   log: logSchema.prefault({}),
   access: accessSchema.prefault({}),
   people: z.array(personSchema).default([]),
-  plugins: z.record(z.string().regex(/^[a-z][a-z0-9-]*$/, 'plugin names are lower-case words'), pluginEntrySchema.nullable()).default({}),
+  plugins: z
+    .record(
+      z.string().regex(/^[a-z][a-z0-9-]*$/, 'plugin names are lower-case words'),
+      pluginEntrySchema.nullable(),
+    )
+    .default({}),
 });
 
 export type CoreConfig = z.output<typeof coreSchema>;

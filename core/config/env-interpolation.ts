@@ -1,4 +1,4 @@
-import { isScalar, parse as parseYamlValue, visit, type Document } from 'yaml';
+import { type Document, isScalar, parse as parseYamlValue, visit } from 'yaml';
 import type { ConfigProblem } from './config-error.js';
 import { formatPath } from './config-error.js';
 
@@ -17,7 +17,11 @@ export interface InterpolationResult {
  * An unquoted scalar that is exactly one expression takes the type of its value,
  * so `port: ${PORT:-8080}` is a number.
  */
-export function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, lineOf: (offset: number) => number): InterpolationResult {
+export function interpolateEnv(
+  doc: Document,
+  env: NodeJS.ProcessEnv,
+  lineOf: (offset: number) => number,
+): InterpolationResult {
   const problems: ConfigProblem[] = [];
   const fromEnv: InterpolationResult['fromEnv'] = [];
   visit(doc, {
@@ -32,21 +36,24 @@ export function interpolateEnv(doc: Document, env: NodeJS.ProcessEnv, lineOf: (o
       const dotted = formatPath(keys);
       const original = node.value;
       let usedEnv = false;
-      const replaced = original.replace(EXPR, (whole, name: string | undefined, fallback: string | undefined) => {
-        if (whole === '$${') return '${';
-        const value = env[name!];
-        if (value !== undefined && value !== '') {
-          usedEnv = true;
-          return value;
-        }
-        if (fallback !== undefined) return fallback;
-        problems.push({
-          path: dotted,
-          message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
-          line: node.range ? lineOf(node.range[0]) : undefined,
-        });
-        return '';
-      });
+      const replaced = original.replace(
+        EXPR,
+        (whole, name: string | undefined, fallback: string | undefined) => {
+          if (whole === '$${') return '${';
+          const value = env[name!];
+          if (value !== undefined && value !== '') {
+            usedEnv = true;
+            return value;
+          }
+          if (fallback !== undefined) return fallback;
+          problems.push({
+            path: dotted,
+            message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
+            line: node.range ? lineOf(node.range[0]) : undefined,
+          });
+          return '';
+        },
+      );
       const single = /^\$\{[^}]+\}$/.test(original) && node.type === 'PLAIN';
       node.value = single && replaced !== '' ? coerce(replaced) : replaced;
       if (usedEnv) fromEnv.push({ path: dotted, value: replaced });

@@ -8,15 +8,30 @@ import { coreSchema } from './core-schema.js';
  * is merged into `plugins.<name>` beside the loader keys.
  */
 export function configJsonSchema(plugins: PluginDefinition<any>[]): Record<string, unknown> {
-  const root = z.toJSONSchema(coreSchema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, any>;
+  const root = z.toJSONSchema(coreSchema, {
+    io: 'input',
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  }) as Record<string, any>;
   const loader = {
-    from: { type: 'string', description: 'Local path or npm package; defaults to the built-in plugin of that name' },
+    from: {
+      type: 'string',
+      description: 'Local path or npm package; defaults to the built-in plugin of that name',
+    },
     enabled: { type: 'boolean', default: true },
-    required: { type: 'boolean', default: false, description: 'Stop the bot when this plugin fails to start' },
+    required: {
+      type: 'boolean',
+      default: false,
+      description: 'Stop the bot when this plugin fails to start',
+    },
   };
   const pluginProps: Record<string, unknown> = {};
   for (const def of plugins) {
-    const s = z.toJSONSchema(pluginSchema(def), { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, any>;
+    const s = z.toJSONSchema(pluginSchema(def), {
+      io: 'input',
+      unrepresentable: 'any',
+      target: 'draft-2020-12',
+    }) as Record<string, any>;
     pluginProps[def.name] = {
       type: ['object', 'null'],
       description: typeof def.description === 'string' ? def.description : undefined,

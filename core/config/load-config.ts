@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import { SECRET_KEY } from '../util/redact.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type CoreConfig, coreSchema, PLUGIN_ENTRY_KEYS } from './core-schema.js';
-import { applyEnvOverrides } from './env-overrides.js';
 import { interpolateEnv } from './env-interpolation.js';
+import { applyEnvOverrides } from './env-overrides.js';
 import { YamlSource } from './yaml-source.js';
 import { zodProblems } from './zod-problems.js';
 
@@ -42,7 +42,10 @@ export interface LoadOptions {
 export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
-  const file = options.file ?? env.DINGOPS_CONFIG ?? (existsSync(resolve(cwd, 'bot.config.yaml')) ? 'bot.config.yaml' : undefined);
+  const file =
+    options.file ??
+    env.DINGOPS_CONFIG ??
+    (existsSync(resolve(cwd, 'bot.config.yaml')) ? 'bot.config.yaml' : undefined);
   const path = file ? resolve(cwd, file) : undefined;
   let text = options.text;
   if (text === undefined && path) {
@@ -59,9 +62,11 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   if (source) {
     const interp = interpolateEnv(source.doc, env, source.lineOfOffset);
     problems.push(...interp.problems);
-    for (const { path: p, value } of interp.fromEnv) if (SECRET_KEY.test(lastKey(p)) || /secret|token|key|password/i.test(p)) secrets.push(value);
+    for (const { path: p, value } of interp.fromEnv)
+      if (SECRET_KEY.test(lastKey(p)) || /secret|token|key|password/i.test(p)) secrets.push(value);
     const js = source.doc.toJS() ?? {};
-    if (typeof js !== 'object' || Array.isArray(js)) problems.push({ path: '', message: 'expected a mapping of sections (dingtalk, server, ...)', line: 1 });
+    if (typeof js !== 'object' || Array.isArray(js))
+      problems.push({ path: '', message: 'expected a mapping of sections (dingtalk, server, ...)', line: 1 });
     else raw = js as Record<string, unknown>;
     const envPaths = new Set(interp.fromEnv.map((e) => e.path));
     collectLiteralSecrets(raw, [], envPaths, literalSecretPaths);
@@ -71,18 +76,26 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
 
   const parsed = coreSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new ConfigError(zodProblems(parsed.error, coreSchema, { lineAt: (p) => source?.lineAt(p) }), path);
+    const problems = zodProblems(parsed.error, coreSchema, { lineAt: (p) => source?.lineAt(p) });
+    // The plugin entries may still be readable: hand them on so plugin slices can be checked too.
+    const pluginsOnly = coreSchema.shape.plugins.safeParse(raw.plugins);
+    const partial =
+      pluginsOnly.success && !problems.some((p) => p.path.startsWith('plugins'))
+        ? {
+            plugins: pluginEntries(pluginsOnly.data),
+            baseDir: path ? resolve(path, '..') : cwd,
+            source,
+            file: path,
+          }
+        : undefined;
+    throw new ConfigError(problems, path, partial);
   }
   const core = parsed.data;
   secrets.push(core.dingtalk.clientSecret, core.dingtalk.aesKey ?? '', core.dingtalk.token ?? '');
   const pw = /^postgres(?:ql)?:\/\/[^:/]+:([^@]+)@/.exec(core.storage.url)?.[1];
   if (pw) secrets.push(decodeURIComponent(pw));
 
-  const plugins: PluginEntry[] = Object.entries(core.plugins).map(([name, entry]) => {
-    const rawEntry = { ...((entry ?? {}) as Record<string, unknown>) };
-    for (const k of PLUGIN_ENTRY_KEYS) delete rawEntry[k];
-    return { name, from: entry?.from, enabled: entry?.enabled ?? true, required: entry?.required ?? false, raw: rawEntry };
-  });
+  const plugins = pluginEntries(core.plugins);
   return {
     core,
     plugins,
@@ -94,8 +107,25 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   };
 }
 
+function pluginEntries(section: CoreConfig['plugins']): PluginEntry[] {
+  return Object.entries(section).map(([name, entry]) => {
+    const rawEntry = { ...((entry ?? {}) as Record<string, unknown>) };
+    for (const k of PLUGIN_ENTRY_KEYS) delete rawEntry[k];
+    return {
+      name,
+      from: entry?.from,
+      enabled: entry?.enabled ?? true,
+      required: entry?.required ?? false,
+      raw: rawEntry,
+    };
+  });
+}
+
 function lastKey(path: string): string {
-  return path.split('.').pop()!.replace(/\[\d+\]$/, '');
+  return path
+    .split('.')
+    .pop()!
+    .replace(/\[\d+\]$/, '');
 }
 
 function collectLiteralSecrets(value: unknown, path: string[], fromEnv: Set<string>, out: string[]): void {

@@ -1,5 +1,5 @@
-import { formatPath, type ConfigProblem } from './config-error.js';
 import { didYouMean } from '../util/did-you-mean.js';
+import { type ConfigProblem, formatPath } from './config-error.js';
 import { unwrap } from './zod-walk.js';
 
 type Def = { type: string; [k: string]: any };
@@ -28,13 +28,22 @@ export function findUnknownKeys(
       if (k in shape) findUnknownKeys(shape[k], v, [...path, k], lineAt, out);
       else if (strip) {
         const guess = didYouMean(k, Object.keys(shape), 1)[0];
-        out.push({ path: formatPath([...path, k]), message: `unknown key${guess ? `; did you mean '${guess}'?` : ''}`, line: lineAt([...path, k]) });
-      } else if (catchall && catchall.type !== 'never' && catchall.type !== 'unknown' && catchall.type !== 'any') {
+        out.push({
+          path: formatPath([...path, k]),
+          message: `unknown key${guess ? `; did you mean '${guess}'?` : ''}`,
+          line: lineAt([...path, k]),
+        });
+      } else if (
+        catchall &&
+        catchall.type !== 'never' &&
+        catchall.type !== 'unknown' &&
+        catchall.type !== 'any'
+      ) {
         findUnknownKeys(def.catchall, v, [...path, k], lineAt, out);
       }
     }
   } else if (def.type === 'array' && Array.isArray(value)) {
-    value.forEach((v, i) => findUnknownKeys(def.element, v, [...path, i], lineAt, out));
+    for (const [i, v] of value.entries()) findUnknownKeys(def.element, v, [...path, i], lineAt, out);
   } else if (def.type === 'record') {
     for (const [k, v] of Object.entries(value)) findUnknownKeys(def.valueType, v, [...path, k], lineAt, out);
   } else if (def.type === 'union') {

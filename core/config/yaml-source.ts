@@ -1,4 +1,4 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
 import type { ConfigProblem } from './config-error.js';
 
 /** A parsed YAML file that can say on which line a path is. */
@@ -29,7 +29,9 @@ export class YamlSource {
     let line: number | undefined;
     for (const seg of path) {
       if (isMap(node)) {
-        const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg));
+        const pair = node.items.find(
+          (p) => (isScalar(p.key) ? String(p.key.value) : String(p.key)) === String(seg),
+        );
         if (!pair) return undefined;
         const keyRange = isScalar(pair.key) ? pair.key.range : undefined;
         if (keyRange) line = this.lineOfOffset(keyRange[0]);

@@ -29,14 +29,25 @@ export function zodProblems(
       }
       continue;
     }
-    if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors) && issue.errors.length) {
+    if (
+      issue.code === 'invalid_union' &&
+      'errors' in issue &&
+      Array.isArray(issue.errors) &&
+      issue.errors.length
+    ) {
       // Report the branch that got furthest rather than "invalid input".
       const best = [...(issue.errors as z.core.$ZodIssue[][])].sort((a, b) => maxDepth(b) - maxDepth(a))[0]!;
-      const nested = { issues: best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })) } as unknown as z.ZodError;
+      const nested = {
+        issues: best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
+      } as unknown as z.ZodError;
       problems.push(...zodProblems(nested, schema, options));
       continue;
     }
-    problems.push({ path: formatPath(path), message: humanMessage(issue), line: options.lineAt(path) ?? nearestLine(path, options.lineAt) });
+    problems.push({
+      path: formatPath(path),
+      message: humanMessage(issue),
+      line: options.lineAt(path) ?? nearestLine(path, options.lineAt),
+    });
   }
   return problems;
 }
@@ -45,7 +56,10 @@ function maxDepth(issues: z.core.$ZodIssue[]): number {
   return Math.max(0, ...issues.map((i) => i.path.length));
 }
 
-function nearestLine(path: PropertyKey[], lineAt: (p: PropertyKey[]) => number | undefined): number | undefined {
+function nearestLine(
+  path: PropertyKey[],
+  lineAt: (p: PropertyKey[]) => number | undefined,
+): number | undefined {
   for (let n = path.length - 1; n >= 0; n--) {
     const line = lineAt(path.slice(0, n));
     if (line) return line;
@@ -55,7 +69,8 @@ function nearestLine(path: PropertyKey[], lineAt: (p: PropertyKey[]) => number |
 
 function humanMessage(issue: z.core.$ZodIssue): string {
   let msg = issue.message.replace(/^Invalid input: /, '');
-  if (issue.code === 'invalid_type' && /received undefined/.test(msg)) msg = `required: expected ${issue.expected}`;
+  if (issue.code === 'invalid_type' && /received undefined/.test(msg))
+    msg = `required: expected ${issue.expected}`;
   else if (issue.code === 'invalid_value') msg = msg.replace(/^Invalid option: /, '');
   return msg;
 }

@@ -9,7 +9,10 @@ export function unwrap(schema: unknown): unknown {
   for (let i = 0; i < 20; i++) {
     const def = defOf(s);
     if (!def) return s;
-    if (['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)) s = def.innerType;
+    if (
+      ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)
+    )
+      s = def.innerType;
     else if (def.type === 'pipe') s = def.in;
     else if (def.type === 'lazy') s = (def.getter as () => unknown)();
     else return s;

@@ -49,7 +49,11 @@ export class EventBus {
     this.listeners.set(event, list);
     return () => {
       const l = this.listeners.get(event);
-      if (l) this.listeners.set(event, l.filter((x) => x !== entry));
+      if (l)
+        this.listeners.set(
+          event,
+          l.filter((x) => x !== entry),
+        );
     };
   }
 
@@ -72,6 +76,10 @@ export class EventBus {
   }
 
   removeOwner(owner: string): void {
-    for (const [event, list] of this.listeners) this.listeners.set(event, list.filter((l) => l.owner !== owner));
+    for (const [event, list] of this.listeners)
+      this.listeners.set(
+        event,
+        list.filter((l) => l.owner !== owner),
+      );
   }
 }

@@ -1,7 +1,13 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.js';
 import type { StatusBoard } from '../runtime/status.js';
+import type { Metrics } from './metrics.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
@@ -57,7 +63,8 @@ export class HttpServer {
     this.app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
       const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
       if (status >= 500) log.error({ err, method: req.method, url: req.url }, 'http handler failed');
-      else log.warn({ method: req.method, url: req.url, status, reason: err.message }, 'http request rejected');
+      else
+        log.warn({ method: req.method, url: req.url, status, reason: err.message }, 'http request rejected');
       // Internal details stay in the log; callers get the reason only for their own mistakes.
       reply.code(status).send({ error: status >= 500 ? 'internal error' : err.message });
     });
@@ -79,7 +86,8 @@ export class HttpServer {
     if (RESERVED.includes(spec.url)) throw new Error(`${owner}: ${spec.url} is reserved by the core`);
     const existing = this.owners.get(key);
     if (existing) throw new Error(`${owner}: route ${key} is already registered by ${existing}`);
-    if (this.address) throw new Error(`${owner}: routes must be registered during setup, before the server starts`);
+    if (this.address)
+      throw new Error(`${owner}: routes must be registered during setup, before the server starts`);
     this.owners.set(key, owner);
     this.app.route({
       method: spec.method,

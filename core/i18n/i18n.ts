@@ -6,7 +6,10 @@ export type Catalog = Record<string, string>;
 export type Catalogs = Record<Locale, Catalog>;
 
 /** Text that is either a message key resolved at render time or fixed per-locale text. */
-export type I18nText = string | { key: string; vars?: Record<string, unknown> } | Partial<Record<Locale, string>>;
+export type I18nText =
+  | string
+  | { key: string; vars?: Record<string, unknown> }
+  | Partial<Record<Locale, string>>;
 
 export type Translate = (key: string, vars?: Record<string, unknown>, locale?: Locale) => string;
 
@@ -34,7 +37,8 @@ export class I18n {
 
   remove(namespace: string): void {
     const prefix = `${namespace}.`;
-    for (const cat of this.catalogs.values()) for (const k of [...cat.keys()]) if (k.startsWith(prefix)) cat.delete(k);
+    for (const cat of this.catalogs.values())
+      for (const k of [...cat.keys()]) if (k.startsWith(prefix)) cat.delete(k);
   }
 
   has(key: string, locale: Locale): boolean {
@@ -48,14 +52,20 @@ export class I18n {
   t: Translate = (key, vars, locale = this.defaultLocale) => {
     const template = this.catalogs.get(locale)!.get(key) ?? this.catalogs.get('en')!.get(key) ?? key;
     if (!vars) return template;
-    return template.replace(PLACEHOLDER, (whole, name: string) => (name in vars ? String(vars[name]) : whole));
+    return template.replace(PLACEHOLDER, (whole, name: string) =>
+      name in vars ? String(vars[name]) : whole,
+    );
   };
 
   /** Resolves an I18nText to a string in the given locale. */
   text(value: I18nText | undefined, locale: Locale = this.defaultLocale): string {
     if (value === undefined) return '';
-    if (typeof value === 'string') return this.catalogs.get(locale)!.has(value) || this.catalogs.get('en')!.has(value) ? this.t(value, undefined, locale) : value;
-    if ('key' in value && typeof value.key === 'string') return this.t(value.key, value.vars as Record<string, unknown>, locale);
+    if (typeof value === 'string')
+      return this.catalogs.get(locale)!.has(value) || this.catalogs.get('en')!.has(value)
+        ? this.t(value, undefined, locale)
+        : value;
+    if ('key' in value && typeof value.key === 'string')
+      return this.t(value.key, value.vars as Record<string, unknown>, locale);
     const fixed = value as Partial<Record<Locale, string>>;
     return fixed[locale] ?? fixed.en ?? fixed['zh-CN'] ?? '';
   }

@@ -44,7 +44,8 @@ export function createLogger(options: LoggerOptions): Logger {
             const a = args[i];
             if (typeof a === 'string') args[i] = redactor.redact(a);
             else if (a instanceof Error) args[i] = redactError(a, redactor);
-            else if (a && typeof a === 'object') args[i] = redactor.redactDeep(serializeErrors(a as Record<string, unknown>, redactor));
+            else if (a && typeof a === 'object')
+              args[i] = redactor.redactDeep(serializeErrors(a as Record<string, unknown>, redactor));
           }
         }
         method.apply(this, args as Parameters<typeof method>);
@@ -52,7 +53,14 @@ export function createLogger(options: LoggerOptions): Logger {
     },
   };
   if (options.destination) return pino(opts, options.destination);
-  if (pretty) return pino({ ...opts, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  if (pretty)
+    return pino({
+      ...opts,
+      transport: {
+        target: 'pino-pretty',
+        options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' },
+      },
+    });
   return pino(opts);
 }
 
@@ -66,5 +74,13 @@ function redactError(err: Error, redactor: SecretRedactor): Error {
 function serializeErrors(obj: Record<string, unknown>, redactor: SecretRedactor): Record<string, unknown> {
   if (!('err' in obj) || !(obj.err instanceof Error)) return obj;
   const e = obj.err;
-  return { ...obj, err: { type: e.name, message: redactor.redact(e.message), stack: e.stack ? redactor.redact(e.stack) : undefined, code: (e as { code?: unknown }).code } };
+  return {
+    ...obj,
+    err: {
+      type: e.name,
+      message: redactor.redact(e.message),
+      stack: e.stack ? redactor.redact(e.stack) : undefined,
+      code: (e as { code?: unknown }).code,
+    },
+  };
 }

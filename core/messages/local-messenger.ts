@@ -35,7 +35,11 @@ export class LocalMessenger implements Messenger {
   }
 
   async send(to: Destination, content: OutboundContent, options?: SendOptions): Promise<SendReceipt> {
-    const rendered = this.renderer.render(content, { interactive: this.options.interactive ?? true }, options?.locale);
+    const rendered = this.renderer.render(
+      content,
+      { interactive: this.options.interactive ?? true },
+      options?.locale,
+    );
     const id = randomUUID();
     const cardId = rendered.kind === 'interactive' ? `card-${id}` : undefined;
     const delivery: LocalDelivery = {

@@ -3,11 +3,7 @@ import type { Catalogs, I18nText } from '../i18n/i18n.js';
 import type { MigrationList } from '../storage/migrations.js';
 import type { PluginContext } from './plugin-context.js';
 
-type SchemaInput = z.ZodType | ((zod: typeof z) => z.ZodType);
-type SchemaOf<S> = S extends (zod: typeof z) => infer R ? R : S;
-export type ConfigOf<S> = SchemaOf<S> extends z.ZodType ? z.output<SchemaOf<S>> : Record<string, never>;
-
-export interface PluginDefinition<S extends SchemaInput = z.ZodType> {
+export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   /** Lower-case name; the plugin's commands, actions, keys and tables live under it. */
   name: string;
   description?: I18nText;
@@ -16,7 +12,7 @@ export interface PluginDefinition<S extends SchemaInput = z.ZodType> {
    * The plugin's config schema (its slice of `plugins.<name>`), or a function receiving
    * zod, so a plugin file mounted into the container needs no imports at all.
    */
-  config?: S;
+  config?: S | ((zod: typeof z) => S);
   /** Plugins that must be set up first (and be running) for this one to start. */
   dependsOn?: readonly string[];
   /** Plugins set up first when they are enabled; this one runs without them. */
@@ -25,7 +21,7 @@ export interface PluginDefinition<S extends SchemaInput = z.ZodType> {
   i18n?: Partial<Catalogs>;
   /** Kysely migrations of the plugin's own tables, run before `setup` (own migration table). */
   migrations?: MigrationList;
-  setup(ctx: PluginContext<ConfigOf<S>>): void | Promise<void>;
+  setup(ctx: PluginContext<z.output<S>>): void | Promise<void>;
 }
 
 /**
@@ -39,7 +35,9 @@ export interface PluginDefinition<S extends SchemaInput = z.ZodType> {
  * });
  * ```
  */
-export function definePlugin<const S extends SchemaInput = z.ZodType>(def: PluginDefinition<S>): PluginDefinition<S> {
+export function definePlugin<S extends z.ZodType = z.ZodObject<{}>>(
+  def: PluginDefinition<S>,
+): PluginDefinition<S> {
   return def;
 }
 
@@ -47,7 +45,9 @@ export function definePlugin<const S extends SchemaInput = z.ZodType>(def: Plugi
 export function pluginSchema(def: PluginDefinition<any>): z.ZodType {
   const c = def.config;
   if (!c) return z.strictObject({});
-  return typeof c === 'function' && !('_zod' in c) ? (c as (zod: typeof z) => z.ZodType)(z) : (c as z.ZodType);
+  return typeof c === 'function' && !('_zod' in c)
+    ? (c as (zod: typeof z) => z.ZodType)(z)
+    : (c as z.ZodType);
 }
 
 export function isPluginDefinition(value: unknown): value is PluginDefinition<any> {

@@ -30,7 +30,9 @@ export interface PluginContext<C = unknown> {
     text(value: I18nText, locale?: Locale): string;
   };
   commands: {
-    register<const A extends readonly ValueSpec[], const O extends readonly OptionSpec[]>(spec: CommandSpec<A, O>): void;
+    register<const A extends readonly ValueSpec[], const O extends readonly OptionSpec[]>(
+      spec: CommandSpec<A, O>,
+    ): void;
   };
   actions: {
     /** Registers a card action; returns its full id (`<plugin>.<name>`) for buttons. */
@@ -52,7 +54,11 @@ export interface PluginContext<C = unknown> {
     dialect: DialectName;
   };
   send: {
-    toGroup(openConversationId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
+    toGroup(
+      openConversationId: string,
+      content: OutboundContent,
+      options?: SendOptions,
+    ): Promise<SendReceipt>;
     toUser(userId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     reply(message: InboundMessage, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     updateCard(cardId: string, card: Card): Promise<void>;

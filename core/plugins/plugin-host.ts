@@ -3,7 +3,7 @@ import type { DependencyContainer } from 'tsyringe';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
-import type { PluginEntry, LoadedConfig } from '../config/load-config.js';
+import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
 import type { EventBus } from '../events/event-bus.js';
@@ -50,7 +50,11 @@ export async function preparePlugins(
       try {
         def = await importPlugin(entry.name, entry.from, config.baseDir);
       } catch (err) {
-        problems.push({ path: `plugins.${entry.name}`, message: err instanceof Error ? err.message : String(err), line: lineAt(['plugins', entry.name]) });
+        problems.push({
+          path: `plugins.${entry.name}`,
+          message: err instanceof Error ? err.message : String(err),
+          line: lineAt(['plugins', entry.name]),
+        });
         continue;
       }
     }
@@ -72,8 +76,16 @@ export async function preparePlugins(
   for (const def of inline) {
     if (config.plugins.some((e) => e.name === def.name)) continue;
     const parsed = pluginSchema(def).safeParse({});
-    if (!parsed.success) problems.push(...zodProblems(parsed.error, pluginSchema(def), { prefix: ['plugins', def.name], lineAt }));
-    else prepared.push({ def, entry: { name: def.name, enabled: true, required: true, raw: {} }, config: parsed.data });
+    if (!parsed.success)
+      problems.push(
+        ...zodProblems(parsed.error, pluginSchema(def), { prefix: ['plugins', def.name], lineAt }),
+      );
+    else
+      prepared.push({
+        def,
+        entry: { name: def.name, enabled: true, required: true, raw: {} },
+        config: parsed.data,
+      });
   }
   if (problems.length) throw new ConfigError(problems, config.file);
   return prepared;
@@ -91,18 +103,33 @@ export class PluginHost {
     private readonly log: Logger,
   ) {}
 
-  async start(prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>): Promise<void> {
+  async start(
+    prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>,
+  ): Promise<void> {
     const ordered = orderPlugins(prepared.map((p) => p.def));
     for (const def of ordered) {
       const p = prepared.find((x) => x.def === def)!;
       const blocked = (def.dependsOn ?? []).find((d) => this.records.get(d)?.state !== 'running');
-      const record: PluginRecord = { name: def.name, def, config: p.config, required: p.entry.required, state: 'stopped', disposers: [] };
+      const record: PluginRecord = {
+        name: def.name,
+        def,
+        config: p.config,
+        required: p.entry.required,
+        state: 'stopped',
+        disposers: [],
+      };
       this.records.set(def.name, record);
       if (blocked) {
         record.state = 'failed';
         record.error = `dependency '${blocked}' is not running`;
-        this.log.error({ plugin: def.name, dependency: blocked }, 'plugin not started: a dependency is not running');
-        if (record.required) throw new PluginStartError(`required plugin '${def.name}' not started: dependency '${blocked}' is not running`);
+        this.log.error(
+          { plugin: def.name, dependency: blocked },
+          'plugin not started: a dependency is not running',
+        );
+        if (record.required)
+          throw new PluginStartError(
+            `required plugin '${def.name}' not started: dependency '${blocked}' is not running`,
+          );
         continue;
       }
       try {
@@ -114,7 +141,8 @@ export class PluginHost {
         record.error = err instanceof Error ? err.message : String(err);
         this.log.error({ err, plugin: def.name }, 'plugin failed to start');
         await this.undo(record);
-        if (record.required) throw new PluginStartError(`required plugin '${def.name}' failed to start: ${record.error}`);
+        if (record.required)
+          throw new PluginStartError(`required plugin '${def.name}' failed to start: ${record.error}`);
       }
     }
   }
@@ -152,7 +180,10 @@ export class PluginHost {
       config: record.config,
       log,
       locale: core.locale,
-      t: (key, vars, locale) => (i18n.has(`${name}.${key}`, locale ?? core.locale) || i18n.has(`${name}.${key}`, 'en') ? i18n.t(`${name}.${key}`, vars, locale) : i18n.t(key, vars, locale)),
+      t: (key, vars, locale) =>
+        i18n.has(`${name}.${key}`, locale ?? core.locale) || i18n.has(`${name}.${key}`, 'en')
+          ? i18n.t(`${name}.${key}`, vars, locale)
+          : i18n.t(key, vars, locale),
       i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
       commands: { register: (spec) => void commands.register(spec as never, name) },
       actions: { register: (spec) => actions.register(name, spec).id },
@@ -161,7 +192,8 @@ export class PluginHost {
       events: {
         on: (event, fn) => events.on(event, fn, name),
         emit: async (event, payload) => {
-          if (!event.startsWith(`${name}.`)) throw new Error(`plugin '${name}' may only emit its own events ('${name}.*'), not '${event}'`);
+          if (!event.startsWith(`${name}.`))
+            throw new Error(`plugin '${name}' may only emit its own events ('${name}.*'), not '${event}'`);
           return events.emit(event, payload);
         },
       },
@@ -176,7 +208,10 @@ export class PluginHost {
         list: () => people,
         find: (ref) => {
           const r = ref.trim().toLowerCase();
-          return people.find((p) => p.name.toLowerCase() === r || p.userId === ref || (p.mobile && norm(p.mobile) === norm(ref)));
+          return people.find(
+            (p) =>
+              p.name.toLowerCase() === r || p.userId === ref || (p.mobile && norm(p.mobile) === norm(ref)),
+          );
         },
       },
       plugins: { isRunning: (n) => this.isRunning(n) },

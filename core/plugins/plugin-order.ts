@@ -10,7 +10,8 @@ export function orderPlugins(defs: PluginDefinition<any>[]): PluginDefinition<an
   const byName = new Map(defs.map((d) => [d.name, d]));
   for (const d of defs) {
     for (const dep of d.dependsOn ?? []) {
-      if (!byName.has(dep)) throw new PluginOrderError(`plugin '${d.name}' depends on '${dep}', which is not enabled in config`);
+      if (!byName.has(dep))
+        throw new PluginOrderError(`plugin '${d.name}' depends on '${dep}', which is not enabled in config`);
     }
   }
   const out: PluginDefinition<any>[] = [];
@@ -18,7 +19,8 @@ export function orderPlugins(defs: PluginDefinition<any>[]): PluginDefinition<an
   const visit = (d: PluginDefinition<any>, chain: string[]) => {
     const s = state.get(d.name);
     if (s === 'done') return;
-    if (s === 'visiting') throw new PluginOrderError(`plugin dependency cycle: ${[...chain, d.name].join(' -> ')}`);
+    if (s === 'visiting')
+      throw new PluginOrderError(`plugin dependency cycle: ${[...chain, d.name].join(' -> ')}`);
     state.set(d.name, 'visiting');
     for (const dep of [...(d.dependsOn ?? []), ...(d.after ?? [])]) {
       const target = byName.get(dep);

@@ -12,11 +12,18 @@ const INDEX_FILES = ['index.ts', 'index.mts', 'index.js', 'index.mjs'];
 export class PluginResolveError extends Error {}
 
 /** Where a plugin entry's code is: a file path (local or built-in) or a package specifier. */
-export function locatePlugin(name: string, from: string | undefined, baseDir: string): { kind: 'file'; path: string } | { kind: 'package'; specifier: string } {
+export function locatePlugin(
+  name: string,
+  from: string | undefined,
+  baseDir: string,
+): { kind: 'file'; path: string } | { kind: 'package'; specifier: string } {
   if (!from) {
     const dir = join(BUILTIN_PLUGIN_DIR, name);
     const file = findIndex(dir);
-    if (!file) throw new PluginResolveError(`no built-in plugin '${name}' (looked in ${dir}); set 'from' to a path or npm package`);
+    if (!file)
+      throw new PluginResolveError(
+        `no built-in plugin '${name}' (looked in ${dir}); set 'from' to a path or npm package`,
+      );
     return { kind: 'file', path: file };
   }
   if (from.startsWith('.') || isAbsolute(from)) {
@@ -43,7 +50,11 @@ function findIndex(dir: string): string | undefined {
  * TypeScript files load without a build step: when the running Node has no TS loader,
  * tsx's API compiles them on the fly, so an operator can mount a `.ts` plugin.
  */
-export async function importPlugin(name: string, from: string | undefined, baseDir: string): Promise<PluginDefinition<any>> {
+export async function importPlugin(
+  name: string,
+  from: string | undefined,
+  baseDir: string,
+): Promise<PluginDefinition<any>> {
   const where = locatePlugin(name, from, baseDir);
   let mod: Record<string, unknown>;
   try {
@@ -59,11 +70,21 @@ export async function importPlugin(name: string, from: string | undefined, baseD
     }
   } catch (err) {
     if (err instanceof PluginResolveError) throw err;
-    throw new PluginResolveError(`plugin '${name}' could not be loaded: ${err instanceof Error ? err.message : String(err)}`);
+    throw new PluginResolveError(
+      `plugin '${name}' could not be loaded: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
-  const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(isPluginDefinition);
-  if (!def) throw new PluginResolveError(`plugin '${name}': the module exports no plugin (export default definePlugin({...}))`);
-  if (def.name !== name) throw new PluginResolveError(`plugin configured as '${name}' calls itself '${def.name}'; use the same name in config`);
+  const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(
+    isPluginDefinition,
+  );
+  if (!def)
+    throw new PluginResolveError(
+      `plugin '${name}': the module exports no plugin (export default definePlugin({...}))`,
+    );
+  if (def.name !== name)
+    throw new PluginResolveError(
+      `plugin configured as '${name}' calls itself '${def.name}'; use the same name in config`,
+    );
   return def;
 }
 

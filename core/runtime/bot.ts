@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import type pino from 'pino';
 import type { Logger } from 'pino';
-import { container as rootContainer, type DependencyContainer } from 'tsyringe';
+import { type DependencyContainer, container as rootContainer } from 'tsyringe';
+import { AccessControl } from '../access/access-control.js';
 import { ActionPipeline } from '../actions/action-pipeline.js';
 import { ActionRegistry, type ActionResult } from '../actions/action-registry.js';
-import { AccessControl } from '../access/access-control.js';
 import { AuditLog } from '../audit/audit-log.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
 import { CardRenderer } from '../cards/card-renderer.js';
@@ -73,7 +73,12 @@ export class Bot implements InboundSink {
     const c = rootContainer.createChildContainer();
     const redactor = new SecretRedactor();
     redactor.add(...config.secrets);
-    const log = createLogger({ level: config.core.log.level, pretty: config.core.log.pretty, redactor, destination: options.logDestination });
+    const log = createLogger({
+      level: config.core.log.level,
+      pretty: config.core.log.pretty,
+      redactor,
+      destination: options.logDestination,
+    });
     const clock = options.clock ?? Date.now;
     const i18n = new I18n(config.core.locale);
     i18n.add({ en, 'zh-CN': zhCN });
@@ -85,7 +90,9 @@ export class Bot implements InboundSink {
       db = await openDatabase(config.core.storage.url, { baseDir: config.baseDir });
       await migrateToLatest(db.db, 'core', coreMigrations);
     } catch (err) {
-      throw new Error(`cannot open storage ${config.core.storage.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(
+        `cannot open storage ${config.core.storage.url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@')}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
 
     c.registerInstance(TOKENS.Config, config);
@@ -104,13 +111,19 @@ export class Bot implements InboundSink {
     c.registerInstance(TOKENS.Commands, commands);
     c.registerInstance(TOKENS.Actions, new ActionRegistry());
     c.registerInstance(TOKENS.Help, new HelpBuilder(commands, access, i18n));
-    c.registerInstance(TOKENS.Renderer, new CardRenderer(i18n, { cardTemplateId: config.core.dingtalk.cardTemplateId }));
+    c.registerInstance(
+      TOKENS.Renderer,
+      new CardRenderer(i18n, { cardTemplateId: config.core.dingtalk.cardTemplateId }),
+    );
     c.registerInstance(TOKENS.Events, new EventBus(log));
     c.registerInstance(TOKENS.Scheduler, new Scheduler(log, config.core.timezone));
     c.registerInstance(TOKENS.Http, new HttpServer(config.core.server, log, metrics, status));
     await options.compose?.(c);
     if (!c.isRegistered(TOKENS.Messenger)) {
-      c.registerInstance(TOKENS.Messenger, options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(TOKENS.Renderer)));
+      c.registerInstance(
+        TOKENS.Messenger,
+        options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(TOKENS.Renderer)),
+      );
     }
     c.registerSingleton(TOKENS.Pipeline, CommandPipeline);
     c.registerSingleton(TOKENS.ActionPipeline, ActionPipeline);
@@ -118,7 +131,12 @@ export class Bot implements InboundSink {
     status.register('core', 'store', async () => {
       const started = performance.now();
       await db.db.selectFrom('plugin_kv').select('plugin').limit(1).execute();
-      return { name: 'store', ok: true, detail: `${db.dialect}, ${Math.round(performance.now() - started)} ms`, critical: true };
+      return {
+        name: 'store',
+        ok: true,
+        detail: `${db.dialect}, ${Math.round(performance.now() - started)} ms`,
+        critical: true,
+      };
     });
 
     const { version } = packageInfo();
@@ -182,7 +200,10 @@ export class Bot implements InboundSink {
       await transport.start(this);
     }
     await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.ready', { startedAt: Date.now() });
-    this.log.info({ plugins: [...this.plugins.records.keys()], transports: this.transports.map((x) => x.name) }, 'dingops ready');
+    this.log.info(
+      { plugins: [...this.plugins.records.keys()], transports: this.transports.map((x) => x.name) },
+      'dingops ready',
+    );
   }
 
   // --- InboundSink: what transports call. Work is tracked so stop() can drain it.
@@ -236,12 +257,17 @@ export class Bot implements InboundSink {
     const log = this.log;
     log.info({ reason, inflight: this.inflight.size }, 'stopping');
     await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.stopping', { reason });
-    for (const t of this.transports) await t.stop().catch((err) => log.error({ err, transport: t.name }, 'transport stop failed'));
+    for (const t of this.transports)
+      await t.stop().catch((err) => log.error({ err, transport: t.name }, 'transport stop failed'));
     this.accepting = false;
     if (this.inflight.size) {
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
-      const result = await Promise.race([Promise.allSettled([...this.inflight]).then(() => 'drained' as const), timeout]);
-      if (result === 'timeout') log.warn({ inflight: this.inflight.size }, 'stop deadline reached with work still running');
+      const result = await Promise.race([
+        Promise.allSettled([...this.inflight]).then(() => 'drained' as const),
+        timeout,
+      ]);
+      if (result === 'timeout')
+        log.warn({ inflight: this.inflight.size }, 'stop deadline reached with work still running');
     }
     await this.plugins.stopAll();
     c.resolve<Scheduler>(TOKENS.Scheduler).stopAll();

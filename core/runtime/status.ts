@@ -30,7 +30,12 @@ export class StatusBoard {
         const r = await fn();
         out.push(...(Array.isArray(r) ? r : [r]));
       } catch (err) {
-        out.push({ name: key, ok: false, detail: err instanceof Error ? err.message : String(err), critical: true });
+        out.push({
+          name: key,
+          ok: false,
+          detail: err instanceof Error ? err.message : String(err),
+          critical: true,
+        });
       }
     }
     return out;

@@ -27,10 +27,17 @@ export class Scheduler {
     private readonly defaultTimezone: string,
   ) {}
 
-  schedule(owner: string, name: string, expression: string, fn: () => unknown, options: ScheduleOptions = {}): ScheduleHandle {
+  schedule(
+    owner: string,
+    name: string,
+    expression: string,
+    fn: () => unknown,
+    options: ScheduleOptions = {},
+  ): ScheduleHandle {
     const id = `${owner}:${name}`;
     if (this.tasks.has(id)) throw new Error(`schedule '${name}' is already registered by ${owner}`);
-    if (!cron.validate(expression)) throw new Error(`schedule '${name}': invalid cron expression '${expression}'`);
+    if (!cron.validate(expression))
+      throw new Error(`schedule '${name}': invalid cron expression '${expression}'`);
     const run = async () => {
       try {
         await fn();

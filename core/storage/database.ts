@@ -26,7 +26,8 @@ export interface OpenOptions {
  * several test runs (or bots) can share one server without seeing each other's tables.
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
-  if (url.startsWith('sqlite:')) return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd());
+  if (url.startsWith('sqlite:'))
+    return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd());
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
   throw new Error(`unsupported storage url (expected sqlite:<path> or postgres://...): ${redactUrl(url)}`);
 }
@@ -50,14 +51,17 @@ async function openPostgres(url: string): Promise<Database> {
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');
-  if (schema && !/^[a-z_][a-z0-9_]*$/i.test(schema)) throw new Error(`invalid postgres schema name: ${schema}`);
+  if (schema && !/^[a-z_][a-z0-9_]*$/i.test(schema))
+    throw new Error(`invalid postgres schema name: ${schema}`);
   const pool = new pg.Pool({
     connectionString: parsed.toString(),
     max: 10,
     // int8 (counts, ms timestamps, bigserial ids) and numeric as JS numbers: our values stay below 2^53.
     types: {
       getTypeParser: ((oid: number, format?: string) =>
-        oid === 20 || oid === 1700 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+        oid === 20 || oid === 1700
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
     },
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });

@@ -40,12 +40,20 @@ export class SqlKeyValueStore implements KeyValueStore {
     await this.db
       .insertInto('plugin_kv')
       .values(row)
-      .onConflict((oc) => oc.columns(['plugin', 'key']).doUpdateSet({ value: row.value, expires_at: row.expires_at, updated_at: now }))
+      .onConflict((oc) =>
+        oc
+          .columns(['plugin', 'key'])
+          .doUpdateSet({ value: row.value, expires_at: row.expires_at, updated_at: now }),
+      )
       .execute();
   }
 
   async delete(key: string): Promise<boolean> {
-    const r = await this.db.deleteFrom('plugin_kv').where('plugin', '=', this.plugin).where('key', '=', key).executeTakeFirst();
+    const r = await this.db
+      .deleteFrom('plugin_kv')
+      .where('plugin', '=', this.plugin)
+      .where('key', '=', key)
+      .executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
 
@@ -64,5 +72,4 @@ export class SqlKeyValueStore implements KeyValueStore {
       .filter((r) => r.expires_at == null || Number(r.expires_at) > now)
       .map((r) => ({ key: r.key, value: JSON.parse(r.value) as T }));
   }
-
 }

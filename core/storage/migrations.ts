@@ -16,11 +16,18 @@ class InlineProvider implements MigrationProvider {
  * migration table, so plugins evolve their tables independently and a plugin removed
  * from config leaves the others untouched.
  */
-export async function migrateToLatest(db: Kysely<any>, owner: string, migrations: MigrationList): Promise<string[]> {
-  const table = owner === 'core' ? 'dingops_migrations' : `dingops_migrations__${owner.replace(/[^a-z0-9_]/gi, '_')}`;
+export async function migrateToLatest(
+  db: Kysely<any>,
+  owner: string,
+  migrations: MigrationList,
+): Promise<string[]> {
+  const table =
+    owner === 'core' ? 'dingops_migrations' : `dingops_migrations__${owner.replace(/[^a-z0-9_]/gi, '_')}`;
   // On PostgreSQL, pin the migration tables to the current schema: Kysely otherwise looks
   // for them in every schema and can mistake another bot's (or test's) tables for ours.
-  const schema = isPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const schema = isPostgres(db)
+    ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+    : undefined;
   const migrator = new Migrator({
     db,
     migrationTableSchema: schema,
@@ -31,7 +38,9 @@ export async function migrateToLatest(db: Kysely<any>, owner: string, migrations
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
-    throw new Error(`migration ${failed ?? ''} of ${owner} failed: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `migration ${failed ?? ''} of ${owner} failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }

@@ -14,11 +14,21 @@ export class ConsoleTransport implements Transport {
 
   constructor(
     private readonly user: { userId: string; nick: string },
-    private readonly io: { input: NodeJS.ReadableStream; output: NodeJS.WritableStream; banner?: string; onEnd?: () => void },
+    private readonly io: {
+      input: NodeJS.ReadableStream;
+      output: NodeJS.WritableStream;
+      banner?: string;
+      onEnd?: () => void;
+    },
   ) {}
 
   async start(sink: InboundSink): Promise<void> {
-    this.rl = createInterface({ input: this.io.input, output: this.io.output, prompt: `${this.user.nick}> `, terminal: (this.io.input as { isTTY?: boolean }).isTTY === true });
+    this.rl = createInterface({
+      input: this.io.input,
+      output: this.io.output,
+      prompt: `${this.user.nick}> `,
+      terminal: (this.io.input as { isTTY?: boolean }).isTTY === true,
+    });
     this.current = { status: 'connected', lastFrameAt: Date.now() };
     if (this.io.banner) this.io.output.write(`${this.io.banner}\n`);
     this.rl.prompt();

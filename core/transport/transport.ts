@@ -9,7 +9,13 @@ export interface InboundSink {
   event(event: DingTalkEvent): Promise<void>;
 }
 
-export type ConnectionStatus = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'disconnected' | 'stopped';
+export type ConnectionStatus =
+  | 'idle'
+  | 'connecting'
+  | 'connected'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'stopped';
 
 export interface TransportState {
   status: ConnectionStatus;

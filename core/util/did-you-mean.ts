@@ -26,7 +26,8 @@ export function didYouMean(input: string, candidates: Iterable<string>, max = 3)
   for (const c of new Set(candidates)) {
     const lc = c.toLowerCase();
     // Either one extends the other (`stat` → `status`, `loggin` → `log`): a near miss, not a distance.
-    const extends_ = (lc.startsWith(needle) && needle.length >= 2) || (needle.startsWith(lc) && lc.length >= 3);
+    const extends_ =
+      (lc.startsWith(needle) && needle.length >= 2) || (needle.startsWith(lc) && lc.length >= 3);
     const d = extends_ ? 0.5 : editDistance(needle, lc);
     if (d <= limit) scored.push([c, d]);
   }

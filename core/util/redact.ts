@@ -39,7 +39,10 @@ export class SecretRedactor {
     if (value && typeof value === 'object' && !(value instanceof Date)) {
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value)) {
-        out[k] = SECRET_KEY.test(k) && typeof v === 'string' && v ? SecretRedactor.MASK : this.redactDeep(v, depth + 1);
+        out[k] =
+          SECRET_KEY.test(k) && typeof v === 'string' && v
+            ? SecretRedactor.MASK
+            : this.redactDeep(v, depth + 1);
       }
       return out as T;
     }
@@ -64,6 +67,9 @@ const COMMON_TOKENS: RegExp[] = [
 export function redactCommonTokens(text: string): string {
   let out = text;
   for (const re of COMMON_TOKENS) out = out.replace(re, `$1${SecretRedactor.MASK}`);
-  out = out.replace(/-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g, '[private key redacted]');
+  out = out.replace(
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
+    '[private key redacted]',
+  );
   return out;
 }

@@ -41,7 +41,14 @@ export default definePlugin({
         status: 'success',
         body: ctx.t('count', { count }),
         fields: [{ label: '👋', value: ctx.t('waves', { count: waves }) }],
-        buttons: [{ text: ctx.t('wave'), style: 'primary', action: { id: waveAction, params: { name } }, command: `hello ${name}` }],
+        buttons: [
+          {
+            text: ctx.t('wave'),
+            style: 'primary',
+            action: { id: waveAction, params: { name } },
+            command: `hello ${name}`,
+          },
+        ],
       });
 
     // A card action: clicking "Wave back" lands here, after the core's permission check.

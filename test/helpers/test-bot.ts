@@ -1,11 +1,11 @@
-import { Writable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
-import { Bot, type BotOptions } from '../../core/runtime/bot.js';
+import { Writable } from 'node:stream';
 import { loadConfig } from '../../core/config/load-config.js';
 import type { CardAction, InboundMessage } from '../../core/messages/inbound.js';
-import { type LocalDelivery, LocalMessenger } from '../../core/messages/local-messenger.js';
-import { TOKENS } from '../../core/tokens.js';
+import type { LocalDelivery, LocalMessenger } from '../../core/messages/local-messenger.js';
 import type { PluginDefinition } from '../../core/plugins/define-plugin.js';
+import { Bot, type BotOptions } from '../../core/runtime/bot.js';
+import { TOKENS } from '../../core/tokens.js';
 import { dropTestStorage, testStorageUrl } from './storage.js';
 
 /** Collects log lines so tests can assert on them (e.g. that secrets are redacted). */
@@ -36,10 +36,18 @@ export interface TestBot {
   logs: LogCapture;
   storageUrl: string;
   /** Sends a message and returns what the bot replied to it. */
-  say(text: string, from?: { user?: string; nick?: string; group?: string; mentions?: InboundMessage['mentions'] }): Promise<LocalDelivery[]>;
+  say(
+    text: string,
+    from?: { user?: string; nick?: string; group?: string; mentions?: InboundMessage['mentions'] },
+  ): Promise<LocalDelivery[]>;
   /** Plain text of the replies to one message, joined. */
   ask(text: string, from?: Parameters<TestBot['say']>[1]): Promise<string>;
-  click(cardId: string, params: Record<string, string>, user?: string, group?: string): Promise<import('../../core/actions/action-registry.js').ActionResult>;
+  click(
+    cardId: string,
+    params: Record<string, string>,
+    user?: string,
+    group?: string,
+  ): Promise<import('../../core/actions/action-registry.js').ActionResult>;
   stop(): Promise<void>;
 }
 
@@ -47,7 +55,11 @@ export interface TestBot {
 export async function createTestBot(options: TestBotOptions = {}): Promise<TestBot> {
   const storageUrl = options.storageUrl ?? testStorageUrl();
   const yaml = options.yaml ?? 'access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n';
-  const config = loadConfig({ text: yaml, env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env }, cwd: process.cwd() });
+  const config = loadConfig({
+    text: yaml,
+    env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
+    cwd: process.cwd(),
+  });
   const logs = new LogCapture();
   const bot = await Bot.create({
     config,
@@ -65,7 +77,9 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     const user = from.user ?? 'alice';
     const msg: InboundMessage = {
       id: randomUUID(),
-      conversation: from.group ? { id: from.group, type: 'group', title: from.group } : { id: `dm-${user}`, type: 'direct' },
+      conversation: from.group
+        ? { id: from.group, type: 'group', title: from.group }
+        : { id: `dm-${user}`, type: 'direct' },
       sender: { userId: user, nick: from.nick ?? user, isAdmin: false },
       text,
       msgType: 'text',

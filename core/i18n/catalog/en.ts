@@ -26,7 +26,8 @@ export const en: Catalog = {
   'pipeline.didYouMean': 'Did you mean {suggestions}?',
   'pipeline.badArgs': 'Cannot run `{command}`',
   'pipeline.helpHint': 'Send `{command} --help` for details.',
-  'pipeline.internalError': 'Something went wrong on my side (ref {ref}). The operator can find it in the log.',
+  'pipeline.internalError':
+    'Something went wrong on my side (ref {ref}). The operator can find it in the log.',
   'pipeline.confirmTitle': 'Please confirm',
   'pipeline.confirmQuestion': '`{command}` changes things. Run it?',
   'pipeline.confirmButton': 'Confirm',
@@ -37,7 +38,8 @@ export const en: Catalog = {
   'parse.unclosedQuote': 'A quote opened at character {position} is never closed.',
   'parse.tooManyTokens': 'The command is too long.',
   'parse.unknownOption': 'Unknown option `{option}`. To pass a value starting with `-`, put it after `--`.',
-  'parse.unknownOptionSuggest': 'Unknown option `{option}`; did you mean `{suggestion}`? To pass a value starting with `-`, put it after `--`.',
+  'parse.unknownOptionSuggest':
+    'Unknown option `{option}`; did you mean `{suggestion}`? To pass a value starting with `-`, put it after `--`.',
   'parse.duplicateOption': 'Option `{option}` is given twice.',
   'parse.missingOptionValue': 'Option `{option}` needs a value.',
   'parse.missingOption': 'Option `{option}` is required.',
@@ -47,15 +49,18 @@ export const en: Catalog = {
   'parse.invalidNumber': '`{name}` must be a number, not `{value}`.',
   'parse.invalidDuration': '`{name}` must be a duration such as 90s, 15m, 2h or 1d, not `{value}`.',
   'parse.invalidChoice': '`{name}` must be one of {choices}, not `{value}`.',
-  'parse.invalidChoiceSuggest': '`{name}` must be one of {choices}, not `{value}`. Did you mean `{suggestion}`?',
+  'parse.invalidChoiceSuggest':
+    '`{name}` must be one of {choices}, not `{value}`. Did you mean `{suggestion}`?',
   'parse.invalidBoolean': '`{name}` must be yes or no, not `{value}`.',
   'parse.invalidUser': '`{name}` must be an @mention or a userId, not `{value}`.',
   'parse.patternMismatch': '`{name}` has an invalid value `{value}`.',
   'parse.tooLong': '`{name}` is longer than {max} characters.',
   'parse.outOfRange': '`{name}` must be between {min} and {max}, not `{value}`.',
 
-  'access.denied.role': 'You are not allowed to run `{command}` (needs role: {roles}). Ask an admin to add you in `access.roles`.',
-  'access.denied.user': 'You are not allowed to run `{command}`. Ask an admin to add you in `access.commands`.',
+  'access.denied.role':
+    'You are not allowed to run `{command}` (needs role: {roles}). Ask an admin to add you in `access.roles`.',
+  'access.denied.user':
+    'You are not allowed to run `{command}`. Ask an admin to add you in `access.commands`.',
   'access.denied.directOnly': '`{command}` only works in a direct message to me.',
   'access.denied.groupOnly': '`{command}` only works in a group chat.',
   'access.denied.conversation': '`{command}` is not allowed in this conversation.',
@@ -69,7 +74,8 @@ export const en: Catalog = {
   'builtin.whoami.description': 'Show your DingTalk ids and dingops roles',
   'builtin.whoami.title': 'You are {nick}',
   'builtin.whoami.userId': 'userId',
-  'builtin.whoami.noUserId': '(none: your account is not in the bot’s organisation, or the app is not published)',
+  'builtin.whoami.noUserId':
+    '(none: your account is not in the bot’s organisation, or the app is not published)',
   'builtin.whoami.roles': 'Roles',
   'builtin.whoami.noRoles': '(none)',
   'builtin.whoami.conversation': 'Conversation',

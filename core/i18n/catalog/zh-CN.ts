@@ -37,7 +37,8 @@ export const zhCN: Catalog = {
   'parse.unclosedQuote': '第 {position} 个字符处的引号没有闭合。',
   'parse.tooManyTokens': '命令太长了。',
   'parse.unknownOption': '未知选项 `{option}`。如需传入以 `-` 开头的值，请放在 `--` 之后。',
-  'parse.unknownOptionSuggest': '未知选项 `{option}`，你是不是想用 `{suggestion}`？如需传入以 `-` 开头的值，请放在 `--` 之后。',
+  'parse.unknownOptionSuggest':
+    '未知选项 `{option}`，你是不是想用 `{suggestion}`？如需传入以 `-` 开头的值，请放在 `--` 之后。',
   'parse.duplicateOption': '选项 `{option}` 出现了两次。',
   'parse.missingOptionValue': '选项 `{option}` 需要一个值。',
   'parse.missingOption': '缺少必填选项 `{option}`。',
@@ -47,14 +48,16 @@ export const zhCN: Catalog = {
   'parse.invalidNumber': '`{name}` 必须是数字，而不是 `{value}`。',
   'parse.invalidDuration': '`{name}` 必须是时长，例如 90s、15m、2h、1d，而不是 `{value}`。',
   'parse.invalidChoice': '`{name}` 必须是 {choices} 之一，而不是 `{value}`。',
-  'parse.invalidChoiceSuggest': '`{name}` 必须是 {choices} 之一，而不是 `{value}`。你是不是想用 `{suggestion}`？',
+  'parse.invalidChoiceSuggest':
+    '`{name}` 必须是 {choices} 之一，而不是 `{value}`。你是不是想用 `{suggestion}`？',
   'parse.invalidBoolean': '`{name}` 必须是 yes 或 no，而不是 `{value}`。',
   'parse.invalidUser': '`{name}` 必须是 @某人 或 userId，而不是 `{value}`。',
   'parse.patternMismatch': '`{name}` 的值 `{value}` 格式不正确。',
   'parse.tooLong': '`{name}` 超过了 {max} 个字符。',
   'parse.outOfRange': '`{name}` 必须在 {min} 到 {max} 之间，而不是 `{value}`。',
 
-  'access.denied.role': '你没有权限执行 `{command}`（需要角色：{roles}）。请管理员在 `access.roles` 中添加你。',
+  'access.denied.role':
+    '你没有权限执行 `{command}`（需要角色：{roles}）。请管理员在 `access.roles` 中添加你。',
   'access.denied.user': '你没有权限执行 `{command}`。请管理员在 `access.commands` 中添加你。',
   'access.denied.directOnly': '`{command}` 只能在与我的单聊中使用。',
   'access.denied.groupOnly': '`{command}` 只能在群聊中使用。',

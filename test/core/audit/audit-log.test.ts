@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AuditLog, type AuditEntry } from '../../../core/audit/audit-log.js';
+import { type AuditEntry, AuditLog } from '../../../core/audit/audit-log.js';
 import { coreMigrations } from '../../../core/storage/core-migrations.js';
 import { type Database, openDatabase } from '../../../core/storage/database.js';
 import { migrateToLatest } from '../../../core/storage/migrations.js';
@@ -9,7 +9,14 @@ import { LogCapture } from '../../helpers/test-bot.js';
 
 let url: string;
 let store: Database;
-const entry = (i: number, actorId = 'alice'): AuditEntry => ({ at: 1000 + i, kind: 'command', actorId, command: `cmd${i % 3}`, outcome: 'ok', args: { i } });
+const entry = (i: number, actorId = 'alice'): AuditEntry => ({
+  at: 1000 + i,
+  kind: 'command',
+  actorId,
+  command: `cmd${i % 3}`,
+  outcome: 'ok',
+  args: { i },
+});
 
 beforeEach(async () => {
   url = testStorageUrl();
@@ -27,7 +34,10 @@ describe('AuditLog', () => {
     for (let i = 0; i < 1200; i++) log.record(entry(i));
     // The first 1000 triggered a flush on their own; wait for everything.
     await log.flush();
-    const count = await store.db.selectFrom('audit_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const count = await store.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirstOrThrow();
     expect(Number(count.n)).toBe(1200);
   });
 

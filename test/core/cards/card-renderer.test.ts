@@ -43,7 +43,10 @@ describe('CardRenderer', () => {
     const r = renderer().render(incident, { interactive: true });
     expect(r.kind).toBe('actionCard');
     if (r.kind !== 'actionCard') return;
-    expect(r.robot).toMatchObject({ msgKey: 'sampleActionCard', msgParam: { singleTitle: 'Runbook', singleURL: 'https://wiki.example/disk' } });
+    expect(r.robot).toMatchObject({
+      msgKey: 'sampleActionCard',
+      msgParam: { singleTitle: 'Runbook', singleURL: 'https://wiki.example/disk' },
+    });
     expect(r.robot.msgParam.text).toContain('Reply with `ack 12`');
     expect(r.robot.msgParam.text).toContain('@bob');
   });
@@ -56,7 +59,12 @@ describe('CardRenderer', () => {
   });
 
   it('renders markdown with the severity mark, fields and sections', () => {
-    const c = card({ title: 'Resolved', status: 'success', fields: [{ label: 'Took', value: '5m' }], sections: [{ items: ['a'] }] });
+    const c = card({
+      title: 'Resolved',
+      status: 'success',
+      fields: [{ label: 'Took', value: '5m' }],
+      sections: [{ items: ['a'] }],
+    });
     const r = renderer().render(c, { interactive: false });
     expect(r.kind).toBe('markdown');
     expect(r.kind === 'markdown' && r.text).toBe('### 🟢 Resolved\n\n- **Took**: 5m\n\n- a');
@@ -64,7 +72,10 @@ describe('CardRenderer', () => {
 
   it('cuts long lists by bytes with a visible +N more line', () => {
     const items = Array.from({ length: 500 }, (_, i) => `告警 alert number ${i} on host-${i}`);
-    const r = renderer(undefined, { markdownBytes: 2000 }).render(card({ title: 'Storm', sections: [{ items }] }), { interactive: false });
+    const r = renderer(undefined, { markdownBytes: 2000 }).render(
+      card({ title: 'Storm', sections: [{ items }] }),
+      { interactive: false },
+    );
     expect(r.kind).toBe('markdown');
     if (r.kind !== 'markdown') return;
     expect(Buffer.byteLength(r.text)).toBeLessThanOrEqual(2000);
@@ -76,10 +87,18 @@ describe('CardRenderer', () => {
 
   it('keeps every interactive card value under the per-value limit', () => {
     const items = Array.from({ length: 300 }, (_, i) => `line ${i} ${'x'.repeat(20)}`);
-    const r = renderer('tpl').render(card({ title: 'T'.repeat(500), sections: [{ items }], buttons: [{ text: 'go', action: { id: 'a.b' } }] }), { interactive: true });
+    const r = renderer('tpl').render(
+      card({
+        title: 'T'.repeat(500),
+        sections: [{ items }],
+        buttons: [{ text: 'go', action: { id: 'a.b' } }],
+      }),
+      { interactive: true },
+    );
     expect(r.kind).toBe('interactive');
     if (r.kind !== 'interactive') return;
-    for (const [k, v] of Object.entries(r.cardParamMap)) expect(Buffer.byteLength(v), k).toBeLessThanOrEqual(1000);
+    for (const [k, v] of Object.entries(r.cardParamMap))
+      expect(Buffer.byteLength(v), k).toBeLessThanOrEqual(1000);
     expect(r.cardParamMap.markdown).toMatch(/\+\d+ more/);
   });
 
@@ -91,7 +110,11 @@ describe('CardRenderer', () => {
   });
 
   it('renders in the requested locale', () => {
-    const r = renderer().render(card({ title: 't', sections: [{ items: Array(400).fill('x'.repeat(40)) }] }), { interactive: false }, 'zh-CN');
+    const r = renderer().render(
+      card({ title: 't', sections: [{ items: Array(400).fill('x'.repeat(40)) }] }),
+      { interactive: false },
+      'zh-CN',
+    );
     expect(r.kind).toBe('markdown');
     expect(r.kind === 'markdown' && r.text).toMatch(/还有 \d+ 条/);
   });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { definePlugin } from '../../../core/plugins/define-plugin.js';
-import { UserError } from '../../../core/commands/user-error.js';
 import type { AuditLog } from '../../../core/audit/audit-log.js';
+import { UserError } from '../../../core/commands/user-error.js';
+import { definePlugin } from '../../../core/plugins/define-plugin.js';
 import { TOKENS } from '../../../core/tokens.js';
 import { createTestBot, type TestBot } from '../../helpers/test-bot.js';
 
@@ -21,19 +21,44 @@ const ops = definePlugin({
         { name: 'canary', type: 'int', min: 1, max: 100, default: 10 },
         { name: 'token', type: 'string', secret: true },
       ],
-      handler: ({ args }) => `deploying ${args.service}@${args.version} canary=${args.canary} note=${args.note ?? '-'}`,
+      handler: ({ args }) =>
+        `deploying ${args.service}@${args.version} canary=${args.canary} note=${args.note ?? '-'}`,
     });
     ctx.commands.register({
       name: 'db',
       description: 'Database tools',
       subcommands: [
-        { name: 'wipe', description: 'Wipe a table', args: [{ name: 'table', type: 'string' }], confirm: true, sideEffects: true, handler: ({ args }) => `wiped ${args.table}` },
+        {
+          name: 'wipe',
+          description: 'Wipe a table',
+          args: [{ name: 'table', type: 'string' }],
+          confirm: true,
+          sideEffects: true,
+          handler: ({ args }) => `wiped ${args.table}`,
+        },
         { name: 'status', description: 'Show status', handler: () => 'db ok' },
       ],
     });
-    ctx.commands.register({ name: 'dmonly', description: 'secret stuff', allowIn: ['direct'], handler: () => 'ok' });
-    ctx.commands.register({ name: 'boom', description: 'fails', handler: () => { throw new Error('kaboom at db host 10.0.0.1'); } });
-    ctx.commands.register({ name: 'nope', description: 'user error', handler: () => { throw new UserError('pipeline.confirmExpired'); } });
+    ctx.commands.register({
+      name: 'dmonly',
+      description: 'secret stuff',
+      allowIn: ['direct'],
+      handler: () => 'ok',
+    });
+    ctx.commands.register({
+      name: 'boom',
+      description: 'fails',
+      handler: () => {
+        throw new Error('kaboom at db host 10.0.0.1');
+      },
+    });
+    ctx.commands.register({
+      name: 'nope',
+      description: 'user error',
+      handler: () => {
+        throw new UserError('pipeline.confirmExpired');
+      },
+    });
   },
 });
 
@@ -82,7 +107,12 @@ describe('command pipeline', () => {
     expect(out).toContain('oncall');
     expect(tb.logs.text).toMatch(/permission denied/);
     const entries = await audit(tb);
-    expect(entries[0]).toMatchObject({ actorId: 'carol', command: 'deploy', outcome: 'denied', detail: 'role' });
+    expect(entries[0]).toMatchObject({
+      actorId: 'carol',
+      command: 'deploy',
+      outcome: 'denied',
+      detail: 'role',
+    });
   });
 
   it('keeps direct-only commands out of groups, even for admins', async () => {
@@ -95,7 +125,11 @@ describe('command pipeline', () => {
     tb = await createTestBot({ plugins: [ops] });
     await tb.ask('deploy api v1 --token s3cr3t-value', { user: 'bob' });
     const [entry] = await audit(tb);
-    expect(entry).toMatchObject({ command: 'deploy', outcome: 'ok', args: { service: 'api', version: 'v1', token: '***', canary: 10 } });
+    expect(entry).toMatchObject({
+      command: 'deploy',
+      outcome: 'ok',
+      args: { service: 'api', version: 'v1', token: '***', canary: 10 },
+    });
     expect(JSON.stringify(entry)).not.toContain('s3cr3t-value');
   });
 
@@ -122,13 +156,19 @@ describe('command pipeline', () => {
   it('asks for confirmation, then runs once on the button of the same user', async () => {
     tb = await createTestBot({ plugins: [ops] });
     const [ask] = await tb.say('db wipe users');
-    const button = (ask!.content as { buttons: Array<{ action: { id: string; params: Record<string, string> } }> }).buttons[0]!;
+    const button = (
+      ask!.content as { buttons: Array<{ action: { id: string; params: Record<string, string> } }> }
+    ).buttons[0]!;
     expect(button.action.id).toBe('core.confirm');
-    expect(await tb.click('card', { action: 'core.confirm', ...button.action.params }, 'bob')).toMatchObject({ message: expect.stringContaining('Only the person') });
+    expect(await tb.click('card', { action: 'core.confirm', ...button.action.params }, 'bob')).toMatchObject({
+      message: expect.stringContaining('Only the person'),
+    });
     const before = tb.messenger.sent.length;
     await tb.click('card', { action: 'core.confirm', ...button.action.params }, 'alice');
     expect(tb.messenger.sent.slice(before).map((d) => d.rendered.plain)).toEqual(['wiped users']);
-    expect(await tb.click('card', { action: 'core.confirm', ...button.action.params }, 'alice')).toMatchObject({ message: expect.stringContaining('expired') });
+    expect(
+      await tb.click('card', { action: 'core.confirm', ...button.action.params }, 'alice'),
+    ).toMatchObject({ message: expect.stringContaining('expired') });
     expect(await tb.ask('db wipe users --yes')).toBe('wiped users');
   });
 

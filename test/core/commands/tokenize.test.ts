@@ -20,7 +20,13 @@ describe('tokenize', () => {
   });
 
   it('supports double quotes with escapes, single quotes literally, and quotes inside words', () => {
-    expect(values('say "a \\"b\\" c" \'d \\e\' --note="x y" it\\ s')).toEqual(['say', 'a "b" c', 'd \\e', '--note=x y', 'it s']);
+    expect(values('say "a \\"b\\" c" \'d \\e\' --note="x y" it\\ s')).toEqual([
+      'say',
+      'a "b" c',
+      'd \\e',
+      '--note=x y',
+      'it s',
+    ]);
   });
 
   it('marks quoted tokens so "--x" stays a value', () => {

@@ -9,7 +9,8 @@ function problems(fn: () => unknown): string[] {
   try {
     fn();
   } catch (e) {
-    if (e instanceof ConfigError) return e.problems.map((p) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`);
+    if (e instanceof ConfigError)
+      return e.problems.map((p) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`);
     throw e;
   }
   throw new Error('expected a ConfigError');
@@ -19,7 +20,8 @@ async function asyncProblems(fn: () => Promise<unknown>): Promise<string[]> {
   try {
     await fn();
   } catch (e) {
-    if (e instanceof ConfigError) return e.problems.map((p) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`);
+    if (e instanceof ConfigError)
+      return e.problems.map((p) => `${p.path}: ${p.message}${p.line ? ` (line ${p.line})` : ''}`);
     throw e;
   }
   throw new Error('expected a ConfigError');
@@ -35,17 +37,29 @@ describe('loadConfig', () => {
   });
 
   it('names the path and line of a wrong value, and suggests for unknown keys', () => {
-    const text = ['dingtalk:', '  clientId: x', '  mode: websocket', 'server:', '  prot: 80', 'loggin:', '  level: info'].join('\n');
+    const text = [
+      'dingtalk:',
+      '  clientId: x',
+      '  mode: websocket',
+      'server:',
+      '  prot: 80',
+      'loggin:',
+      '  level: info',
+    ].join('\n');
     expect(problems(() => loadConfig({ text, env: {} }))).toEqual([
       'dingtalk.mode: expected one of "stream"|"http" (line 3)',
-      'server.prot: unknown key; did you mean \'port\'? (line 5)',
+      "server.prot: unknown key; did you mean 'port'? (line 5)",
       "loggin: unknown key; did you mean 'log'? (line 6)",
     ]);
   });
 
   it('interpolates ${VAR} and ${VAR:-default} and keeps types for bare expressions', () => {
-    const text = 'dingtalk:\n  clientId: ${ID}\n  clientSecret: "${SECRET}"\nserver:\n  port: ${PORT:-9000}\n  host: ${HOST:-0.0.0.0}\nlog:\n  level: $${literal}\n';
-    const c = loadConfig({ text: text.replace('$${literal}', 'info'), env: { ID: 'ding123', SECRET: 'a: b # not a comment' } });
+    const text =
+      'dingtalk:\n  clientId: ${ID}\n  clientSecret: "${SECRET}"\nserver:\n  port: ${PORT:-9000}\n  host: ${HOST:-0.0.0.0}\nlog:\n  level: $${literal}\n';
+    const c = loadConfig({
+      text: text.replace('$${literal}', 'info'),
+      env: { ID: 'ding123', SECRET: 'a: b # not a comment' },
+    });
     expect(c.core.dingtalk.clientId).toBe('ding123');
     expect(c.core.dingtalk.clientSecret).toBe('a: b # not a comment');
     expect(c.core.server.port).toBe(9000);
@@ -61,7 +75,10 @@ describe('loadConfig', () => {
   });
 
   it('lets the environment override the file', () => {
-    const c = loadConfig({ text: 'server:\n  port: 1000\n', env: { DINGOPS_PORT: '2000', DINGTALK_CLIENT_ID: 'cid', DINGOPS_STORAGE_URL: 'sqlite::memory:' } });
+    const c = loadConfig({
+      text: 'server:\n  port: 1000\n',
+      env: { DINGOPS_PORT: '2000', DINGTALK_CLIENT_ID: 'cid', DINGOPS_STORAGE_URL: 'sqlite::memory:' },
+    });
     expect(c.core.server.port).toBe(2000);
     expect(c.core.dingtalk.clientId).toBe('cid');
     expect(c.core.dingtalk.robotCode).toBe('cid');
@@ -69,7 +86,10 @@ describe('loadConfig', () => {
   });
 
   it('flags secrets written in the file instead of coming from env', () => {
-    const c = loadConfig({ text: 'dingtalk:\n  clientId: a\n  clientSecret: plain-secret-in-file\n', env: {} });
+    const c = loadConfig({
+      text: 'dingtalk:\n  clientId: a\n  clientSecret: plain-secret-in-file\n',
+      env: {},
+    });
     expect(c.literalSecretPaths).toEqual(['dingtalk.clientSecret']);
     expect(c.secrets).toContain('plain-secret-in-file');
   });
@@ -80,7 +100,9 @@ describe('loadConfig', () => {
   });
 
   it('rejects duplicate keys', () => {
-    expect(problems(() => loadConfig({ text: 'locale: en\nlocale: zh-CN\n', env: {} }))[0]).toMatch(/unique|duplicate/i);
+    expect(problems(() => loadConfig({ text: 'locale: en\nlocale: zh-CN\n', env: {} }))[0]).toMatch(
+      /unique|duplicate/i,
+    );
   });
 
   it('validates aesKey and token shapes', () => {
@@ -120,11 +142,14 @@ describe('plugin config slices', () => {
       '        group: api',
     ].join('\n');
     const config = loadConfig({ text, env: {} });
-    expect(await asyncProblems(() => preparePlugins(config, [alerts]))).toEqual(['plugins.alerts.routes[2].match: expected a map of label matchers (line 8)']);
+    expect(await asyncProblems(() => preparePlugins(config, [alerts]))).toEqual([
+      'plugins.alerts.routes[2].match: expected a map of label matchers (line 8)',
+    ]);
   });
 
   it('rejects unknown keys even in non-strict plugin schemas, with did-you-mean', async () => {
-    const text = 'plugins:\n  alerts:\n    routes:\n      - match: {}\n        group: ops\n        gruop: x\n    groupWiat: 1m\n';
+    const text =
+      'plugins:\n  alerts:\n    routes:\n      - match: {}\n        group: ops\n        gruop: x\n    groupWiat: 1m\n';
     const config = loadConfig({ text, env: {} });
     expect(await asyncProblems(() => preparePlugins(config, [alerts]))).toEqual([
       "plugins.alerts.routes[0].gruop: unknown key; did you mean 'group'? (line 6)",

@@ -1,14 +1,14 @@
 import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { definePlugin } from '../../../core/plugins/define-plugin.js';
-import type { Scheduler } from '../../../core/scheduler/scheduler.js';
-import type { StatusBoard } from '../../../core/runtime/status.js';
-import { TOKENS } from '../../../core/tokens.js';
-import { Bot } from '../../../core/runtime/bot.js';
 import { loadConfig } from '../../../core/config/load-config.js';
+import { definePlugin } from '../../../core/plugins/define-plugin.js';
+import { Bot } from '../../../core/runtime/bot.js';
+import type { StatusBoard } from '../../../core/runtime/status.js';
+import type { Scheduler } from '../../../core/scheduler/scheduler.js';
+import { TOKENS } from '../../../core/tokens.js';
+import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
 import { createTestBot, LogCapture, type TestBot } from '../../helpers/test-bot.js';
-import { testStorageUrl, dropTestStorage } from '../../helpers/storage.js';
 
 let tb: TestBot | undefined;
 afterEach(async () => {
@@ -29,7 +29,9 @@ describe('plugin host', () => {
           ctx.onDispose(() => void order.push(`dispose ${name}`));
         },
       });
-    tb = await createTestBot({ plugins: [mk('c', ['b']), mk('b', ['a']), mk('a'), mk('d', [], ['c', 'missing'])] });
+    tb = await createTestBot({
+      plugins: [mk('c', ['b']), mk('b', ['a']), mk('a'), mk('d', [], ['c', 'missing'])],
+    });
     expect(order).toEqual(['setup a', 'setup b', 'setup c', 'setup d']);
     await tb.stop();
     tb = undefined;
@@ -40,7 +42,9 @@ describe('plugin host', () => {
     const a = definePlugin({ name: 'a', dependsOn: ['b'], setup() {} });
     const b = definePlugin({ name: 'b', dependsOn: ['a'], setup() {} });
     await expect(createTestBot({ plugins: [a, b] })).rejects.toThrow('plugin dependency cycle: a -> b -> a');
-    await expect(createTestBot({ plugins: [a] })).rejects.toThrow("plugin 'a' depends on 'b', which is not enabled");
+    await expect(createTestBot({ plugins: [a] })).rejects.toThrow(
+      "plugin 'a' depends on 'b', which is not enabled",
+    );
   });
 
   it('undoes a plugin that fails in setup and keeps the others running', async () => {
@@ -53,12 +57,20 @@ describe('plugin host', () => {
       },
     });
     const dependent = definePlugin({ name: 'dependent', dependsOn: ['bad'], setup() {} });
-    const good = definePlugin({ name: 'good', setup: (ctx) => ctx.commands.register({ name: 'goodcmd', description: 'x', handler: () => 'fine' }) });
+    const good = definePlugin({
+      name: 'good',
+      setup: (ctx) => ctx.commands.register({ name: 'goodcmd', description: 'x', handler: () => 'fine' }),
+    });
     const yaml = 'plugins:\n  bad: {}\n  dependent: {}\n  good: {}\n';
     tb = await createTestBot({ plugins: [bad, dependent, good], yaml });
     expect(await tb.ask('goodcmd')).toBe('fine');
     expect(await tb.ask('badcmd')).toContain('Unknown command');
-    expect(tb.bot.resolve<Scheduler>(TOKENS.Scheduler).list().filter((s) => s.owner === 'bad')).toEqual([]);
+    expect(
+      tb.bot
+        .resolve<Scheduler>(TOKENS.Scheduler)
+        .list()
+        .filter((s) => s.owner === 'bad'),
+    ).toEqual([]);
     expect(tb.logs.text).toContain('cannot reach the thing');
     const status = await tb.bot.resolve<StatusBoard>(TOKENS.Status).collect();
     const plugins = status.find((s) => s.name === 'plugins')!;
@@ -70,12 +82,20 @@ describe('plugin host', () => {
 
   it('stops the bot from starting when a required plugin fails', async () => {
     const bad = definePlugin({ name: 'bad', setup: () => Promise.reject(new Error('nope')) });
-    await expect(createTestBot({ plugins: [bad], yaml: 'plugins:\n  bad:\n    required: true\n' })).rejects.toThrow("required plugin 'bad' failed to start: nope");
+    await expect(
+      createTestBot({ plugins: [bad], yaml: 'plugins:\n  bad:\n    required: true\n' }),
+    ).rejects.toThrow("required plugin 'bad' failed to start: nope");
   });
 
   it('rejects a command name another plugin owns', async () => {
-    const one = definePlugin({ name: 'one', setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '1' }) });
-    const two = definePlugin({ name: 'two', setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '2' }) });
+    const one = definePlugin({
+      name: 'one',
+      setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '1' }),
+    });
+    const two = definePlugin({
+      name: 'two',
+      setup: (ctx) => ctx.commands.register({ name: 'dup', description: 'x', handler: () => '2' }),
+    });
     tb = await createTestBot({ plugins: [one, two], yaml: 'plugins:\n  one: {}\n  two: {}\n' });
     expect(await tb.ask('dup')).toBe('1');
     expect(tb.logs.text).toContain("command 'dup' of two is already registered by one");
@@ -100,8 +120,19 @@ describe('plugin host', () => {
         };
       },
     });
-    tb = await createTestBot({ plugins: [p], yaml: 'people:\n  - { name: Bob, mobile: "138-0000-0002" }\nplugins:\n  probe:\n    n: 7\n' });
-    expect(seen).toEqual({ n: 7, kv: { ok: true }, hi: 'Hi bob', coreKey: 'pong', bob: 'Bob', bobByName: '138-0000-0002', self: false });
+    tb = await createTestBot({
+      plugins: [p],
+      yaml: 'people:\n  - { name: Bob, mobile: "138-0000-0002" }\nplugins:\n  probe:\n    n: 7\n',
+    });
+    expect(seen).toEqual({
+      n: 7,
+      kv: { ok: true },
+      hi: 'Hi bob',
+      coreKey: 'pong',
+      bob: 'Bob',
+      bobByName: '138-0000-0002',
+      self: false,
+    });
   });
 
   it('lets a plugin emit only its own events', async () => {
@@ -111,7 +142,9 @@ describe('plugin host', () => {
       async setup(ctx) {
         ctx.events.on('ev.thing' as never, (x: unknown) => void got.push(x));
         await ctx.events.emit('ev.thing' as never, { a: 1 } as never);
-        await expect(ctx.events.emit('lifecycle.ready', { startedAt: 0 })).rejects.toThrow("may only emit its own events ('ev.*')");
+        await expect(ctx.events.emit('lifecycle.ready', { startedAt: 0 })).rejects.toThrow(
+          "may only emit its own events ('ev.*')",
+        );
       },
     });
     tb = await createTestBot({ plugins: [p] });
@@ -142,7 +175,12 @@ describe('plugin host', () => {
       env: { DINGOPS_STORAGE_URL: storageUrl },
       cwd: resolve('.'),
     });
-    const bot = await Bot.create({ config, listen: false, logDestination: new LogCapture(), defaultMetrics: false });
+    const bot = await Bot.create({
+      config,
+      listen: false,
+      logDestination: new LogCapture(),
+      defaultMetrics: false,
+    });
     await bot.start();
     try {
       const { LocalMessenger } = await import('../../../core/messages/local-messenger.js');

@@ -66,14 +66,20 @@ describe(`storage on ${testStorageKind()}`, () => {
       '0001_items': {
         async up(db: typeof store.db) {
           ran.push('0001');
-          await withAutoId(db, db.schema.createTable('demo_items')).addColumn('name', 'varchar(50)', (c) => c.notNull()).execute();
+          await withAutoId(db, db.schema.createTable('demo_items'))
+            .addColumn('name', 'varchar(50)', (c) => c.notNull())
+            .execute();
         },
       },
     };
     expect(await migrateToLatest(store.db, 'demo', migrations)).toEqual(['0001_items']);
     expect(await migrateToLatest(store.db, 'demo', migrations)).toEqual([]);
     expect(ran).toEqual(['0001']);
-    const inserted = await store.db.insertInto('demo_items').values({ name: 'x' }).returning('id').executeTakeFirstOrThrow();
+    const inserted = await store.db
+      .insertInto('demo_items')
+      .values({ name: 'x' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
     expect(typeof inserted.id).toBe('number');
     const later = { ...migrations, '0002_more': { up: async () => void ran.push('0002') } };
     expect(await migrateToLatest(store.db, 'demo', later)).toEqual(['0002_more']);
@@ -81,7 +87,11 @@ describe(`storage on ${testStorageKind()}`, () => {
 
   it('reports which migration failed', async () => {
     await expect(
-      migrateToLatest(store.db, 'bad', { '0001_broken': { up: async (db) => void (await db.schema.createTable('plugin_kv').addColumn('x', 'text').execute()) } }),
+      migrateToLatest(store.db, 'bad', {
+        '0001_broken': {
+          up: async (db) => void (await db.schema.createTable('plugin_kv').addColumn('x', 'text').execute()),
+        },
+      }),
     ).rejects.toThrow(/migration 0001_broken of bad failed/);
   });
 });
