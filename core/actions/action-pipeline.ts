@@ -47,7 +47,7 @@ export class ActionPipeline {
         : { kind: 'user', userId: action.user.userId };
     const entry = this.registry.get(action.action);
     const record = (outcome: AuditOutcome, detail?: string) => {
-      this.metrics.actions.inc({ action: entry ? action.action : '(unknown)', outcome });
+      this.metrics.actions.inc(entry ? action.action : '(unknown)', outcome);
       this.audit.record({
         at: this.now(),
         kind: 'action',
@@ -94,7 +94,7 @@ export class ActionPipeline {
         return { message: this.i18n.t(err.key, err.vars, locale) };
       }
       const ref = randomUUID().slice(0, 8);
-      this.metrics.errors.inc({ where: 'action' });
+      this.metrics.errors.inc('action');
       this.log.error({ err, action: entry.id, ref }, 'card action failed');
       record('error', `internal error ref ${ref}`);
       return { message: t('pipeline.internalError', { ref }) };

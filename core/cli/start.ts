@@ -35,6 +35,9 @@ export async function start(args: string[]): Promise<number> {
     return 1;
   }
   const user = config.core.access.admins[0] ?? 'console';
+  // A console chat needs a terminal; in a container or under a supervisor the bot runs
+  // headless (HTTP endpoints only) until it is signalled.
+  const interactive = process.stdin.isTTY === true;
   let resolveEnded: () => void = () => undefined;
   const ended = new Promise<void>((r) => {
     resolveEnded = r;
@@ -43,21 +46,28 @@ export async function start(args: string[]): Promise<number> {
     config,
     messenger: (c) => {
       const m = new LocalMessenger(c.resolve(TOKENS.Renderer), { interactive: false, keep: 100 });
-      m.onDelivery((d) => process.stdout.write(`\n${d.rendered.plain}\n\n`));
+      if (interactive) m.onDelivery((d) => process.stdout.write(`\n${d.rendered.plain}\n\n`));
       return m;
     },
-    transports: (c) => [
-      new ConsoleTransport(
-        { userId: user, nick: user },
-        {
-          input: process.stdin,
-          output: process.stdout,
-          banner: c.resolve<I18n>(TOKENS.I18n).t('console.banner', { user }),
-          onEnd: () => resolveEnded(),
-        },
-      ),
-    ],
+    transports: (c) =>
+      interactive
+        ? [
+            new ConsoleTransport(
+              { userId: user, nick: user },
+              {
+                input: process.stdin,
+                output: process.stdout,
+                banner: c.resolve<I18n>(TOKENS.I18n).t('console.banner', { user }),
+                onEnd: () => resolveEnded(),
+              },
+            ),
+          ]
+        : [],
   });
+  if (!interactive)
+    bot.log.warn(
+      'no DingTalk credentials and no terminal: running without a chat transport (set dingtalk.clientId and clientSecret)',
+    );
   const stop = async (signal: string) => {
     await bot.stop(signal);
     resolveEnded();

@@ -11,12 +11,13 @@ import type { InboundMessage } from '../messages/inbound.js';
 import type { Messenger, OutboundContent, SendOptions } from '../messages/outbound.js';
 import { TOKENS } from '../tokens.js';
 import type { SecretRedactor } from '../util/redact.js';
+import { CommandContextImpl } from './command-context.js';
 import type { HelpBuilder } from './help.js';
 import { normalizeInput } from './normalize.js';
 import { ParseError, parseArgs } from './parse-args.js';
 import type { CommandNode, CommandRegistry } from './registry.js';
-import type { Caller, CommandContext, OptionSpec } from './spec.js';
-import { TokenizeError, tokenize } from './tokenize.js';
+import type { Caller, OptionSpec } from './spec.js';
+import { type Token, TokenizeError, tokenize } from './tokenize.js';
 import { usageLine } from './usage.js';
 import { UserError } from './user-error.js';
 
@@ -41,6 +42,7 @@ interface PendingConfirmation {
 export class CommandPipeline {
   private readonly confirmations = new Map<string, PendingConfirmation>();
   private readonly locale: Locale;
+  private readonly t: (key: string, vars?: Record<string, unknown>) => string;
 
   constructor(
     @inject(TOKENS.Commands) private readonly registry: CommandRegistry,
@@ -56,14 +58,14 @@ export class CommandPipeline {
     @inject(TOKENS.Clock) private readonly now: () => number,
   ) {
     this.locale = config.locale;
+    this.t = (key, vars) => this.i18n.t(key, vars, this.locale);
   }
 
   async handle(message: InboundMessage): Promise<void> {
     const started = performance.now();
     const caller = this.access.caller(message.sender.userId, message.sender.nick);
-    const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, this.locale);
-    const reply = (content: OutboundContent, options?: SendOptions) =>
-      this.messenger.send({ kind: 'reply', to: message }, content, options);
+    const t = this.t;
+    const reply = (content: OutboundContent) => this.messenger.send({ kind: 'reply', to: message }, content);
 
     if (message.msgType !== 'text') {
       await reply(t('pipeline.textOnly'));
@@ -106,14 +108,7 @@ export class CommandPipeline {
       return;
     }
 
-    if (
-      rest.some(
-        (tok, i) =>
-          !tok.quoted &&
-          (tok.value === '--help' || tok.value === '-h') &&
-          !rest.slice(0, i).some((x) => x.value === '--' && !x.quoted),
-      )
-    ) {
+    if (wantsHelp(rest)) {
       await reply(this.help.command(node, caller, message.conversation, this.locale));
       return;
     }
@@ -181,17 +176,16 @@ export class CommandPipeline {
     caller: Caller,
     started = performance.now(),
   ): Promise<void> {
-    const reply = (content: OutboundContent, options?: SendOptions) =>
-      this.messenger.send({ kind: 'reply', to: message }, content, options);
-    const ctx: CommandContext = {
-      args: values,
+    const ctx = new CommandContextImpl(
+      values,
       message,
       caller,
-      command: node.path,
-      locale: this.locale,
-      t: (key, vars) => this.i18n.t(key, vars, this.locale),
-      reply,
-    };
+      node.path,
+      this.locale,
+      this.i18n,
+      this.messenger,
+    );
+    const reply = (content: OutboundContent) => this.messenger.send({ kind: 'reply', to: message }, content);
     try {
       const result = await node.spec.handler!(ctx as never);
       if (result !== undefined && result !== null) await reply(result as OutboundContent);
@@ -203,7 +197,7 @@ export class CommandPipeline {
         return;
       }
       const ref = randomUUID().slice(0, 8);
-      this.metrics.errors.inc({ where: 'command' });
+      this.metrics.errors.inc('command');
       this.log.error({ err, command: node.path, ref, msgId: message.id }, 'command failed');
       await reply(this.i18n.t('pipeline.internalError', { ref }, this.locale)).catch(() => undefined);
       this.record(message, caller, node.path, 'error', started, values, `internal error ref ${ref}`);
@@ -288,8 +282,8 @@ export class CommandPipeline {
     detail?: string,
   ): void {
     const durationMs = performance.now() - started;
-    this.metrics.commands.inc({ command: outcome === 'unknown' ? '(unknown)' : command, outcome });
-    if (outcome === 'ok') this.metrics.commandSeconds.observe({ command }, durationMs / 1000);
+    this.metrics.commands.inc(outcome === 'unknown' ? '(unknown)' : command, outcome);
+    if (outcome === 'ok') this.metrics.commandSeconds.observe(durationMs / 1000, command);
     this.audit.record({
       at: this.now(),
       kind: 'command',
@@ -321,4 +315,14 @@ export class CommandPipeline {
     for (const [k, v] of Object.entries(values)) out[k] = secret.has(k) ? '***' : this.redactor.redactDeep(v);
     return out;
   }
+}
+
+/** `--help` or `-h` before any `--`. */
+function wantsHelp(tokens: Token[]): boolean {
+  for (const tok of tokens) {
+    if (tok.quoted) continue;
+    if (tok.value === '--') return false;
+    if (tok.value === '--help' || tok.value === '-h') return true;
+  }
+  return false;
 }

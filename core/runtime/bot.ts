@@ -58,6 +58,11 @@ export interface BotOptions {
  */
 export class Bot implements InboundSink {
   private readonly inflight = new Set<Promise<unknown>>();
+  // Resolved once: the hot path must not go through the container per message.
+  private readonly metrics: Metrics;
+  private readonly events: EventBus;
+  private readonly pipeline: CommandPipeline;
+  private readonly actionPipeline: ActionPipeline;
   private transports: Transport[] = [];
   private stopping: Promise<void> | undefined;
   private accepting = true;
@@ -66,7 +71,12 @@ export class Bot implements InboundSink {
     readonly container: DependencyContainer,
     readonly plugins: PluginHost,
     private readonly options: BotOptions,
-  ) {}
+  ) {
+    this.metrics = container.resolve(TOKENS.Metrics);
+    this.events = container.resolve(TOKENS.Events);
+    this.pipeline = container.resolve(TOKENS.Pipeline);
+    this.actionPipeline = container.resolve(TOKENS.ActionPipeline);
+  }
 
   static async create(options: BotOptions): Promise<Bot> {
     const { config } = options;
@@ -210,26 +220,23 @@ export class Bot implements InboundSink {
 
   message(message: InboundMessage): Promise<void> {
     if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
-    const c = this.container;
-    c.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: message.via, type: 'message' });
-    const events = c.resolve<EventBus>(TOKENS.Events);
-    const work = (async () => {
-      if (events.listenerCount('message.received')) await events.emit('message.received', message);
-      await c.resolve<CommandPipeline>(TOKENS.Pipeline).handle(message);
-    })();
+    this.metrics.inbound.inc(message.via, 'message');
+    const work = this.events.listenerCount('message.received')
+      ? this.events.emit('message.received', message).then(() => this.pipeline.handle(message))
+      : this.pipeline.handle(message);
     return this.track(work);
   }
 
   action(action: CardAction): Promise<ActionResult> {
     if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
-    this.container.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: action.via, type: 'action' });
-    return this.track(this.container.resolve<ActionPipeline>(TOKENS.ActionPipeline).handle(action));
+    this.metrics.inbound.inc(action.via, 'action');
+    return this.track(this.actionPipeline.handle(action));
   }
 
   event(event: DingTalkEvent): Promise<void> {
     if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
-    this.container.resolve<Metrics>(TOKENS.Metrics).inbound.inc({ via: event.via, type: 'event' });
-    return this.track(this.container.resolve<EventBus>(TOKENS.Events).emit('dingtalk.event', event));
+    this.metrics.inbound.inc(event.via, 'event');
+    return this.track(this.events.emit('dingtalk.event', event));
   }
 
   private track<T>(work: Promise<T>): Promise<T> {

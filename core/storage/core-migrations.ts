@@ -14,25 +14,20 @@ export const coreMigrations: MigrationList = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('plugin_kv_pk', ['plugin', 'key'])
         .execute();
-      await withAutoId(db, db.schema.createTable('audit_log'))
-        .addColumn('at', 'bigint', (c) => c.notNull())
-        .addColumn('kind', 'varchar(20)', (c) => c.notNull())
-        .addColumn('actor_id', 'varchar(200)', (c) => c.notNull())
-        .addColumn('actor_nick', 'varchar(200)')
-        .addColumn('conversation_id', 'varchar(200)')
-        .addColumn('conversation_type', 'varchar(10)')
-        .addColumn('command', 'varchar(200)', (c) => c.notNull())
-        .addColumn('args', 'text')
-        .addColumn('outcome', 'varchar(20)', (c) => c.notNull())
-        .addColumn('detail', 'text')
-        .addColumn('duration_ms', 'real')
-        .addColumn('via', 'varchar(20)')
+      // The audit log is written on every command and read rarely, so entries are stored
+      // in segments: one row per flushed batch, entries as compact JSON arrays. `actors` and
+      // `commands` (",alice,bob,") let queries skip segments in SQL without parsing them.
+      await withAutoId(db, db.schema.createTable('audit_segment'))
+        .addColumn('first_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_at', 'bigint', (c) => c.notNull())
+        .addColumn('entries', 'integer', (c) => c.notNull())
+        .addColumn('actors', 'text', (c) => c.notNull())
+        .addColumn('commands', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
-      await db.schema.createIndex('audit_log_actor').on('audit_log').columns(['actor_id', 'at']).execute();
     },
     async down(db: Kysely<any>) {
-      await db.schema.dropTable('audit_log').execute();
+      await db.schema.dropTable('audit_segment').execute();
       await db.schema.dropTable('plugin_kv').execute();
     },
   },

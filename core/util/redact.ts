@@ -64,7 +64,11 @@ const COMMON_TOKENS: RegExp[] = [
   /\b(AKIA)[0-9A-Z]{16}\b/g,
 ];
 
+/** Cheap test for anything a token pattern could match, so ordinary text skips the regexes. */
+const MAYBE_TOKEN = /(?:token|session|sign|secret|key)=|Bearer|gh[pousr]_|xox|AKIA|PRIVATE KEY/i;
+
 export function redactCommonTokens(text: string): string {
+  if (!MAYBE_TOKEN.test(text)) return text;
   let out = text;
   for (const re of COMMON_TOKENS) out = out.replace(re, `$1${SecretRedactor.MASK}`);
   out = out.replace(

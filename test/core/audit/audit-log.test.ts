@@ -34,11 +34,10 @@ describe('AuditLog', () => {
     for (let i = 0; i < 1200; i++) log.record(entry(i));
     // The first 1000 triggered a flush on their own; wait for everything.
     await log.flush();
-    const count = await store.db
-      .selectFrom('audit_log')
-      .select((eb) => eb.fn.countAll<number>().as('n'))
-      .executeTakeFirstOrThrow();
-    expect(Number(count.n)).toBe(1200);
+    const segments = await store.db.selectFrom('audit_segment').select(['entries']).orderBy('id').execute();
+    // One insert per batch, not per entry.
+    expect(segments.map((s) => Number(s.entries))).toEqual([1000, 200]);
+    expect((await log.query({ limit: 500 })).length).toBe(500);
   });
 
   it('queries newest first, by actor and command', async () => {
@@ -53,15 +52,35 @@ describe('AuditLog', () => {
   it('keeps entries when the store fails and writes them once it recovers', async () => {
     const logs = new LogCapture();
     const log = new AuditLog(store.db, pino(logs));
-    await store.db.schema.alterTable('audit_log').renameTo('audit_log_away').execute();
+    await store.db.schema.alterTable('audit_segment').renameTo('audit_away').execute();
     log.record(entry(1));
     await log.flush();
     expect(log.pending).toBe(1);
     expect(logs.text).toContain('audit write failed');
-    await store.db.schema.alterTable('audit_log_away').renameTo('audit_log').execute();
+    await store.db.schema.alterTable('audit_away').renameTo('audit_segment').execute();
     await log.flush();
     expect(log.pending).toBe(0);
     expect((await log.query()).length).toBe(1);
+  });
+
+  it('pages through many segments and filters exactly by actor', async () => {
+    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 10 });
+    // 60 segments of 10; bob appears only in the oldest one.
+    log.record(entry(0, 'bob'));
+    for (let i = 1; i < 600; i++) log.record(entry(i, i === 1 ? 'bobby' : 'alice'));
+    await log.flush();
+    const bob = await log.query({ actorId: 'bob' });
+    expect(bob.map((e) => e.actorId)).toEqual(['bob']);
+    const recent = await log.query({ limit: 25 });
+    expect(recent.map((e) => e.at)).toEqual(Array.from({ length: 25 }, (_, i) => 1599 - i));
+  });
+
+  it('prunes segments older than the retention cutoff', async () => {
+    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 5 });
+    for (let i = 0; i < 10; i++) log.record(entry(i));
+    await log.flush();
+    expect(await log.prune(1005)).toBe(5);
+    expect((await log.query({ limit: 100 })).map((e) => e.at)).toEqual([1009, 1008, 1007, 1006, 1005]);
   });
 
   it('drops the oldest past the buffer cap, and says so', async () => {

@@ -1,0 +1,30 @@
+import { measureIdleRss } from './idle-rss.js';
+import { benchPipeline } from './pipeline-bench.js';
+
+/**
+ * `npm run bench`: performance targets live here, never in timed tests. Prints a table;
+ * the README keeps the latest figures.
+ */
+async function main() {
+  const rows: Array<[string, string, string]> = [];
+  const pipeline = await benchPipeline(Number(process.env.BENCH_MESSAGES ?? 200_000));
+  for (const r of pipeline) {
+    rows.push([
+      `in-process pipeline: ${r.name}`,
+      `${r.perSecond.toLocaleString('en-US')} msg/s`,
+      `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs (target ≥175,000 msg/s, p99 ≤20 µs)`,
+    ]);
+  }
+  const rss = await measureIdleRss();
+  rows.push(['idle bot RSS (core + built-in plugins, SQLite)', `${rss.toFixed(1)} MB`, 'target < 100 MB']);
+  const w0 = Math.max(...rows.map((r) => r[0].length));
+  const w1 = Math.max(...rows.map((r) => r[1].length));
+  console.log(`\n${'benchmark'.padEnd(w0)} | ${'result'.padEnd(w1)} | detail`);
+  console.log(`${'-'.repeat(w0)}-|-${'-'.repeat(w1)}-|-------`);
+  for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c}`);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});

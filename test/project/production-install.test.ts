@@ -1,0 +1,71 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * Reproduces the Dockerfile's runtime stage without Docker: build, then a production-only
+ * install (`npm ci --omit=dev`) of the package in a fresh folder, start it with
+ * `node dist/core/cli/main.js start`, and ask /healthz. This catches runtime imports of
+ * dev dependencies and files missing from the build. It installs from the registry and
+ * builds better-sqlite3, so it runs in CI (CI=true) or with DINGOPS_TEST_PRODUCTION=1.
+ */
+const enabled =
+  (process.env.CI === 'true' || process.env.DINGOPS_TEST_PRODUCTION === '1') &&
+  process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+const root = resolve('.');
+let dir: string | undefined;
+let child: ChildProcess | undefined;
+
+afterAll(() => {
+  child?.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe.runIf(enabled)('production install (the Docker image, without Docker)', () => {
+  it('builds, installs without dev dependencies, starts and answers /healthz, then stops on SIGTERM', async () => {
+    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 180_000 });
+    dir = mkdtempSync(join(tmpdir(), 'dingops-prod-'));
+    for (const f of ['package.json', 'package-lock.json', 'bot.config.yaml'])
+      cpSync(join(root, f), join(dir, f));
+    cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
+    cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
+    execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+      cwd: dir,
+      stdio: 'pipe',
+      timeout: 600_000,
+    });
+    writeFileSync(
+      join(dir, 'prod.yaml'),
+      'server:\n  port: 0\nstorage:\n  url: sqlite:/tmp/placeholder.db\nplugins:\n  hello: {}\n',
+    );
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    child = spawn('node', ['dist/core/cli/main.js', 'start', '--config', 'prod.yaml'], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        DINGOPS_PORT: String(port),
+        DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'data', 'db.sqlite')}`,
+        DINGOPS_LOG_LEVEL: 'info',
+        NODE_ENV: 'production',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    let health: Response | undefined;
+    for (let i = 0; i < 100 && !health; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      health = await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined);
+      if (child.exitCode !== null) break;
+    }
+    expect(health?.status, output).toBe(200);
+    expect(await health!.json()).toEqual({ status: 'ok' });
+    const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(output).toContain('stopped');
+  }, 900_000);
+});

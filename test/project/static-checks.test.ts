@@ -1,0 +1,30 @@
+import { execFileSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+
+// The README's one test command also guards types and lint, so CI catches them.
+function run(cmd: string, args: string[]): { code: number; output: string } {
+  try {
+    const output = execFileSync(cmd, args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+    });
+    return { code: 0, output };
+  } catch (e) {
+    const err = e as { status?: number; stdout?: string; stderr?: string };
+    return { code: err.status ?? 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+  }
+}
+
+describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks', () => {
+  it('type-checks with tsc --noEmit (strict)', () => {
+    const r = run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json', '--noEmit']);
+    expect(r.output.split('\n').filter((l) => /error TS/.test(l))).toEqual([]);
+    expect(r.code).toBe(0);
+  }, 120_000);
+
+  it('passes biome lint and format checks', () => {
+    const r = run('npx', ['--no-install', 'biome', 'check', '.']);
+    expect(r.code, r.output.slice(0, 4000)).toBe(0);
+  }, 120_000);
+});
