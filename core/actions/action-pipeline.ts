@@ -10,7 +10,6 @@ import type { I18n } from '../i18n/i18n.js';
 import type { CardAction, Conversation } from '../messages/inbound.js';
 import type { Destination, Messenger } from '../messages/outbound.js';
 import { TOKENS } from '../tokens.js';
-import type { SecretRedactor } from '../util/redact.js';
 import type { ActionRegistry, ActionResult } from './action-registry.js';
 
 /**
@@ -27,7 +26,6 @@ export class ActionPipeline {
     @inject(TOKENS.Audit) private readonly audit: AuditLog,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Logger) private readonly log: Logger,
-    @inject(TOKENS.Redactor) private readonly redactor: SecretRedactor,
     @inject(TOKENS.CoreConfig) private readonly config: CoreConfig,
     @inject(TOKENS.Clock) private readonly now: () => number,
   ) {}
@@ -56,7 +54,7 @@ export class ActionPipeline {
         conversationId: conversation.id,
         conversationType: conversation.type,
         command: action.action.slice(0, 200),
-        args: this.redactor.redactDeep(action.params),
+        args: action.params,
         outcome,
         detail,
         durationMs: performance.now() - started,

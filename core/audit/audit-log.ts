@@ -1,5 +1,7 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { SecretRedactor } from '../util/redact.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'invalid' | 'error' | 'unknown' | 'cancelled' | 'pending';
 
@@ -12,7 +14,9 @@ export interface AuditEntry {
   conversationType?: string;
   /** Command path (`alerts silence add`) or action id (`alerts.ack`). */
   command: string;
-  /** Arguments, with secrets already redacted. */
+  /** The command line as typed (normalized); secret values are removed when recorded. */
+  text?: string;
+  /** Structured arguments (card action params, task params); secret values are removed when recorded. */
   args?: Record<string, unknown>;
   outcome: AuditOutcome;
   detail?: string;
@@ -29,13 +33,18 @@ export interface AuditQuery {
 
 /** How many segments a query reads at most (each holds up to one flush batch). */
 const MAX_SEGMENTS_SCANNED = 2000;
+const PAGE = 20;
 
 /**
- * Records every command and card action. The hot path is an array push; a short timer
- * (or a full buffer, or shutdown) writes the buffer as one segment row: one insert per
- * batch however many entries it holds, the same on SQLite and PostgreSQL. A failed write
- * keeps the entries and retries; only past `maxBuffered` are the oldest dropped, and that
- * is logged with a count.
+ * Records every command and card action. The hot path only redacts and pushes; a short
+ * timer (or a full buffer, or shutdown) writes the buffer as one segment row: one insert
+ * per batch, the same on SQLite and PostgreSQL. A failed write keeps the entries and
+ * retries; only past `maxBuffered` are the oldest dropped, and that is logged with a count.
+ *
+ * Segment format (deflated JSON): `{ v: 1, d: [strings], e: [[Δat, kind, actor, nick,
+ * conversation, conversationType, command, outcome, via, durationµs, text, args, detail]] }`
+ * where the string fields are indexes into `d`: audit data is repetitive, so this and the
+ * compression make a segment small and cheap to write.
  */
 export class AuditLog {
   private buffer: AuditEntry[] = [];
@@ -46,7 +55,12 @@ export class AuditLog {
   constructor(
     private readonly db: Kysely<any>,
     private readonly log: Logger,
-    private readonly options: { flushIntervalMs?: number; batchSize?: number; maxBuffered?: number } = {},
+    private readonly options: {
+      flushIntervalMs?: number;
+      batchSize?: number;
+      maxBuffered?: number;
+      redactor?: SecretRedactor;
+    } = {},
   ) {}
 
   start(): void {
@@ -54,7 +68,25 @@ export class AuditLog {
     this.timer.unref();
   }
 
-  record(entry: AuditEntry): void {
+  /**
+   * Records an entry. Secret values never reach the buffer: keys in `secretKeys` are
+   * masked in `args`, and every registered secret and token pattern is removed from
+   * `text`, `args` and `detail` here.
+   */
+  record(entry: AuditEntry, secretKeys?: ReadonlySet<string>): void {
+    const r = this.options.redactor;
+    if (r) {
+      if (entry.text) entry.text = r.redact(entry.text);
+      if (entry.detail) entry.detail = r.redact(entry.detail);
+    }
+    if (entry.args) {
+      let args = entry.args;
+      if (secretKeys?.size) {
+        args = { ...args };
+        for (const k of secretKeys) if (k in args) args[k] = '***';
+      }
+      entry.args = r ? r.redactDeep(args) : args;
+    }
     this.buffer.push(entry);
     const max = this.options.maxBuffered ?? 50_000;
     if (this.buffer.length > max) {
@@ -73,8 +105,9 @@ export class AuditLog {
     return this.buffer.length;
   }
 
+  /** Writes everything recorded so far (after any write already in flight). */
   async flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
+    while (this.flushing) await this.flushing;
     if (!this.buffer.length) return;
     this.flushing = this.writeAll().finally(() => {
       this.flushing = undefined;
@@ -82,12 +115,19 @@ export class AuditLog {
     return this.flushing;
   }
 
+  /**
+   * Writes what is buffered now, in segments of at most `batchSize`. Entries recorded while
+   * a write is in flight wait for the next flush: chasing them would turn every few
+   * messages into a tiny segment.
+   */
   private async writeAll(): Promise<void> {
-    while (this.buffer.length) {
-      const batch = this.buffer.slice(0, this.options.batchSize ?? 2000);
+    let remaining = this.buffer.length;
+    while (remaining > 0) {
+      const batch = this.buffer.slice(0, Math.min(remaining, this.options.batchSize ?? 2000));
       try {
-        await this.db.insertInto('audit_segment').values(segmentRow(batch)).execute();
+        await this.db.insertInto('audit_segment').values(encodeSegment(batch)).execute();
         this.buffer.splice(0, batch.length);
+        remaining -= batch.length;
       } catch (err) {
         this.log.error({ err, pending: this.buffer.length }, 'audit write failed; will retry');
         return;
@@ -108,19 +148,19 @@ export class AuditLog {
     const out: AuditEntry[] = [];
     // Page through segments newest first (keyset on id), stopping once enough entries are found.
     let before = Number.MAX_SAFE_INTEGER;
-    for (let scanned = 0; scanned < MAX_SEGMENTS_SCANNED; ) {
+    for (let scanned = 0; scanned < MAX_SEGMENTS_SCANNED; scanned += PAGE) {
       let query = this.db
         .selectFrom('audit_segment')
         .select(['id', 'data'])
         .where('id', '<', before)
         .orderBy('id', 'desc')
-        .limit(20);
-      if (q.actorId) query = query.where('actors', 'like', `%,${escapeLike(q.actorId)},%`);
-      if (q.command) query = query.where('commands', 'like', `%,${escapeLike(q.command)},%`);
+        .limit(PAGE);
+      if (q.actorId) query = query.where('actors', 'like', `%,${likeSafe(q.actorId)},%`);
+      if (q.command) query = query.where('commands', 'like', `%,${likeSafe(q.command)},%`);
       if (q.since) query = query.where('last_at', '>=', q.since);
       const rows = await query.execute();
       for (const row of rows) {
-        const entries = (JSON.parse(row.data) as unknown[][]).map(fromTuple);
+        const entries = decodeSegment(row.data as Buffer);
         for (let i = entries.length - 1; i >= 0; i--) {
           const e = entries[i]!;
           if (q.actorId && e.actorId !== q.actorId) continue;
@@ -130,8 +170,7 @@ export class AuditLog {
           if (out.length >= limit) return out;
         }
       }
-      if (rows.length < 20) break;
-      scanned += rows.length;
+      if (rows.length < PAGE) break;
       before = Number(rows.at(-1)!.id);
     }
     return out;
@@ -149,66 +188,80 @@ export class AuditLog {
   }
 }
 
-function escapeLike(s: string): string {
-  // Actor ids and command paths never contain % or _ in practice; drop them rather than escape
-  // (LIKE escaping differs between SQLite and PostgreSQL). The entry filter below is exact anyway.
-  return s.replace(/[%_,]/g, '');
+/** Actor ids and command paths never contain these; dropping them keeps LIKE portable (escaping differs by database). The per-entry filter is exact anyway. */
+function likeSafe(s: string): string {
+  return s.replace(/[%_,\\]/g, '');
 }
 
-function segmentRow(batch: AuditEntry[]) {
+function encodeSegment(batch: AuditEntry[]) {
+  const dict: string[] = [];
+  const index = new Map<string, number>();
+  const ref = (s: string | undefined): number => {
+    if (s === undefined) return -1;
+    let i = index.get(s);
+    if (i === undefined) {
+      i = dict.length;
+      dict.push(s);
+      index.set(s, i);
+    }
+    return i;
+  };
+  const first = batch.reduce((m, e) => Math.min(m, e.at), Number.POSITIVE_INFINITY);
+  let last = 0;
   const actors = new Set<string>();
   const commands = new Set<string>();
-  let first = Number.POSITIVE_INFINITY;
-  let last = 0;
-  const tuples = batch.map((e) => {
+  const rows = new Array<unknown[]>(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const e = batch[i]!;
+    if (e.at > last) last = e.at;
     actors.add(e.actorId);
     commands.add(e.command);
-    if (e.at < first) first = e.at;
-    if (e.at > last) last = e.at;
-    return toTuple(e);
-  });
+    rows[i] = [
+      e.at - first,
+      ref(e.kind),
+      ref(e.actorId),
+      ref(e.actorNick),
+      ref(e.conversationId),
+      ref(e.conversationType),
+      ref(e.command),
+      ref(e.outcome),
+      ref(e.via),
+      e.durationMs === undefined ? -1 : Math.round(e.durationMs * 1000),
+      e.text ?? null,
+      e.args ?? null,
+      e.detail ?? null,
+    ];
+  }
   return {
     first_at: first,
     last_at: last,
     entries: batch.length,
     actors: `,${[...actors].join(',')},`,
     commands: `,${[...commands].join(',')},`,
-    data: JSON.stringify(tuples),
+    data: deflateRawSync(JSON.stringify({ v: 1, t0: first, d: dict, e: rows }), { level: 1 }),
   };
 }
 
-/** Entries are stored as arrays (no repeated keys): smaller and faster to write. */
-function toTuple(e: AuditEntry): unknown[] {
-  return [
-    e.at,
-    e.kind,
-    e.actorId,
-    e.actorNick ?? null,
-    e.conversationId ?? null,
-    e.conversationType ?? null,
-    e.command,
-    e.args ?? null,
-    e.outcome,
-    e.detail ?? null,
-    e.durationMs ?? null,
-    e.via ?? null,
-  ];
-}
-
-function fromTuple(t: unknown[]): AuditEntry {
-  const opt = <T>(v: unknown) => (v === null ? undefined : (v as T));
-  return {
-    at: t[0] as number,
-    kind: t[1] as AuditEntry['kind'],
-    actorId: t[2] as string,
-    actorNick: opt(t[3]),
-    conversationId: opt(t[4]),
-    conversationType: opt(t[5]),
-    command: t[6] as string,
-    args: opt(t[7]),
-    outcome: t[8] as AuditOutcome,
-    detail: opt(t[9]),
-    durationMs: opt(t[10]),
-    via: opt(t[11]),
+function decodeSegment(data: Buffer): AuditEntry[] {
+  const seg = JSON.parse(inflateRawSync(data).toString('utf8')) as {
+    t0: number;
+    d: string[];
+    e: unknown[][];
   };
+  const s = (i: unknown) => (i === -1 ? undefined : seg.d[i as number]);
+  return seg.e.map((r) => ({
+    at: seg.t0 + (r[0] as number),
+    kind: s(r[1]) as AuditEntry['kind'],
+    actorId: s(r[2])!,
+    actorNick: s(r[3]),
+    conversationId: s(r[4]),
+    conversationType: s(r[5]),
+    command: s(r[6])!,
+    outcome: s(r[7]) as AuditOutcome,
+    via: s(r[8]),
+    durationMs: r[9] === -1 ? undefined : (r[9] as number) / 1000,
+    text: (r[10] as string | null) ?? undefined,
+    args: (r[11] as Record<string, unknown> | null) ?? undefined,
+    detail: (r[12] as string | null) ?? undefined,
+  }));
 }

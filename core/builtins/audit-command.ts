@@ -34,8 +34,9 @@ export function auditCommand(audit: AuditLog) {
         sections: [
           {
             items: rows.map((r) => {
-              const args = r.args ? ` ${JSON.stringify(r.args)}` : '';
-              return `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} **${r.actorNick ?? r.actorId}** \`${r.command}\`${args} → ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`;
+              // What was typed when known (secrets masked), else the command and its params.
+              const what = r.text ?? `${r.command}${r.args ? ` ${JSON.stringify(r.args)}` : ''}`;
+              return `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} **${r.actorNick ?? r.actorId}** \`${what}\` → ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`;
             }),
           },
         ],

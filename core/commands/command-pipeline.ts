@@ -8,9 +8,8 @@ import type { CoreConfig } from '../config/core-schema.js';
 import type { Metrics } from '../http/metrics.js';
 import type { I18n, Locale } from '../i18n/i18n.js';
 import type { InboundMessage } from '../messages/inbound.js';
-import type { Messenger, OutboundContent, SendOptions } from '../messages/outbound.js';
+import type { Messenger, OutboundContent } from '../messages/outbound.js';
 import { TOKENS } from '../tokens.js';
-import type { SecretRedactor } from '../util/redact.js';
 import { CommandContextImpl } from './command-context.js';
 import type { HelpBuilder } from './help.js';
 import { normalizeInput } from './normalize.js';
@@ -53,7 +52,6 @@ export class CommandPipeline {
     @inject(TOKENS.Audit) private readonly audit: AuditLog,
     @inject(TOKENS.Metrics) private readonly metrics: Metrics,
     @inject(TOKENS.Logger) private readonly log: Logger,
-    @inject(TOKENS.Redactor) private readonly redactor: SecretRedactor,
     @inject(TOKENS.CoreConfig) config: CoreConfig,
     @inject(TOKENS.Clock) private readonly now: () => number,
   ) {
@@ -65,15 +63,14 @@ export class CommandPipeline {
     const started = performance.now();
     const caller = this.access.caller(message.sender.userId, message.sender.nick);
     const t = this.t;
-    const reply = (content: OutboundContent) => this.messenger.send({ kind: 'reply', to: message }, content);
 
     if (message.msgType !== 'text') {
-      await reply(t('pipeline.textOnly'));
+      await this.replyTo(message, t('pipeline.textOnly'));
       return;
     }
     const input = normalizeInput(message.text);
     if (!input) {
-      await reply(t('pipeline.empty'));
+      await this.replyTo(message, t('pipeline.empty'));
       return;
     }
     let tokens: ReturnType<typeof tokenize>;
@@ -81,7 +78,7 @@ export class CommandPipeline {
       tokens = tokenize(input);
     } catch (err) {
       if (!(err instanceof TokenizeError)) throw err;
-      await reply(t(`parse.${err.code}`, { position: err.position + 1 }));
+      await this.replyTo(message, t(`parse.${err.code}`, { position: err.position + 1 }));
       this.record(message, caller, '?', 'invalid', started, undefined, err.code);
       return;
     }
@@ -89,7 +86,8 @@ export class CommandPipeline {
     if (!resolved) {
       const word = tokens[0]!.value;
       const suggestions = this.registry.suggest(word, this.help.permitted(caller, message.conversation));
-      await reply(
+      await this.replyTo(
+        message,
         suggestions.length
           ? t('pipeline.unknownWithSuggestion', {
               command: word,
@@ -109,7 +107,7 @@ export class CommandPipeline {
     }
 
     if (wantsHelp(rest)) {
-      await reply(this.help.command(node, caller, message.conversation, this.locale));
+      await this.replyTo(message, this.help.command(node, caller, message.conversation, this.locale));
       return;
     }
     if (!node.spec.handler) {
@@ -118,7 +116,8 @@ export class CommandPipeline {
         this.help.may(caller, message.conversation, c),
       );
       const suggestions = sub ? this.registry.suggest(sub, children) : [];
-      await reply(
+      await this.replyTo(
+        message,
         card({
           title: sub ? t('pipeline.unknownSub', { command: node.path, sub }) : node.path,
           status: sub ? 'warning' : 'info',
@@ -147,7 +146,8 @@ export class CommandPipeline {
       }));
     } catch (err) {
       if (!(err instanceof ParseError)) throw err;
-      await reply(
+      await this.replyTo(
+        message,
         card({
           title: t('pipeline.badArgs', { command: node.path }),
           status: 'warning',
@@ -161,11 +161,23 @@ export class CommandPipeline {
     }
 
     if (node.spec.confirm && !builtins.yes) {
-      await reply(this.askConfirmation(node, message, values, caller));
-      this.record(message, caller, node.path, 'pending', started, values, 'confirmation requested');
+      await this.replyTo(message, this.askConfirmation(node, message, values, caller));
+      this.record(
+        message,
+        caller,
+        node.path,
+        'pending',
+        started,
+        { node, values, input },
+        'confirmation requested',
+      );
       return;
     }
-    await this.run(node, message, values, caller, started);
+    await this.run(node, message, values, caller, started, input);
+  }
+
+  private replyTo(message: InboundMessage, content: OutboundContent) {
+    return this.messenger.send({ kind: 'reply', to: message }, content);
   }
 
   /** Runs a parsed command. Used directly by the confirm action. */
@@ -175,6 +187,7 @@ export class CommandPipeline {
     values: Record<string, unknown>,
     caller: Caller,
     started = performance.now(),
+    input = normalizeInput(message.text),
   ): Promise<void> {
     const ctx = new CommandContextImpl(
       values,
@@ -185,22 +198,31 @@ export class CommandPipeline {
       this.i18n,
       this.messenger,
     );
-    const reply = (content: OutboundContent) => this.messenger.send({ kind: 'reply', to: message }, content);
     try {
       const result = await node.spec.handler!(ctx as never);
-      if (result !== undefined && result !== null) await reply(result as OutboundContent);
-      this.record(message, caller, node.path, 'ok', started, values);
+      if (result !== undefined && result !== null) await this.replyTo(message, result as OutboundContent);
+      this.record(message, caller, node.path, 'ok', started, { node, values, input });
     } catch (err) {
       if (err instanceof UserError) {
-        await reply(this.i18n.t(err.key, err.vars, this.locale));
-        this.record(message, caller, node.path, 'error', started, values, err.key);
+        await this.replyTo(message, this.i18n.t(err.key, err.vars, this.locale));
+        this.record(message, caller, node.path, 'error', started, { node, values, input }, err.key);
         return;
       }
       const ref = randomUUID().slice(0, 8);
       this.metrics.errors.inc('command');
       this.log.error({ err, command: node.path, ref, msgId: message.id }, 'command failed');
-      await reply(this.i18n.t('pipeline.internalError', { ref }, this.locale)).catch(() => undefined);
-      this.record(message, caller, node.path, 'error', started, values, `internal error ref ${ref}`);
+      await this.replyTo(message, this.i18n.t('pipeline.internalError', { ref }, this.locale)).catch(
+        () => undefined,
+      );
+      this.record(
+        message,
+        caller,
+        node.path,
+        'error',
+        started,
+        { node, values, input },
+        `internal error ref ${ref}`,
+      );
     }
   }
 
@@ -278,7 +300,7 @@ export class CommandPipeline {
     command: string,
     outcome: 'ok' | 'denied' | 'invalid' | 'error' | 'unknown' | 'pending',
     started: number,
-    values?: Record<string, unknown>,
+    parsed?: { node: CommandNode; values: Record<string, unknown>; input: string },
     detail?: string,
   ): void {
     const durationMs = performance.now() - started;
@@ -292,28 +314,14 @@ export class CommandPipeline {
       conversationId: message.conversation.id,
       conversationType: message.conversation.type,
       command,
-      args: values && this.redactArgs(command, values),
+      // The line as typed, secret argument values masked: what an operator wants to read.
+      // Recorded only once parsed, since only then are the secret values known.
+      text: parsed && maskSecrets(parsed),
       outcome,
       detail,
       durationMs,
       via: message.via,
     });
-  }
-
-  private redactArgs(command: string, values: Record<string, unknown>): Record<string, unknown> | undefined {
-    let empty = true;
-    for (const _ in values) {
-      empty = false;
-      break;
-    }
-    if (empty) return undefined;
-    const node = this.registry.get(command);
-    const secret = new Set(
-      [...(node?.spec.args ?? []), ...(node?.spec.options ?? [])].filter((v) => v.secret).map((v) => v.name),
-    );
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(values)) out[k] = secret.has(k) ? '***' : this.redactor.redactDeep(v);
-    return out;
   }
 }
 
@@ -325,4 +333,30 @@ function wantsHelp(tokens: Token[]): boolean {
     if (tok.value === '--help' || tok.value === '-h') return true;
   }
   return false;
+}
+
+function maskSecrets(parsed: { node: CommandNode; values: Record<string, unknown>; input: string }): string {
+  const secret = secretNames(parsed.node);
+  if (!secret.size) return parsed.input;
+  let text = parsed.input;
+  for (const name of secret) {
+    const v = parsed.values[name];
+    for (const s of Array.isArray(v) ? v : [v])
+      if (typeof s === 'string' && s) text = text.split(s).join('***');
+  }
+  return text;
+}
+
+const SECRET_NAMES = new WeakMap<CommandNode, ReadonlySet<string>>();
+
+/** Names of the arguments and options declared `secret` (computed once per command). */
+function secretNames(node: CommandNode): ReadonlySet<string> {
+  let names = SECRET_NAMES.get(node);
+  if (!names) {
+    names = new Set(
+      [...(node.spec.args ?? []), ...(node.spec.options ?? [])].filter((v) => v.secret).map((v) => v.name),
+    );
+    SECRET_NAMES.set(node, names);
+  }
+  return names;
 }

@@ -227,10 +227,7 @@ function convert(spec: ValueSpec, text: string, mentions: Mention[]): unknown {
     default: {
       if (spec.maxLength !== undefined && text.length > spec.maxLength)
         throw new ParseError('tooLong', { name: spec.name, max: spec.maxLength });
-      if (
-        spec.pattern &&
-        !new RegExp(`^(?:${spec.pattern.source})$`, spec.pattern.flags.replace('g', '')).test(text)
-      ) {
+      if (spec.pattern && !anchored(spec.pattern).test(text)) {
         throw new ParseError('patternMismatch', { name: spec.name, value: text });
       }
       return text;
@@ -250,4 +247,16 @@ function checkRange(spec: ValueSpec, n: number, text: string): number {
     });
   }
   return n;
+}
+
+const ANCHORED = new WeakMap<RegExp, RegExp>();
+
+/** The pattern anchored to the whole value (compiled once per spec pattern). */
+function anchored(pattern: RegExp): RegExp {
+  let re = ANCHORED.get(pattern);
+  if (!re) {
+    re = new RegExp(`^(?:${pattern.source})$`, pattern.flags.replace(/[gy]/g, ''));
+    ANCHORED.set(pattern, re);
+  }
+  return re;
 }

@@ -32,7 +32,9 @@ export function tokenize(input: string): Token[] {
     while (i < n && isSpace(input.charCodeAt(i))) i++;
     if (i >= n) break;
     const start = i;
-    let value = '';
+    // Fast path: a token without quotes or backslashes is a plain slice of the input.
+    while (i < n && !isSpace(input.charCodeAt(i)) && !isQuoteOrEscape(input.charCodeAt(i))) i++;
+    let value = input.slice(start, i);
     let quoted = false;
     while (i < n && !isSpace(input.charCodeAt(i))) {
       const ch = input[i]!;
@@ -64,4 +66,8 @@ export function tokenize(input: string): Token[] {
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
+}
+
+function isQuoteOrEscape(c: number): boolean {
+  return c === 0x22 || c === 0x27 || c === 0x5c;
 }

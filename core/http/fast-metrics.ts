@@ -45,24 +45,42 @@ abstract class FastMetric {
   }
 }
 
+type Series<T> = Map<string, Map<string, T>>;
+
+/** Finds or creates the series for (a, b) without building a key string. */
+function seriesOf<T>(map: Series<T>, a: string, b: string, create: () => T): T {
+  let inner = map.get(a);
+  if (!inner) {
+    inner = new Map();
+    map.set(a, inner);
+  }
+  let s = inner.get(b);
+  if (s === undefined) {
+    s = create();
+    inner.set(b, s);
+  }
+  return s;
+}
+
+function allOf<T>(map: Series<T>): T[] {
+  return [...map.values()].flatMap((inner) => [...inner.values()]);
+}
+
 export class FastCounter extends FastMetric {
   readonly type = 'counter';
-  private readonly series = new Map<string, { labels: Record<string, string>; value: number }>();
+  private readonly series: Series<{ labels: Record<string, string>; value: number }> = new Map();
 
-  inc(a?: string, b?: string, by = 1): void {
-    const key = b === undefined ? (a ?? '') : `${a}\u0001${b}`;
-    const s = this.series.get(key);
-    if (s) s.value += by;
-    else this.series.set(key, { labels: this.labelsOf(a, b), value: by });
+  inc(a = '', b = '', by = 1): void {
+    seriesOf(this.series, a, b, () => ({ labels: this.labelsOf(a, b), value: 0 })).value += by;
   }
 
   /** Current value of one series (for status lines and tests). */
-  value(a?: string, b?: string): number {
-    return this.series.get(b === undefined ? (a ?? '') : `${a}\u0001${b}`)?.value ?? 0;
+  value(a = '', b = ''): number {
+    return this.series.get(a)?.get(b)?.value ?? 0;
   }
 
   values(): MetricValue[] {
-    return [...this.series.values()].map((s) => ({ labels: s.labels, value: s.value }));
+    return allOf(this.series).map((s) => ({ labels: s.labels, value: s.value }));
   }
 
   reset(): void {
@@ -70,12 +88,16 @@ export class FastCounter extends FastMetric {
   }
 }
 
+interface HistogramSeries {
+  labels: Record<string, string>;
+  counts: Float64Array;
+  sum: number;
+  count: number;
+}
+
 export class FastHistogram extends FastMetric {
   readonly type = 'histogram';
-  private readonly series = new Map<
-    string,
-    { labels: Record<string, string>; counts: Float64Array; sum: number; count: number }
-  >();
+  private readonly series: Series<HistogramSeries> = new Map();
 
   constructor(
     name: string,
@@ -87,13 +109,13 @@ export class FastHistogram extends FastMetric {
     super(name, help, labelNames, registry);
   }
 
-  observe(value: number, a?: string, b?: string): void {
-    const key = b === undefined ? (a ?? '') : `${a}\u0001${b}`;
-    let s = this.series.get(key);
-    if (!s) {
-      s = { labels: this.labelsOf(a, b), counts: new Float64Array(this.buckets.length), sum: 0, count: 0 };
-      this.series.set(key, s);
-    }
+  observe(value: number, a = '', b = ''): void {
+    const s = seriesOf(this.series, a, b, () => ({
+      labels: this.labelsOf(a, b),
+      counts: new Float64Array(this.buckets.length),
+      sum: 0,
+      count: 0,
+    }));
     for (let i = 0; i < this.buckets.length; i++) {
       if (value <= this.buckets[i]!) {
         s.counts[i]!++;
@@ -106,7 +128,7 @@ export class FastHistogram extends FastMetric {
 
   values(): MetricValue[] {
     const out: MetricValue[] = [];
-    for (const s of this.series.values()) {
+    for (const s of allOf(this.series)) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
         cumulative += s.counts[i]!;

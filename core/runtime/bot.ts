@@ -114,7 +114,7 @@ export class Bot implements InboundSink {
     c.registerInstance(TOKENS.Metrics, metrics);
     c.registerInstance(TOKENS.Status, status);
     c.registerInstance(TOKENS.Database, db);
-    c.registerInstance(TOKENS.Audit, new AuditLog(db.db, log));
+    c.registerInstance(TOKENS.Audit, new AuditLog(db.db, log, { redactor }));
     const access = new AccessControl(config.core.access);
     c.registerInstance(TOKENS.Access, access);
     const commands = new CommandRegistry();

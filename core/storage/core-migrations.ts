@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { isPostgres } from './database.js';
 import type { MigrationList } from './migrations.js';
 import { withAutoId } from './schema-helpers.js';
 
@@ -15,7 +16,7 @@ export const coreMigrations: MigrationList = {
         .addPrimaryKeyConstraint('plugin_kv_pk', ['plugin', 'key'])
         .execute();
       // The audit log is written on every command and read rarely, so entries are stored
-      // in segments: one row per flushed batch, entries as compact JSON arrays. `actors` and
+      // in segments: one row per flushed batch, entries as deflated JSON arrays. `actors` and
       // `commands` (",alice,bob,") let queries skip segments in SQL without parsing them.
       await withAutoId(db, db.schema.createTable('audit_segment'))
         .addColumn('first_at', 'bigint', (c) => c.notNull())
@@ -23,7 +24,7 @@ export const coreMigrations: MigrationList = {
         .addColumn('entries', 'integer', (c) => c.notNull())
         .addColumn('actors', 'text', (c) => c.notNull())
         .addColumn('commands', 'text', (c) => c.notNull())
-        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('data', isPostgres(db) ? 'bytea' : 'blob', (c) => c.notNull())
         .execute();
     },
     async down(db: Kysely<any>) {

@@ -19,6 +19,8 @@ export function utf8Length(s: string): number {
  */
 export function truncateUtf8(s: string, maxBytes: number): string {
   if (maxBytes <= 0) return '';
+  if (s.length * 3 <= maxBytes) return s; // every UTF-16 unit is at most 3 bytes
+
   let n = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

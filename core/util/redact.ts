@@ -13,7 +13,10 @@ export class SecretRedactor {
   /** Registers secret values; very short values are ignored (they would mask ordinary words). */
   add(...secrets: Array<string | undefined | null>): void {
     for (const s of secrets) {
-      if (typeof s === 'string' && s.length >= 6 && !this.values.includes(s)) this.values.push(s);
+      if (typeof s !== 'string' || s.length < 6) continue;
+      // Also the JSON-escaped form, so a secret is found inside serialized JSON text.
+      for (const v of new Set([s, JSON.stringify(s).slice(1, -1)]))
+        if (!this.values.includes(v)) this.values.push(v);
     }
     this.values.sort((a, b) => b.length - a.length);
     this.pattern = this.values.length

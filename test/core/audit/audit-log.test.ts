@@ -4,6 +4,7 @@ import { type AuditEntry, AuditLog } from '../../../core/audit/audit-log.js';
 import { coreMigrations } from '../../../core/storage/core-migrations.js';
 import { type Database, openDatabase } from '../../../core/storage/database.js';
 import { migrateToLatest } from '../../../core/storage/migrations.js';
+import { SecretRedactor } from '../../../core/util/redact.js';
 import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
 import { LogCapture } from '../../helpers/test-bot.js';
 
@@ -40,6 +41,18 @@ describe('AuditLog', () => {
     expect((await log.query({ limit: 500 })).length).toBe(500);
   });
 
+  it('does not chase entries recorded while a write is in flight', async () => {
+    const log = new AuditLog(store.db, pino({ level: 'silent' }));
+    for (let i = 0; i < 10; i++) log.record(entry(i));
+    const flushing = log.flush();
+    for (let i = 10; i < 15; i++) log.record(entry(i));
+    await flushing;
+    expect(log.pending).toBe(5);
+    await log.flush();
+    const segments = await store.db.selectFrom('audit_segment').select(['entries']).orderBy('id').execute();
+    expect(segments.map((s) => Number(s.entries))).toEqual([10, 5]);
+  });
+
   it('queries newest first, by actor and command', async () => {
     const log = new AuditLog(store.db, pino({ level: 'silent' }));
     for (let i = 0; i < 10; i++) log.record(entry(i, i % 2 ? 'bob' : 'alice'));
@@ -73,6 +86,25 @@ describe('AuditLog', () => {
     expect(bob.map((e) => e.actorId)).toEqual(['bob']);
     const recent = await log.query({ limit: 25 });
     expect(recent.map((e) => e.at)).toEqual(Array.from({ length: 25 }, (_, i) => 1599 - i));
+  });
+
+  it('stores args with secret keys masked and secret values removed, even inside JSON escapes', async () => {
+    const redactor = new SecretRedactor();
+    redactor.add('pa"ss\\word-123');
+    const log = new AuditLog(store.db, pino({ level: 'silent' }), { redactor });
+    log.record(
+      {
+        ...entry(1),
+        args: {
+          token: 'keyed-secret',
+          note: 'uses pa"ss\\word-123 here',
+          url: 'https://x/?access_token=abcdef123',
+        },
+      },
+      new Set(['token']),
+    );
+    const [e] = await log.query();
+    expect(e!.args).toEqual({ token: '***', note: 'uses *** here', url: 'https://x/?access_token=***' });
   });
 
   it('prunes segments older than the retention cutoff', async () => {

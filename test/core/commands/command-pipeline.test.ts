@@ -128,9 +128,20 @@ describe('command pipeline', () => {
     expect(entry).toMatchObject({
       command: 'deploy',
       outcome: 'ok',
-      args: { service: 'api', version: 'v1', token: '***', canary: 10 },
+      text: 'deploy api v1 --token ***',
     });
     expect(JSON.stringify(entry)).not.toContain('s3cr3t-value');
+  });
+
+  it('removes registered secrets and token URLs from the audited text', async () => {
+    tb = await createTestBot({
+      plugins: [ops],
+      yaml: 'dingtalk:\n  clientId: app\n  clientSecret: ${APP_SECRET}\naccess:\n  admins: [alice]\n',
+      env: { APP_SECRET: 'the-app-secret-42' },
+    });
+    await tb.ask('deploy api v1 --note "oops the-app-secret-42 https://h/x?access_token=abcdef0123"');
+    const [entry] = await audit(tb);
+    expect(entry!.text).toBe('deploy api v1 --note "oops *** https://h/x?access_token=***"');
   });
 
   it('shows help filtered by permission, and per-command help', async () => {
