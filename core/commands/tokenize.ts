@@ -43,12 +43,18 @@ export function tokenize(input: string): Token[] {
         const close = ch;
         const open = i;
         i++;
+        // Copy runs between escapes as slices rather than one character at a time.
+        let runStart = i;
         while (i < n && input[i] !== close) {
-          if (close === '"' && input[i] === '\\' && i + 1 < n) i++;
-          value += input[i];
+          if (close === '"' && input[i] === '\\' && i + 1 < n) {
+            value += input.slice(runStart, i);
+            i++;
+            runStart = i;
+          }
           i++;
         }
         if (i >= n) throw new TokenizeError('unclosedQuote', open);
+        value += input.slice(runStart, i);
         i++;
       } else if (ch === '\\' && i + 1 < n) {
         value += input[i + 1];

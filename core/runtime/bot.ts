@@ -57,7 +57,9 @@ export interface BotOptions {
  * HTTP server and transports. `stop()` drains in-flight work within a deadline.
  */
 export class Bot implements InboundSink {
-  private readonly inflight = new Set<Promise<unknown>>();
+  /** Handlers still running; `stop()` waits for them (a counter: cheaper than a Set per message). */
+  private inflight = 0;
+  private drainWaiters: Array<() => void> = [];
   // Resolved once: the hot path must not go through the container per message.
   private readonly metrics: Metrics;
   private readonly events: EventBus;
@@ -239,15 +241,20 @@ export class Bot implements InboundSink {
     return this.track(this.events.emit('dingtalk.event', event));
   }
 
+  private readonly settled = () => {
+    if (--this.inflight === 0 && this.drainWaiters.length) {
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
+  };
+
   private track<T>(work: Promise<T>): Promise<T> {
-    this.inflight.add(work);
-    const done = () => this.inflight.delete(work);
-    work.then(done, done);
+    this.inflight++;
+    work.then(this.settled, this.settled);
     return work;
   }
 
   get inflightCount(): number {
-    return this.inflight.size;
+    return this.inflight;
   }
 
   /**
@@ -262,19 +269,17 @@ export class Bot implements InboundSink {
   private async doStop(reason: string, deadlineMs: number): Promise<void> {
     const c = this.container;
     const log = this.log;
-    log.info({ reason, inflight: this.inflight.size }, 'stopping');
+    log.info({ reason, inflight: this.inflight }, 'stopping');
     await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.stopping', { reason });
     for (const t of this.transports)
       await t.stop().catch((err) => log.error({ err, transport: t.name }, 'transport stop failed'));
     this.accepting = false;
-    if (this.inflight.size) {
+    if (this.inflight > 0) {
       const timeout = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), deadlineMs).unref());
-      const result = await Promise.race([
-        Promise.allSettled([...this.inflight]).then(() => 'drained' as const),
-        timeout,
-      ]);
+      const drained = new Promise<'drained'>((r) => this.drainWaiters.push(() => r('drained')));
+      const result = await Promise.race([drained, timeout]);
       if (result === 'timeout')
-        log.warn({ inflight: this.inflight.size }, 'stop deadline reached with work still running');
+        log.warn({ inflight: this.inflight }, 'stop deadline reached with work still running');
     }
     await this.plugins.stopAll();
     c.resolve<Scheduler>(TOKENS.Scheduler).stopAll();

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
-import pg from 'pg';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -48,6 +47,8 @@ function openSqlite(path: string, baseDir: string): Database {
 }
 
 async function openPostgres(url: string): Promise<Database> {
+  // Loaded on demand: most installs run on SQLite and need not carry the driver in memory.
+  const { default: pg } = await import('pg');
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');
   parsed.searchParams.delete('schema');

@@ -3,11 +3,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
+export interface RssResult {
+  /** Highest resident memory seen in the first seconds (start-up allocations). */
+  startupPeakMb: number;
+  /** Resident memory once V8's memory reducer has run on the idle process (~10 s idle). */
+  idleMb: number;
+}
+
 /**
- * Starts the built bot (`node dist/...`, as in production) with every built-in plugin and
- * SQLite, lets it settle, and reads its resident memory from /proc.
+ * Starts the built bot (`node dist/...`, as in production) with the built-in plugins and
+ * SQLite, and samples its resident memory from /proc for 20 seconds.
  */
-export async function measureIdleRss(): Promise<number> {
+export async function measureIdleRss(): Promise<RssResult> {
   const root = resolve('.');
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
   const dir = mkdtempSync(join(tmpdir(), 'dingops-rss-'));
@@ -18,14 +25,24 @@ export async function measureIdleRss(): Promise<number> {
   const child = spawn(
     'node',
     [join(root, 'dist/core/cli/main.js'), 'start', '--config', join(dir, 'bot.config.yaml')],
-    { cwd: dir, stdio: ['pipe', 'ignore', 'inherit'] },
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
   );
+  const rss = () =>
+    Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024;
   try {
-    await new Promise((r) => setTimeout(r, 5000));
-    if (child.exitCode !== null) throw new Error(`bot exited with ${child.exitCode}`);
-    const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
-    const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
-    return kb / 1024;
+    let peak = 0;
+    const samples: number[] = [];
+    for (let t = 1; t <= 20; t++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      if (child.exitCode !== null) throw new Error(`bot exited with ${child.exitCode}`);
+      const v = rss();
+      if (t <= 6) peak = Math.max(peak, v);
+      if (t >= 15) samples.push(v);
+    }
+    return { startupPeakMb: peak, idleMb: Math.max(...samples) };
   } finally {
     child.kill('SIGTERM');
   }
