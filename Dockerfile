@@ -1,0 +1,39 @@
+# dingops container image. Build: docker build -t dingops .
+# Run:  docker run -p 8080:8080 -v dingops-data:/data \
+#         -e DINGTALK_CLIENT_ID=... -e DINGTALK_CLIENT_SECRET=... dingops
+# Config: mount your own file at /config/bot.config.yaml (or set DINGOPS_CONFIG).
+
+# --- build: compile TypeScript and native modules, then drop dev dependencies
+FROM node:22-slim AS build
+WORKDIR /app
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends python3 make g++ \
+  && rm -rf /var/lib/apt/lists/*
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY bin ./bin
+COPY core ./core
+COPY plugins ./plugins
+RUN npm run build && npm prune --omit=dev
+
+# --- runtime: only what runs, as a non-root user
+FROM node:22-slim
+ENV NODE_ENV=production \
+    DINGOPS_CONFIG=/config/bot.config.yaml \
+    DINGOPS_STORAGE_URL=sqlite:/data/dingops.db \
+    DINGOPS_HOST=0.0.0.0 \
+    DINGOPS_PORT=8080
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/bin ./bin
+COPY bot.config.yaml /config/bot.config.yaml
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.DINGOPS_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/core/cli/main.js", "start"]
