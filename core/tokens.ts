@@ -31,4 +31,7 @@ export const TOKENS = {
   Pipeline: token<import('./commands/command-pipeline.js').CommandPipeline>('Pipeline'),
   ActionPipeline: token<import('./actions/action-pipeline.js').ActionPipeline>('ActionPipeline'),
   Clock: token<() => number>('Clock'),
+  OpenApi: token<import('./dingtalk/openapi-client.js').OpenApiClient>('OpenApi'),
+  Outbox: token<import('./dingtalk/outbox.js').Outbox>('Outbox'),
+  ApiBudget: token<import('./dingtalk/api-budget.js').ApiBudget>('ApiBudget'),
 } as const;

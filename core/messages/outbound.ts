@@ -25,6 +25,10 @@ export interface Messenger {
   send(to: Destination, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
   /** Replaces the content of a card sent earlier (by card id). */
   updateCard(cardId: string, card: Card): Promise<void>;
+  /** Starts delivery (the bot calls it before transports start). */
+  start?(): Promise<void>;
+  /** Stops delivery; what is queued stays queued for the next start. */
+  close?(): Promise<void>;
 }
 
 export interface SendOptions {

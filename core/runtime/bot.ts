@@ -196,6 +196,7 @@ export class Bot implements InboundSink {
       const address = await this.http.listen();
       this.log.info({ address }, 'http server listening');
     }
+    await c.resolve<Messenger>(TOKENS.Messenger).start?.();
     const t = this.options.transports;
     this.transports = typeof t === 'function' ? t(c) : (t ?? []);
     const status = c.resolve<StatusBoard>(TOKENS.Status);

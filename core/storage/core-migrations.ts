@@ -32,4 +32,48 @@ export const coreMigrations: MigrationList = {
       await db.schema.dropTable('plugin_kv').execute();
     },
   },
+  '0002_outbox_and_inbox': {
+    async up(db: Kysely<any>) {
+      // Outbound messages, durable until DingTalk accepted them (or they are dead-lettered).
+      await withAutoId(db, db.schema.createTable('outbox'))
+        .addColumn('kind', 'varchar(20)', (c) => c.notNull())
+        .addColumn('conversation_key', 'varchar(300)', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(10)', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('sent_at', 'bigint')
+        .addColumn('card_id', 'varchar(200)')
+        .execute();
+      await db.schema.createIndex('outbox_status').on('outbox').columns(['status', 'id']).execute();
+      await db.schema.createIndex('outbox_card').on('outbox').columns(['card_id', 'status']).execute();
+      // Interactive cards sent, so later updates know where they went and how they look.
+      await db.schema
+        .createTable('card_instance')
+        .addColumn('card_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('interactive', 'integer', (c) => c.notNull())
+        .addColumn('destination', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      // Inbound messages and events accepted: duplicates and re-pushes are dropped across
+      // restarts, and what was accepted but not yet handled is handled after a restart.
+      await db.schema
+        .createTable('inbound_seen')
+        .addColumn('id', 'varchar(300)', (c) => c.primaryKey())
+        .addColumn('kind', 'varchar(20)', (c) => c.notNull())
+        .addColumn('received_at', 'bigint', (c) => c.notNull())
+        // Kept until handled, so a crash between the ACK and the handling loses nothing.
+        .addColumn('payload', 'text')
+        .addColumn('done', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.createIndex('inbound_seen_at').on('inbound_seen').column('received_at').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('inbound_seen').execute();
+      await db.schema.dropTable('card_instance').execute();
+      await db.schema.dropTable('outbox').execute();
+    },
+  },
 };

@@ -86,5 +86,7 @@ export const zhCN: Catalog = {
   'builtin.audit.title': '最近 {count} 条审计记录',
   'builtin.audit.empty': '没有匹配的审计记录。',
 
+  'dingtalk.budgetWarning':
+    '钉钉 API 调用量已超过本月额度的 {percent}%：已用 {used} / {limit} 次，预计月底 {projected} 次。升级版本后可调高 `dingtalk.limits.monthlyCalls`，或减少通知。',
   'console.banner': 'dingops 控制台：以 {user} 的身份在单聊中输入命令（Ctrl+D 退出）。',
 };

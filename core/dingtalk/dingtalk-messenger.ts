@@ -1,0 +1,246 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import { type Card, isCard } from '../cards/card.js';
+import type { CardRenderer, RenderedMessage } from '../cards/card-renderer.js';
+import { actionCardWebhookBody } from '../cards/render-action-card.js';
+import { renderInteractive } from '../cards/render-interactive.js';
+import type { Locale } from '../i18n/i18n.js';
+import type {
+  Destination,
+  Messenger,
+  OutboundContent,
+  SendOptions,
+  SendReceipt,
+} from '../messages/outbound.js';
+import type { ApiBudget } from './api-budget.js';
+import { DingTalkApiError } from './api-error.js';
+import type { OpenApiClient } from './openapi-client.js';
+import type { Outbox, OutboxRow } from './outbox.js';
+
+/** Where a queued message goes, resolved when it was sent. */
+type Target = { type: 'group'; openConversationId: string } | { type: 'user'; userId: string };
+
+interface SendPayload {
+  target: Target;
+  /** The sessionWebhook of the message being answered, while it lasts. */
+  webhook?: { url: string; expiresAt: number };
+  rendered: RenderedMessage;
+  atUserIds?: string[];
+  cardId?: string;
+}
+
+interface CardUpdatePayload {
+  cardId: string;
+  params: Record<string, string>;
+}
+
+/** A webhook is used only while it has at least this long left. */
+const WEBHOOK_MARGIN_MS = 60_000;
+
+/**
+ * Delivers messages to DingTalk through the durable outbox. Content is rendered once, when
+ * queued; the route is chosen when delivered: the sessionWebhook of the message being
+ * answered while it is valid, else the robot OpenAPI for the group or person; interactive
+ * cards always through the card API (falling back to markdown when the app may not use it).
+ */
+export class DingTalkMessenger implements Messenger {
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly api: OpenApiClient,
+    private readonly renderer: CardRenderer,
+    private readonly db: Kysely<any>,
+    private readonly log: Logger,
+    private readonly locale: Locale,
+    private readonly budget?: ApiBudget,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.budget?.start();
+    await this.outbox.start();
+  }
+
+  /** Stops delivering; queued messages stay in the store for the next start. */
+  async close(): Promise<void> {
+    await this.outbox.stop();
+    await this.budget?.stop();
+  }
+
+  async send(to: Destination, content: OutboundContent, options: SendOptions = {}): Promise<SendReceipt> {
+    const interactive = Boolean(this.renderer.templateId);
+    const rendered = this.renderer.render(content, { interactive }, options.locale ?? this.locale);
+    const { target, webhook } = resolve(to);
+    const cardId = isCard(content) ? `dingops-${randomUUID()}` : undefined;
+    if (cardId) {
+      await this.db
+        .insertInto('card_instance')
+        .values({
+          card_id: cardId,
+          interactive: rendered.kind === 'interactive' ? 1 : 0,
+          destination: JSON.stringify(target),
+          created_at: this.now(),
+        })
+        .execute();
+    }
+    const atUserIds = [...(options.atUserIds ?? []), ...(isCard(content) ? (content.mentions ?? []) : [])];
+    const payload: SendPayload = {
+      target,
+      webhook,
+      rendered,
+      atUserIds: atUserIds.length ? atUserIds : undefined,
+      cardId,
+    };
+    const id = await this.outbox.enqueue('send', keyOf(target), payload, { cardId });
+    return { id: String(id), cardId };
+  }
+
+  async updateCard(cardId: string, card: Card): Promise<void> {
+    const row = await this.db
+      .selectFrom('card_instance')
+      .selectAll()
+      .where('card_id', '=', cardId)
+      .executeTakeFirst();
+    if (!row) throw new Error(`unknown card ${cardId}`);
+    const target = JSON.parse(row.destination) as Target;
+    if (Number(row.interactive) === 1) {
+      const params = renderInteractive(card, this.renderer.context(this.locale));
+      await this.outbox.enqueueLatest<CardUpdatePayload>('card-update', keyOf(target), cardId, {
+        cardId,
+        params,
+      });
+      return;
+    }
+    // Markdown and action cards cannot be edited in DingTalk: the new state is posted.
+    await this.send(
+      target.type === 'group'
+        ? { kind: 'group', openConversationId: target.openConversationId }
+        : { kind: 'user', userId: target.userId },
+      card,
+    );
+  }
+
+  /** The outbox's deliverer. */
+  deliver = async (row: OutboxRow): Promise<void> => {
+    if (row.kind === 'card-update') {
+      const p = row.payload as CardUpdatePayload;
+      await this.api.updateCard(p.cardId, p.params);
+      return;
+    }
+    if (row.kind !== 'send')
+      throw new DingTalkApiError('invalid', 'outbox', '', `unknown outbox kind ${row.kind}`);
+    const p = row.payload as SendPayload;
+    const r = p.rendered;
+    if (r.kind === 'interactive') {
+      try {
+        await this.api.createAndDeliverCard({
+          outTrackId: p.cardId!,
+          cardTemplateId: r.templateId,
+          cardParamMap: r.cardParamMap,
+          openConversationId: p.target.type === 'group' ? p.target.openConversationId : undefined,
+          userId: p.target.type === 'user' ? p.target.userId : undefined,
+          atUserIds: p.atUserIds,
+        });
+        return;
+      } catch (err) {
+        if (!(err instanceof DingTalkApiError) || (err.kind !== 'permission' && err.kind !== 'invalid'))
+          throw err;
+        // No card permission or a bad template: deliver the markdown form instead of nothing.
+        this.log.warn(
+          { cardId: p.cardId, reason: err.message },
+          'interactive card refused; sending it as markdown',
+        );
+        await this.db
+          .updateTable('card_instance')
+          .set({ interactive: 0 })
+          .where('card_id', '=', p.cardId!)
+          .execute();
+        await this.viaRobot(
+          p.target,
+          { kind: 'markdown', title: r.fallback.title, text: r.fallback.text, plain: r.plain },
+          p.atUserIds,
+          p.webhook,
+        );
+        return;
+      }
+    }
+    await this.viaRobot(p.target, r, p.atUserIds, p.webhook);
+  };
+
+  private async viaRobot(
+    target: Target,
+    r: Exclude<RenderedMessage, { kind: 'interactive' }>,
+    atUserIds: string[] | undefined,
+    webhook?: SendPayload['webhook'],
+  ): Promise<void> {
+    if (webhook && webhook.expiresAt - WEBHOOK_MARGIN_MS > this.now()) {
+      try {
+        await this.api.sendBySessionWebhook(webhook.url, webhookBody(r, atUserIds));
+        return;
+      } catch (err) {
+        // An expired or unknown session falls back to the OpenAPI at once.
+        if (!(err instanceof DingTalkApiError) || (err.kind !== 'gone' && err.kind !== 'invalid')) throw err;
+        this.log.info({ reason: err.message }, 'sessionWebhook unusable; sending through the OpenAPI');
+      }
+    }
+    const { msgKey, msgParam } = robotMessage(r);
+    if (target.type === 'group') await this.api.sendGroupMessage(target.openConversationId, msgKey, msgParam);
+    else {
+      const res = await this.api.sendToUsers([target.userId], msgKey, msgParam);
+      if (res.invalidStaffIdList?.includes(target.userId)) {
+        throw new DingTalkApiError(
+          'invalid',
+          'oToMessages/batchSend',
+          'invalidStaffId',
+          `user ${target.userId} cannot receive messages from this app (not in the organisation, or the app is not available to them)`,
+        );
+      }
+      if (res.flowControlledStaffIdList?.includes(target.userId))
+        throw new DingTalkApiError(
+          'throttled',
+          'oToMessages/batchSend',
+          'flowControlled',
+          `messages to ${target.userId} are flow-controlled`,
+        );
+    }
+  }
+}
+
+function resolve(to: Destination): { target: Target; webhook?: SendPayload['webhook'] } {
+  if (to.kind === 'group') return { target: { type: 'group', openConversationId: to.openConversationId } };
+  if (to.kind === 'user') return { target: { type: 'user', userId: to.userId } };
+  const m = to.to;
+  const target: Target =
+    m.conversation.type === 'group'
+      ? { type: 'group', openConversationId: m.conversation.id }
+      : { type: 'user', userId: m.sender.userId };
+  const webhook =
+    m.reply.sessionWebhook && m.reply.sessionWebhookExpiresAt
+      ? { url: m.reply.sessionWebhook, expiresAt: m.reply.sessionWebhookExpiresAt }
+      : undefined;
+  return { target, webhook };
+}
+
+function keyOf(t: Target): string {
+  return t.type === 'group' ? `group:${t.openConversationId}` : `user:${t.userId}`;
+}
+
+function robotMessage(r: Exclude<RenderedMessage, { kind: 'interactive' }>): {
+  msgKey: string;
+  msgParam: Record<string, string>;
+} {
+  if (r.kind === 'text') return { msgKey: 'sampleText', msgParam: { content: r.content } };
+  if (r.kind === 'markdown') return { msgKey: 'sampleMarkdown', msgParam: { title: r.title, text: r.text } };
+  return r.robot;
+}
+
+function webhookBody(
+  r: Exclude<RenderedMessage, { kind: 'interactive' }>,
+  atUserIds?: string[],
+): Record<string, unknown> {
+  const at = atUserIds?.length ? { at: { atUserIds, isAtAll: false } } : {};
+  if (r.kind === 'text') return { msgtype: 'text', text: { content: r.content }, ...at };
+  if (r.kind === 'markdown')
+    return { msgtype: 'markdown', markdown: { title: r.title, text: r.text }, ...at };
+  return { ...actionCardWebhookBody(r.robot), ...at };
+}

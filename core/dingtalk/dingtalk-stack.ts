@@ -1,0 +1,121 @@
+import type { Kysely } from 'kysely';
+import type { Logger } from 'pino';
+import type { DependencyContainer } from 'tsyringe';
+import type { AccessControl } from '../access/access-control.js';
+import type { CardRenderer } from '../cards/card-renderer.js';
+import type { CoreConfig } from '../config/core-schema.js';
+import type { Metrics } from '../http/metrics.js';
+import type { I18n } from '../i18n/i18n.js';
+import type { Conversation } from '../messages/inbound.js';
+import type { StatusBoard } from '../runtime/status.js';
+import type { Database } from '../storage/database.js';
+import { SqlKeyValueStore } from '../storage/kv-store.js';
+import { TOKENS } from '../tokens.js';
+import type { Transport } from '../transport/transport.js';
+import { ApiBudget } from './api-budget.js';
+import { DingTalkMessenger } from './dingtalk-messenger.js';
+import { Inbox } from './inbox.js';
+import { OpenApiClient } from './openapi-client.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
+import { StreamTransport } from './stream-transport.js';
+
+/**
+ * Registers the DingTalk delivery stack in the bot's container (OpenAPI client, outbox,
+ * messenger, API budget) for `BotOptions.compose`.
+ */
+export function composeDingTalk(c: DependencyContainer, options: { outbox?: OutboxOptions } = {}): void {
+  const config = c.resolve<CoreConfig>(TOKENS.CoreConfig);
+  const log = c.resolve<Logger>(TOKENS.Logger).child({ component: 'dingtalk' });
+  const metrics = c.resolve<Metrics>(TOKENS.Metrics);
+  const db = c.resolve<Database>(TOKENS.Database).db as Kysely<any>;
+  const d = config.dingtalk;
+  const api = new OpenApiClient(
+    {
+      clientId: d.clientId,
+      clientSecret: d.clientSecret,
+      robotCode: d.robotCode,
+      apiBase: d.apiBase,
+      oapiBase: d.oapiBase,
+      qps: d.limits.qps,
+    },
+    log,
+    metrics,
+  );
+  const budget = new ApiBudget(
+    new SqlKeyValueStore(db, 'core'),
+    d.limits.monthlyCalls,
+    log,
+    metrics.registry,
+  );
+  api.onMeteredCall = () => budget.count();
+  const renderer = c.resolve<CardRenderer>(TOKENS.Renderer);
+  let messenger: DingTalkMessenger | undefined;
+  const outbox = new Outbox(db, (row) => messenger!.deliver(row), log, metrics, options.outbox);
+  messenger = new DingTalkMessenger(outbox, api, renderer, db, log, config.locale, budget);
+  const i18n = c.resolve<I18n>(TOKENS.I18n);
+  budget.onWarning = (threshold, s) => {
+    const access = c.resolve<AccessControl>(TOKENS.Access);
+    const text = i18n.t('dingtalk.budgetWarning', {
+      percent: Math.round(threshold * 100),
+      used: s.used,
+      limit: s.limit,
+      projected: s.projected,
+    });
+    for (const admin of access.adminIds)
+      void messenger!.send({ kind: 'user', userId: admin }, text).catch(() => undefined);
+  };
+  const m = messenger;
+  c.registerInstance(TOKENS.OpenApi, api);
+  c.registerInstance(TOKENS.Outbox, outbox);
+  c.registerInstance(TOKENS.ApiBudget, budget);
+  c.registerInstance(TOKENS.Messenger, m);
+  const status = c.resolve<StatusBoard>(TOKENS.Status);
+  status.register('core', 'outbox', () => ({
+    name: 'outbox',
+    ok: outbox.deadCount === 0,
+    detail: `${outbox.pendingCount} queued, ${outbox.deadCount} dead-lettered${outbox.lastDeadReason ? ` (last: ${outbox.lastDeadReason})` : ''}`,
+  }));
+  status.register('core', 'api-budget', () => {
+    const s = budget.snapshot();
+    return {
+      name: 'DingTalk API calls this month',
+      ok: s.projected <= s.limit,
+      detail: `${s.used} of ${s.limit}, projected ${s.projected}`,
+    };
+  });
+}
+
+/** The Stream mode transport, built from the container composed by `composeDingTalk`. */
+export function streamTransport(c: DependencyContainer): Transport {
+  const config = c.resolve<CoreConfig>(TOKENS.CoreConfig);
+  const db = c.resolve<Database>(TOKENS.Database).db as Kysely<any>;
+  const d = config.dingtalk;
+  const cardConversation = async (cardId: string): Promise<Conversation | undefined> => {
+    const row = await db
+      .selectFrom('card_instance')
+      .select('destination')
+      .where('card_id', '=', cardId)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    const t = JSON.parse(row.destination) as
+      | { type: 'group'; openConversationId: string }
+      | { type: 'user'; userId: string };
+    return t.type === 'group'
+      ? { id: t.openConversationId, type: 'group' }
+      : { id: `dm:${t.userId}`, type: 'direct' };
+  };
+  return new StreamTransport(
+    {
+      clientId: d.clientId,
+      clientSecret: d.clientSecret,
+      apiBase: d.apiBase,
+      oapiBase: d.oapiBase,
+      locale: config.locale,
+    },
+    new Inbox(db),
+    c.resolve(TOKENS.Messenger),
+    c.resolve(TOKENS.Renderer),
+    cardConversation,
+    c.resolve<Logger>(TOKENS.Logger).child({ component: 'stream' }),
+  );
+}

@@ -1,0 +1,150 @@
+import { errors } from '../errors.js';
+import type { SimApp } from '../org/org.js';
+import type { SimCard, SimState } from '../state.js';
+import { renderCard } from './render.js';
+
+const VALUE_LIMIT = 1024;
+const STREAM_LIMIT = 10_000;
+
+function stringParams(map: unknown, where: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!map) return out;
+  if (typeof map !== 'object')
+    throw errors.invalid('invalidParameter.cardData.invalid', `${where} must be an object`);
+  for (const [k, v] of Object.entries(map as Record<string, unknown>)) {
+    // DingTalk requires string values; objects must be JSON-encoded by the caller.
+    if (typeof v !== 'string')
+      throw errors.invalid('invalidParameter.cardData.invalid', `${where}.${k} must be a string`);
+    if (Buffer.byteLength(k) > 100)
+      throw errors.invalid(
+        'invalidParameter.cardData.invalid',
+        `${where} key ${k.slice(0, 20)}… exceeds 100 bytes`,
+      );
+    if (Buffer.byteLength(v) > VALUE_LIMIT)
+      throw errors.invalid('invalidParameter.cardData.invalid', `${where}.${k} exceeds ${VALUE_LIMIT} bytes`);
+    out[k] = v;
+  }
+  return out;
+}
+
+/** Re-renders the card's message in its conversation after any change. */
+export function refreshCardMessage(state: SimState, card: SimCard): void {
+  const msg = state.messages.find((m) => m.seq === card.messageSeq);
+  if (!msg) return;
+  const r = renderCard(card.templateId, card.params, card.streaming);
+  msg.title = r.title;
+  msg.content = r.content;
+  msg.buttons = r.buttons;
+}
+
+/**
+ * POST /v1.0/card/instances/createAndDeliver. Delivers to `dtv1.card//IM_GROUP.<cid>` or
+ * `dtv1.card//IM_ROBOT.<userId>`. A repeated outTrackId returns the existing delivery
+ * without delivering again (what an idempotent retry needs; DingTalk's exact answer to a
+ * duplicate is not documented).
+ */
+export function createAndDeliver(state: SimState, app: SimApp, body: Record<string, any>) {
+  const outTrackId = body.outTrackId;
+  if (!outTrackId || typeof outTrackId !== 'string')
+    throw errors.invalid('invalidParameter.outTrackId.empty', 'outTrackId is empty');
+  if (!state.org.cardTemplates.includes(body.cardTemplateId))
+    throw errors.invalid(
+      'invalidParameter.cardTemplateId.invalid',
+      `card template ${String(body.cardTemplateId)} does not exist`,
+    );
+  const space = /^dtv1\.card\/\/(IM_GROUP|IM_ROBOT)\.(.+)$/.exec(String(body.openSpaceId ?? ''));
+  if (!space) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'openSpaceId is invalid');
+  const existing = state.cards.get(outTrackId);
+  if (existing) return deliverResult(outTrackId, space[1]!, space[2]!);
+  let conversation: string;
+  if (space[1] === 'IM_GROUP') {
+    const group = state.org.groups.find((g) => g.openConversationId === space[2]);
+    if (!group) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'group does not exist');
+    if (!group.coolAppInstalled)
+      throw errors.invalid(
+        'robot.not.in.group',
+        'the robot is not in this group; install the cool app in the group',
+      );
+    conversation = group.openConversationId;
+  } else {
+    if (!state.org.users.some((u) => u.userId === space[2]))
+      throw errors.invalid('invalidParameter.openSpaceId.invalid', 'user does not exist');
+    conversation = state.dmId(space[2]!);
+  }
+  const params = stringParams(body.cardData?.cardParamMap, 'cardData.cardParamMap');
+  const privateData: SimCard['privateData'] = {};
+  for (const [u, d] of Object.entries((body.privateData ?? {}) as Record<string, any>))
+    privateData[u] = stringParams(d?.cardParamMap, `privateData.${u}`);
+  const rendered = renderCard(body.cardTemplateId, params, {});
+  const atUserIds = Object.keys((body.imGroupOpenDeliverModel?.atUserIds ?? {}) as Record<string, string>);
+  const msg = state.addMessage({
+    conversation,
+    sender: 'bot',
+    ...rendered,
+    cardId: outTrackId,
+    atUserIds,
+    via: 'card',
+  });
+  state.cards.set(outTrackId, {
+    outTrackId,
+    templateId: body.cardTemplateId,
+    conversation,
+    params,
+    privateData,
+    streaming: {},
+    callbackType: String(body.callbackType ?? 'STREAM'),
+    messageSeq: msg.seq,
+    app: app.clientId,
+    updates: 0,
+  });
+  return deliverResult(outTrackId, space[1]!, space[2]!);
+}
+
+function deliverResult(outTrackId: string, spaceType: string, spaceId: string) {
+  return {
+    success: true,
+    result: {
+      outTrackId,
+      deliverResults: [
+        { spaceType, spaceId, success: true, errorMsg: '', carrierId: `carrier-${outTrackId}` },
+      ],
+    },
+  };
+}
+
+/** PUT /v1.0/card/instances */
+export function updateCard(state: SimState, app: SimApp, body: Record<string, any>) {
+  const card = state.cards.get(String(body.outTrackId ?? ''));
+  if (!card || card.app !== app.clientId)
+    throw errors.invalid('invalidParameter.outTrackId.invalid', 'card instance does not exist');
+  const params = stringParams(body.cardData?.cardParamMap, 'cardData.cardParamMap');
+  card.params = body.cardUpdateOptions?.updateCardDataByKey ? { ...card.params, ...params } : params;
+  card.updates++;
+  refreshCardMessage(state, card);
+  return { success: true, result: true };
+}
+
+/** PUT /v1.0/card/streaming */
+export function streamCard(state: SimState, app: SimApp, body: Record<string, any>) {
+  const card = state.cards.get(String(body.outTrackId ?? ''));
+  if (!card || card.app !== app.clientId)
+    throw errors.invalid('invalidParameter.outTrackId.invalid', 'card instance does not exist');
+  if (!body.guid || !body.key)
+    throw errors.invalid('invalidParameter.param.invalid', 'guid and key are required');
+  const content = String(body.content ?? '');
+  if (Buffer.byteLength(content) > STREAM_LIMIT)
+    throw errors.invalid('invalidParameter.content.tooLong', `content exceeds ${STREAM_LIMIT} bytes`);
+  const s = card.streaming[body.key] ?? { content: '', finalized: false, error: false, updates: 0 };
+  if (s.finalized)
+    throw errors.invalid(
+      'invalidParameter.streaming.finalized',
+      'streaming of this key is already finalized',
+    );
+  s.content = body.isFull ? content : s.content + content;
+  s.finalized = Boolean(body.isFinalize);
+  s.error = Boolean(body.isError);
+  s.updates++;
+  card.streaming[body.key] = s;
+  refreshCardMessage(state, card);
+  return { success: true, result: true };
+}

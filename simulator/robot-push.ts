@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import type { SimApp, SimUser } from './org/org.js';
+import type { SimState } from './state.js';
+
+export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
+export const TOPIC_CARD = '/v1.0/card/instances/callback';
+
+/** DingTalk's per-app encrypted user id (`$:LWCP_v1:$...`): stable per app and user. */
+export function dingtalkId(app: SimApp, userId: string): string {
+  return `$:LWCP_v1:$${createHash('sha256').update(`${app.clientId}:${userId}`).digest('base64').slice(0, 24)}`;
+}
+
+export interface UserMessageInput {
+  app: SimApp;
+  sender: SimUser;
+  /** Group openConversationId, or undefined for a direct message. */
+  group?: string;
+  text: string;
+  msgId: string;
+  /** Users @mentioned besides the bot (resolved from `@name` in the text). */
+  mentions: SimUser[];
+  webhookBase: string;
+}
+
+/**
+ * Builds the robot message payload (the `data` of a Stream CALLBACK, or the body of an HTTP
+ * callback) as PROTOCOL.md section 2 shows it: in groups the `@Bot` is removed from the
+ * text leaving its leading space, `atUsers` lists the bot and the other mentions.
+ */
+export function robotMessagePayload(state: SimState, input: UserMessageInput): Record<string, unknown> {
+  const { app, sender } = input;
+  const now = Date.now();
+  const conversationId = input.group ?? state.dmId(sender.userId);
+  const session = state.newSessionWebhook(app.clientId, conversationId);
+  const botId = dingtalkId(app, `bot:${app.robotCode}`);
+  const base: Record<string, unknown> = {
+    conversationId,
+    chatbotCorpId: state.org.corpId,
+    chatbotUserId: botId,
+    msgId: input.msgId,
+    senderNick: sender.name,
+    isAdmin: sender.admin === true,
+    senderStaffId: sender.external ? '' : sender.userId,
+    sessionWebhookExpiredTime: session.expiresAt,
+    createAt: now,
+    senderCorpId: sender.external ? 'dingothercorp' : state.org.corpId,
+    conversationType: input.group ? '2' : '1',
+    senderId: dingtalkId(app, sender.userId),
+    sessionWebhook: `${input.webhookBase}/robot/sendBySession?session=${session.session}`,
+    robotCode: app.robotCode,
+    msgtype: 'text',
+    text: { content: input.group ? ` ${input.text}` : input.text },
+  };
+  if (input.group) {
+    base.conversationTitle = state.group(input.group)?.title ?? '';
+    base.isInAtList = true;
+    base.atUsers = [
+      { dingtalkId: botId },
+      ...input.mentions.map((u) => ({
+        dingtalkId: dingtalkId(app, u.userId),
+        staffId: u.external ? '' : u.userId,
+      })),
+    ];
+  }
+  return base;
+}
+
+/** The card callback payload (PROTOCOL.md 5.6.4): `content` and `value` are JSON strings. */
+export function cardCallbackPayload(
+  state: SimState,
+  outTrackId: string,
+  spaceId: string,
+  userId: string,
+  params: Record<string, string>,
+): Record<string, unknown> {
+  const content = JSON.stringify({ cardPrivateData: { actionIds: ['action_button'], params } });
+  return {
+    extension: '{}',
+    corpId: state.org.corpId,
+    spaceType: 'im',
+    userIdType: 1,
+    type: 'actionCallback',
+    userId,
+    content,
+    spaceId,
+    outTrackId,
+    value: content,
+  };
+}

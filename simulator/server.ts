@@ -1,0 +1,148 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { parseJson, readBody, sendJson } from './http-utils.js';
+import { OpenApi } from './openapi/routes.js';
+import type { SimState } from './state.js';
+import { StreamGateway } from './stream-gateway.js';
+import { TestApi, TestApiError } from './test-api.js';
+
+/**
+ * One HTTP server plays every DingTalk host: the gateway (`/v1.0/gateway/...`), the
+ * WebSocket endpoint (`/connect`), the new and legacy OpenAPI, sessionWebhooks, and the
+ * simulator's own `/sim/api`.
+ */
+export class SimServer {
+  readonly server: Server;
+  readonly gateway: StreamGateway;
+  readonly openApi: OpenApi;
+  readonly api: TestApi;
+  private base = '';
+
+  constructor(
+    readonly state: SimState,
+    options: { pingIntervalMs?: number } = {},
+  ) {
+    this.gateway = new StreamGateway(state, () => this.base.replace(/^http/, 'ws'), options);
+    this.openApi = new OpenApi(state);
+    this.api = new TestApi(state, this.gateway, () => ({ base: this.base }));
+    this.server = createServer((req, res) => {
+      this.route(req, res).catch((err) => {
+        const status = (err as { status?: number }).status ?? (err instanceof SyntaxError ? 400 : 500);
+        sendJson(res, status, {
+          code: status === 400 ? 'InvalidJson' : 'InternalError',
+          message: err instanceof Error ? err.message : String(err),
+        });
+      });
+    });
+    this.server.on('upgrade', (req, socket, head) => this.gateway.handleUpgrade(req, socket, head));
+  }
+
+  async listen(port: number, host: string): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve());
+    });
+    const addr = this.server.address() as AddressInfo;
+    this.base = `http://${host.includes(':') ? `[${host}]` : host}:${addr.port}`;
+    return this.base;
+  }
+
+  get url(): string {
+    return this.base;
+  }
+
+  private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const url = new URL(req.url ?? '/', this.base || 'http://sim');
+    const text = await readBody(req);
+    if (url.pathname.startsWith('/sim/api/')) return this.testApi(req, res, url, text);
+    const body = parseJson(text) as Record<string, any>;
+    if (req.method === 'POST' && url.pathname === '/v1.0/gateway/connections/open') {
+      const [status, out] = this.gateway.open(body);
+      this.record(
+        req,
+        url,
+        status,
+        started,
+        body.clientId,
+        status === 200 ? undefined : (out as { code?: string }).code,
+      );
+      return sendJson(res, status, out);
+    }
+    const r = await this.openApi.handle(req, url, body);
+    if (!r) {
+      this.record(req, url, 404, started);
+      // Unknown path: the legacy host answers errcode 22 "Invalid method" (PROTOCOL.md 6.1).
+      return sendJson(res, 404, { errcode: 22, errmsg: 'Invalid method' });
+    }
+    this.record(req, url, r.status, started, r.app, r.code);
+    sendJson(res, r.status, r.body);
+  }
+
+  private record(
+    req: IncomingMessage,
+    url: URL,
+    status: number,
+    started: number,
+    app?: string,
+    code?: string,
+  ): void {
+    this.state.calls.push({
+      at: Date.now(),
+      app,
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      status,
+      code,
+      durationMs: performance.now() - started,
+    });
+    if (this.state.calls.length > 100_000) this.state.calls.splice(0, 50_000);
+  }
+
+  private async testApi(req: IncomingMessage, res: ServerResponse, url: URL, text: string): Promise<void> {
+    const api = this.api;
+    const p = url.pathname.slice('/sim/api'.length);
+    const body = (parseJson(text) ?? {}) as Record<string, any>;
+    const routes: Array<[string, RegExp, (m: RegExpExecArray) => unknown]> = [
+      ['POST', /^\/messages$/, () => api.say(body as never)],
+      [
+        'GET',
+        /^\/messages$/,
+        () =>
+          api.messages(
+            url.searchParams.get('conversation') ?? '',
+            Number(url.searchParams.get('after') ?? 0),
+          ),
+      ],
+      ['GET', /^\/cards\/([^/]+)$/, (m) => api.card(decodeURIComponent(m[1]!))],
+      [
+        'POST',
+        /^\/cards\/([^/]+)\/actions$/,
+        (m) => api.click(decodeURIComponent(m[1]!), body.sender, body.params ?? {}),
+      ],
+      ['GET', /^\/calls$/, () => api.calls(url.searchParams.get('app') ?? undefined)],
+      ['POST', /^\/faults$/, () => api.setFaults(body)],
+      ['DELETE', /^\/faults$/, () => api.setFaults(null)],
+      ['POST', /^\/apps\/([^/]+)$/, (m) => api.updateApp(decodeURIComponent(m[1]!), body)],
+      ['POST', /^\/events$/, () => api.event(body.type, body.data ?? {}, body.app)],
+      ['POST', /^\/stream\/(disconnect|drop|ping)$/, (m) => api.stream(m[1] as 'disconnect', body.app)],
+      ['GET', /^\/org$/, () => this.state.org],
+    ];
+    try {
+      for (const [method, re, run] of routes) {
+        const m = req.method === method ? re.exec(p) : null;
+        if (m) return sendJson(res, 200, await run(m));
+      }
+      sendJson(res, 404, { error: `no such simulator API: ${req.method} ${p}` });
+    } catch (err) {
+      if (err instanceof TestApiError) return sendJson(res, err.status, { error: err.message });
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.gateway.close();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeAllConnections?.();
+  }
+}

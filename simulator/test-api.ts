@@ -1,0 +1,238 @@
+import { refreshCardMessage } from './openapi/cards.js';
+import { renderCard } from './openapi/render.js';
+import type { SimApp } from './org/org.js';
+import { cardCallbackPayload, robotMessagePayload, TOPIC_CARD, TOPIC_ROBOT } from './robot-push.js';
+import { type CallRecord, type Faults, NO_FAULTS, type SimMessage, type SimState } from './state.js';
+import type { StreamGateway } from './stream-gateway.js';
+
+export class TestApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface SayInput {
+  /** openConversationId or group title; null for a direct message to the bot. */
+  conversation: string | null;
+  sender: string;
+  text: string;
+  /** Group messages reach the bot only when it is @mentioned (default true). */
+  atBot?: boolean;
+  /** The app to talk to (default: the first app). */
+  app?: string;
+}
+
+export interface SayResult {
+  msgId: string;
+  conversation: string;
+  /** Whether the bot was sent the message (false when it was not @mentioned or not connected). */
+  delivered: boolean;
+}
+
+/** What `GET /sim/api/cards/<id>` and a click return. */
+export interface CardView {
+  outTrackId: string;
+  conversation: string;
+  templateId: string;
+  params: Record<string, string>;
+  streaming: Record<string, { content: string; finalized: boolean; error: boolean; updates: number }>;
+  title: string;
+  content: string;
+  buttons: SimMessage['buttons'];
+  updates: number;
+}
+
+/**
+ * The simulator's own API (`/sim/api/...`): say things as users, read conversations,
+ * click card buttons, inspect the OpenAPI calls the bot made, inject faults. The HTTP
+ * routes and the in-process client both call these methods.
+ */
+export class TestApi {
+  constructor(
+    private readonly state: SimState,
+    private readonly gateway: StreamGateway,
+    private readonly urls: () => { base: string },
+  ) {}
+
+  private app(ref?: string): SimApp {
+    const app = ref ? this.state.app(ref) : this.state.org.apps[0];
+    if (!app) throw new TestApiError(404, `no app ${ref ?? '(none configured)'}`);
+    return app;
+  }
+
+  /** POST /sim/api/messages */
+  async say(input: SayInput): Promise<SayResult> {
+    const sender = this.state.user(input.sender ?? '');
+    if (!sender) throw new TestApiError(400, `unknown sender '${input.sender}'`);
+    if (typeof input.text !== 'string' || !input.text.trim()) throw new TestApiError(400, 'text is required');
+    const app = this.app(input.app);
+    let group: string | undefined;
+    if (input.conversation !== null && input.conversation !== undefined) {
+      const g = this.state.group(input.conversation);
+      if (!g) throw new TestApiError(404, `no group '${input.conversation}'`);
+      if (!g.members.includes(sender.userId))
+        throw new TestApiError(400, `${sender.userId} is not a member of ${g.title}`);
+      group = g.openConversationId;
+    }
+    const conversation = group ?? this.state.dmId(sender.userId);
+    const atBot = input.atBot !== false;
+    const mentions = [...input.text.matchAll(/@([\w.-]+)/g)]
+      .map((m) => this.state.user(m[1]!))
+      .filter((u) => u !== undefined);
+    const msg = this.state.addMessage({
+      conversation,
+      sender: sender.userId,
+      kind: 'text',
+      content: input.text,
+      buttons: [],
+      atUserIds: mentions.map((u) => u.userId),
+      via: 'user',
+    });
+    if (group) {
+      const g = this.state.group(group)!;
+      // DingTalk delivers group messages to the bot only when it is @mentioned, and only
+      // where the bot (the cool app) is in the group.
+      if (!atBot || !g.coolAppInstalled) return { msgId: msg.msgId, conversation, delivered: false };
+    }
+    const payload = robotMessagePayload(this.state, {
+      app,
+      sender,
+      group,
+      text: input.text,
+      msgId: msg.msgId,
+      mentions,
+      webhookBase: this.urls().base,
+    });
+    const pushed = this.gateway.pushCallback(app.clientId, TOPIC_ROBOT, payload);
+    if (pushed === false) return { msgId: msg.msgId, conversation, delivered: false };
+    return { msgId: msg.msgId, conversation, delivered: true };
+  }
+
+  /** GET /sim/api/messages?conversation=&after= */
+  messages(conversationRef: string, after = 0): { messages: SimMessage[]; cursor: number } {
+    const conversation = this.state.conversationId(conversationRef);
+    if (!conversation) throw new TestApiError(404, `no conversation '${conversationRef}'`);
+    const messages = this.state.messages.filter((m) => m.conversation === conversation && m.seq > after);
+    return { messages, cursor: messages.at(-1)?.seq ?? after };
+  }
+
+  card(outTrackId: string): CardView {
+    const card = this.state.cards.get(outTrackId);
+    if (!card) throw new TestApiError(404, `no card '${outTrackId}'`);
+    const r = renderCard(card.templateId, card.params, card.streaming);
+    return {
+      outTrackId,
+      conversation: card.conversation,
+      templateId: card.templateId,
+      params: { ...card.params },
+      streaming: structuredClone(card.streaming),
+      title: r.title ?? '',
+      content: r.content,
+      buttons: r.buttons,
+      updates: card.updates,
+    };
+  }
+
+  /**
+   * POST /sim/api/cards/<outTrackId>/actions: a user clicks a button. The callback goes to
+   * the bot over Stream; its response (cardData / userPrivateData) is applied to the card,
+   * which is returned as it is afterwards.
+   */
+  async click(
+    outTrackId: string,
+    sender: string,
+    params: Record<string, string>,
+  ): Promise<CardView & { responded: boolean }> {
+    const card = this.state.cards.get(outTrackId);
+    if (!card) throw new TestApiError(404, `no card '${outTrackId}'`);
+    const user = this.state.user(sender);
+    if (!user) throw new TestApiError(400, `unknown sender '${sender}'`);
+    if (card.callbackType !== 'STREAM')
+      throw new TestApiError(
+        400,
+        `card ${outTrackId} has callbackType ${card.callbackType}; only STREAM callbacks are simulated`,
+      );
+    const spaceId = card.conversation.startsWith('cid-dm-') ? user.userId : card.conversation;
+    const payload = cardCallbackPayload(this.state, outTrackId, spaceId, user.userId, params);
+    // DingTalk waits about 2 s for the callback response.
+    const pushed = this.gateway.pushCallback(card.app, TOPIC_CARD, payload, 2_000);
+    const ack = pushed === false ? undefined : await pushed;
+    if (ack?.data) {
+      try {
+        const response = (JSON.parse(ack.data) as { response?: Record<string, any> }).response;
+        const data = response?.cardData?.cardParamMap as Record<string, string> | undefined;
+        if (data) {
+          card.params =
+            response?.cardUpdateOptions?.updateCardDataByKey === false
+              ? { ...data }
+              : { ...card.params, ...data };
+          card.updates++;
+        }
+        const priv = response?.userPrivateData?.cardParamMap as Record<string, string> | undefined;
+        if (priv) card.privateData[user.userId] = { ...(card.privateData[user.userId] ?? {}), ...priv };
+        refreshCardMessage(this.state, card);
+      } catch {
+        // A malformed response leaves the card as it was, as DingTalk does.
+      }
+    }
+    return { ...this.card(outTrackId), responded: ack !== undefined };
+  }
+
+  /** GET /sim/api/calls */
+  calls(app?: string): { calls: CallRecord[]; quota: Record<string, { used: number; limit: number }> } {
+    const quota: Record<string, { used: number; limit: number }> = {};
+    for (const a of this.state.org.apps)
+      quota[a.clientId] = { used: this.state.monthly.get(a.clientId) ?? 0, limit: a.monthlyQuota };
+    return { calls: app ? this.state.calls.filter((c) => c.app === app) : [...this.state.calls], quota };
+  }
+
+  /** POST /sim/api/faults (partial), DELETE resets. */
+  setFaults(f: Partial<Faults> | null): Faults {
+    this.state.faults = f ? { ...this.state.faults, ...f } : { ...NO_FAULTS };
+    return this.state.faults;
+  }
+
+  /** POST /sim/api/apps/<clientId>: change scopes, quota, mode, publication (to reproduce setup mistakes). */
+  updateApp(
+    ref: string,
+    patch: Partial<
+      Pick<SimApp, 'scopes' | 'qps' | 'monthlyQuota' | 'mode' | 'published' | 'callbackUrl' | 'eventUrl'>
+    > & { used?: number },
+  ): SimApp {
+    const app = this.app(ref);
+    const { used, ...rest } = patch;
+    Object.assign(app, rest);
+    if (used !== undefined) this.state.monthly.set(app.clientId, used);
+    return app;
+  }
+
+  /** POST /sim/api/events: push a DingTalk event to the app (Stream EVENT frame). */
+  async event(
+    type: string,
+    data: Record<string, unknown>,
+    appRef?: string,
+  ): Promise<{ delivered: boolean; acked: boolean }> {
+    const pushed = this.gateway.pushEvent(this.app(appRef).clientId, type, data);
+    if (pushed === false) return { delivered: false, acked: false };
+    return { delivered: true, acked: (await pushed) !== undefined };
+  }
+
+  stream(action: 'disconnect' | 'drop' | 'ping', appRef?: string): { connections: number } {
+    const app = appRef ? this.app(appRef).clientId : undefined;
+    if (action === 'ping') {
+      this.gateway.pingAll();
+      return { connections: this.gateway.connections.size };
+    }
+    return {
+      connections: action === 'disconnect' ? this.gateway.disconnectAll(app) : this.gateway.dropAll(app),
+    };
+  }
+
+  connections(appRef?: string): number {
+    const app = appRef ? this.app(appRef).clientId : undefined;
+    return [...this.gateway.connections].filter((c) => !app || c.app === app).length;
+  }
+}
