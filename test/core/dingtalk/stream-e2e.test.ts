@@ -2,14 +2,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
 import hello from '../../../plugins/hello/index.js';
 
-const echo = definePlugin({
-  name: 'echo',
+const burst = definePlugin({
+  name: 'burst',
   setup: (ctx) =>
     ctx.commands.register({
-      name: 'echo',
-      description: 'echo',
-      args: [{ name: 'text', type: 'rest' }],
-      handler: ({ args }) => `echo ${args.text}`,
+      name: 'burst',
+      description: 'replies n times, in order',
+      args: [{ name: 'n', type: 'int', min: 1, max: 20 }],
+      handler: async ({ args, reply }) => {
+        for (let i = 1; i <= args.n; i++) await reply(`reply ${i}`);
+      },
     }),
 });
 
@@ -123,11 +125,11 @@ describe('Stream mode through the real SDK and the simulator', () => {
   });
 
   it('absorbs throttling and 5xx in the outbox, delivering everything in order', async () => {
-    sb = await createSimBot({ sim: { sessionWebhookTtlMs: 1000 }, plugins: [echo] });
+    sb = await createSimBot({ sim: { sessionWebhookTtlMs: 1000 }, plugins: [burst] });
     const { client, state } = sb.sim;
     client.api.setFaults({ throttleNext: 3, failNext: 2, pathFilter: 'groupMessages' });
     const before = client.cursor();
-    for (let i = 1; i <= 6; i++) await client.as('bob').say(`echo ${i}`, { group: 'ops' });
+    await client.as('bob').say('burst 6', { group: 'ops' });
     await client.until(
       () => client.botMessages('ops').filter((m) => m.seq > before).length >= 6 || undefined,
       15_000,
@@ -137,7 +139,7 @@ describe('Stream mode through the real SDK and the simulator', () => {
       .botMessages('ops')
       .filter((m) => m.seq > before)
       .map((m) => m.content);
-    expect(replies).toEqual(['1', '2', '3', '4', '5', '6'].map((n) => `echo ${n}`));
+    expect(replies).toEqual(['1', '2', '3', '4', '5', '6'].map((n) => `reply ${n}`));
     const statuses = state.calls.filter((c) => c.path.endsWith('groupMessages/send')).map((c) => c.status);
     expect(statuses.filter((s) => s === 403)).toHaveLength(3);
     expect(statuses.filter((s) => s === 500)).toHaveLength(2);
