@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { runChat } from './chat-client.js';
 import { configCheck } from './config-check.js';
 import { configSchema } from './config-schema.js';
 import { start } from './start.js';
@@ -9,6 +11,8 @@ const USAGE = `dingops — ChatOps bot framework for DingTalk
 
 Usage:
   dingops start [--config bot.config.yaml]    run the bot
+  dingops sim [--port 4010] [--org file]      a standalone DingTalk simulator
+  dingops chat [--as alice] [--group ops] [--sim URL]   chat with the bot through the simulator
   dingops config check [file]                 validate a config file (exit 0 valid, 1 invalid)
   dingops config schema                       print the config JSON Schema (for editor completion)
   dingops help                                this text
@@ -22,6 +26,22 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'start':
       return start([sub, ...rest].filter((x): x is string => x !== undefined));
+    case 'sim':
+      return (await import('./sim.js')).simCommand(
+        [sub, ...rest].filter((x): x is string => x !== undefined),
+      );
+    case 'chat': {
+      const { values } = parseArgs({
+        args: [sub, ...rest].filter((x): x is string => x !== undefined),
+        options: {
+          as: { type: 'string', default: 'alice' },
+          group: { type: 'string' },
+          sim: { type: 'string', default: process.env.DINGOPS_SIM_URL ?? 'http://127.0.0.1:4010' },
+        },
+      });
+      await runChat({ sim: values.sim, user: values.as, group: values.group });
+      return 0;
+    }
     case 'config':
       if (sub === 'check') return configCheck(rest);
       if (sub === 'schema') return configSchema(rest);

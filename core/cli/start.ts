@@ -1,23 +1,29 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfig } from '../config/load-config.js';
-import type { I18n } from '../i18n/i18n.js';
-import { LocalMessenger } from '../messages/local-messenger.js';
+import { type LoadedConfig, loadConfig } from '../config/load-config.js';
+import { composeDingTalk, streamTransport } from '../dingtalk/dingtalk-stack.js';
 import { Bot } from '../runtime/bot.js';
-import { TOKENS } from '../tokens.js';
-import { ConsoleTransport } from '../transport/console-transport.js';
+import { runChat } from './chat-client.js';
+
+/** The embedded simulator's app (the documented default org). */
+const DEMO_APP = {
+  clientId: 'dingops-demo',
+  clientSecret: 'dingops-demo-secret',
+  templateId: 'dingops.default.schema',
+};
 
 /**
- * `dingops start`. Without DingTalk credentials the bot runs locally with a console
- * chat, so a newcomer sees it work in one command.
+ * `dingops start`. With DingTalk credentials the bot connects to DingTalk. Without them it
+ * starts the embedded simulator and, on a terminal, a chat with the bot, so a newcomer sees
+ * it work in one command.
  */
 export async function start(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', short: 'c' } },
+    options: { config: { type: 'string', short: 'c' }, 'sim-port': { type: 'string' } },
     allowPositionals: false,
   });
-  let config: ReturnType<typeof loadConfig>;
+  let config: LoadedConfig;
   try {
     config = loadConfig({ file: values.config });
   } catch (err) {
@@ -27,55 +33,63 @@ export async function start(args: string[]): Promise<number> {
     }
     throw err;
   }
-  const { clientId, clientSecret } = config.core.dingtalk;
-  if (clientId && clientSecret) {
+  const d = config.core.dingtalk;
+  let sim: Awaited<ReturnType<typeof import('../../simulator/index.js').startSimulator>> | undefined;
+  if (!d.clientId || !d.clientSecret) {
+    const { startSimulator } = await import('../../simulator/index.js');
+    const wanted = Number(values['sim-port'] ?? process.env.DINGOPS_SIM_PORT ?? 4010);
+    sim = await startSimulator({ port: wanted }).catch(() => startSimulator({ port: 0 }));
+    Object.assign(d, {
+      clientId: DEMO_APP.clientId,
+      clientSecret: DEMO_APP.clientSecret,
+      robotCode: DEMO_APP.clientId,
+      ownerKey: DEMO_APP.clientId,
+      apiBase: sim.url,
+      oapiBase: sim.url,
+      cardTemplateId: d.cardTemplateId ?? DEMO_APP.templateId,
+    });
+  }
+  if (d.mode !== 'stream') {
     process.stderr.write(
-      'DingTalk credentials are set, but this build has no DingTalk transport yet; unset them to run the local console.\n',
+      'dingtalk.mode http is not available yet; use mode: stream (no public address needed).\n',
     );
+    await sim?.stop();
     return 1;
   }
-  const user = config.core.access.admins[0] ?? 'console';
-  // A console chat needs a terminal; in a container or under a supervisor the bot runs
-  // headless (HTTP endpoints only) until it is signalled.
-  const interactive = process.stdin.isTTY === true;
-  let resolveEnded: () => void = () => undefined;
-  const ended = new Promise<void>((r) => {
-    resolveEnded = r;
-  });
   const bot = await Bot.create({
     config,
-    messenger: (c) => {
-      const m = new LocalMessenger(c.resolve(TOKENS.Renderer), { interactive: false, keep: 100 });
-      if (interactive) m.onDelivery((d) => process.stdout.write(`\n${d.rendered.plain}\n\n`));
-      return m;
-    },
-    transports: (c) =>
-      interactive
-        ? [
-            new ConsoleTransport(
-              { userId: user, nick: user },
-              {
-                input: process.stdin,
-                output: process.stdout,
-                banner: c.resolve<I18n>(TOKENS.I18n).t('console.banner', { user }),
-                onEnd: () => resolveEnded(),
-              },
-            ),
-          ]
-        : [],
+    compose: (c) => composeDingTalk(c),
+    transports: (c) => [streamTransport(c)],
   });
-  if (!interactive)
-    bot.log.warn(
-      'no DingTalk credentials and no terminal: running without a chat transport (set dingtalk.clientId and clientSecret)',
-    );
-  const stop = async (signal: string) => {
-    await bot.stop(signal);
-    resolveEnded();
+  let stopping: Promise<void> | undefined;
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    stopped = resolve;
+  });
+  const stop = (reason: string) => {
+    stopping ??= bot
+      .stop(reason)
+      .then(() => sim?.stop())
+      .then(() => stopped());
+    return stopping;
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await bot.start();
-  await ended;
-  await bot.stop('console closed');
+  if (sim) {
+    const user = config.core.access.admins[0] ?? 'alice';
+    if (process.stdin.isTTY) {
+      process.stdout.write(
+        `\nNo DingTalk credentials: the bot runs against the embedded simulator at ${sim.url}.\n`,
+      );
+      await runChat({ sim: sim.url, user });
+      await stop('chat closed');
+      return 0;
+    }
+    process.stdout.write(
+      `No DingTalk credentials: the bot runs against the embedded simulator at ${sim.url}. Talk to it with: npm run dingops -- chat --sim ${sim.url}\n`,
+    );
+  }
+  await done;
   return 0;
 }

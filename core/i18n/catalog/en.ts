@@ -91,5 +91,4 @@ export const en: Catalog = {
 
   'dingtalk.budgetWarning':
     'DingTalk API use passed {percent}% of the monthly quota: {used} of {limit} calls, {projected} projected by month end. Raise `dingtalk.limits.monthlyCalls` after upgrading the edition, or reduce notifications.',
-  'console.banner': 'dingops console: type commands as {user} in a direct message (Ctrl+D to quit).',
 };

@@ -88,5 +88,4 @@ export const zhCN: Catalog = {
 
   'dingtalk.budgetWarning':
     '钉钉 API 调用量已超过本月额度的 {percent}%：已用 {used} / {limit} 次，预计月底 {projected} 次。升级版本后可调高 `dingtalk.limits.monthlyCalls`，或减少通知。',
-  'console.banner': 'dingops 控制台：以 {user} 的身份在单聊中输入命令（Ctrl+D 退出）。',
 };
