@@ -63,9 +63,8 @@ export async function runChat(options: ChatOptions): Promise<void> {
       m.title ? `[${m.kind}] ${m.title}` : `[${m.kind}]`,
       ...m.content.split('\n').map((l) => `  ${l}`),
     ];
-    m.buttons.forEach((b, i) =>
-      lines.push(`  (${i + 1}) ${b.text}${b.type === 'link' ? ` → ${b.url}` : ''}`),
-    );
+    for (const [i, b] of m.buttons.entries())
+      lines.push(`  (${i + 1}) ${b.text}${b.type === 'link' ? ` → ${b.url}` : ''}`);
     out.write(`\n${lines.join('\n')}\n`);
     if (m.buttons.some((b) => b.type === 'callback')) lastCard = m;
     rl.prompt(true);
