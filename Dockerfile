@@ -15,6 +15,7 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY bin ./bin
 COPY core ./core
 COPY plugins ./plugins
+COPY simulator ./simulator
 RUN npm run build && npm prune --omit=dev
 
 # --- runtime: only what runs, as a non-root user

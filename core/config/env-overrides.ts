@@ -15,6 +15,9 @@ export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type?: 'number'
 ];
 
 export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+  // A simulator serves both hosts: DINGTALK_API_BASE alone redirects the legacy host too.
+  if (env.DINGTALK_API_BASE && !env.DINGTALK_OAPI_BASE)
+    env = { ...env, DINGTALK_OAPI_BASE: env.DINGTALK_API_BASE };
   for (const { env: name, path, type } of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 
 export interface InboxEntry {
   id: string;
@@ -19,16 +19,16 @@ export class Inbox {
 
   /** True when the id was not seen before (and is now recorded with its payload). */
   async accept(id: string, kind: string, payload: unknown): Promise<boolean> {
-    const r = await this.db
-      .insertInto('inbound_seen')
-      .values({ id, kind, received_at: this.now(), payload: JSON.stringify(payload), done: 0 })
-      .onConflict((oc) => oc.column('id').doNothing())
-      .executeTakeFirst();
-    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+    // Raw statements on the hot path (every inbound message): cheaper than the query builder.
+    const r =
+      await sql`insert into inbound_seen (id, kind, received_at, payload, done) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0) on conflict (id) do nothing`.execute(
+        this.db,
+      );
+    return Number(r.numAffectedRows ?? 0) > 0;
   }
 
   async done(id: string): Promise<void> {
-    await this.db.updateTable('inbound_seen').set({ done: 1, payload: null }).where('id', '=', id).execute();
+    await sql`update inbound_seen set done = 1, payload = null where id = ${id}`.execute(this.db);
   }
 
   async unfinished(limit = 1000): Promise<InboxEntry[]> {

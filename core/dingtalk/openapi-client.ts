@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { Agent, request } from 'undici';
 import type { Metrics } from '../http/metrics.js';
 import { classifyLegacy, classifyNewApi, DingTalkApiError } from './api-error.js';
 import { SlidingWindowLimiter } from './sliding-window-limiter.js';
@@ -62,7 +63,7 @@ export class OpenApiClient {
       headers: { 'content-type': 'application/json', accept: 'application/json' },
       body: JSON.stringify({ appKey: this.options.clientId, appSecret: this.options.clientSecret }),
     });
-    const body = await readJson(res);
+    const body = res.json;
     if (!res.ok || !body?.accessToken) throw classifyNewApi('oauth2/accessToken', res.status, body);
     this.token = { value: body.accessToken, expiresAt: this.now() + Number(body.expireIn ?? 7200) * 1000 };
     return this.token.value;
@@ -98,7 +99,7 @@ export class OpenApiClient {
       };
       if (style === 'new') headers['x-acs-dingtalk-access-token'] = token;
       const res = await this.fetch(api, url, { method, headers, body: JSON.stringify(body) });
-      const json = await readJson(res);
+      const json = res.json;
       let error: DingTalkApiError | undefined;
       if (style === 'new' && !res.ok) error = classifyNewApi(api, res.status, json);
       else if (style === 'legacy' && (!res.ok || (json && Number(json.errcode ?? 0) !== 0)))
@@ -115,9 +116,26 @@ export class OpenApiClient {
     }
   }
 
-  private async fetch(api: string, url: string, init: RequestInit): Promise<Response> {
+  /** One HTTP exchange over the shared keep-alive pool; network failures are `transient`. */
+  private async fetch(
+    api: string,
+    url: string,
+    init: { method: string; headers: Record<string, string>; body?: string },
+  ): Promise<HttpReply> {
     try {
-      return await fetch(url, { ...init, signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000) });
+      const res = await request(url, {
+        method: init.method as 'POST',
+        headers: init.headers,
+        body: init.body,
+        dispatcher: DISPATCHER,
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 10_000),
+      });
+      const text = await res.body.text();
+      return {
+        status: res.statusCode,
+        ok: res.statusCode >= 200 && res.statusCode < 300,
+        json: parseJson(text),
+      };
     } catch (err) {
       this.metrics?.apiCalls.inc(api, 'transient');
       throw new DingTalkApiError(
@@ -176,7 +194,7 @@ export class OpenApiClient {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-    const json = await readJson(res);
+    const json = res.json;
     if (res.status === 404)
       throw new DingTalkApiError('gone', 'sendBySession', '404', 'session webhook not found');
     const error = !res.ok
@@ -309,8 +327,19 @@ export class OpenApiClient {
   }
 }
 
-async function readJson(res: Response): Promise<any> {
-  const text = await res.text();
+interface HttpReply {
+  status: number;
+  ok: boolean;
+  json: any;
+}
+
+/**
+ * One keep-alive connection pool for DingTalk (undici's request API: several times cheaper
+ * per call than fetch on Node 20, which matters when replies flow at thousands a second).
+ */
+const DISPATCHER = new Agent({ connections: 32, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+
+function parseJson(text: string): any {
   try {
     return text ? JSON.parse(text) : undefined;
   } catch {

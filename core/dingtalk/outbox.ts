@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics } from '../http/metrics.js';
 import type { DingTalkApiError } from './api-error.js';
@@ -36,20 +36,26 @@ export interface OutboxOptions {
 
 /**
  * The durable outbox. `enqueue` commits before it returns, so an accepted message survives
- * a crash; the worker delivers in order per conversation (a later message never overtakes
- * an earlier one that is waiting for a retry), retries throttling and transient failures
- * with backoff, and dead-letters permanent failures with the reason.
+ * a crash; the worker delivers from in-memory queues (loaded from the store at start) in
+ * order per conversation (a later message never overtakes an earlier one waiting for a
+ * retry), retries throttling and transient failures with backoff, and dead-letters
+ * permanent failures with the reason.
  *
- * A row caught mid-delivery by a crash (`sending` at start-up) is delivered again: for
- * interactive cards the stable outTrackId makes that harmless; a plain robot message has no
- * idempotency key at DingTalk, so in that one window it may appear twice.
+ * A message a crash caught mid-delivery (accepted by DingTalk, not yet marked sent) is
+ * delivered again at start: for interactive cards the stable outTrackId makes that harmless;
+ * a plain robot message has no idempotency key at DingTalk, so in that window of one HTTP
+ * request it may appear twice. One bot process delivers at a time: replicas sharing a
+ * PostgreSQL store each deliver what they queued (and what is pending when they start).
  */
 export class Outbox {
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
   private stopped = true;
+  /** Conversations with a due message but no free lane yet. */
+  private readonly waiting = new Set<string>();
+  private readonly lanes = new Set<Promise<void>>();
   private readonly now: () => number;
+  /** Rows to deliver, per conversation, oldest first (loaded at start, appended by enqueue). */
+  private readonly queues = new Map<string, OutboxRow[]>();
   private readonly active = new Set<string>();
   deadCount = 0;
   lastDeadReason: string | undefined;
@@ -67,15 +73,22 @@ export class Outbox {
 
   async start(): Promise<void> {
     this.stopped = false;
-    const reset = await this.db
-      .updateTable('outbox')
-      .set({ status: 'pending' })
-      .where('status', '=', 'sending')
+    // Everything not yet accepted by DingTalk, including rows a crash caught mid-delivery.
+    const rows = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('status', 'in', ['pending', 'sending'])
+      .orderBy('id')
+      .execute();
+    if (rows.length)
+      this.log.info({ rows: rows.length }, 'outbox: delivering messages queued before the last stop');
+    for (const r of rows) this.push(fromRow(r));
+    const dead = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('status', '=', 'dead')
       .executeTakeFirst();
-    const n = Number(reset.numUpdatedRows ?? 0);
-    if (n)
-      this.log.warn({ rows: n }, 'outbox rows were mid-delivery at the last stop; delivering them again');
-    await this.refreshCounts();
+    this.deadCount = Number(dead?.n ?? 0);
     this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
     this.timer.unref();
     this.kick();
@@ -85,26 +98,31 @@ export class Outbox {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await Promise.all([...this.lanes]);
   }
 
   /** Waits until nothing due is left (deliveries done or waiting for a later retry), up to a deadline. */
   async drain(deadlineMs = 5_000): Promise<void> {
     const end = Date.now() + deadlineMs;
     while (Date.now() < end) {
-      await this.running;
-      const due = await this.db
-        .selectFrom('outbox')
-        .select((eb) => eb.fn.countAll<number>().as('n'))
-        .where('status', 'in', ['pending', 'sending'])
-        .where('next_attempt_at', '<=', this.now())
-        .executeTakeFirstOrThrow();
-      if (Number(due.n) === 0 && !this.running) return;
+      await Promise.all([...this.lanes]);
+      const now = this.now();
+      const due = [...this.queues.values()].some((q) => q[0] && q[0].nextAttemptAt <= now);
+      if (!due && !this.lanes.size) return;
       this.kick();
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
+  private push(row: OutboxRow): void {
+    const q = this.queues.get(row.conversationKey) ?? [];
+    q.push(row);
+    this.queues.set(row.conversationKey, q);
+    this.pendingCount++;
+    this.metrics?.outboxDepth.set(this.pendingCount);
+  }
+
+  /** Commits the message to the store (it survives a crash from here on), then queues it. */
   async enqueue<P>(
     kind: string,
     conversationKey: string,
@@ -126,10 +144,20 @@ export class Outbox {
       })
       .returning('id')
       .executeTakeFirstOrThrow();
-    this.pendingCount++;
-    this.metrics?.outboxDepth.set(this.pendingCount);
-    this.kick();
-    return Number(row.id);
+    const id = Number(row.id);
+    this.push({
+      id,
+      kind,
+      conversationKey,
+      payload,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      createdAt: now,
+      cardId: options.cardId,
+    });
+    this.schedule(conversationKey);
+    return id;
   }
 
   /**
@@ -137,100 +165,78 @@ export class Outbox {
    * A card that changes ten times while DingTalk throttles costs one call, not ten.
    */
   async enqueueLatest<P>(kind: string, conversationKey: string, cardId: string, payload: P): Promise<number> {
-    const queued = await this.db
-      .selectFrom('outbox')
-      .select('id')
-      .where('card_id', '=', cardId)
-      .where('kind', '=', kind)
-      .where('status', '=', 'pending')
-      .orderBy('id', 'desc')
-      .executeTakeFirst();
-    if (queued) {
+    const queued = (this.queues.get(conversationKey) ?? []).findLast(
+      (r) => r.kind === kind && r.cardId === cardId,
+    );
+    // Only a row not being delivered right now may be replaced.
+    if (queued && !(this.active.has(conversationKey) && this.queues.get(conversationKey)![0] === queued)) {
       await this.db
         .updateTable('outbox')
         .set({ payload: JSON.stringify(payload) })
         .where('id', '=', queued.id)
-        .where('status', '=', 'pending')
         .execute();
-      this.kick();
-      return Number(queued.id);
+      queued.payload = payload;
+      this.schedule(conversationKey);
+      return queued.id;
     }
     return this.enqueue(kind, conversationKey, payload, { cardId });
   }
 
-  /** Starts a delivery pass now (or right after the current one). */
+  /** Schedules every conversation with a due message (start-up, polling, after retries). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    for (const key of this.queues.keys()) this.schedule(key);
   }
 
-  private async pass(): Promise<void> {
-    const rows = await this.db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('status', '=', 'pending')
-      .orderBy('id')
-      .limit(500)
-      .execute()
-      .catch((err) => {
-        this.log.error({ err }, 'outbox read failed');
-        return [];
-      });
-    // Per conversation: the oldest pending row goes first; if it is not due, the rest wait.
-    const byKey = new Map<string, OutboxRow[]>();
-    const blocked = new Set<string>();
-    const now = this.now();
-    for (const r of rows.map(fromRow)) {
-      if (blocked.has(r.conversationKey) || this.active.has(r.conversationKey)) continue;
-      if (r.nextAttemptAt > now) {
-        blocked.add(r.conversationKey);
-        continue;
-      }
-      const list = byKey.get(r.conversationKey) ?? [];
-      list.push(r);
-      byKey.set(r.conversationKey, list);
+  /**
+   * Gives a conversation a lane as soon as its oldest message is due, up to `concurrency`
+   * lanes at once; the others wait for a free lane. A busy conversation never holds back
+   * the rest, and each is delivered strictly in order by its one lane.
+   */
+  private schedule(key: string): void {
+    if (this.stopped || this.active.has(key)) return;
+    const head = this.queues.get(key)?.[0];
+    if (!head || head.nextAttemptAt > this.now()) return;
+    if (this.active.size >= (this.options.concurrency ?? 16)) {
+      this.waiting.add(key);
+      return;
     }
-    const keys = [...byKey.keys()];
-    const concurrency = this.options.concurrency ?? 8;
-    let next = 0;
-    const lane = async () => {
-      while (next < keys.length && !this.stopped) {
-        const key = keys[next++]!;
-        this.active.add(key);
-        try {
-          for (const row of byKey.get(key)!) {
-            if (this.stopped) break;
-            if (!(await this.attempt(row))) break; // keep order: stop this conversation at a failure
-          }
-        } finally {
-          this.active.delete(key);
-        }
+    this.waiting.delete(key);
+    this.active.add(key);
+    const lane = this.drainConversation(key).finally(() => {
+      this.active.delete(key);
+      this.lanes.delete(lane);
+      const next = this.waiting.values().next();
+      if (!next.done) this.schedule(next.value);
+    });
+    this.lanes.add(lane);
+  }
+
+  /** Delivers one conversation's due messages in order; stops at a message waiting for a retry. */
+  private async drainConversation(key: string): Promise<void> {
+    const q = this.queues.get(key);
+    if (!q) return;
+    let delivered = 0;
+    while (q.length && q[0]!.nextAttemptAt <= this.now() && !this.stopped) {
+      if (!(await this.attempt(q[0]!))) return;
+      q.shift();
+      // Fairness: a busy conversation gives its lane up now and then to waiting ones.
+      if (++delivered >= 8 && this.waiting.size) {
+        if (q.length) this.waiting.add(key);
+        return;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(concurrency, keys.length) }, lane));
-    await this.refreshCounts();
+    }
+    if (!q.length) this.queues.delete(key);
   }
 
   /** Delivers one row; true when it is done (sent or dead), false when it waits for a retry. */
   private async attempt(row: OutboxRow): Promise<boolean> {
-    await this.db.updateTable('outbox').set({ status: 'sending' }).where('id', '=', row.id).execute();
     try {
       await this.deliver(row);
-      await this.db
-        .updateTable('outbox')
-        .set({ status: 'sent', sent_at: this.now(), attempts: row.attempts + 1, last_error: null })
-        .where('id', '=', row.id)
-        .execute();
+      // Raw statement on the hot path: the query builder costs more than SQLite here.
+      await sql`update outbox set status = 'sent', sent_at = ${this.now()}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.execute(
+        this.db,
+      );
+      this.settled();
       return true;
     } catch (err) {
       const e = err as Partial<DingTalkApiError> & Error;
@@ -244,15 +250,19 @@ export class Outbox {
           e.kind === 'throttled'
             ? backoffMs(Math.min(attempts, 3), base, 8 * base)
             : backoffMs(attempts, base, e.kind === 'auth' ? 30 * 60_000 : 5 * 60_000);
+        row.attempts = attempts;
+        row.nextAttemptAt = this.now() + wait;
+        row.lastError = reason;
         await this.db
           .updateTable('outbox')
-          .set({ status: 'pending', attempts, next_attempt_at: this.now() + wait, last_error: reason })
+          .set({ attempts, next_attempt_at: row.nextAttemptAt, last_error: reason })
           .where('id', '=', row.id)
           .execute();
         this.log.warn(
           { id: row.id, kind: e.kind ?? 'error', attempts, retryInMs: wait, reason },
           'delivery failed; will retry',
         );
+        setTimeout(() => this.kick(), wait + 5).unref();
         return false;
       }
       await this.db
@@ -260,6 +270,7 @@ export class Outbox {
         .set({ status: 'dead', attempts, last_error: reason })
         .where('id', '=', row.id)
         .execute();
+      this.settled();
       this.deadCount++;
       this.lastDeadReason = reason;
       this.metrics?.errors.inc('outbox-dead');
@@ -271,17 +282,8 @@ export class Outbox {
     }
   }
 
-  private async refreshCounts(): Promise<void> {
-    const rows = await this.db
-      .selectFrom('outbox')
-      .select(['status', (eb) => eb.fn.countAll<number>().as('n')])
-      .where('status', 'in', ['pending', 'sending', 'dead'])
-      .groupBy('status')
-      .execute()
-      .catch(() => []);
-    const count = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
-    this.pendingCount = count('pending') + count('sending');
-    this.deadCount = count('dead');
+  private settled(): void {
+    this.pendingCount = Math.max(0, this.pendingCount - 1);
     this.metrics?.outboxDepth.set(this.pendingCount);
   }
 

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import type pino from 'pino';
 import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import { AccessControl } from '../access/access-control.js';
 import { ActionPipeline } from '../actions/action-pipeline.js';
@@ -200,6 +201,16 @@ export class Bot implements InboundSink {
     const t = this.options.transports;
     this.transports = typeof t === 'function' ? t(c) : (t ?? []);
     const status = c.resolve<StatusBoard>(TOKENS.Status);
+    const transports = this.transports;
+    new Gauge({
+      name: 'dingops_transport_connected',
+      help: 'Whether a transport is connected (1) or not (0)',
+      labelNames: ['transport'],
+      registers: [c.resolve<Metrics>(TOKENS.Metrics).registry],
+      collect() {
+        for (const t of transports) this.set({ transport: t.name }, t.state().status === 'connected' ? 1 : 0);
+      },
+    });
     for (const transport of this.transports) {
       status.register('core', `transport:${transport.name}`, () => {
         const s = transport.state();

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -42,8 +43,22 @@ function openSqlite(path: string, baseDir: string): Database {
   sqlite.pragma('synchronous = NORMAL');
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
+  cachePreparedStatements(sqlite);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, close: () => db.destroy() };
+  if (memory) return { db, dialect: 'sqlite', describe: 'sqlite::memory:', close: () => db.destroy() };
+  // Checkpoints happen on a worker thread; the automatic one stays only as a fallback
+  // (at 10,000 pages, ~40 MB of WAL) in case that thread falls behind.
+  sqlite.pragma('wal_autocheckpoint = 10000');
+  const checkpointer = startCheckpointer(file);
+  return {
+    db,
+    dialect: 'sqlite',
+    describe: `sqlite:${file}`,
+    close: async () => {
+      await db.destroy();
+      await checkpointer.stop();
+    },
+  };
 }
 
 async function openPostgres(url: string): Promise<Database> {
@@ -76,6 +91,25 @@ async function openPostgres(url: string): Promise<Database> {
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: 'postgres', describe: redactUrl(url), close: () => db.destroy() };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement on every call; better-sqlite3 statements
+ * can be run again and again, so prepared statements are kept per SQL text (bounded, since
+ * some SQL varies, e.g. IN lists).
+ */
+function cachePreparedStatements(sqlite: SQLite.Database, max = 500): void {
+  const prepare = sqlite.prepare.bind(sqlite);
+  const cache = new Map<string, SQLite.Statement>();
+  sqlite.prepare = ((source: string) => {
+    let stmt = cache.get(source);
+    if (!stmt) {
+      if (cache.size >= max) cache.clear();
+      stmt = prepare(source);
+      cache.set(source, stmt);
+    }
+    return stmt;
+  }) as typeof sqlite.prepare;
 }
 
 export function isPostgres(db: Kysely<any>): boolean {

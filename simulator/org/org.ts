@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
+import { DEFAULT_ORG } from './default-org.js';
 
 export interface SimUser {
   userId: string;
@@ -49,12 +49,9 @@ export interface SimOrg {
   sceneGroupTemplates: Array<{ templateId: string; robotCodes: string[] }>;
 }
 
-export function defaultOrgPath(): string {
-  return fileURLToPath(new URL('./default-org.yaml', import.meta.url));
-}
-
-/** Loads an org from YAML or JSON; missing optional fields get DingTalk-like defaults. */
-export function loadOrg(path = defaultOrgPath()): SimOrg {
+/** Loads an org from a YAML or JSON file (the default org without one); missing optional fields get DingTalk-like defaults. */
+export function loadOrg(path?: string): SimOrg {
+  if (!path) return normalizeOrg(structuredClone(DEFAULT_ORG));
   const raw = parse(readFileSync(path, 'utf8')) as Partial<SimOrg>;
   return normalizeOrg(raw);
 }

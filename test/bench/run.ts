@@ -1,5 +1,6 @@
 import { measureIdleRss } from './idle-rss.js';
 import { benchPipeline } from './pipeline-bench.js';
+import { benchStream } from './stream-bench.js';
 
 /**
  * `npm run bench`: performance targets live here, never in timed tests. Prints a table;
@@ -13,6 +14,15 @@ async function main() {
       `in-process pipeline: ${r.name}`,
       `${r.perSecond.toLocaleString('en-US')} msg/s`,
       `p50 ${r.p50us.toFixed(1)} µs, p99 ${r.p99us.toFixed(1)} µs (target ≥175,000 msg/s, p99 ≤20 µs)`,
+    ]);
+  }
+  for (const r of await benchStream()) {
+    const rate = r.perSecond ? `${r.perSecond.toLocaleString('en-US')} msg/s` : 'steady 100 msg/s';
+    const target = r.perSecond ? 'target ≥2,000 msg/s' : 'target p99 < 10 ms';
+    rows.push([
+      `Stream (SDK + WebSocket): ${r.name}`,
+      rate,
+      `p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.throttled} throttled, ${r.openApiCalls} OpenAPI calls (${target})`,
     ]);
   }
   const rss = await measureIdleRss();

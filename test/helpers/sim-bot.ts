@@ -18,6 +18,8 @@ export interface SimBot {
 
 export interface SimBotOptions {
   yaml?: string;
+  /** Extra lines under `dingtalk:` (indented by two spaces). */
+  dingtalk?: string;
   plugins?: PluginDefinition<any>[];
   sim?: SimulatorOptions;
   env?: Record<string, string>;
@@ -38,7 +40,7 @@ export async function createSimBot(options: SimBotOptions = {}): Promise<SimBot>
   const logs = new LogCapture();
   const make = async () => {
     const config = loadConfig({
-      text: `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\naccess:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.yaml ?? ''}`,
+      text: `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\n${options.dingtalk ?? ''}access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.yaml ?? ''}`,
       env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
     });
     const bot = await Bot.create({

@@ -239,3 +239,47 @@ describe('command pipeline', () => {
     expect(out).toContain('**bob** `audit` → denied (role)');
   });
 });
+
+describe('card action permissions', () => {
+  const restricted = definePlugin({
+    name: 'gate',
+    setup(ctx) {
+      ctx.actions.register({ name: 'open', roles: ['oncall'], handler: () => ({ message: 'opened' }) });
+      ctx.actions.register({ name: 'ack', command: 'ack', handler: () => ({ message: 'acked' }) });
+      ctx.commands.register({
+        name: 'ack',
+        description: 'ack',
+        roles: ['oncall'],
+        handler: () => 'acked by command',
+      });
+    },
+  });
+
+  it('runs the same check for buttons as for commands, explains and audits a denial', async () => {
+    tb = await createTestBot({ plugins: [restricted] });
+    expect(await tb.click('card-1', { action: 'gate.open' }, 'carol', 'cid-ops')).toEqual({
+      message: expect.stringContaining('not allowed'),
+    });
+    expect(await tb.click('card-1', { action: 'gate.open' }, 'bob', 'cid-ops')).toEqual({
+      message: 'opened',
+    });
+    const [entry] = await audit(tb);
+    expect(entry).toMatchObject({ kind: 'action', actorId: 'bob', command: 'gate.open', outcome: 'ok' });
+    const denied = (await audit(tb)).find((e) => e.actorId === 'carol');
+    expect(denied).toMatchObject({ kind: 'action', outcome: 'denied', detail: 'role' });
+    expect(await tb.click('card-1', { action: 'nobody.home' }, 'bob')).toEqual({
+      message: expect.stringContaining('no longer handled'),
+    });
+  });
+
+  it('applies config rules of the command a button stands for', async () => {
+    tb = await createTestBot({
+      plugins: [restricted],
+      yaml: 'access:\n  admins: [alice]\n  roles: { oncall: [bob] }\n  commands:\n    ack: { users: [carol] }\n',
+    });
+    expect(await tb.click('c', { action: 'gate.ack' }, 'carol', 'cid-ops')).toEqual({ message: 'acked' });
+    expect(await tb.click('c', { action: 'gate.ack' }, 'bob', 'cid-ops')).toEqual({
+      message: expect.stringContaining('not allowed'),
+    });
+  });
+});

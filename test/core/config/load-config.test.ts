@@ -170,3 +170,18 @@ describe('plugin config slices', () => {
     expect(p[0]).toMatch(/^plugins\.nosuch: no built-in plugin 'nosuch'.*\(line 2\)$/);
   });
 });
+
+describe('environment overrides for a simulator', () => {
+  it('points both DingTalk hosts at DINGTALK_API_BASE unless DINGTALK_OAPI_BASE is set', () => {
+    const c = loadConfig({ text: '', env: { DINGTALK_API_BASE: 'http://127.0.0.1:4010' } });
+    expect([c.core.dingtalk.apiBase, c.core.dingtalk.oapiBase]).toEqual([
+      'http://127.0.0.1:4010',
+      'http://127.0.0.1:4010',
+    ]);
+    const d = loadConfig({
+      text: '',
+      env: { DINGTALK_API_BASE: 'http://a:1', DINGTALK_OAPI_BASE: 'http://b:2' },
+    });
+    expect([d.core.dingtalk.apiBase, d.core.dingtalk.oapiBase]).toEqual(['http://a:1', 'http://b:2']);
+  });
+});

@@ -220,3 +220,57 @@ describe('plugin host', () => {
     expect((await tb.bot.http.app.inject({ url: '/sched/ping' })).statusCode).toBe(503);
   });
 });
+
+describe('plugins from npm packages', () => {
+  it('loads a plugin by package name, resolved from the config file’s folder', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-pkg-'));
+    const pkg = join(dir, 'node_modules', 'dingops-plugin-greet');
+    mkdirSync(pkg, { recursive: true });
+    writeFileSync(
+      join(pkg, 'package.json'),
+      JSON.stringify({ name: 'dingops-plugin-greet', version: '1.0.0', main: 'index.js' }),
+    );
+    writeFileSync(
+      join(pkg, 'index.js'),
+      "module.exports = { name: 'greet', config: (z) => z.strictObject({ word: z.string() }), setup(ctx) { ctx.commands.register({ name: 'greet', description: 'greet', handler: () => ctx.config.word }); } };",
+    );
+    writeFileSync(
+      join(dir, 'bot.config.yaml'),
+      'plugins:\n  greet:\n    from: dingops-plugin-greet\n    word: from-npm\n',
+    );
+    const storageUrl = testStorageUrl();
+    const config = loadConfig({
+      file: join(dir, 'bot.config.yaml'),
+      env: { DINGOPS_STORAGE_URL: storageUrl },
+    });
+    const bot = await Bot.create({
+      config,
+      listen: false,
+      logDestination: new LogCapture(),
+      defaultMetrics: false,
+    });
+    await bot.start();
+    try {
+      const { LocalMessenger } = await import('../../../core/messages/local-messenger.js');
+      const m = bot.resolve<InstanceType<typeof LocalMessenger>>(TOKENS.Messenger);
+      await bot.message({
+        id: '1',
+        conversation: { id: 'dm', type: 'direct' },
+        sender: { userId: 'u', nick: 'u', isAdmin: false },
+        text: 'greet',
+        msgType: 'text',
+        mentions: [],
+        receivedAt: 0,
+        reply: {},
+        via: 'test',
+      });
+      expect(m.sent.at(-1)!.rendered.plain).toBe('from-npm');
+    } finally {
+      await bot.stop();
+      await dropTestStorage(storageUrl);
+    }
+  });
+});
