@@ -33,5 +33,6 @@ export const TOKENS = {
   Clock: token<() => number>('Clock'),
   OpenApi: token<import('./dingtalk/openapi-client.js').OpenApiClient>('OpenApi'),
   Outbox: token<import('./dingtalk/outbox.js').Outbox>('Outbox'),
+  Inbox: token<import('./dingtalk/inbox.js').Inbox>('Inbox'),
   ApiBudget: token<import('./dingtalk/api-budget.js').ApiBudget>('ApiBudget'),
 } as const;

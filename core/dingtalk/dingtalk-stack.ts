@@ -8,6 +8,7 @@ import type { Metrics } from '../http/metrics.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { Conversation } from '../messages/inbound.js';
 import type { StatusBoard } from '../runtime/status.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Database } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { TOKENS } from '../tokens.js';
@@ -65,6 +66,15 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
       void messenger!.send({ kind: 'user', userId: admin }, text).catch(() => undefined);
   };
   const m = messenger;
+  const inbox = new Inbox(db);
+  c.registerInstance(TOKENS.Inbox, inbox);
+  // Delivered messages and handled inbound ids are kept a while (for inspection and
+  // de-duplication), then removed so the tables stay small.
+  c.resolve<Scheduler>(TOKENS.Scheduler).schedule('core', 'dingtalk-prune', '17 * * * *', async () => {
+    const removed = await outbox.prune();
+    await inbox.prune();
+    log.debug({ removed }, 'pruned delivered outbox rows');
+  });
   c.registerInstance(TOKENS.OpenApi, api);
   c.registerInstance(TOKENS.Outbox, outbox);
   c.registerInstance(TOKENS.ApiBudget, budget);
@@ -112,7 +122,7 @@ export function streamTransport(c: DependencyContainer): Transport {
       oapiBase: d.oapiBase,
       locale: config.locale,
     },
-    new Inbox(db),
+    c.resolve(TOKENS.Inbox),
     c.resolve(TOKENS.Messenger),
     c.resolve(TOKENS.Renderer),
     cardConversation,

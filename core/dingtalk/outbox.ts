@@ -287,6 +287,16 @@ export class Outbox {
     this.metrics?.outboxDepth.set(this.pendingCount);
   }
 
+  /** Deletes delivered rows older than `olderThanMs` (dead letters stay for inspection). */
+  async prune(olderThanMs = 24 * 3_600_000): Promise<number> {
+    const r = await this.db
+      .deleteFrom('outbox')
+      .where('status', '=', 'sent')
+      .where('sent_at', '<', this.now() - olderThanMs)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows ?? 0);
+  }
+
   async dead(limit = 20): Promise<OutboxRow[]> {
     const rows = await this.db
       .selectFrom('outbox')

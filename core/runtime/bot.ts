@@ -35,6 +35,9 @@ import { SecretRedactor } from '../util/redact.js';
 import { StatusBoard } from './status.js';
 import { packageInfo } from './version.js';
 
+/** How long audit entries are kept. */
+export const AUDIT_RETENTION_MS = 180 * 86_400_000;
+
 export interface BotOptions {
   config: LoadedConfig;
   /** Builds the outbound delivery; defaults to the in-memory LocalMessenger. */
@@ -154,6 +157,10 @@ export class Bot implements InboundSink {
 
     const { version } = packageInfo();
     registerBuiltins(c, version);
+    // Audit retention: segments older than 180 days are removed nightly.
+    c.resolve<Scheduler>(TOKENS.Scheduler).schedule('core', 'audit-retention', '23 3 * * *', () =>
+      c.resolve<AuditLog>(TOKENS.Audit).prune(clock() - AUDIT_RETENTION_MS),
+    );
     const host = new PluginHost(c, log);
     const bot = new Bot(c, host, options);
     status.register('core', 'plugins', () => {

@@ -47,8 +47,9 @@ export const coreMigrations: MigrationList = {
         .addColumn('sent_at', 'bigint')
         .addColumn('card_id', 'varchar(200)')
         .execute();
-      await db.schema.createIndex('outbox_status').on('outbox').columns(['status', 'id']).execute();
-      await db.schema.createIndex('outbox_card').on('outbox').columns(['card_id', 'status']).execute();
+      // No secondary indexes: delivery runs from memory (the table is read once at start-up)
+      // and delivered rows are pruned, while every index would cost each of the four writes
+      // a message makes.
       // Interactive cards sent, so later updates know where they went and how they look.
       await db.schema
         .createTable('card_instance')
@@ -68,7 +69,6 @@ export const coreMigrations: MigrationList = {
         .addColumn('payload', 'text')
         .addColumn('done', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
-      await db.schema.createIndex('inbound_seen_at').on('inbound_seen').column('received_at').execute();
     },
     async down(db: Kysely<any>) {
       await db.schema.dropTable('inbound_seen').execute();
