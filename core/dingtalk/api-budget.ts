@@ -22,6 +22,7 @@ export class ApiBudget {
   private unsaved = 0;
   private warned = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
+  private saving: Promise<void> = Promise.resolve();
   private readonly gauge: Gauge;
   onWarning: (threshold: number, s: BudgetSnapshot) => void = () => undefined;
 
@@ -97,16 +98,23 @@ export class ApiBudget {
     };
   }
 
-  async save(): Promise<void> {
-    if (!this.unsaved && this.month) return;
-    const pending = this.unsaved;
-    this.unsaved = 0;
-    try {
-      await this.kv.set(`api-usage:${this.month}`, { used: this.used, warned: [...this.warned] });
-    } catch (err) {
-      this.unsaved += pending;
-      this.log.error({ err }, 'saving the API call count failed');
-    }
+  /**
+   * Saves the count. Saves run one after another (each writes the count current when it
+   * runs), so an older value never overwrites a newer one and `stop` can wait for all.
+   */
+  save(): Promise<void> {
+    this.saving = this.saving.then(async () => {
+      if (!this.unsaved && this.month) return;
+      const pending = this.unsaved;
+      this.unsaved = 0;
+      try {
+        await this.kv.set(`api-usage:${this.month}`, { used: this.used, warned: [...this.warned] });
+      } catch (err) {
+        this.unsaved += pending;
+        this.log.error({ err }, 'saving the API call count failed');
+      }
+    });
+    return this.saving;
   }
 
   async stop(): Promise<void> {

@@ -28,7 +28,8 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   const config = c.resolve<CoreConfig>(TOKENS.CoreConfig);
   const log = c.resolve<Logger>(TOKENS.Logger).child({ component: 'dingtalk' });
   const metrics = c.resolve<Metrics>(TOKENS.Metrics);
-  const db = c.resolve<Database>(TOKENS.Database).db as Kysely<any>;
+  const store = c.resolve<Database>(TOKENS.Database);
+  const db = store.db as Kysely<any>;
   const d = config.dingtalk;
   const api = new OpenApiClient(
     {
@@ -51,7 +52,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   api.onMeteredCall = () => budget.count();
   const renderer = c.resolve<CardRenderer>(TOKENS.Renderer);
   let messenger: DingTalkMessenger | undefined;
-  const outbox = new Outbox(db, (row) => messenger!.deliver(row), log, metrics, options.outbox);
+  const outbox = new Outbox(store, (row) => messenger!.deliver(row), log, metrics, options.outbox);
   messenger = new DingTalkMessenger(outbox, api, renderer, db, log, config.locale, budget);
   const i18n = c.resolve<I18n>(TOKENS.I18n);
   budget.onWarning = (threshold, s) => {
@@ -66,7 +67,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
       void messenger!.send({ kind: 'user', userId: admin }, text).catch(() => undefined);
   };
   const m = messenger;
-  const inbox = new Inbox(db);
+  const inbox = new Inbox(store);
   c.registerInstance(TOKENS.Inbox, inbox);
   // Delivered messages and handled inbound ids are kept a while (for inspection and
   // de-duplication), then removed so the tables stay small.

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { Database } from '../storage/database.js';
 
 export interface InboxEntry {
   id: string;
@@ -12,14 +13,18 @@ export interface InboxEntry {
  * `done` marks it handled; `unfinished` lists what a crash interrupted.
  */
 export class Inbox {
+  private readonly db: Kysely<any>;
+
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly store: Database,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.db = store.db;
+  }
 
   /** True when the id was not seen before (and is now recorded with its payload). */
   async accept(id: string, kind: string, payload: unknown): Promise<boolean> {
-    // Raw statements on the hot path (every inbound message): cheaper than the query builder.
+    // Every inbound message passes here: a raw statement, group-committed on SQLite.
     const r =
       await sql`insert into inbound_seen (id, kind, received_at, payload, done) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0) on conflict (id) do nothing`.execute(
         this.db,
@@ -28,7 +33,9 @@ export class Inbox {
   }
 
   async done(id: string): Promise<void> {
-    await sql`update inbound_seen set done = 1, payload = null where id = ${id}`.execute(this.db);
+    await this.store.write(
+      sql`update inbound_seen set done = 1, payload = null where id = ${id}`.compile(this.db),
+    );
   }
 
   async unfinished(limit = 1000): Promise<InboxEntry[]> {

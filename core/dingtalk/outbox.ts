@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics } from '../http/metrics.js';
+import type { Database } from '../storage/database.js';
 import type { DingTalkApiError } from './api-error.js';
 import { backoffMs } from './backoff.js';
 
@@ -61,14 +62,17 @@ export class Outbox {
   lastDeadReason: string | undefined;
   pendingCount = 0;
 
+  private readonly db: Kysely<any>;
+
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly store: Database,
     private readonly deliver: Deliverer,
     private readonly log: Logger,
     private readonly metrics?: Metrics,
     private readonly options: OutboxOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.db = store.db;
   }
 
   async start(): Promise<void> {
@@ -130,20 +134,13 @@ export class Outbox {
     options: { cardId?: string } = {},
   ): Promise<number> {
     const now = this.now();
-    const row = await this.db
-      .insertInto('outbox')
-      .values({
-        kind,
-        conversation_key: conversationKey,
-        payload: JSON.stringify(payload),
-        status: 'pending',
-        attempts: 0,
-        next_attempt_at: now,
-        created_at: now,
-        card_id: options.cardId ?? null,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
+    // Group-committed on SQLite: many messages queued in one turn cost one commit.
+    const inserted = await this.store.write(
+      sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}) returning id`.compile(
+        this.db,
+      ),
+    );
+    const row = inserted.rows[0] as { id: number };
     const id = Number(row.id);
     this.push({
       id,

@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 import { startCheckpointer } from './sqlite-checkpointer.js';
+import { WriteBatcher, type WriteResult } from './write-batcher.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -12,6 +13,11 @@ export interface Database {
   dialect: DialectName;
   /** Human-readable location with any password removed. */
   describe: string;
+  /**
+   * Executes a write on the hot path (outbox, inbox): group-committed on SQLite, a plain
+   * query on PostgreSQL. The promise resolves once the write is committed.
+   */
+  write(query: CompiledQuery): Promise<WriteResult>;
   close(): Promise<void>;
 }
 
@@ -45,7 +51,9 @@ function openSqlite(path: string, baseDir: string): Database {
   sqlite.pragma('foreign_keys = ON');
   cachePreparedStatements(sqlite);
   const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
-  if (memory) return { db, dialect: 'sqlite', describe: 'sqlite::memory:', close: () => db.destroy() };
+  const batcher = new WriteBatcher(sqlite);
+  const write = (q: CompiledQuery) => batcher.write(q);
+  if (memory) return { db, dialect: 'sqlite', describe: 'sqlite::memory:', write, close: () => db.destroy() };
   // Checkpoints happen on a worker thread; the automatic one stays only as a fallback
   // (at 10,000 pages, ~40 MB of WAL) in case that thread falls behind.
   sqlite.pragma('wal_autocheckpoint = 10000');
@@ -54,6 +62,7 @@ function openSqlite(path: string, baseDir: string): Database {
     db,
     dialect: 'sqlite',
     describe: `sqlite:${file}`,
+    write,
     close: async () => {
       await db.destroy();
       await checkpointer.stop();
@@ -90,7 +99,14 @@ async function openPostgres(url: string): Promise<Database> {
     }
   }
   const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', describe: redactUrl(url), close: () => db.destroy() };
+  const write = async (q: CompiledQuery): Promise<WriteResult> => {
+    const r = await db.executeQuery(q);
+    return {
+      numAffectedRows: Number(r.numAffectedRows ?? r.rows.length),
+      rows: r.rows as Array<Record<string, unknown>>,
+    };
+  };
+  return { db, dialect: 'postgres', describe: redactUrl(url), write, close: () => db.destroy() };
 }
 
 /**
