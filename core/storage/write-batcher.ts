@@ -59,7 +59,7 @@ export class WriteBatcher {
       }
       return;
     }
-    batch.forEach((p, i) => p.resolve(results[i]!));
+    for (const [i, p] of batch.entries()) p.resolve(results[i]!);
   }
 
   private run(query: CompiledQuery): WriteResult {
