@@ -2,6 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { startSimulator } from '../../simulator/index.js';
 
 export interface RssResult {
   /** Highest resident memory seen in the first seconds (start-up allocations). */
@@ -12,15 +13,17 @@ export interface RssResult {
 
 /**
  * Starts the built bot (`node dist/...`, as in production) with the built-in plugins and
- * SQLite, and samples its resident memory from /proc for 20 seconds.
+ * SQLite, connected over Stream to a simulator in this process (so only the bot is
+ * measured), and samples its resident memory from /proc for 20 seconds.
  */
 export async function measureIdleRss(): Promise<RssResult> {
   const root = resolve('.');
   execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
+  const sim = await startSimulator({ pingIntervalMs: 0 });
   const dir = mkdtempSync(join(tmpdir(), 'dingops-rss-'));
   writeFileSync(
     join(dir, 'bot.config.yaml'),
-    `server:\n  port: 0\nstorage:\n  url: sqlite:${join(dir, 'db.sqlite')}\nlog:\n  level: warn\nplugins:\n  hello: {}\n`,
+    `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\nserver:\n  port: 0\nstorage:\n  url: sqlite:${join(dir, 'db.sqlite')}\nlog:\n  level: warn\nplugins:\n  hello: {}\n`,
   );
   const child = spawn(
     'node',
@@ -45,5 +48,6 @@ export async function measureIdleRss(): Promise<RssResult> {
     return { startupPeakMb: peak, idleMb: Math.max(...samples) };
   } finally {
     child.kill('SIGTERM');
+    await sim.stop();
   }
 }
