@@ -29,7 +29,7 @@ async function main() {
   rows.push([
     'idle bot RSS (core + built-in plugins, SQLite)',
     `${rss.idleMb.toFixed(1)} MB`,
-    `settled after 15 s idle; start-up peak ${rss.startupPeakMb.toFixed(1)} MB (target < 100 MB)`,
+    `median 25-40 s after start (idle); start-up peak ${rss.startupPeakMb.toFixed(1)} MB (target < 100 MB)`,
   ]);
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
