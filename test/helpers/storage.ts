@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { afterEach, beforeEach } from 'vitest';
 
 /** The storage the current test project runs on. */
 export function testStorageKind(): 'sqlite' | 'postgres' {
@@ -32,4 +33,26 @@ export async function dropTestStorage(url: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * A fresh, migrated store per test (SQLite or PostgreSQL, per the test project):
+ * `const store = useMigratedStore();` then `store().db` inside tests.
+ */
+export function useMigratedStore(): () => import('../../core/storage/database.js').Database {
+  let url = '';
+  let db: import('../../core/storage/database.js').Database | undefined;
+  beforeEach(async () => {
+    const { openDatabase } = await import('../../core/storage/database.js');
+    const { migrateToLatest } = await import('../../core/storage/migrations.js');
+    const { coreMigrations } = await import('../../core/storage/core-migrations.js');
+    url = testStorageUrl();
+    db = await openDatabase(url);
+    await migrateToLatest(db.db, 'core', coreMigrations);
+  });
+  afterEach(async () => {
+    await db?.close().catch(() => undefined);
+    await dropTestStorage(url);
+  });
+  return () => db!;
 }

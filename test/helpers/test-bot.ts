@@ -22,6 +22,8 @@ export class LogCapture extends Writable {
 
 export interface TestBotOptions {
   yaml?: string;
+  /** A config file instead of `yaml` (relative plugin paths resolve against its folder). */
+  file?: string;
   env?: Record<string, string>;
   plugins?: PluginDefinition<any>[];
   storageUrl?: string;
@@ -55,11 +57,10 @@ export interface TestBot {
 export async function createTestBot(options: TestBotOptions = {}): Promise<TestBot> {
   const storageUrl = options.storageUrl ?? testStorageUrl();
   const yaml = options.yaml ?? 'access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n';
-  const config = loadConfig({
-    text: yaml,
-    env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
-    cwd: process.cwd(),
-  });
+  const env = { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env };
+  const config = options.file
+    ? loadConfig({ file: options.file, env })
+    : loadConfig({ text: yaml, env, cwd: process.cwd() });
   const logs = new LogCapture();
   const bot = await Bot.create({
     config,

@@ -1,15 +1,11 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AuditEntry, AuditLog } from '../../../core/audit/audit-log.js';
-import { coreMigrations } from '../../../core/storage/core-migrations.js';
-import { type Database, openDatabase } from '../../../core/storage/database.js';
-import { migrateToLatest } from '../../../core/storage/migrations.js';
 import { SecretRedactor } from '../../../core/util/redact.js';
-import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
+import { useMigratedStore } from '../../helpers/storage.js';
 import { LogCapture } from '../../helpers/test-bot.js';
 
-let url: string;
-let store: Database;
+const useStore = useMigratedStore();
 const entry = (i: number, actorId = 'alice'): AuditEntry => ({
   at: 1000 + i,
   kind: 'command',
@@ -19,42 +15,40 @@ const entry = (i: number, actorId = 'alice'): AuditEntry => ({
   args: { i },
 });
 
-beforeEach(async () => {
-  url = testStorageUrl();
-  store = await openDatabase(url);
-  await migrateToLatest(store.db, 'core', coreMigrations);
-});
-afterEach(async () => {
-  await store.close().catch(() => undefined);
-  await dropTestStorage(url);
-});
-
 describe('AuditLog', () => {
   it('buffers records and writes them in batches', async () => {
-    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 1000 });
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }), { batchSize: 1000 });
     for (let i = 0; i < 1200; i++) log.record(entry(i));
     // The first 1000 triggered a flush on their own; wait for everything.
     await log.flush();
-    const segments = await store.db.selectFrom('audit_segment').select(['entries']).orderBy('id').execute();
+    const segments = await useStore()
+      .db.selectFrom('audit_segment')
+      .select(['entries'])
+      .orderBy('id')
+      .execute();
     // One insert per batch, not per entry.
     expect(segments.map((s) => Number(s.entries))).toEqual([1000, 200]);
     expect((await log.query({ limit: 500 })).length).toBe(500);
   });
 
   it('does not chase entries recorded while a write is in flight', async () => {
-    const log = new AuditLog(store.db, pino({ level: 'silent' }));
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }));
     for (let i = 0; i < 10; i++) log.record(entry(i));
     const flushing = log.flush();
     for (let i = 10; i < 15; i++) log.record(entry(i));
     await flushing;
     expect(log.pending).toBe(5);
     await log.flush();
-    const segments = await store.db.selectFrom('audit_segment').select(['entries']).orderBy('id').execute();
+    const segments = await useStore()
+      .db.selectFrom('audit_segment')
+      .select(['entries'])
+      .orderBy('id')
+      .execute();
     expect(segments.map((s) => Number(s.entries))).toEqual([10, 5]);
   });
 
   it('queries newest first, by actor and command', async () => {
-    const log = new AuditLog(store.db, pino({ level: 'silent' }));
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }));
     for (let i = 0; i < 10; i++) log.record(entry(i, i % 2 ? 'bob' : 'alice'));
     const bob = await log.query({ actorId: 'bob', limit: 3 });
     expect(bob.map((e) => e.args)).toEqual([{ i: 9 }, { i: 7 }, { i: 5 }]);
@@ -64,20 +58,20 @@ describe('AuditLog', () => {
 
   it('keeps entries when the store fails and writes them once it recovers', async () => {
     const logs = new LogCapture();
-    const log = new AuditLog(store.db, pino(logs));
-    await store.db.schema.alterTable('audit_segment').renameTo('audit_away').execute();
+    const log = new AuditLog(useStore().db, pino(logs));
+    await useStore().db.schema.alterTable('audit_segment').renameTo('audit_away').execute();
     log.record(entry(1));
     await log.flush();
     expect(log.pending).toBe(1);
     expect(logs.text).toContain('audit write failed');
-    await store.db.schema.alterTable('audit_away').renameTo('audit_segment').execute();
+    await useStore().db.schema.alterTable('audit_away').renameTo('audit_segment').execute();
     await log.flush();
     expect(log.pending).toBe(0);
     expect((await log.query()).length).toBe(1);
   });
 
   it('pages through many segments and filters exactly by actor', async () => {
-    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 10 });
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }), { batchSize: 10 });
     // 60 segments of 10; bob appears only in the oldest one.
     log.record(entry(0, 'bob'));
     for (let i = 1; i < 600; i++) log.record(entry(i, i === 1 ? 'bobby' : 'alice'));
@@ -91,7 +85,7 @@ describe('AuditLog', () => {
   it('stores args with secret keys masked and secret values removed, even inside JSON escapes', async () => {
     const redactor = new SecretRedactor();
     redactor.add('pa"ss\\word-123');
-    const log = new AuditLog(store.db, pino({ level: 'silent' }), { redactor });
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }), { redactor });
     log.record(
       {
         ...entry(1),
@@ -108,7 +102,7 @@ describe('AuditLog', () => {
   });
 
   it('prunes segments older than the retention cutoff', async () => {
-    const log = new AuditLog(store.db, pino({ level: 'silent' }), { batchSize: 5 });
+    const log = new AuditLog(useStore().db, pino({ level: 'silent' }), { batchSize: 5 });
     for (let i = 0; i < 10; i++) log.record(entry(i));
     await log.flush();
     expect(await log.prune(1005)).toBe(5);
@@ -117,7 +111,7 @@ describe('AuditLog', () => {
 
   it('drops the oldest past the buffer cap, and says so', async () => {
     const logs = new LogCapture();
-    const log = new AuditLog(store.db, pino(logs), { maxBuffered: 5, batchSize: 1000 });
+    const log = new AuditLog(useStore().db, pino(logs), { maxBuffered: 5, batchSize: 1000 });
     for (let i = 0; i < 8; i++) log.record(entry(i));
     expect(log.pending).toBe(5);
     expect(log.dropped).toBe(3);

@@ -1,32 +1,19 @@
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ApiBudget } from '../../../core/dingtalk/api-budget.js';
-import { coreMigrations } from '../../../core/storage/core-migrations.js';
-import { type Database, openDatabase } from '../../../core/storage/database.js';
 import { SqlKeyValueStore } from '../../../core/storage/kv-store.js';
-import { migrateToLatest } from '../../../core/storage/migrations.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
-import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
+import { useMigratedStore } from '../../helpers/storage.js';
 
-let url: string;
-let store: Database;
-beforeEach(async () => {
-  url = testStorageUrl();
-  store = await openDatabase(url);
-  await migrateToLatest(store.db, 'core', coreMigrations);
-});
-afterEach(async () => {
-  await store.close();
-  await dropTestStorage(url);
-});
+const useStore = useMigratedStore();
 
 describe('ApiBudget', () => {
   it('warns once at 80 % and once at 95 %, keeps the count across restarts, and projects month end', async () => {
     const now = Date.UTC(2026, 10, 11); // 10 days into a 30-day month
     const warnings: number[] = [];
     const budget = new ApiBudget(
-      new SqlKeyValueStore(store.db, 'core'),
+      new SqlKeyValueStore(useStore().db, 'core'),
       20,
       pino({ level: 'silent' }),
       new Registry(),
@@ -41,7 +28,7 @@ describe('ApiBudget', () => {
     expect(budget.snapshot()).toEqual({ month: '2026-11', used: 19, limit: 20, projected: 57 });
     await budget.stop();
     const again = new ApiBudget(
-      new SqlKeyValueStore(store.db, 'core'),
+      new SqlKeyValueStore(useStore().db, 'core'),
       20,
       pino({ level: 'silent' }),
       new Registry(),

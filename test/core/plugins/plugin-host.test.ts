@@ -1,14 +1,10 @@
-import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { loadConfig } from '../../../core/config/load-config.js';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
-import { Bot } from '../../../core/runtime/bot.js';
 import type { StatusBoard } from '../../../core/runtime/status.js';
 import type { Scheduler } from '../../../core/scheduler/scheduler.js';
 import { TOKENS } from '../../../core/tokens.js';
-import { dropTestStorage, testStorageUrl } from '../../helpers/storage.js';
-import { createTestBot, LogCapture, type TestBot } from '../../helpers/test-bot.js';
+import { createTestBot, type TestBot } from '../../helpers/test-bot.js';
 
 let tb: TestBot | undefined;
 afterEach(async () => {
@@ -169,38 +165,10 @@ describe('plugin host', () => {
   });
 
   it('loads a mounted TypeScript plugin file by path, with its config', async () => {
-    const storageUrl = testStorageUrl();
-    const config = loadConfig({
-      text: `plugins:\n  mounted:\n    from: ./test/fixtures/plugins/mounted\n    word: from-config\n`,
-      env: { DINGOPS_STORAGE_URL: storageUrl },
-      cwd: resolve('.'),
+    tb = await createTestBot({
+      yaml: 'plugins:\n  mounted:\n    from: ./test/fixtures/plugins/mounted\n    word: from-config\n',
     });
-    const bot = await Bot.create({
-      config,
-      listen: false,
-      logDestination: new LogCapture(),
-      defaultMetrics: false,
-    });
-    await bot.start();
-    try {
-      const { LocalMessenger } = await import('../../../core/messages/local-messenger.js');
-      const m = bot.resolve<InstanceType<typeof LocalMessenger>>(TOKENS.Messenger);
-      await bot.message({
-        id: '1',
-        conversation: { id: 'dm', type: 'direct' },
-        sender: { userId: 'u', nick: 'u', isAdmin: false },
-        text: 'mounted',
-        msgType: 'text',
-        mentions: [],
-        receivedAt: 0,
-        reply: {},
-        via: 'test',
-      });
-      expect(m.sent.at(-1)!.rendered.plain).toBe('from-config');
-    } finally {
-      await bot.stop();
-      await dropTestStorage(storageUrl);
-    }
+    expect(await tb.ask('mounted')).toBe('from-config');
   });
 
   it('stops schedules and disables routes of stopped plugins', async () => {
@@ -246,36 +214,7 @@ describe('plugins from npm packages', () => {
       join(dir, 'bot.config.yaml'),
       'plugins:\n  greet:\n    from: dingops-plugin-greet\n    word: from-npm\n',
     );
-    const storageUrl = testStorageUrl();
-    const config = loadConfig({
-      file: join(dir, 'bot.config.yaml'),
-      env: { DINGOPS_STORAGE_URL: storageUrl },
-    });
-    const bot = await Bot.create({
-      config,
-      listen: false,
-      logDestination: new LogCapture(),
-      defaultMetrics: false,
-    });
-    await bot.start();
-    try {
-      const { LocalMessenger } = await import('../../../core/messages/local-messenger.js');
-      const m = bot.resolve<InstanceType<typeof LocalMessenger>>(TOKENS.Messenger);
-      await bot.message({
-        id: '1',
-        conversation: { id: 'dm', type: 'direct' },
-        sender: { userId: 'u', nick: 'u', isAdmin: false },
-        text: 'greet',
-        msgType: 'text',
-        mentions: [],
-        receivedAt: 0,
-        reply: {},
-        via: 'test',
-      });
-      expect(m.sent.at(-1)!.rendered.plain).toBe('from-npm');
-    } finally {
-      await bot.stop();
-      await dropTestStorage(storageUrl);
-    }
+    tb = await createTestBot({ file: join(dir, 'bot.config.yaml') });
+    expect(await tb.ask('greet')).toBe('from-npm');
   });
 });

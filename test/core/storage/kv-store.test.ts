@@ -1,32 +1,20 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { coreMigrations } from '../../../core/storage/core-migrations.js';
-import { type Database, openDatabase } from '../../../core/storage/database.js';
+import type { Kysely } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { SqlKeyValueStore } from '../../../core/storage/kv-store.js';
 import { migrateToLatest } from '../../../core/storage/migrations.js';
 import { withAutoId } from '../../../core/storage/schema-helpers.js';
-import { dropTestStorage, testStorageKind, testStorageUrl } from '../../helpers/storage.js';
+import { testStorageKind, useMigratedStore } from '../../helpers/storage.js';
 
-let url: string;
-let store: Database;
-
-beforeEach(async () => {
-  url = testStorageUrl();
-  store = await openDatabase(url);
-  await migrateToLatest(store.db, 'core', coreMigrations);
-});
-afterEach(async () => {
-  await store.close();
-  await dropTestStorage(url);
-});
+const useStore = useMigratedStore();
 
 describe(`storage on ${testStorageKind()}`, () => {
   it('opens the dialect the url names', () => {
-    expect(store.dialect).toBe(testStorageKind());
+    expect(useStore().dialect).toBe(testStorageKind());
   });
 
   it('stores JSON values per plugin, isolated from other plugins', async () => {
-    const a = new SqlKeyValueStore(store.db, 'a');
-    const b = new SqlKeyValueStore(store.db, 'b');
+    const a = new SqlKeyValueStore(useStore().db, 'a');
+    const b = new SqlKeyValueStore(useStore().db, 'b');
     await a.set('k', { n: 1, list: ['告警', '😀'] });
     await b.set('k', 'other');
     expect(await a.get('k')).toEqual({ n: 1, list: ['告警', '😀'] });
@@ -40,7 +28,7 @@ describe(`storage on ${testStorageKind()}`, () => {
 
   it('expires entries by ttl', async () => {
     let now = 1_000_000;
-    const kv = new SqlKeyValueStore(store.db, 'p', () => now);
+    const kv = new SqlKeyValueStore(useStore().db, 'p', () => now);
     await kv.set('short', 1, { ttlMs: 1000 });
     await kv.set('long', 2);
     now += 999;
@@ -51,7 +39,7 @@ describe(`storage on ${testStorageKind()}`, () => {
   });
 
   it('lists by exact prefix, also with LIKE wildcards in keys', async () => {
-    const kv = new SqlKeyValueStore(store.db, 'p');
+    const kv = new SqlKeyValueStore(useStore().db, 'p');
     await kv.set('a_%1', 1);
     await kv.set('a_%2', 2);
     await kv.set('ab3', 3);
@@ -64,7 +52,7 @@ describe(`storage on ${testStorageKind()}`, () => {
     const ran: string[] = [];
     const migrations = {
       '0001_items': {
-        async up(db: typeof store.db) {
+        async up(db: Kysely<any>) {
           ran.push('0001');
           await withAutoId(db, db.schema.createTable('demo_items'))
             .addColumn('name', 'varchar(50)', (c) => c.notNull())
@@ -72,22 +60,22 @@ describe(`storage on ${testStorageKind()}`, () => {
         },
       },
     };
-    expect(await migrateToLatest(store.db, 'demo', migrations)).toEqual(['0001_items']);
-    expect(await migrateToLatest(store.db, 'demo', migrations)).toEqual([]);
+    expect(await migrateToLatest(useStore().db, 'demo', migrations)).toEqual(['0001_items']);
+    expect(await migrateToLatest(useStore().db, 'demo', migrations)).toEqual([]);
     expect(ran).toEqual(['0001']);
-    const inserted = await store.db
-      .insertInto('demo_items')
+    const inserted = await useStore()
+      .db.insertInto('demo_items')
       .values({ name: 'x' })
       .returning('id')
       .executeTakeFirstOrThrow();
     expect(typeof inserted.id).toBe('number');
     const later = { ...migrations, '0002_more': { up: async () => void ran.push('0002') } };
-    expect(await migrateToLatest(store.db, 'demo', later)).toEqual(['0002_more']);
+    expect(await migrateToLatest(useStore().db, 'demo', later)).toEqual(['0002_more']);
   });
 
   it('reports which migration failed', async () => {
     await expect(
-      migrateToLatest(store.db, 'bad', {
+      migrateToLatest(useStore().db, 'bad', {
         '0001_broken': {
           up: async (db) => void (await db.schema.createTable('plugin_kv').addColumn('x', 'text').execute()),
         },
