@@ -105,6 +105,7 @@ export class SimServer {
     const body = (parseJson(text) ?? {}) as Record<string, any>;
     const routes: Array<[string, RegExp, (m: RegExpExecArray) => unknown]> = [
       ['POST', /^\/messages$/, () => api.say(body as never)],
+      ['POST', /^\/messages\/([^/]+)\/repush$/, (m) => api.repush(decodeURIComponent(m[1]!), body.app)],
       [
         'GET',
         /^\/messages$/,

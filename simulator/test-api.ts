@@ -111,6 +111,34 @@ export class TestApi {
     return { msgId: msg.msgId, conversation, delivered: true };
   }
 
+  /** The robot-message payload DingTalk pushes for a user's message (as the bot receives it). */
+  robotPayload(msgId: string, appRef?: string): Record<string, unknown> {
+    const msg = this.state.messages.find((m) => m.msgId === msgId && m.via === 'user');
+    if (!msg) throw new TestApiError(404, `no user message '${msgId}'`);
+    const sender = this.state.user(msg.sender)!;
+    const group = msg.conversation.startsWith('cid-dm-') ? undefined : msg.conversation;
+    const mentions = msg.atUserIds.map((u) => this.state.user(u)!).filter(Boolean);
+    return robotMessagePayload(this.state, {
+      app: this.app(appRef),
+      sender,
+      group,
+      text: msg.content,
+      msgId,
+      mentions,
+      webhookBase: this.urls().base,
+    });
+  }
+
+  /** POST /sim/api/messages/<msgId>/repush: pushes a user's message again, as DingTalk may. */
+  async repush(msgId: string, appRef?: string): Promise<{ acked: boolean }> {
+    const pushed = this.gateway.pushCallback(
+      this.app(appRef).clientId,
+      TOPIC_ROBOT,
+      this.robotPayload(msgId, appRef),
+    );
+    return { acked: pushed !== false && (await pushed) !== undefined };
+  }
+
   /** GET /sim/api/messages?conversation=&after= */
   messages(conversationRef: string, after = 0): { messages: SimMessage[]; cursor: number } {
     const conversation = this.state.conversationId(conversationRef);

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Inbox } from '../../../core/dingtalk/inbox.js';
 import { openDatabase } from '../../../core/storage/database.js';
-import { robotMessagePayload } from '../../../simulator/robot-push.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 
 let sb: SimBot | undefined;
@@ -22,15 +21,7 @@ describe('messages accepted before a crash', () => {
       atUserIds: [],
       via: 'user',
     });
-    const payload = robotMessagePayload(state, {
-      app: state.org.apps[0]!,
-      sender: state.user('bob')!,
-      group: 'cid-ops',
-      text: 'ping',
-      msgId: msg.msgId,
-      mentions: [],
-      webhookBase: sb.sim.url,
-    });
+    const payload = client.api.robotPayload(msg.msgId);
     const store = await openDatabase(sb.storageUrl);
     await new Inbox(store).accept(`msg:${msg.msgId}`, 'robot', payload);
     await store.close();

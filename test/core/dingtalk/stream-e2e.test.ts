@@ -78,25 +78,13 @@ describe('Stream mode through the real SDK and the simulator', () => {
 
   it('handles a message pushed twice only once', async () => {
     sb = await createSimBot();
-    const { server, client, state } = sb.sim;
+    const { client, state } = sb.sim;
     const before = client.cursor();
     await client.as('bob').say('ping', { group: 'ops' });
     await client.nextReply('ops', { after: before });
-    // DingTalk re-pushes: the same payload arrives again, here on purpose.
-    const last = [...server.gateway.acks].at(-1)!;
-    expect(last.code).toBe(200);
+    // DingTalk re-pushes: the same message arrives again, here on purpose.
     const original = state.messages.find((m) => m.seq > before && m.sender === 'bob')!;
-    const { robotMessagePayload } = await import('../../../simulator/robot-push.js');
-    const payload = robotMessagePayload(state, {
-      app: state.org.apps[0]!,
-      sender: state.user('bob')!,
-      group: 'cid-ops',
-      text: 'ping',
-      msgId: original.msgId,
-      mentions: [],
-      webhookBase: sb.sim.url,
-    });
-    await server.gateway.pushCallback('dingops-demo', '/v1.0/im/bot/messages/get', payload);
+    expect(await client.api.repush(original.msgId)).toEqual({ acked: true });
     await new Promise((r) => setTimeout(r, 300));
     expect(
       client
