@@ -197,7 +197,7 @@ export class PluginHost {
           return events.emit(event, payload);
         },
       },
-      store: { kv: new SqlKeyValueStore(db.db, name), db: db.db, dialect: db.dialect },
+      store: { kv: new SqlKeyValueStore(db.db, name, Date.now, db.write), db: db.db, dialect: db.dialect },
       send: {
         toGroup: (id, content, o) => messenger.send({ kind: 'group', openConversationId: id }, content, o),
         toUser: (userId, content, o) => messenger.send({ kind: 'user', userId }, content, o),

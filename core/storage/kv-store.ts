@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type CompiledQuery, type Kysely, sql } from 'kysely';
 
 /** Per-plugin durable key-value store (JSON values, optional expiry). */
 export interface KeyValueStore {
@@ -14,6 +14,8 @@ export class SqlKeyValueStore implements KeyValueStore {
     private readonly db: Kysely<any>,
     private readonly plugin: string,
     private readonly now: () => number = Date.now,
+    /** The store's group-committed write path (`Database.write`); plain execution without it. */
+    private readonly write?: (q: CompiledQuery) => Promise<unknown>,
   ) {}
 
   async get<T>(key: string): Promise<T | undefined> {
@@ -37,15 +39,17 @@ export class SqlKeyValueStore implements KeyValueStore {
       expires_at: options.ttlMs ? now + options.ttlMs : null,
       updated_at: now,
     };
-    await this.db
+    const query = this.db
       .insertInto('plugin_kv')
       .values(row)
       .onConflict((oc) =>
         oc
           .columns(['plugin', 'key'])
           .doUpdateSet({ value: row.value, expires_at: row.expires_at, updated_at: now }),
-      )
-      .execute();
+      );
+    // Plugins write on their hot paths (per message): group commit keeps that cheap.
+    if (this.write) await this.write(query.compile());
+    else await query.execute();
   }
 
   async delete(key: string): Promise<boolean> {

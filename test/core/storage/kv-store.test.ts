@@ -26,6 +26,19 @@ describe(`storage on ${testStorageKind()}`, () => {
     expect(await a.get('k')).toBeUndefined();
   });
 
+  it('writes through the group-committed path when given one', async () => {
+    const store = useStore();
+    const kv = new SqlKeyValueStore(store.db, 'g', Date.now, store.write);
+    await Promise.all([kv.set('a', 1), kv.set('b', 2)]);
+    // Concurrent writes to one key have no order on PostgreSQL's pool; this one comes after.
+    await kv.set('a', 3);
+    expect(await kv.get('a')).toBe(3);
+    expect((await kv.list()).map((e) => [e.key, e.value])).toEqual([
+      ['a', 3],
+      ['b', 2],
+    ]);
+  });
+
   it('expires entries by ttl', async () => {
     let now = 1_000_000;
     const kv = new SqlKeyValueStore(useStore().db, 'p', () => now);
