@@ -105,19 +105,6 @@ export class Outbox {
     await Promise.all([...this.lanes]);
   }
 
-  /** Waits until nothing due is left (deliveries done or waiting for a later retry), up to a deadline. */
-  async drain(deadlineMs = 5_000): Promise<void> {
-    const end = Date.now() + deadlineMs;
-    while (Date.now() < end) {
-      await Promise.all([...this.lanes]);
-      const now = this.now();
-      const due = [...this.queues.values()].some((q) => q[0] && q[0].nextAttemptAt <= now);
-      if (!due && !this.lanes.size) return;
-      this.kick();
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
-
   private push(row: OutboxRow): void {
     const q = this.queues.get(row.conversationKey) ?? [];
     q.push(row);
@@ -292,17 +279,6 @@ export class Outbox {
       .where('sent_at', '<', this.now() - olderThanMs)
       .executeTakeFirst();
     return Number(r.numDeletedRows ?? 0);
-  }
-
-  async dead(limit = 20): Promise<OutboxRow[]> {
-    const rows = await this.db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('status', '=', 'dead')
-      .orderBy('id', 'desc')
-      .limit(limit)
-      .execute();
-    return rows.map(fromRow);
   }
 }
 

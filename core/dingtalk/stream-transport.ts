@@ -189,13 +189,22 @@ export class StreamTransport implements Transport {
     await this.handleRobot(id, data);
   }
 
-  private async handleRobot(id: string, data: Record<string, any>): Promise<void> {
+  /** Hands an accepted message or event to the bot, then marks it handled (kept for replay until then). */
+  private async handleInbound(id: string, work: () => Promise<void>): Promise<void> {
     try {
-      await this.sink!.message(decodeRobotMessage(data, 'stream'));
+      await work();
       await this.inbox.done(id);
     } catch (err) {
-      this.log.error({ err, id }, 'stream: handling a message failed');
+      this.log.error({ err, id }, 'stream: handling an inbound message or event failed');
     }
+  }
+
+  private handleRobot(id: string, data: Record<string, any>): Promise<void> {
+    return this.handleInbound(id, () => this.sink!.message(decodeRobotMessage(data, 'stream')));
+  }
+
+  private handleEvent(id: string, event: Parameters<InboundSink['event']>[0]): Promise<void> {
+    return this.handleInbound(id, () => this.sink!.event(event));
   }
 
   private async onEvent(frame: DWClientDownStream): Promise<'SUCCESS' | 'LATER'> {
@@ -224,15 +233,6 @@ export class StreamTransport implements Transport {
     }
     if (fresh) void this.handleEvent(id, event);
     return 'SUCCESS';
-  }
-
-  private async handleEvent(id: string, event: Parameters<InboundSink['event']>[0]): Promise<void> {
-    try {
-      await this.sink!.event(event);
-      await this.inbox.done(id);
-    } catch (err) {
-      this.log.error({ err, id }, 'stream: handling an event failed');
-    }
   }
 
   /**
@@ -268,11 +268,11 @@ export class StreamTransport implements Transport {
     ]);
     if (result === timedOut) {
       client.socketCallBackResponse(frame.headers.messageId, {});
-      void work.then((r) => this.afterAction(action.cardId, action, r, true));
+      void work.then((r) => this.afterAction(action, r, true));
       return;
     }
     client.socketCallBackResponse(frame.headers.messageId, this.callbackResponse(result));
-    await this.afterAction(action.cardId, action, result, false);
+    await this.afterAction(action, result, false);
     await this.inbox.done(`card:${frame.headers.messageId}`).catch(() => undefined);
   }
 
@@ -286,13 +286,12 @@ export class StreamTransport implements Transport {
   }
 
   private async afterAction(
-    cardId: string,
-    action: { user: { userId: string }; conversation?: Conversation },
+    action: { cardId: string; user: { userId: string }; conversation?: Conversation },
     result: ActionResult,
     late: boolean,
   ): Promise<void> {
     try {
-      if (late && result.card) await this.messenger.updateCard(cardId, result.card);
+      if (late && result.card) await this.messenger.updateCard(action.cardId, result.card);
       if (result.message) {
         const to =
           action.conversation?.type === 'group'
@@ -301,7 +300,7 @@ export class StreamTransport implements Transport {
         await this.messenger.send(to, result.message, { atUserIds: [action.user.userId] });
       }
     } catch (err) {
-      this.log.error({ err, cardId }, 'stream: answering a card action failed');
+      this.log.error({ err, cardId: action.cardId }, 'stream: answering a card action failed');
     }
   }
 

@@ -67,11 +67,6 @@ export class LocalMessenger implements Messenger {
     d.rendered = this.renderer.render(card, { interactive: true }, d.options?.locale);
     for (const l of this.listeners) l(d);
   }
-
-  /** Plain text of everything sent to a conversation, oldest first. */
-  textsIn(conversationId: string): string[] {
-    return this.sent.filter((d) => d.conversationId === conversationId).map((d) => d.rendered.plain);
-  }
 }
 
 export function conversationOf(to: Destination): string {

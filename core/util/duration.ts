@@ -6,7 +6,6 @@ const UNIT_MS: Record<string, number> = {
   d: 86_400_000,
   w: 604_800_000,
 };
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)$/;
 
 /**
  * Parses `90s`, `15m`, `2h`, `1d`, and compounds such as `1h30m`, to milliseconds.
@@ -24,10 +23,6 @@ export function parseDuration(text: string): number | undefined {
     rest = rest.slice(m[0].length);
   }
   return Number.isFinite(total) ? Math.round(total) : undefined;
-}
-
-export function isDuration(text: string): boolean {
-  return DURATION.test(text) || parseDuration(text) !== undefined;
 }
 
 /** Renders milliseconds compactly: 5400000 -> "1h30m". */
