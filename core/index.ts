@@ -26,6 +26,7 @@ export {
 export { UserError } from './commands/user-error.js';
 export { loadConfig } from './config/load-config.js';
 export type { DingopsEvents, DingTalkEvent } from './events/event-bus.js';
+export { GroupReferenceError, type KnownGroup } from './groups/group-registry.js';
 export type { Catalog, Catalogs, I18nText, Locale } from './i18n/i18n.js';
 export type { CardAction, Conversation, InboundMessage, Mention, Sender } from './messages/inbound.js';
 export type {

@@ -35,4 +35,5 @@ export const TOKENS = {
   Outbox: token<import('./dingtalk/outbox.js').Outbox>('Outbox'),
   Inbox: token<import('./dingtalk/inbox.js').Inbox>('Inbox'),
   ApiBudget: token<import('./dingtalk/api-budget.js').ApiBudget>('ApiBudget'),
+  Groups: token<import('./groups/group-registry.js').GroupRegistry>('Groups'),
 } as const;

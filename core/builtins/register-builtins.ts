@@ -4,10 +4,12 @@ import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandPipeline } from '../commands/command-pipeline.js';
 import type { HelpBuilder } from '../commands/help.js';
 import type { CommandRegistry } from '../commands/registry.js';
+import type { GroupRegistry } from '../groups/group-registry.js';
 import type { StatusBoard } from '../runtime/status.js';
 import { TOKENS } from '../tokens.js';
 import { auditCommand } from './audit-command.js';
 import { confirmAction } from './confirm-action.js';
+import { groupsCommand } from './groups-command.js';
 import { helpCommand } from './help-command.js';
 import { pingCommand } from './ping-command.js';
 import { statusCommand } from './status-command.js';
@@ -21,6 +23,7 @@ export function registerBuiltins(c: DependencyContainer, version: string): void 
   registry.register(whoamiCommand(), 'core');
   registry.register(statusCommand(c.resolve<StatusBoard>(TOKENS.Status), version), 'core');
   registry.register(auditCommand(c.resolve<AuditLog>(TOKENS.Audit)), 'core');
+  registry.register(groupsCommand(c.resolve<GroupRegistry>(TOKENS.Groups)), 'core');
   c.resolve<ActionRegistry>(TOKENS.Actions).register(
     'core',
     confirmAction(c.resolve<CommandPipeline>(TOKENS.Pipeline)),

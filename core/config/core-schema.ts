@@ -1,8 +1,11 @@
 import { z } from 'zod';
 import { LOCALES } from '../i18n/i18n.js';
 import { EDITION_LIMITS, EDITIONS } from './editions.js';
+import { publicUrlProblem } from './public-url.js';
 
 const userIds = z.array(z.string().min(1)).describe('DingTalk userIds (staffIds)');
+
+const routePath = z.string().regex(/^\/[A-Za-z0-9/_.-]*$/, 'expected a path such as /dingtalk/robot');
 
 export const dingtalkSchema = z
   .strictObject({
@@ -40,6 +43,13 @@ export const dingtalkSchema = z
       .string()
       .optional()
       .describe('Interactive card template for dingops cards; markdown is used without it'),
+    callbacks: z
+      .strictObject({
+        robot: routePath.default('/dingtalk/robot').describe('HTTP mode: the robot message URL path'),
+        events: routePath.default('/dingtalk/events').describe('HTTP mode: the event subscription URL path'),
+        cards: routePath.default('/dingtalk/cards').describe('HTTP mode: the card callback URL path'),
+      })
+      .prefault({}),
   })
   .transform((d) => ({
     ...d,
@@ -118,22 +128,38 @@ export const pluginEntrySchema = z.looseObject({
 /** Keys of a plugin entry that belong to the loader, not to the plugin's own config. */
 export const PLUGIN_ENTRY_KEYS = ['from', 'enabled', 'required'] as const;
 
-export const coreSchema = z.strictObject({
-  dingtalk: dingtalkSchema.prefault({}),
-  server: serverSchema.prefault({}),
-  storage: storageSchema.prefault({}),
-  locale: z.enum(LOCALES).default('zh-CN'),
-  timezone: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
-  log: logSchema.prefault({}),
-  access: accessSchema.prefault({}),
-  people: z.array(personSchema).default([]),
-  plugins: z
-    .record(
-      z.string().regex(/^[a-z][a-z0-9-]*$/, 'plugin names are lower-case words'),
-      pluginEntrySchema.nullable(),
-    )
-    .default({}),
-});
+export const coreSchema = z
+  .strictObject({
+    dingtalk: dingtalkSchema.prefault({}),
+    server: serverSchema.prefault({}),
+    storage: storageSchema.prefault({}),
+    locale: z.enum(LOCALES).default('zh-CN'),
+    timezone: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
+    log: logSchema.prefault({}),
+    access: accessSchema.prefault({}),
+    people: z.array(personSchema).default([]),
+    plugins: z
+      .record(
+        z.string().regex(/^[a-z][a-z0-9-]*$/, 'plugin names are lower-case words'),
+        pluginEntrySchema.nullable(),
+      )
+      .default({}),
+  })
+  .superRefine((c, ctx) => {
+    // HTTP mode: DingTalk must be able to call us, over https.
+    if (c.dingtalk.mode !== 'http') return;
+    const url = c.server.publicUrl;
+    if (!url)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['server', 'publicUrl'],
+        message: 'dingtalk.mode http needs server.publicUrl: the https address DingTalk reaches this bot at',
+      });
+    else {
+      const problem = publicUrlProblem(url);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['server', 'publicUrl'], message: problem });
+    }
+  });
 
 export type CoreConfig = z.output<typeof coreSchema>;
 export type DingTalkConfig = CoreConfig['dingtalk'];

@@ -11,6 +11,8 @@ export interface OpenApiOptions {
   apiBase: string;
   oapiBase: string;
   qps: number;
+  /** HTTP mode: cards call back our registered URL under this key instead of over Stream. */
+  cardCallbackRouteKey?: string;
   /** Per-request timeout (DingTalk's own gateway gives up after about 3 s). */
   timeoutMs?: number;
   now?: () => number;
@@ -209,7 +211,9 @@ export class OpenApiClient {
       cardTemplateId: input.cardTemplateId,
       outTrackId: input.outTrackId,
       cardData: { cardParamMap: input.cardParamMap },
-      callbackType: 'STREAM',
+      ...(this.options.cardCallbackRouteKey
+        ? { callbackType: 'HTTP', callbackRouteKey: this.options.cardCallbackRouteKey }
+        : { callbackType: 'STREAM' }),
       openSpaceId: group ? `dtv1.card//IM_GROUP.${group}` : `dtv1.card//IM_ROBOT.${input.userId}`,
       ...(group
         ? {
@@ -227,6 +231,11 @@ export class OpenApiClient {
           }),
       userIdType: 1,
     });
+  }
+
+  /** Where DingTalk sends the button clicks of cards created with `callbackType: HTTP` (PROTOCOL.md 5.6.5). */
+  registerCardCallback(input: { callbackRouteKey: string; callbackUrl: string; apiSecret: string }) {
+    return this.call('new', 'POST', '/v1.0/card/callbacks/register', { ...input, forceUpdate: true });
   }
 
   updateCard(outTrackId: string, cardParamMap: Record<string, string>) {

@@ -1,15 +1,10 @@
 import type { DWClientDownStream } from 'dingtalk-stream';
 import type { Logger } from 'pino';
-import type { ActionResult } from '../actions/action-registry.js';
-import type { CardRenderer } from '../cards/card-renderer.js';
-import { renderInteractive } from '../cards/render-interactive.js';
-import type { Locale } from '../i18n/i18n.js';
-import type { Conversation } from '../messages/inbound.js';
-import type { Messenger } from '../messages/outbound.js';
+import type { DingTalkEvent } from '../events/event-bus.js';
 import type { InboundSink, Transport, TransportState } from '../transport/transport.js';
 import { backoffMs } from './backoff.js';
-import { decodeCardCallback, decodeRobotMessage } from './decode.js';
-import type { Inbox } from './inbox.js';
+import type { CardCallbacks } from './card-callbacks.js';
+import type { InboundIntake } from './inbound-intake.js';
 import { ConfigurableDWClient, GatewayError, type StreamClientOptions } from './stream-client.js';
 
 export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
@@ -18,9 +13,6 @@ export const TOPIC_CARD = '/v1.0/card/instances/callback';
 export interface StreamTransportOptions extends Omit<StreamClientOptions, 'subscriptions'> {
   /** No frame for this long: probe with a WebSocket ping; twice as long: reconnect. */
   silenceMs?: number;
-  /** Card callbacks must be answered within 2 s; handlers get this long before we answer empty. */
-  cardResponseBudgetMs?: number;
-  locale: Locale;
 }
 
 /**
@@ -32,7 +24,6 @@ export interface StreamTransportOptions extends Omit<StreamClientOptions, 'subsc
 export class StreamTransport implements Transport {
   readonly name = 'stream';
   private client: ConfigurableDWClient | undefined;
-  private sink: InboundSink | undefined;
   private current: TransportState = { status: 'idle' };
   private attempt = 0;
   private stopped = false;
@@ -45,10 +36,8 @@ export class StreamTransport implements Transport {
 
   constructor(
     private readonly options: StreamTransportOptions,
-    private readonly inbox: Inbox,
-    private readonly messenger: Messenger,
-    private readonly renderer: CardRenderer,
-    private readonly cardConversation: (cardId: string) => Promise<Conversation | undefined>,
+    private readonly intake: InboundIntake,
+    private readonly cards: CardCallbacks,
     private readonly log: Logger,
   ) {}
 
@@ -57,7 +46,6 @@ export class StreamTransport implements Transport {
   }
 
   async start(sink: InboundSink): Promise<void> {
-    this.sink = sink;
     this.stopped = false;
     const client = new ConfigurableDWClient({
       ...this.options,
@@ -79,7 +67,9 @@ export class StreamTransport implements Transport {
       client.ws?.close();
     };
     this.client = client;
-    await this.replayUnfinished();
+    this.intake.bind(sink);
+    this.cards.bind(sink);
+    await this.intake.replayUnfinished();
     this.connecting = this.connect();
     await this.connecting;
     const silence = this.options.silenceMs ?? 90_000;
@@ -167,56 +157,31 @@ export class StreamTransport implements Transport {
       client.socketCallBackResponse(frame.headers.messageId, null);
       return;
     }
-    if (data.errMsg)
-      this.log.warn(
-        { errMsg: data.errMsg },
-        'DingTalk reports a message-channel problem (often the Stream/Webhook quota of the edition)',
-      );
-    const id = `msg:${data.msgId}`;
-    let fresh: boolean;
+    let id: string | undefined;
     try {
-      fresh = await this.inbox.accept(id, 'robot', data);
+      id = await this.intake.acceptRobot(data);
     } catch (err) {
       // Not stored: no ACK, so DingTalk may push it again.
       this.log.error({ err, msgId: data.msgId }, 'stream: could not record the message; not acknowledged');
       return;
     }
     client.socketCallBackResponse(frame.headers.messageId, null);
-    if (!fresh) {
+    if (!id) {
       this.log.debug({ msgId: data.msgId }, 'stream: duplicate message ignored');
       return;
     }
-    await this.handleRobot(id, data);
-  }
-
-  /** Hands an accepted message or event to the bot, then marks it handled (kept for replay until then). */
-  private async handleInbound(id: string, work: () => Promise<void>): Promise<void> {
-    try {
-      await work();
-      await this.inbox.done(id);
-    } catch (err) {
-      this.log.error({ err, id }, 'stream: handling an inbound message or event failed');
-    }
-  }
-
-  private handleRobot(id: string, data: Record<string, any>): Promise<void> {
-    return this.handleInbound(id, () => this.sink!.message(decodeRobotMessage(data, 'stream')));
-  }
-
-  private handleEvent(id: string, event: Parameters<InboundSink['event']>[0]): Promise<void> {
-    return this.handleInbound(id, () => this.sink!.event(event));
+    await this.intake.handleRobot(id, data);
   }
 
   private async onEvent(frame: DWClientDownStream): Promise<'SUCCESS' | 'LATER'> {
     const h = frame.headers;
-    const id = `evt:${h.eventId ?? h.messageId}`;
     let data: Record<string, unknown> = {};
     try {
       data = JSON.parse(frame.data);
     } catch {
       this.log.warn({ eventType: h.eventType }, 'stream: event with invalid JSON data');
     }
-    const event = {
+    const event: DingTalkEvent = {
       type: String(h.eventType ?? ''),
       id: String(h.eventId ?? h.messageId),
       corpId: h.eventCorpId,
@@ -224,97 +189,35 @@ export class StreamTransport implements Transport {
       data,
       via: 'stream',
     };
-    let fresh: boolean;
+    let id: string | undefined;
     try {
-      fresh = await this.inbox.accept(id, 'event', event);
+      id = await this.intake.acceptEvent(event);
     } catch (err) {
-      this.log.error({ err, id }, 'stream: could not record the event; asking DingTalk to push it again');
+      this.log.error(
+        { err, eventId: event.id },
+        'stream: could not record the event; asking DingTalk to push it again',
+      );
       return 'LATER';
     }
-    if (fresh) void this.handleEvent(id, event);
+    if (id) void this.intake.handleEvent(id, event);
     return 'SUCCESS';
   }
 
-  /**
-   * A card button click. The answer (the card's new data) must reach DingTalk within 2 s;
-   * a handler that takes longer gets an empty answer and its card is updated through the
-   * card API when it finishes.
-   */
+  /** A card button click: answered on the socket with the card's new data. */
   private async onCardCallback(frame: DWClientDownStream): Promise<void> {
     const client = this.client!;
     let data: Record<string, any>;
     try {
       data = JSON.parse(frame.data);
     } catch {
+      this.log.warn({ messageId: frame.headers.messageId }, 'stream: card callback with invalid JSON');
       client.socketCallBackResponse(frame.headers.messageId, {});
       return;
     }
-    const action = decodeCardCallback(data, frame.headers.messageId, 'stream');
-    action.conversation = await this.cardConversation(action.cardId).catch(() => undefined);
-    const fresh = await this.inbox.accept(`card:${frame.headers.messageId}`, 'card', data).catch(() => true);
-    if (!fresh) {
-      client.socketCallBackResponse(frame.headers.messageId, {});
-      return;
-    }
-    const work = this.sink!.action(action).catch((err): ActionResult => {
-      this.log.error({ err, action: action.action }, 'stream: card action failed');
-      return {};
-    });
-    const budget = this.options.cardResponseBudgetMs ?? 1_500;
-    const timedOut = Symbol('timeout');
-    const result = await Promise.race([
-      work,
-      new Promise<typeof timedOut>((r) => setTimeout(() => r(timedOut), budget).unref()),
-    ]);
-    if (result === timedOut) {
-      client.socketCallBackResponse(frame.headers.messageId, {});
-      void work.then((r) => this.afterAction(action, r, true));
-      return;
-    }
-    client.socketCallBackResponse(frame.headers.messageId, this.callbackResponse(result));
-    await this.afterAction(action, result, false);
-    await this.inbox.done(`card:${frame.headers.messageId}`).catch(() => undefined);
-  }
-
-  private callbackResponse(result: ActionResult): Record<string, unknown> {
-    if (!result.card) return {};
-    const params = renderInteractive(result.card, this.renderer.context(this.options.locale));
-    return {
-      cardData: { cardParamMap: params },
-      cardUpdateOptions: { updateCardDataByKey: true, updatePrivateDataByKey: true },
-    };
-  }
-
-  private async afterAction(
-    action: { cardId: string; user: { userId: string }; conversation?: Conversation },
-    result: ActionResult,
-    late: boolean,
-  ): Promise<void> {
-    try {
-      if (late && result.card) await this.messenger.updateCard(action.cardId, result.card);
-      if (result.message) {
-        const to =
-          action.conversation?.type === 'group'
-            ? { kind: 'group' as const, openConversationId: action.conversation.id }
-            : { kind: 'user' as const, userId: action.user.userId };
-        await this.messenger.send(to, result.message, { atUserIds: [action.user.userId] });
-      }
-    } catch (err) {
-      this.log.error({ err, cardId: action.cardId }, 'stream: answering a card action failed');
-    }
-  }
-
-  /** Messages and events accepted before a crash but not handled: handle them now. */
-  private async replayUnfinished(): Promise<void> {
-    const entries = await this.inbox.unfinished();
-    if (!entries.length) return;
-    this.log.warn({ count: entries.length }, 'stream: handling messages accepted before the last stop');
-    for (const e of entries) {
-      if (e.kind === 'robot') void this.handleRobot(e.id, e.payload as Record<string, any>);
-      else if (e.kind === 'event')
-        void this.handleEvent(e.id, e.payload as Parameters<InboundSink['event']>[0]);
-      else await this.inbox.done(e.id);
-    }
+    client.socketCallBackResponse(
+      frame.headers.messageId,
+      await this.cards.handle(data, frame.headers.messageId, 'stream'),
+    );
   }
 }
 

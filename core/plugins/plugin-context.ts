@@ -6,6 +6,7 @@ import type { Card } from '../cards/card.js';
 import type { CommandSpec, OptionSpec, ValueSpec } from '../commands/spec.js';
 import type { Person } from '../config/core-schema.js';
 import type { DingopsEvents, EventName } from '../events/event-bus.js';
+import type { KnownGroup } from '../groups/group-registry.js';
 import type { RouteSpec } from '../http/http-server.js';
 import type { Catalogs, I18nText, Locale } from '../i18n/i18n.js';
 import type { InboundMessage } from '../messages/inbound.js';
@@ -54,14 +55,21 @@ export interface PluginContext<C = unknown> {
     dialect: DialectName;
   };
   send: {
-    toGroup(
-      openConversationId: string,
-      content: OutboundContent,
-      options?: SendOptions,
-    ): Promise<SendReceipt>;
+    /** `group`: an openConversationId or the title of one installed group (see `groups.resolve`). */
+    toGroup(group: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     toUser(userId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     reply(message: InboundMessage, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     updateCard(cardId: string, card: Card): Promise<void>;
+  };
+  /** The group chats the bot knows (from install/rename events and messages). */
+  groups: {
+    list(): KnownGroup[];
+    get(openConversationId: string): KnownGroup | undefined;
+    /**
+     * An openConversationId from an id or an exact title. Throws `GroupReferenceError` when
+     * the title matches no installed group or several: report it as a configuration error.
+     */
+    resolve(ref: string): string;
   };
   /** People from the `people` config section. */
   people: {

@@ -7,6 +7,7 @@ import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
 import type { EventBus } from '../events/event-bus.js';
+import type { GroupRegistry } from '../groups/group-registry.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { Messenger } from '../messages/outbound.js';
@@ -170,6 +171,7 @@ export class PluginHost {
     const http = c.resolve<HttpServer>(TOKENS.Http);
     const messenger = c.resolve<Messenger>(TOKENS.Messenger);
     const status = c.resolve<StatusBoard>(TOKENS.Status);
+    const groups = c.resolve<GroupRegistry>(TOKENS.Groups);
     const core = c.resolve<LoadedConfig>(TOKENS.Config).core;
     const log = c.resolve<Logger>(TOKENS.Logger).child({ plugin: name });
     if (record.def.i18n) i18n.add(record.def.i18n, name);
@@ -199,10 +201,16 @@ export class PluginHost {
       },
       store: { kv: new SqlKeyValueStore(db.db, name, Date.now, db.write), db: db.db, dialect: db.dialect },
       send: {
-        toGroup: (id, content, o) => messenger.send({ kind: 'group', openConversationId: id }, content, o),
+        toGroup: async (ref, content, o) =>
+          messenger.send({ kind: 'group', openConversationId: groups.resolve(ref) }, content, o),
         toUser: (userId, content, o) => messenger.send({ kind: 'user', userId }, content, o),
         reply: (message, content, o) => messenger.send({ kind: 'reply', to: message }, content, o),
         updateCard: (cardId, card) => messenger.updateCard(cardId, card),
+      },
+      groups: {
+        list: () => groups.list(),
+        get: (id) => groups.get(id),
+        resolve: (ref) => groups.resolve(ref),
       },
       people: {
         list: () => people,

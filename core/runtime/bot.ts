@@ -14,6 +14,7 @@ import { HelpBuilder } from '../commands/help.js';
 import { CommandRegistry } from '../commands/registry.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { type DingTalkEvent, EventBus } from '../events/event-bus.js';
+import { GroupRegistry } from '../groups/group-registry.js';
 import { HttpServer } from '../http/http-server.js';
 import { Metrics } from '../http/metrics.js';
 import { en } from '../i18n/catalog/en.js';
@@ -30,7 +31,7 @@ import { coreMigrations } from '../storage/core-migrations.js';
 import { type Database, openDatabase } from '../storage/database.js';
 import { migrateToLatest } from '../storage/migrations.js';
 import { TOKENS } from '../tokens.js';
-import type { InboundSink, Transport } from '../transport/transport.js';
+import { type InboundSink, isReceiving, type Transport } from '../transport/transport.js';
 import { SecretRedactor } from '../util/redact.js';
 import { StatusBoard } from './status.js';
 import { packageInfo } from './version.js';
@@ -69,6 +70,7 @@ export class Bot implements InboundSink {
   private readonly events: EventBus;
   private readonly pipeline: CommandPipeline;
   private readonly actionPipeline: ActionPipeline;
+  private readonly groups: GroupRegistry;
   private transports: Transport[] = [];
   private stopping: Promise<void> | undefined;
   private accepting = true;
@@ -82,6 +84,7 @@ export class Bot implements InboundSink {
     this.events = container.resolve(TOKENS.Events);
     this.pipeline = container.resolve(TOKENS.Pipeline);
     this.actionPipeline = container.resolve(TOKENS.ActionPipeline);
+    this.groups = container.resolve(TOKENS.Groups);
   }
 
   static async create(options: BotOptions): Promise<Bot> {
@@ -131,7 +134,11 @@ export class Bot implements InboundSink {
       TOKENS.Renderer,
       new CardRenderer(i18n, { cardTemplateId: config.core.dingtalk.cardTemplateId }),
     );
-    c.registerInstance(TOKENS.Events, new EventBus(log));
+    const events = new EventBus(log);
+    c.registerInstance(TOKENS.Events, events);
+    const groups = new GroupRegistry(db, events, log.child({ component: 'groups' }), clock);
+    await groups.load();
+    c.registerInstance(TOKENS.Groups, groups);
     c.registerInstance(TOKENS.Scheduler, new Scheduler(log, config.core.timezone));
     c.registerInstance(TOKENS.Http, new HttpServer(config.core.server, log, metrics, status));
     await options.compose?.(c);
@@ -215,7 +222,7 @@ export class Bot implements InboundSink {
       labelNames: ['transport'],
       registers: [c.resolve<Metrics>(TOKENS.Metrics).registry],
       collect() {
-        for (const t of transports) this.set({ transport: t.name }, t.state().status === 'connected' ? 1 : 0);
+        for (const t of transports) this.set({ transport: t.name }, isReceiving(t.state()) ? 1 : 0);
       },
     });
     for (const transport of this.transports) {
@@ -223,7 +230,7 @@ export class Bot implements InboundSink {
         const s = transport.state();
         return {
           name: `transport ${transport.name}`,
-          ok: s.status === 'connected',
+          ok: isReceiving(s),
           detail: `${s.status}${s.lastFrameAt ? `, last frame ${new Date(s.lastFrameAt).toISOString()}` : ''}${s.detail ? `, ${s.detail}` : ''}`,
           critical: true,
         };
@@ -242,6 +249,8 @@ export class Bot implements InboundSink {
   message(message: InboundMessage): Promise<void> {
     if (!this.accepting) return Promise.reject(new Error('bot is stopping'));
     this.metrics.inbound.inc(message.via, 'message');
+    if (message.conversation.type === 'group')
+      this.groups.seen(message.conversation.id, message.conversation.title);
     const work = this.events.listenerCount('message.received')
       ? this.events.emit('message.received', message).then(() => this.pipeline.handle(message))
       : this.pipeline.handle(message);

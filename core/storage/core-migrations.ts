@@ -76,4 +76,20 @@ export const coreMigrations: MigrationList = {
       await db.schema.dropTable('outbox').execute();
     },
   },
+  '0003_dingtalk_group': {
+    async up(db: Kysely<any>) {
+      // The groups the bot lives in, from install/uninstall/rename events and from messages.
+      await db.schema
+        .createTable('dingtalk_group')
+        .addColumn('open_conversation_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('installed', 'integer', (c) => c.notNull())
+        .addColumn('last_seen_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('dingtalk_group').execute();
+    },
+  },
 };

@@ -13,6 +13,8 @@ export type ConnectionStatus =
   | 'idle'
   | 'connecting'
   | 'connected'
+  /** HTTP callback mode: routes are up, DingTalk calls us. */
+  | 'registered'
   | 'reconnecting'
   | 'disconnected'
   | 'stopped';
@@ -31,4 +33,9 @@ export interface Transport {
   /** Stop accepting new input; in-flight work is awaited by the runtime. */
   stop(): Promise<void>;
   state(): TransportState;
+}
+
+/** Whether a transport can receive: connected (Stream) or registered (HTTP callbacks). */
+export function isReceiving(state: TransportState): boolean {
+  return state.status === 'connected' || state.status === 'registered';
 }

@@ -88,6 +88,14 @@ export const en: Catalog = {
   'builtin.audit.limit': 'How many entries',
   'builtin.audit.title': 'Last {count} audit entries',
   'builtin.audit.empty': 'No audit entries match.',
+  'builtin.groups.description': 'List the group chats the bot knows and where it is installed',
+  'builtin.groups.title': 'Groups: installed in {installed} of {total}',
+  'builtin.groups.empty':
+    'I do not know any group yet. Install the cool app (or add the robot) in a group chat, or @mention me there once; DingTalk only sends a bot the messages of groups it was added to.',
+  'builtin.groups.untitled': '(no title yet)',
+  'builtin.groups.installed': 'installed',
+  'builtin.groups.uninstalled': 'uninstalled',
+  'builtin.groups.lastSeen': 'last seen {ago} ago',
 
   'dingtalk.budgetWarning':
     'DingTalk API use passed {percent}% of the monthly quota: {used} of {limit} calls, {projected} projected by month end. Raise `dingtalk.limits.monthlyCalls` after upgrading the edition, or reduce notifications.',

@@ -85,6 +85,14 @@ export const zhCN: Catalog = {
   'builtin.audit.limit': '条数',
   'builtin.audit.title': '最近 {count} 条审计记录',
   'builtin.audit.empty': '没有匹配的审计记录。',
+  'builtin.groups.description': '列出机器人所在的群，以及是否已安装',
+  'builtin.groups.title': '群：已安装 {installed} / 共 {total}',
+  'builtin.groups.empty':
+    '还不知道任何群。请在群里安装酷应用（或添加机器人），或在群里 @ 我一次；钉钉只会把已添加机器人的群消息推送给机器人。',
+  'builtin.groups.untitled': '（暂无群名）',
+  'builtin.groups.installed': '已安装',
+  'builtin.groups.uninstalled': '已卸载',
+  'builtin.groups.lastSeen': '{ago} 前活跃',
 
   'dingtalk.budgetWarning':
     '钉钉 API 调用量已超过本月额度的 {percent}%：已用 {used} / {limit} 次，预计月底 {projected} 次。升级版本后可调高 `dingtalk.limits.monthlyCalls`，或减少通知。',

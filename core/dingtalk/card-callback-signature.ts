@@ -1,0 +1,40 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** How far a card callback's timestamp may be from our clock (DingTalk expects an answer within 2 s). */
+const CARD_SIGN_WINDOW_MS = 5 * 60_000;
+
+/** `Base64(HmacSHA256(apiSecret, timestamp))`: the `x-ddpaas-signature` of HTTP card callbacks (PROTOCOL.md 3.4). */
+export function cardCallbackSign(timestamp: string, apiSecret: string): string {
+  return createHmac('sha256', apiSecret).update(timestamp, 'utf8').digest('base64');
+}
+
+export type CardSignatureCheck =
+  | { ok: true }
+  | { ok: false; reason: 'missing-headers' | 'stale-timestamp' | 'bad-sign'; detail: string };
+
+export function checkCardSignature(
+  timestamp: string | undefined,
+  signature: string | undefined,
+  apiSecret: string,
+  now = Date.now(),
+): CardSignatureCheck {
+  if (!timestamp || !signature)
+    return {
+      ok: false,
+      reason: 'missing-headers',
+      detail: 'x-ddpaas-signature-timestamp and x-ddpaas-signature are required',
+    };
+  // The unit is not documented (PROTOCOL.md 3.4 shows `Long.toString(ts)`): seconds are accepted as well as ms.
+  const ms = Number(timestamp) < 1e12 ? Number(timestamp) * 1000 : Number(timestamp);
+  if (!/^\d{1,16}$/.test(timestamp) || Math.abs(now - ms) > CARD_SIGN_WINDOW_MS)
+    return {
+      ok: false,
+      reason: 'stale-timestamp',
+      detail: 'the card callback timestamp is too far from our clock',
+    };
+  const expected = Buffer.from(cardCallbackSign(timestamp, apiSecret));
+  const given = Buffer.from(signature);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-sign', detail: 'x-ddpaas-signature does not match' };
+  return { ok: true };
+}

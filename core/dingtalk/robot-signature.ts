@@ -1,0 +1,50 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/** DingTalk's documented rule: refuse a callback whose timestamp is more than an hour away (PROTOCOL.md 3.1). */
+export const ROBOT_SIGN_WINDOW_MS = 60 * 60_000;
+
+/** `Base64(HmacSHA256(appSecret, timestamp + "\n" + appSecret))`, the `sign` header of robot callbacks. */
+export function robotCallbackSign(timestamp: string, appSecret: string): string {
+  return createHmac('sha256', appSecret).update(`${timestamp}\n${appSecret}`, 'utf8').digest('base64');
+}
+
+export type RobotSignatureCheck =
+  | { ok: true }
+  | {
+      ok: false;
+      reason: 'missing-headers' | 'bad-timestamp' | 'stale-timestamp' | 'bad-sign';
+      detail: string;
+    };
+
+/**
+ * Checks the `timestamp` and `sign` headers of a robot message callback. The signature
+ * covers only the timestamp, not the body: the one-hour window and the message-id replay
+ * check (done by the caller) are what limit a captured request's reuse.
+ */
+export function checkRobotSignature(
+  timestamp: string | undefined,
+  sign: string | undefined,
+  appSecret: string,
+  now = Date.now(),
+): RobotSignatureCheck {
+  if (!timestamp || !sign)
+    return { ok: false, reason: 'missing-headers', detail: 'the timestamp and sign headers are required' };
+  if (!/^\d{1,16}$/.test(timestamp))
+    return { ok: false, reason: 'bad-timestamp', detail: 'timestamp is not a millisecond epoch' };
+  const skew = Math.abs(now - Number(timestamp));
+  if (skew > ROBOT_SIGN_WINDOW_MS)
+    return {
+      ok: false,
+      reason: 'stale-timestamp',
+      detail: `timestamp is ${Math.round(skew / 60_000)} min away from this server's clock (limit 60 min; check the clock)`,
+    };
+  const expected = Buffer.from(robotCallbackSign(timestamp, appSecret));
+  const given = Buffer.from(sign);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return {
+      ok: false,
+      reason: 'bad-sign',
+      detail: 'sign does not match (is dingtalk.clientSecret the secret of this app?)',
+    };
+  return { ok: true };
+}

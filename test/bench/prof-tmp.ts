@@ -1,4 +1,0 @@
-import { benchPipeline } from './pipeline-bench.js';
-
-const r = await benchPipeline(100000);
-console.log(JSON.stringify(r));
