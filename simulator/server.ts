@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HttpPush } from './http-push.js';
 import { parseJson, readBody, sendJson } from './http-utils.js';
 import { OpenApi } from './openapi/routes.js';
 import type { SimState } from './state.js';
@@ -16,6 +17,8 @@ export class SimServer {
   readonly gateway: StreamGateway;
   readonly openApi: OpenApi;
   readonly api: TestApi;
+  /** URL callback mode: pushes to the bot's HTTP routes. */
+  readonly push: HttpPush;
   private base = '';
 
   constructor(
@@ -24,7 +27,8 @@ export class SimServer {
   ) {
     this.gateway = new StreamGateway(state, () => this.base.replace(/^http/, 'ws'), options);
     this.openApi = new OpenApi(state);
-    this.api = new TestApi(state, this.gateway, () => ({ base: this.base }));
+    this.push = new HttpPush(state);
+    this.api = new TestApi(state, this.gateway, () => ({ base: this.base }), this.push);
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err) => {
         const status = (err as { status?: number }).status ?? (err instanceof SyntaxError ? 400 : 500);
@@ -126,6 +130,12 @@ export class SimServer {
       ['DELETE', /^\/faults$/, () => api.setFaults(null)],
       ['POST', /^\/apps\/([^/]+)$/, (m) => api.updateApp(decodeURIComponent(m[1]!), body)],
       ['POST', /^\/events$/, () => api.event(body.type, body.data ?? {}, body.app)],
+      [
+        'POST',
+        /^\/groups\/([^/]+)\/(install|uninstall|rename)$/,
+        (m) => api.groupChange(decodeURIComponent(m[1]!), m[2] as 'install', body),
+      ],
+      ['GET', /^\/pushes$/, () => api.pushes(url.searchParams.get('app') ?? undefined)],
       ['POST', /^\/stream\/(disconnect|drop|ping)$/, (m) => api.stream(m[1] as 'disconnect', body.app)],
       ['GET', /^\/org$/, () => this.state.org],
     ];

@@ -38,6 +38,8 @@ export interface SimCard {
   privateData: Record<string, Record<string, string>>;
   streaming: Record<string, { content: string; finalized: boolean; error: boolean; updates: number }>;
   callbackType: string;
+  /** For `callbackType: HTTP`: the registered callback route. */
+  callbackRouteKey?: string;
   messageSeq: number;
   app: string;
   updates: number;
@@ -80,6 +82,18 @@ export const NO_FAULTS: Faults = {
   pathFilter: '',
 };
 
+/** One HTTP push to a bot in URL callback mode (robot message, event, card click). */
+export interface PushRecord {
+  at: number;
+  app: string;
+  kind: string;
+  url: string;
+  ok: boolean;
+  status?: number;
+  error?: string;
+  attempts: number;
+}
+
 export interface SessionWebhook {
   session: string;
   app: string;
@@ -94,6 +108,9 @@ export class SimState extends EventEmitter {
   readonly calls: CallRecord[] = [];
   readonly tokens = new Map<string, { app: string; expiresAt: number }>();
   readonly sessions = new Map<string, SessionWebhook>();
+  readonly pushes: PushRecord[] = [];
+  /** Card callback routes registered with `POST /v1.0/card/callbacks/register`, by route key. */
+  readonly cardCallbacks = new Map<string, { app: string; url: string; apiSecret: string }>();
   /** Metered calls per app this month. */
   readonly monthly = new Map<string, number>();
   faults: Faults = { ...NO_FAULTS };

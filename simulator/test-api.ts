@@ -1,8 +1,16 @@
+import type { HttpPush } from './http-push.js';
 import { refreshCardMessage } from './openapi/cards.js';
 import { renderCard } from './openapi/render.js';
-import type { SimApp } from './org/org.js';
+import type { SimApp, SimGroup } from './org/org.js';
 import { cardCallbackPayload, robotMessagePayload, TOPIC_CARD, TOPIC_ROBOT } from './robot-push.js';
-import { type CallRecord, type Faults, NO_FAULTS, type SimMessage, type SimState } from './state.js';
+import {
+  type CallRecord,
+  type Faults,
+  NO_FAULTS,
+  type PushRecord,
+  type SimMessage,
+  type SimState,
+} from './state.js';
 import type { StreamGateway } from './stream-gateway.js';
 
 export class TestApiError extends Error {
@@ -55,6 +63,7 @@ export class TestApi {
     private readonly state: SimState,
     private readonly gateway: StreamGateway,
     private readonly urls: () => { base: string },
+    private readonly push: HttpPush,
   ) {}
 
   private app(ref?: string): SimApp {
@@ -106,6 +115,10 @@ export class TestApi {
       mentions,
       webhookBase: this.urls().base,
     });
+    if (app.mode === 'http') {
+      const r = await this.push.robot(app, payload);
+      return { msgId: msg.msgId, conversation, delivered: r.ok };
+    }
     const pushed = this.gateway.pushCallback(app.clientId, TOPIC_ROBOT, payload);
     if (pushed === false) return { msgId: msg.msgId, conversation, delivered: false };
     return { msgId: msg.msgId, conversation, delivered: true };
@@ -130,7 +143,12 @@ export class TestApi {
   }
 
   /** POST /sim/api/messages/<msgId>/repush: pushes a user's message again, as DingTalk may. */
-  async repush(msgId: string, appRef?: string): Promise<{ acked: boolean }> {
+  async repush(msgId: string, appRef?: string): Promise<{ acked: boolean; status?: number }> {
+    const app = this.app(appRef);
+    if (app.mode === 'http') {
+      const r = await this.push.robot(app, this.robotPayload(msgId, appRef));
+      return { acked: r.ok, status: r.status };
+    }
     const pushed = this.gateway.pushCallback(
       this.app(appRef).clientId,
       TOPIC_ROBOT,
@@ -178,19 +196,11 @@ export class TestApi {
     if (!card) throw new TestApiError(404, `no card '${outTrackId}'`);
     const user = this.state.user(sender);
     if (!user) throw new TestApiError(400, `unknown sender '${sender}'`);
-    if (card.callbackType !== 'STREAM')
-      throw new TestApiError(
-        400,
-        `card ${outTrackId} has callbackType ${card.callbackType}; only STREAM callbacks are simulated`,
-      );
     const spaceId = card.conversation.startsWith('cid-dm-') ? user.userId : card.conversation;
     const payload = cardCallbackPayload(this.state, outTrackId, spaceId, user.userId, params);
-    // DingTalk waits about 2 s for the callback response.
-    const pushed = this.gateway.pushCallback(card.app, TOPIC_CARD, payload, 2_000);
-    const ack = pushed === false ? undefined : await pushed;
-    if (ack?.data) {
+    const response = await this.cardCallback(card, payload);
+    if (response) {
       try {
-        const response = (JSON.parse(ack.data) as { response?: Record<string, any> }).response;
         const data = response?.cardData?.cardParamMap as Record<string, string> | undefined;
         if (data) {
           card.params =
@@ -206,7 +216,32 @@ export class TestApi {
         // A malformed response leaves the card as it was, as DingTalk does.
       }
     }
-    return { ...this.card(outTrackId), responded: ack !== undefined };
+    return { ...this.card(outTrackId), responded: response !== undefined };
+  }
+
+  /** Sends a click to the bot: over Stream, or to the registered URL for HTTP-callback cards. */
+  private async cardCallback(
+    card: { app: string; callbackType: string; callbackRouteKey?: string; outTrackId: string },
+    payload: Record<string, unknown>,
+  ): Promise<Record<string, any> | undefined> {
+    if (card.callbackType === 'HTTP') {
+      const target = card.callbackRouteKey ? this.state.cardCallbacks.get(card.callbackRouteKey) : undefined;
+      if (!target)
+        throw new TestApiError(
+          400,
+          `card ${card.outTrackId} calls back route '${card.callbackRouteKey}', which no app registered`,
+        );
+      return this.push.card(this.app(card.app), target, payload);
+    }
+    // DingTalk waits about 2 s for the callback response.
+    const pushed = this.gateway.pushCallback(card.app, TOPIC_CARD, payload, 2_000);
+    const ack = pushed === false ? undefined : await pushed;
+    if (!ack?.data) return ack ? {} : undefined;
+    try {
+      return (JSON.parse(ack.data) as { response?: Record<string, any> }).response ?? {};
+    } catch {
+      return {};
+    }
   }
 
   /** GET /sim/api/calls */
@@ -224,16 +259,37 @@ export class TestApi {
   }
 
   /** POST /sim/api/apps/<clientId>: change scopes, quota, mode, publication (to reproduce setup mistakes). */
-  updateApp(
+  async updateApp(
     ref: string,
     patch: Partial<
-      Pick<SimApp, 'scopes' | 'qps' | 'monthlyQuota' | 'mode' | 'published' | 'callbackUrl' | 'eventUrl'>
+      Pick<
+        SimApp,
+        | 'scopes'
+        | 'qps'
+        | 'monthlyQuota'
+        | 'mode'
+        | 'published'
+        | 'callbackUrl'
+        | 'eventUrl'
+        | 'aesKey'
+        | 'token'
+      >
     > & { used?: number },
-  ): SimApp {
+  ): Promise<SimApp & { checkUrl?: { ok: boolean; error?: string } }> {
     const app = this.app(ref);
     const { used, ...rest } = patch;
+    if (rest.aesKey !== undefined && !/^[A-Za-z0-9]{43}$/.test(rest.aesKey))
+      throw new TestApiError(400, 'aesKey must be 43 letters and digits');
+    if (rest.token !== undefined && !/^[A-Za-z0-9]{3,32}$/.test(rest.token))
+      throw new TestApiError(400, 'token must be 3-32 letters and digits');
     Object.assign(app, rest);
     if (used !== undefined) this.state.monthly.set(app.clientId, used);
+    // Saving an event URL in the console verifies it with check_url (PROTOCOL.md 4.6).
+    const eventSettings = ['eventUrl', 'aesKey', 'token', 'mode'].some((k) => k in rest);
+    if (app.mode === 'http' && app.eventUrl && eventSettings) {
+      const r = await this.push.checkUrl(app);
+      return { ...app, checkUrl: { ok: r.ok, error: r.error } };
+    }
     return app;
   }
 
@@ -242,10 +298,65 @@ export class TestApi {
     type: string,
     data: Record<string, unknown>,
     appRef?: string,
-  ): Promise<{ delivered: boolean; acked: boolean }> {
-    const pushed = this.gateway.pushEvent(this.app(appRef).clientId, type, data);
+  ): Promise<{ delivered: boolean; acked: boolean; error?: string }> {
+    const app = this.app(appRef);
+    if (app.mode === 'http') {
+      const r = await this.push.event(app, type, data);
+      return { delivered: r.status !== undefined && r.status !== 0, acked: r.ok, error: r.error };
+    }
+    const pushed = this.gateway.pushEvent(app.clientId, type, data);
     if (pushed === false) return { delivered: false, acked: false };
     return { delivered: true, acked: (await pushed) !== undefined };
+  }
+
+  /**
+   * POST /sim/api/groups/<id>/install | uninstall | rename: what an operator does in the
+   * DingTalk client, with the event DingTalk pushes (over the app's mode).
+   */
+  async groupChange(
+    ref: string,
+    change: 'install' | 'uninstall' | 'rename',
+    input: { title?: string; operator?: string; app?: string },
+  ): Promise<{ group: SimGroup; delivered: boolean; acked: boolean; error?: string }> {
+    const group = this.state.group(ref);
+    if (!group) throw new TestApiError(404, `no group '${ref}'`);
+    const app = this.app(input.app);
+    const operator = this.state.user(input.operator ?? group.members[0] ?? '')?.userId ?? '';
+    const now = Date.now();
+    let type: string;
+    let data: Record<string, unknown>;
+    if (change === 'rename') {
+      const title = input.title?.trim();
+      if (!title) throw new TestApiError(400, 'title is required');
+      group.title = title;
+      type = 'chat_update_title';
+      // Stream data of a real push (PROTOCOL.md 4.10).
+      data = {
+        timeStamp: now,
+        chatId: `chat${group.openConversationId.replace(/[^a-z0-9]/gi, '')}`,
+        operatorUnionId: `union-${operator}`,
+        title,
+        openConversationId: group.openConversationId,
+        operator,
+      };
+    } else {
+      group.coolAppInstalled = change === 'install';
+      type = change === 'install' ? 'im_cool_app_install' : 'im_cool_app_uninstall';
+      data = {
+        coolAppCode: `COOLAPP-1-${app.robotCode}`,
+        operateTime: String(now),
+        openConversationCorpId: this.state.org.corpId,
+        robotCode: app.robotCode,
+        openConversationId: group.openConversationId,
+        operator,
+      };
+    }
+    return { group, ...(await this.event(type, data, app.clientId)) };
+  }
+
+  /** GET /sim/api/pushes: HTTP pushes to bots in URL callback mode, with the outcome. */
+  pushes(app?: string): PushRecord[] {
+    return this.state.pushes.filter((p) => !app || p.app === app);
   }
 
   stream(action: 'disconnect' | 'drop' | 'ping', appRef?: string): { connections: number } {

@@ -11,6 +11,7 @@ const USAGE = `dingops — ChatOps bot framework for DingTalk
 
 Usage:
   dingops start [--config bot.config.yaml]    run the bot
+  dingops register [--config file]            what to paste into DingTalk's console, checked
   dingops sim [--port 4010] [--org file]      a standalone DingTalk simulator
   dingops chat [--as alice] [--group ops] [--sim URL]   chat with the bot through the simulator
   dingops config check [file]                 validate a config file (exit 0 valid, 1 invalid)
@@ -26,6 +27,10 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case 'start':
       return start([sub, ...rest].filter((x): x is string => x !== undefined));
+    case 'register':
+      return (await import('./register.js')).register(
+        [sub, ...rest].filter((x): x is string => x !== undefined),
+      );
     case 'sim':
       return (await import('./sim.js')).simCommand(
         [sub, ...rest].filter((x): x is string => x !== undefined),

@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
-import { composeDingTalk, streamTransport } from '../dingtalk/dingtalk-stack.js';
+import { callbackUrl } from '../config/public-url.js';
+import { randomAlnum } from '../dingtalk/callback-crypto.js';
+import { composeDingTalk, httpTransport, streamTransport } from '../dingtalk/dingtalk-stack.js';
 import { Bot } from '../runtime/bot.js';
+import type { Transport } from '../transport/transport.js';
 import { runChat } from './chat-client.js';
 
 /** The embedded simulator's app (the documented default org). */
@@ -49,17 +52,20 @@ export async function start(args: string[]): Promise<number> {
       cardTemplateId: d.cardTemplateId ?? DEMO_APP.templateId,
     });
   }
-  if (d.mode !== 'stream') {
-    process.stderr.write(
-      'dingtalk.mode http is not available yet; use mode: stream (no public address needed).\n',
-    );
-    await sim?.stop();
-    return 1;
+  if (sim && d.mode === 'http') {
+    // The demo app gets event keys of its own (the simulator plays the console that shows them).
+    d.aesKey ??= randomAlnum(43);
+    d.token ??= randomAlnum(16);
   }
+  let transport: Transport | undefined;
   const bot = await Bot.create({
     config,
-    compose: (c) => composeDingTalk(c),
-    transports: (c) => [streamTransport(c)],
+    compose: (c) => {
+      composeDingTalk(c);
+      // HTTP routes must exist before the server starts, so the transport is built here.
+      transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
+    },
+    transports: () => [transport!],
   });
   let stopping: Promise<void> | undefined;
   let stopped: () => void = () => undefined;
@@ -76,6 +82,19 @@ export async function start(args: string[]): Promise<number> {
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
   await bot.start();
+  if (sim && d.mode === 'http') {
+    // What an operator pastes into the developer console, done on the simulated one.
+    const publicUrl = config.core.server.publicUrl!;
+    const app = await sim.client.api.updateApp(DEMO_APP.clientId, {
+      mode: 'http',
+      callbackUrl: callbackUrl(publicUrl, d.callbacks.robot),
+      eventUrl: callbackUrl(publicUrl, d.callbacks.events),
+      aesKey: d.aesKey,
+      token: d.token,
+    });
+    if (app.checkUrl && !app.checkUrl.ok)
+      process.stderr.write(`The simulator could not verify the event URL: ${app.checkUrl.error}\n`);
+  }
   if (sim) {
     const user = config.core.access.admins[0] ?? 'alice';
     if (process.stdin.isTTY) {

@@ -173,6 +173,10 @@ export function httpTransport(c: DependencyContainer): HttpCallbackTransport {
   return new HttpCallbackTransport(
     {
       paths: d.callbacks,
+      urls: {
+        robot: callbackUrl(publicUrl, d.callbacks.robot),
+        events: callbackUrl(publicUrl, d.callbacks.events),
+      },
       clientSecret: d.clientSecret,
       crypto,
       cardApiSecret: apiSecret,

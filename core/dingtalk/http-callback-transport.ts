@@ -12,6 +12,8 @@ import { checkRobotSignature } from './robot-signature.js';
 
 export interface HttpCallbackOptions {
   paths: { robot: string; events: string; cards: string };
+  /** The public URLs of the robot and event routes (for `status`). */
+  urls: { robot: string; events: string };
   /** The app secret: robot callbacks are signed with it. */
   clientSecret: string;
   /** Event subscription crypto; without it the events route explains what to configure. */
@@ -52,6 +54,7 @@ export class HttpCallbackTransport implements Transport {
   private current: TransportState = { status: 'idle' };
   /** When DingTalk last verified the event URL (`check_url`). */
   lastCheckUrlAt: number | undefined;
+  private cardProblem: string | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -68,7 +71,7 @@ export class HttpCallbackTransport implements Transport {
       url: paths.robot,
       rawBody: true,
       bodyLimit: options.robotBodyLimit ?? 256 * 1024,
-      handler: (req, reply) => this.answer(req, reply, 'robot', () => this.onRobot(req, reply)),
+      handler: (req, reply) => this.answer(req, reply, 'robot message', () => this.onRobot(req, reply)),
     });
     http.route('core', {
       method: 'POST',
@@ -87,7 +90,15 @@ export class HttpCallbackTransport implements Transport {
   }
 
   state(): TransportState {
-    return { ...this.current };
+    if (this.current.status !== 'registered') return { ...this.current };
+    const { urls } = this.options;
+    const checked = this.lastCheckUrlAt
+      ? `check_url answered ${new Date(this.lastCheckUrlAt).toISOString()}`
+      : 'DingTalk has not verified the event URL since start';
+    return {
+      ...this.current,
+      detail: `robot message URL ${urls.robot}, event subscription URL ${urls.events} (${this.options.crypto ? checked : 'not configured: set dingtalk.aesKey and dingtalk.token'})${this.cardProblem ? `; ${this.cardProblem}` : ''}`,
+    };
   }
 
   async start(sink: InboundSink): Promise<void> {
@@ -100,7 +111,7 @@ export class HttpCallbackTransport implements Transport {
       await this.options.registerCardCallbacks?.();
     } catch (err) {
       // Messages and events still work; only card buttons would not reach us.
-      this.current.detail = `card callback URL not registered: ${err instanceof Error ? err.message : String(err)}`;
+      this.cardProblem = `card callback URL not registered: ${err instanceof Error ? err.message : String(err)}`;
       this.log.error({ err }, 'http: could not register the card callback URL; card buttons will not work');
     }
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { errors } from '../errors.js';
 import type { SimApp } from '../org/org.js';
 import type { SimCard, SimState } from '../state.js';
@@ -93,6 +94,7 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
     privateData,
     streaming: {},
     callbackType: String(body.callbackType ?? 'STREAM'),
+    callbackRouteKey: body.callbackRouteKey === undefined ? undefined : String(body.callbackRouteKey),
     messageSeq: msg.seq,
     app: app.clientId,
     updates: 0,
@@ -147,4 +149,28 @@ export function streamCard(state: SimState, app: SimApp, body: Record<string, an
   card.streaming[body.key] = s;
   refreshCardMessage(state, card);
   return { success: true, result: true };
+}
+
+/** `POST /v1.0/card/callbacks/register` (PROTOCOL.md 5.6.5): where HTTP-callback cards send clicks. */
+export function registerCardCallback(state: SimState, app: SimApp, body: Record<string, any>) {
+  const key = typeof body.callbackRouteKey === 'string' ? body.callbackRouteKey : '';
+  const url = typeof body.callbackUrl === 'string' ? body.callbackUrl : '';
+  if (!key) throw errors.invalid('invalidParameter.callbackRouteKey.empty', 'callbackRouteKey is empty');
+  if (!/^https?:\/\//.test(url))
+    throw errors.invalid('invalidParameter.callbackUrl.invalid', 'callbackUrl is invalid');
+  const existing = state.cardCallbacks.get(key);
+  if (existing && existing.app !== app.clientId)
+    throw errors.invalid(
+      'invalidParameter.callbackRouteKey.exists',
+      'callbackRouteKey is used by another app',
+    );
+  if (existing && body.forceUpdate !== true && existing.url !== url)
+    throw errors.invalid(
+      'invalidParameter.callbackRouteKey.exists',
+      'callbackRouteKey exists; set forceUpdate',
+    );
+  const apiSecret =
+    typeof body.apiSecret === 'string' && body.apiSecret ? body.apiSecret : randomBytes(16).toString('hex');
+  state.cardCallbacks.set(key, { app: app.clientId, url, apiSecret });
+  return { success: true, result: { callbackUrl: url, apiSecret } };
 }

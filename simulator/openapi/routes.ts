@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { ApiError, errors, LegacyError, legacyErrors } from '../errors.js';
 import type { SimApp } from '../org/org.js';
 import type { SimState } from '../state.js';
-import { createAndDeliver, streamCard, updateCard } from './cards.js';
+import { createAndDeliver, registerCardCallback, streamCard, updateCard } from './cards.js';
 import { type ApiStyle, authenticate, injectedFault, meter, QpsLimiter, requireScope } from './enforce.js';
 import {
   addSceneGroupMembers,
@@ -58,6 +58,15 @@ const ROUTES: Route[] = [
     scope: 'Card.Instance.Write',
     metered: true,
     handle: (c) => updateCard(c.state, c.app, c.body),
+  },
+  {
+    method: 'POST',
+    path: '/v1.0/card/callbacks/register',
+    style: 'new',
+    // The scope of this endpoint is not documented; the card write scope is the closest.
+    scope: 'Card.Instance.Write',
+    metered: true,
+    handle: (c) => registerCardCallback(c.state, c.app, c.body),
   },
   {
     method: 'PUT',

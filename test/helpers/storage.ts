@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import pg from 'pg';
 import { afterEach, beforeEach } from 'vitest';
 
@@ -20,7 +21,20 @@ export function testStorageUrl(): string {
   return url.toString();
 }
 
+/** Like `testStorageUrl`, but a SQLite store is a file, so it outlives one bot (restart tests). */
+export function persistentTestStorageUrl(): string {
+  return testStorageUrl().replace(
+    'sqlite::memory:',
+    `sqlite:/tmp/dingops-test-${process.pid}-${randomBytes(6).toString('hex')}.db`,
+  );
+}
+
 export async function dropTestStorage(url: string): Promise<void> {
+  if (url.startsWith('sqlite:/tmp/dingops-test-')) {
+    const file = url.slice('sqlite:'.length);
+    for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+    return;
+  }
   if (!url.startsWith('postgres')) return;
   const parsed = new URL(url);
   const schema = parsed.searchParams.get('schema');

@@ -61,7 +61,7 @@ describe('simulated OpenAPI enforcement', () => {
   });
 
   it('reports a missing scope with requiredScopes', async () => {
-    sim.client.api.updateApp('dingops-demo', { scopes: [] });
+    await sim.client.api.updateApp('dingops-demo', { scopes: [] });
     const tok = (await token()).body.accessToken;
     const r = await groupSend(tok);
     expect(r.status).toBe(403);
@@ -72,14 +72,14 @@ describe('simulated OpenAPI enforcement', () => {
   });
 
   it('throttles beyond the app QPS and stops at the monthly quota', async () => {
-    sim.client.api.updateApp('dingops-demo', { qps: 3 });
+    await sim.client.api.updateApp('dingops-demo', { qps: 3 });
     const tok = (await token()).body.accessToken;
     const results = await Promise.all(Array.from({ length: 6 }, () => groupSend(tok)));
     const codes = results.map((r) => r.body.code ?? 'ok');
     expect(
       codes.filter((c) => c === 'Forbidden.AccessDenied.QpsLimitForAppkeyAndApi').length,
     ).toBeGreaterThanOrEqual(1);
-    sim.client.api.updateApp('dingops-demo', { qps: 100, monthlyQuota: 10, used: 10 });
+    await sim.client.api.updateApp('dingops-demo', { qps: 100, monthlyQuota: 10, used: 10 });
     expect((await groupSend(tok)).body).toMatchObject({ code: 'Forbidden.AccessDenied.ApiCountLimitForOrg' });
     expect(sim.client.api.calls().quota['dingops-demo']).toEqual({ used: 10, limit: 10 });
   });

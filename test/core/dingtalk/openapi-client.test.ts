@@ -48,10 +48,10 @@ describe('OpenApiClient', () => {
         () => undefined,
         (e: DingTalkApiError) => e,
       )) as DingTalkApiError;
-    sim.client.api.updateApp('dingops-demo', { scopes: [] });
+    await sim.client.api.updateApp('dingops-demo', { scopes: [] });
     const perm = await kind(api.sendGroupMessage('cid-ops', 'sampleText', { content: 'a' }));
     expect([perm.kind, perm.requiredScopes]).toEqual(['permission', ['qyapi_robot_sendmsg']]);
-    sim.client.api.updateApp('dingops-demo', {
+    await sim.client.api.updateApp('dingops-demo', {
       scopes: ['qyapi_robot_sendmsg', 'qyapi_get_member_by_mobile'],
     });
     sim.client.api.setFaults({ throttleNext: 1 });
@@ -117,7 +117,7 @@ describe('OpenApiClient', () => {
   });
 
   it('stays within the QPS without tripping DingTalk', async () => {
-    sim.client.api.updateApp('dingops-demo', { qps: 5 });
+    await sim.client.api.updateApp('dingops-demo', { qps: 5 });
     const small = new OpenApiClient(
       {
         clientId: 'dingops-demo',

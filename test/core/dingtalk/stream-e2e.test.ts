@@ -140,7 +140,7 @@ describe('Stream mode through the real SDK and the simulator', () => {
   it('reports a missing permission scope by name', async () => {
     sb = await createSimBot({ sim: { sessionWebhookTtlMs: 1000 } });
     const { client } = sb.sim;
-    client.api.updateApp('dingops-demo', { scopes: ['Card.Instance.Write'] });
+    await client.api.updateApp('dingops-demo', { scopes: ['Card.Instance.Write'] });
     await client.as('bob').say('ping', { group: 'ops' });
     await client.until(() => sb!.logs.text.includes('dead-lettered') || undefined, 5000, 'the dead letter');
     expect(sb.logs.text).toContain('Forbidden.AccessDenied.AccessTokenPermissionDenied');
