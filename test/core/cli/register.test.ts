@@ -52,7 +52,7 @@ describe('dingops register', () => {
     await sb.bot.stop('test');
     const r = await run(httpYaml(sb));
     expect(r.code).toBe(1);
-    expect(r.text).toMatch(/✗ robot message URL: not reachable \(ECONNREFUSED\)/);
+    expect(r.text).toMatch(/✗ robot message URL: not reachable \(\w+\); is the bot running/);
   });
 
   it('Stream mode: Connected when the gateway accepts the credentials, the reason when not', async () => {
