@@ -22,7 +22,6 @@ export interface HttpCallbackOptions {
   cardApiSecret: string;
   /** Registers the card callback URL with DingTalk (HTTP card callbacks). */
   registerCardCallbacks?: () => Promise<void>;
-  /** Robot message bodies are small; a larger one is not DingTalk's. */
   robotBodyLimit?: number;
   eventBodyLimit?: number;
   clock?: () => number;
@@ -66,27 +65,22 @@ export class HttpCallbackTransport implements Transport {
   ) {
     this.now = options.clock ?? Date.now;
     const { paths } = options;
-    http.route('core', {
-      method: 'POST',
-      url: paths.robot,
-      rawBody: true,
-      bodyLimit: options.robotBodyLimit ?? 256 * 1024,
-      handler: (req, reply) => this.answer(req, reply, 'robot message', () => this.onRobot(req, reply)),
-    });
-    http.route('core', {
-      method: 'POST',
-      url: paths.events,
-      rawBody: true,
-      bodyLimit: options.eventBodyLimit ?? 256 * 1024,
-      handler: (req, reply) => this.answer(req, reply, 'event', () => this.onEvent(req, reply)),
-    });
-    http.route('core', {
-      method: 'POST',
-      url: paths.cards,
-      rawBody: true,
-      bodyLimit: 64 * 1024,
-      handler: (req, reply) => this.answer(req, reply, 'card callback', () => this.onCard(req, reply)),
-    });
+    // DingTalk's bodies are small: a larger one is not DingTalk's.
+    const routes: Array<
+      [string, string, number, (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>]
+    > = [
+      [paths.robot, 'robot message', options.robotBodyLimit ?? 256 * 1024, (q, r) => this.onRobot(q, r)],
+      [paths.events, 'event', options.eventBodyLimit ?? 256 * 1024, (q, r) => this.onEvent(q, r)],
+      [paths.cards, 'card callback', 64 * 1024, (q, r) => this.onCard(q, r)],
+    ];
+    for (const [url, what, bodyLimit, handle] of routes)
+      http.route('core', {
+        method: 'POST',
+        url,
+        rawBody: true,
+        bodyLimit,
+        handler: (req, reply) => this.answer(req, reply, what, () => handle(req, reply)),
+      });
   }
 
   state(): TransportState {
