@@ -25,11 +25,12 @@ export class Inbox {
   /** True when the id was not seen before (and is now recorded with its payload). */
   async accept(id: string, kind: string, payload: unknown): Promise<boolean> {
     // Every inbound message passes here: a raw statement, group-committed on SQLite.
-    const r =
-      await sql`insert into inbound_seen (id, kind, received_at, payload, done) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0) on conflict (id) do nothing`.execute(
+    const r = await this.store.write(
+      sql`insert into inbound_seen (id, kind, received_at, payload, done) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0) on conflict (id) do nothing`.compile(
         this.db,
-      );
-    return Number(r.numAffectedRows ?? 0) > 0;
+      ),
+    );
+    return r.numAffectedRows > 0;
   }
 
   async done(id: string): Promise<void> {

@@ -217,8 +217,10 @@ export class Outbox {
     try {
       await this.deliver(row);
       // Raw statement on the hot path: the query builder costs more than SQLite here.
-      await sql`update outbox set status = 'sent', sent_at = ${this.now()}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.execute(
-        this.db,
+      await this.store.write(
+        sql`update outbox set status = 'sent', sent_at = ${this.now()}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.compile(
+          this.db,
+        ),
       );
       this.settled();
       return true;
