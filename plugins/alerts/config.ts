@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { parseDuration } from '../../core/index.js';
+import { parseMatcher } from './matchers.js';
+
+/** A duration written as in commands (`30s`, `5m`, `4h`), in milliseconds. */
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s, ctx) => {
+      const ms = parseDuration(s);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 4h, got '${s}'` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+
+const matcher = z.string().transform((s, ctx) => {
+  try {
+    return parseMatcher(s);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** How a source proves it is who it says: a bearer token, or an HMAC signature of the body. */
+const source = z
+  .strictObject({
+    token: z
+      .string()
+      .min(16, 'use a token of at least 16 characters')
+      .optional()
+      .describe('Authorization: Bearer <token>'),
+    hmacSecret: z.string().min(16, 'use a secret of at least 16 characters').optional(),
+    signatureHeader: z
+      .string()
+      .default('X-Dingops-Signature')
+      .describe('hex HMAC-SHA256 of "[timestamp:]body"'),
+    timestampHeader: z
+      .string()
+      .optional()
+      .describe('When set, the signed text is "<timestamp>:<body>" (Grafana)'),
+  })
+  .refine((s) => s.token || s.hmacSecret, 'set token or hmacSecret: every source needs a credential');
+
+const targets = {
+  groups: z.array(z.string()).default([]).describe('openConversationIds or group titles'),
+  people: z.array(z.string()).default([]).describe('names from `people`, userIds or mobiles'),
+};
+
+const route = z.strictObject({
+  name: z.string().optional(),
+  match: z.array(matcher).default([]).describe('label matchers: name=value, !=, =~ (regex), !~'),
+  ...targets,
+  escalation: z.string().optional().describe('an escalation policy name'),
+  continue: z.boolean().default(false).describe('keep matching later routes'),
+});
+
+const escalationLevel = z.strictObject({
+  ...targets,
+  after: duration('10m').describe('wait this long without an acknowledgement before the next level'),
+});
+
+export const alertsConfigSchema = z
+  .strictObject({
+    sources: z
+      .strictObject({
+        alertmanager: source.optional(),
+        grafana: source.optional(),
+        generic: source.optional(),
+      })
+      .default({}),
+    bodyLimit: z
+      .number()
+      .int()
+      .positive()
+      .default(4 * 1024 * 1024),
+    grouping: z
+      .strictObject({
+        by: z
+          .array(z.string())
+          .default(['alertname'])
+          .describe(
+            'labels that group alerts when a source sends no groupKey (generic), or always with key: labels',
+          ),
+        key: z
+          .enum(['auto', 'labels'])
+          .default('auto')
+          .describe("auto: the sender's groupKey when it has one"),
+        groupWait: duration('30s'),
+        groupInterval: duration('5m'),
+        repeatInterval: duration('4h'),
+      })
+      .prefault({}),
+    routes: z.array(route).default([]),
+    defaultRoute: z.strictObject({ ...targets, escalation: z.string().optional() }).prefault({}),
+    escalations: z
+      .record(
+        z.string(),
+        z.strictObject({
+          levels: z.array(escalationLevel).min(1),
+          repeat: z.number().int().min(0).max(10).default(0).describe('run the levels again this many times'),
+        }),
+      )
+      .default({}),
+    snoozePresets: z.array(duration('30m')).prefault(['30m', '2h', '1d']),
+    sendResolvedForSilenced: z.boolean().default(false),
+    /** Labels shown on cards (others are in `incident <id>`). */
+    cardLabels: z.array(z.string()).default(['alertname', 'severity', 'service', 'instance', 'env']),
+  })
+  .superRefine((c, ctx) => {
+    for (const [i, r] of c.routes.entries())
+      if (r.escalation && !c.escalations[r.escalation])
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', i, 'escalation'],
+          message: `no escalation policy '${r.escalation}' (defined: ${Object.keys(c.escalations).join(', ') || 'none'})`,
+        });
+    if (c.defaultRoute.escalation && !c.escalations[c.defaultRoute.escalation])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultRoute', 'escalation'],
+        message: `no escalation policy '${c.defaultRoute.escalation}'`,
+      });
+  });
+
+export type AlertsConfig = z.output<typeof alertsConfigSchema>;
+export type SourceConfig = NonNullable<AlertsConfig['sources']['alertmanager']>;
+export type RouteConfig = AlertsConfig['routes'][number];

@@ -1,0 +1,118 @@
+import { type Card, type CardButton, type CardStatus, card, formatDuration } from '../../core/index.js';
+import type { AlertsConfig } from './config.js';
+import type { Incident, StoredAlert } from './incident-store.js';
+
+export interface CardDeps {
+  config: AlertsConfig;
+  t: (key: string, vars?: Record<string, unknown>) => string;
+  /** Full action ids (`alerts.ack`, ...). */
+  actions: { ack: string; unack: string; resolve: string; snooze: string; silence: string };
+  /** The war room plugin's action, when that plugin runs. */
+  warRoomAction?: string;
+  now: () => number;
+  timezone: string;
+}
+
+const ICON: Record<string, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
+
+function statusOf(i: Incident): CardStatus {
+  if (i.status === 'resolved') return 'success';
+  if (i.status === 'acknowledged' || i.status === 'snoozed') return 'neutral';
+  return i.severity === 'critical' ? 'critical' : i.severity === 'warning' ? 'warning' : 'info';
+}
+
+/**
+ * The incident card: severity colour, title, key labels, alert counts, start time, links,
+ * who acknowledged, and the buttons (each with the equivalent command, so markdown
+ * fallbacks keep every action reachable).
+ */
+export function incidentCard(
+  i: Incident,
+  alerts: StoredAlert[],
+  deps: CardDeps,
+  mentions: string[] = [],
+): Card {
+  const { t, config } = deps;
+  const time = (ms: number) =>
+    new Date(ms).toLocaleString('sv-SE', { timeZone: deps.timezone, hour12: false }).slice(0, 16);
+  const fields = [
+    { label: t('field.status'), value: t(`status.${i.status}`) },
+    { label: t('field.alerts'), value: t('alertCount', { firing: i.firing, total: i.total }) },
+    {
+      label: t('field.started'),
+      value: `${time(i.createdAt)} (${formatDuration(Math.max(0, deps.now() - i.createdAt))})`,
+    },
+  ];
+  if (i.ackedBy) fields.push({ label: t('field.ackedBy'), value: `@${i.ackedBy}` });
+  if (i.status === 'snoozed' && i.snoozedUntil)
+    fields.push({ label: t('field.snoozedUntil'), value: time(i.snoozedUntil) });
+  const labels = config.cardLabels.filter((l) => i.labels[l]).map((l) => `\`${l}=${i.labels[l]}\``);
+  const firing = alerts.filter((a) => a.status === 'firing');
+  const resolved = alerts.filter((a) => a.status === 'resolved');
+  const line = (a: StoredAlert) => {
+    const summary = a.annotations.description || a.annotations.summary;
+    const link = a.links[0];
+    return `${a.status === 'firing' ? '🔥' : '✅'} ${link ? `[${a.title}](${link.url})` : a.title}${summary && summary !== a.title ? ` — ${summary}` : ''}`;
+  };
+  const buttons: CardButton[] = [];
+  if (i.status !== 'resolved') {
+    buttons.push(
+      i.status === 'acknowledged'
+        ? {
+            text: t('button.unack'),
+            action: { id: deps.actions.unack, params: { incident: String(i.id) } },
+            command: `unack ${i.id}`,
+          }
+        : {
+            text: t('button.ack'),
+            style: 'primary',
+            action: { id: deps.actions.ack, params: { incident: String(i.id) } },
+            command: `ack ${i.id}`,
+          },
+      {
+        text: t('button.resolve'),
+        action: { id: deps.actions.resolve, params: { incident: String(i.id) } },
+        command: `resolve ${i.id}`,
+      },
+    );
+    const snooze = config.snoozePresets[0];
+    if (snooze)
+      buttons.push({
+        text: t('button.snooze', { duration: formatDuration(snooze) }),
+        action: { id: deps.actions.snooze, params: { incident: String(i.id), ms: String(snooze) } },
+        command: `snooze ${i.id} ${formatDuration(snooze)}`,
+      });
+    buttons.push({
+      text: t('button.silence', { duration: '2h' }),
+      style: 'danger',
+      action: { id: deps.actions.silence, params: { incident: String(i.id), ms: String(2 * 3_600_000) } },
+      command: `silence add ${Object.entries(i.labels)
+        .filter(([k]) => config.grouping.by.includes(k) || k === 'alertname')
+        .map(([k, v]) => `${k}=${v.includes(' ') ? `"${v}"` : v}`)
+        .join(' ')} 2h`,
+    });
+    if (deps.warRoomAction)
+      buttons.push({
+        text: t('button.warRoom'),
+        action: { id: deps.warRoomAction, params: { incident: String(i.id) } },
+        command: `warroom open ${i.id}`,
+      });
+  }
+  return card({
+    title: `${ICON[i.severity] ?? ''} #${i.id} ${i.title}`,
+    status: statusOf(i),
+    fields,
+    sections: [
+      ...(labels.length ? [{ items: [labels.join(' ')] }] : []),
+      ...(firing.length
+        ? [{ title: t('section.firing', { count: firing.length }), items: firing.map(line) }]
+        : []),
+      ...(resolved.length
+        ? [{ title: t('section.resolved', { count: resolved.length }), items: resolved.map(line) }]
+        : []),
+    ],
+    buttons,
+    mentions,
+    footer: t('footer', { id: i.id }),
+  });
+}

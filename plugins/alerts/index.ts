@@ -1,0 +1,123 @@
+import { definePlugin, TOKENS } from '../../core/index.js';
+import { incidentSummary, registerCommands } from './commands.js';
+import { alertsConfigSchema } from './config.js';
+import { alertsCatalogs } from './i18n.js';
+import { IncidentActions } from './incident-actions.js';
+import { type CardDeps, incidentCard } from './incident-card.js';
+import { type Incident, IncidentStore } from './incident-store.js';
+import { registerIngestRoutes } from './ingest/ingest-routes.js';
+import { alertsMigrations } from './migrations.js';
+import { Notifier } from './notifier.js';
+import { Silences } from './silences.js';
+
+/**
+ * Alert routing (README, "Alerts"): Alertmanager, Grafana and generic webhooks in;
+ * incidents grouped Alertmanager-style, routed by label matchers to groups and people,
+ * escalated until someone acknowledges; acknowledge, resolve, snooze and silence from the
+ * card or by command.
+ */
+export default definePlugin({
+  name: 'alerts',
+  description: { en: 'Alert routing and incidents', 'zh-CN': '告警路由与故障处理' },
+  config: alertsConfigSchema,
+  i18n: alertsCatalogs,
+  migrations: alertsMigrations,
+  setup(ctx) {
+    const now = Date.now;
+    const config = ctx.config;
+    const store = new IncidentStore(ctx.store.db, () => config, now);
+    const silences = new Silences(ctx.store.db, now);
+    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+
+    const ids = {
+      ack: 'alerts.ack',
+      unack: 'alerts.unack',
+      resolve: 'alerts.resolve',
+      snooze: 'alerts.snooze',
+      silence: 'alerts.silence',
+    };
+    const cardDeps = (): CardDeps => ({
+      config,
+      t: (k, v) => ctx.t(k, v),
+      actions: ids,
+      warRoomAction: ctx.plugins.isRunning('warroom') ? 'warroom.open' : undefined,
+      now,
+      timezone,
+    });
+    const render = async (i: Incident, mentions: string[] = []) =>
+      incidentCard(i, await store.alerts(i.id), cardDeps(), mentions);
+
+    // userIds of `people` entries, userIds, or mobiles (looked up once through the API, then cached).
+    const person = async (ref: string): Promise<string | undefined> => {
+      const p = ctx.people.find(ref);
+      if (p?.userId) return p.userId;
+      const mobile = p?.mobile ?? (/^\+?[\d -]{5,20}$/.test(ref) ? ref : undefined);
+      if (!mobile) return p ? undefined : ref;
+      const cached = await ctx.store.kv.get<string>(`mobile:${mobile}`);
+      if (cached) return cached;
+      try {
+        const userId = await ctx.services
+          .resolve(TOKENS.OpenApi)
+          .userIdByMobile(mobile.replace(/[\s-]/g, ''));
+        if (userId) await ctx.store.kv.set(`mobile:${mobile}`, userId, { ttlMs: 7 * 86_400_000 });
+        return userId;
+      } catch (err) {
+        ctx.log.warn({ err, person: ref }, 'alerts: cannot resolve a mobile number to a userId');
+        return undefined;
+      }
+    };
+
+    const notifier = new Notifier({ store, silences, config, ctx, render, person, log: ctx.log, now });
+    const actions = new IncidentActions(store, silences, notifier, (i) => render(i), config.grouping, now);
+
+    registerIngestRoutes(ctx, store, () => void notifier.kick());
+    registerCommands(ctx, { store, silences, actions, summary: incidentSummary((k, v) => ctx.t(k, v)) });
+
+    const incidentParam = (p: Record<string, string>) => Number(p.incident);
+    const actor = (a: { caller: { userId: string; nick: string } }) => ({
+      userId: a.caller.userId,
+      nick: a.caller.nick,
+    });
+    ctx.actions.register({
+      name: 'ack',
+      command: 'ack',
+      handler: async (a) => ({ card: await actions.ack(incidentParam(a.params), actor(a)) }),
+    });
+    ctx.actions.register({
+      name: 'unack',
+      command: 'unack',
+      handler: async (a) => ({ card: await actions.unack(incidentParam(a.params), actor(a)) }),
+    });
+    ctx.actions.register({
+      name: 'resolve',
+      command: 'resolve',
+      handler: async (a) => ({ card: await actions.resolve(incidentParam(a.params), actor(a)) }),
+    });
+    ctx.actions.register({
+      name: 'snooze',
+      command: 'snooze',
+      handler: async (a) => ({
+        card: await actions.snooze(incidentParam(a.params), Number(a.params.ms), actor(a)),
+      }),
+    });
+    ctx.actions.register({
+      name: 'silence',
+      command: 'silence add',
+      handler: async (a) => {
+        const r = await actions.silence(incidentParam(a.params), Number(a.params.ms), actor(a));
+        return { card: r.card };
+      },
+    });
+
+    ctx.status('incidents', async () => {
+      const open = await store.list({ status: ['triggered', 'acknowledged', 'snoozed'], limit: 1000 });
+      return {
+        name: 'alerts',
+        ok: true,
+        detail: `${open.filter((i) => i.status === 'triggered').length} triggered, ${open.length} open`,
+      };
+    });
+    notifier.start();
+    ctx.onDispose(() => notifier.stop());
+  },
+});

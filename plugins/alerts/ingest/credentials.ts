@@ -1,0 +1,41 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { SourceConfig } from '../config.js';
+
+/**
+ * Checks a request against its source's credential: `Authorization: Bearer <token>`, or a
+ * hex HMAC-SHA256 of the raw body (Grafana's scheme: `<timestamp>:<body>` when a timestamp
+ * header is configured). Returns why it failed, or undefined when it passed.
+ */
+export function credentialProblem(
+  source: SourceConfig,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: string,
+): string | undefined {
+  const header = (name: string) => {
+    const v = headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  if (source.token) {
+    const auth = header('authorization');
+    if (auth && same(auth, `Bearer ${source.token}`)) return undefined;
+    if (!source.hmacSecret) return auth ? 'wrong bearer token' : 'missing Authorization: Bearer <token>';
+  }
+  const signature = header(source.signatureHeader);
+  if (!signature) return `missing ${source.signatureHeader}`;
+  let signed = rawBody;
+  if (source.timestampHeader) {
+    const ts = header(source.timestampHeader);
+    if (!ts) return `missing ${source.timestampHeader}`;
+    if (!/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300)
+      return `${source.timestampHeader} is more than 5 minutes off`;
+    signed = `${ts}:${rawBody}`;
+  }
+  const expected = createHmac('sha256', source.hmacSecret!).update(signed).digest('hex');
+  return same(signature.toLowerCase().replace(/^sha256=/, ''), expected) ? undefined : 'wrong signature';
+}
+
+function same(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

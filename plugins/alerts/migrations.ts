@@ -1,0 +1,97 @@
+import type { Kysely } from 'kysely';
+import { type MigrationList, withAutoId } from '../../core/index.js';
+
+export const alertsMigrations: MigrationList = {
+  '0001_alerts': {
+    async up(db: Kysely<any>) {
+      // Incidents: alerts grouped by key, with their notification and escalation schedule.
+      await withAutoId(db, db.schema.createTable('alerts_incident'))
+        .addColumn('group_key', 'varchar(500)', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('severity', 'varchar(10)', (c) => c.notNull())
+        .addColumn('status', 'varchar(12)', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('route', 'text', (c) => c.notNull())
+        .addColumn('firing', 'integer', (c) => c.notNull())
+        .addColumn('total', 'integer', (c) => c.notNull())
+        .addColumn('acked_by', 'varchar(100)')
+        .addColumn('snoozed_until', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addColumn('resolved_at', 'bigint')
+        .addColumn('notify_due_at', 'bigint')
+        .addColumn('last_notified_at', 'bigint')
+        .addColumn('escalation_level', 'integer')
+        .addColumn('escalation_round', 'integer')
+        .addColumn('escalation_due_at', 'bigint')
+        .execute();
+      await db.schema
+        .createIndex('alerts_incident_key')
+        .on('alerts_incident')
+        .columns(['group_key'])
+        .execute();
+      await db.schema
+        .createIndex('alerts_incident_due')
+        .on('alerts_incident')
+        .columns(['notify_due_at'])
+        .execute();
+      await db.schema
+        .createTable('alerts_alert')
+        .addColumn('fingerprint', 'varchar(300)', (c) => c.primaryKey())
+        .addColumn('incident_id', 'bigint')
+        .addColumn('source', 'varchar(20)', (c) => c.notNull())
+        .addColumn('status', 'varchar(10)', (c) => c.notNull())
+        .addColumn('title', 'text', (c) => c.notNull())
+        .addColumn('severity', 'varchar(10)', (c) => c.notNull())
+        .addColumn('labels', 'text', (c) => c.notNull())
+        .addColumn('annotations', 'text', (c) => c.notNull())
+        .addColumn('links', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        .addColumn('ends_at', 'bigint')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('alerts_alert_incident')
+        .on('alerts_alert')
+        .columns(['incident_id'])
+        .execute();
+      // Everything that happened to an incident, in order.
+      await withAutoId(db, db.schema.createTable('alerts_timeline'))
+        .addColumn('incident_id', 'bigint', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'varchar(100)', (c) => c.notNull())
+        .addColumn('kind', 'varchar(30)', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('alerts_timeline_incident')
+        .on('alerts_timeline')
+        .columns(['incident_id'])
+        .execute();
+      await withAutoId(db, db.schema.createTable('alerts_silence'))
+        .addColumn('matchers', 'text', (c) => c.notNull())
+        .addColumn('starts_at', 'bigint', (c) => c.notNull())
+        .addColumn('ends_at', 'bigint', (c) => c.notNull())
+        .addColumn('created_by', 'varchar(100)', (c) => c.notNull())
+        .addColumn('comment', 'text', (c) => c.notNull())
+        .execute();
+      // Cards sent for an incident, so every copy is updated in place.
+      await db.schema
+        .createTable('alerts_card')
+        .addColumn('incident_id', 'bigint', (c) => c.notNull())
+        .addColumn('destination', 'varchar(300)', (c) => c.notNull())
+        .addColumn('card_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('sent_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createIndex('alerts_card_incident')
+        .on('alerts_card')
+        .columns(['incident_id'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      for (const t of ['alerts_card', 'alerts_silence', 'alerts_timeline', 'alerts_alert', 'alerts_incident'])
+        await db.schema.dropTable(t).execute();
+    },
+  },
+};

@@ -1,0 +1,63 @@
+export type Severity = 'critical' | 'warning' | 'info';
+export type AlertStatus = 'firing' | 'resolved';
+export type IncidentStatus = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
+
+/** One alert as any source describes it, normalized. */
+export interface IncomingAlert {
+  /** Stable identity of the alert (Alertmanager's fingerprint, Grafana's, or the generic dedup key). */
+  fingerprint: string;
+  status: AlertStatus;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: number;
+  /** When it resolved (resolved alerts). */
+  endsAt?: number;
+  links: Array<{ title: string; url: string }>;
+  /** The sender's group identity (Alertmanager/Grafana `groupKey`), when it has one. */
+  groupKey?: string;
+  title: string;
+  severity: Severity;
+}
+
+export interface IngestBatch {
+  source: 'alertmanager' | 'grafana' | 'generic';
+  alerts: IncomingAlert[];
+  /** Alerts the sender dropped (`truncatedAlerts`). */
+  truncated: number;
+}
+
+/**
+ * The severity from the usual labels (`severity`, then `priority`, then `level`), mapped as
+ * Flashduty maps Prometheus severities; `warning` when none says.
+ */
+export function severityOf(labels: Record<string, string>): Severity {
+  const raw = (labels.severity ?? labels.priority ?? labels.level ?? '').toLowerCase();
+  if (['critical', 'crit', 'p0', 'p1', 'high', 'error', 'page', 'disaster', 'fatal'].includes(raw))
+    return 'critical';
+  if (['info', 'informational', 'low', 'p4', 'p5', 'none', 'ok', 'unknown', 'unk'].includes(raw))
+    return 'info';
+  return 'warning';
+}
+
+export function stringMap(value: unknown, where: string): Record<string, string> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== 'object' || Array.isArray(value)) throw new BadPayload(`${where} must be an object`);
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(value as Record<string, unknown>))
+    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  return out;
+}
+
+/** A payload the sender must fix: answered 400 with this message. */
+export class BadPayload extends Error {}
+
+/** RFC 3339 to ms; Alertmanager's zero time (`0001-01-01T00:00:00Z`) and missing values are undefined. */
+export function timeOf(value: unknown, where: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number') return value < 1e12 ? value * 1000 : value;
+  if (typeof value !== 'string') throw new BadPayload(`${where} must be an RFC 3339 time`);
+  if (value.startsWith('0001-01-01')) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new BadPayload(`${where} is not a time: '${value}'`);
+  return ms;
+}

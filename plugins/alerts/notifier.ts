@@ -1,0 +1,228 @@
+import type { Logger } from 'pino';
+import type { Card, PluginContext } from '../../core/index.js';
+import type { AlertsConfig } from './config.js';
+import type { Incident, IncidentStore } from './incident-store.js';
+import { Silences } from './silences.js';
+
+export interface NotifierDeps {
+  store: IncidentStore;
+  silences: Silences;
+  config: AlertsConfig;
+  ctx: PluginContext<unknown>;
+  /** The incident's card as it is now (with @mentions). */
+  render: (i: Incident, mentions?: string[]) => Promise<Card>;
+  /** userId for a `people` entry, a userId or a mobile; undefined when it cannot be resolved. */
+  person: (ref: string) => Promise<string | undefined>;
+  log: Logger;
+  now: () => number;
+}
+
+/**
+ * Sends what is due: first notifications after `group_wait`, changes after `group_interval`
+ * (cards updated in place, no new message), reminders after `repeat_interval`, the end of
+ * snoozes, and escalation levels. Due times live in the store and are claimed before
+ * anything is sent, so a restart resumes them and none fires twice.
+ */
+export class Notifier {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+
+  constructor(private readonly d: NotifierDeps) {}
+
+  start(intervalMs = 1000): void {
+    this.timer = setInterval(() => this.kick(), intervalMs);
+    this.timer.unref();
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Runs a pass now (or right after the one in progress). */
+  kick(): Promise<void> {
+    if (this.running) {
+      this.again = true;
+      return this.running;
+    }
+    this.running = this.pass()
+      .catch((err) => this.d.log.error({ err }, 'alerts: notification pass failed'))
+      .finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          void this.kick();
+        }
+      });
+    return this.running;
+  }
+
+  private async pass(): Promise<void> {
+    const now = this.d.now();
+    for (const i of await this.d.store.dueNotifications(now)) await this.notify(i, now);
+    for (const i of await this.d.store.dueEscalations(now)) await this.escalate(i, now);
+  }
+
+  private async notify(i: Incident, now: number): Promise<void> {
+    const { store, config } = this.d;
+    const g = config.grouping;
+    // Snoozed: when the snooze ends, a still-firing incident triggers again.
+    if (i.status === 'snoozed') {
+      if ((i.snoozedUntil ?? 0) > now) {
+        // A change while snoozed waits for the snooze to end.
+        await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, i.snoozedUntil!);
+        return;
+      }
+      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, now + g.repeatInterval))) return;
+      await store.update(i.id, { status: 'triggered', snoozed_until: null });
+      await store.note(i.id, 'dingops', 'snooze.ended', '');
+      const fresh = (await store.incident(i.id))!;
+      await this.deliver(fresh, now, { newMessage: true });
+      await this.startEscalation(fresh, now);
+      return;
+    }
+    const repeat = i.status === 'triggered' ? now + g.repeatInterval : null;
+    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, repeat))) return;
+    const first = i.lastNotifiedAt === undefined;
+    if (first && i.status === 'resolved') {
+      // Resolved within group_wait: nobody was told it started, so nothing to say now.
+      await store.note(i.id, 'dingops', 'notify.skipped', 'resolved before the first notification');
+      return;
+    }
+    const silence = await this.silenced(i);
+    if (silence && !(i.status === 'resolved' && config.sendResolvedForSilenced)) {
+      await store.note(i.id, 'dingops', 'notify.muted', `silence #${silence}`);
+      return;
+    }
+    // A reminder (repeat_interval passed, still unacknowledged) is a new message; other changes update the cards.
+    const reminder = !first && i.lastNotifiedAt! + g.repeatInterval <= now && i.status === 'triggered';
+    await this.deliver(i, now, { newMessage: first || reminder });
+    if (first) await this.startEscalation(i, now);
+  }
+
+  /** The silence muting every firing alert of the incident (then it stays quiet), if any. */
+  private async silenced(i: Incident): Promise<number | undefined> {
+    const active = await this.d.silences.active();
+    if (!active.length) return undefined;
+    const alerts = await this.d.store.alerts(i.id);
+    const firing = alerts.filter((a) => a.status === 'firing');
+    const considered = firing.length ? firing : alerts;
+    const hits = considered.map((a) => Silences.muting(active, a.labels));
+    return hits.every((h) => h) ? hits[0]!.id : undefined;
+  }
+
+  /** Sends the card to the route's groups and people (new messages), or updates the cards already sent. */
+  async deliver(
+    i: Incident,
+    now: number,
+    options: { newMessage: boolean; mentions?: string[] },
+  ): Promise<void> {
+    const { ctx, store } = this.d;
+    const card = await this.d.render(i, options.mentions);
+    const sent = await store.cards(i.id);
+    if (!options.newMessage && sent.length) {
+      for (const c of sent)
+        await ctx.send
+          .updateCard(c.cardId, card)
+          .catch((err) => this.d.log.warn({ err, incident: i.id }, 'alerts: card update failed'));
+      await store.update(i.id, { last_notified_at: now });
+      return;
+    }
+    const reached = await this.sendTo(i, card, i.route.groups, i.route.people);
+    if (reached === 0 && i.route.groups.length + i.route.people.length > 0) {
+      // Nobody could be told (a group title not known yet, a person without a userId): try
+      // again after group_interval rather than drop the notification.
+      await store.update(i.id, { notify_due_at: now + this.d.config.grouping.groupInterval });
+      return;
+    }
+    await store.update(i.id, { last_notified_at: now });
+  }
+
+  /** Sends a new card to groups and people; resolves to how many of them were reached. */
+  private async sendTo(i: Incident, card: Card, groups: string[], people: string[]): Promise<number> {
+    const { ctx, store } = this.d;
+    let reached = 0;
+    for (const g of groups) {
+      try {
+        const r = await ctx.send.toGroup(g, card, { atUserIds: card.mentions });
+        if (r.cardId) await store.saveCard(i.id, `group:${g}`, r.cardId);
+        reached++;
+        await store.note(i.id, 'dingops', 'notified', `group ${g}`);
+      } catch (err) {
+        this.d.log.error({ err, incident: i.id, group: g }, 'alerts: cannot notify a group');
+        await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
+      }
+    }
+    for (const p of people) {
+      const userId = await this.d.person(p);
+      if (!userId) {
+        await store.note(i.id, 'dingops', 'notify.failed', `person ${p}: no userId`);
+        continue;
+      }
+      try {
+        const r = await ctx.send.toUser(userId, card);
+        if (r.cardId) await store.saveCard(i.id, `user:${userId}`, r.cardId);
+        reached++;
+        await store.note(i.id, 'dingops', 'notified', `@${userId}`);
+      } catch (err) {
+        await store.note(i.id, 'dingops', 'notify.failed', `@${userId}: ${(err as Error).message}`);
+      }
+    }
+    return reached;
+  }
+
+  // --- escalation
+
+  async startEscalation(i: Incident, now: number): Promise<void> {
+    const policy = i.route.escalation ? this.d.config.escalations[i.route.escalation] : undefined;
+    if (!policy || i.status !== 'triggered') return;
+    await this.d.store.update(i.id, {
+      escalation_level: 0,
+      escalation_round: 0,
+      escalation_due_at: now + policy.levels[0]!.after,
+    });
+    await this.notifyLevel(i, 0);
+  }
+
+  private async escalate(i: Incident, now: number): Promise<void> {
+    const policy = i.route.escalation ? this.d.config.escalations[i.route.escalation] : undefined;
+    if (!policy || i.status !== 'triggered') {
+      await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+      return;
+    }
+    let level = (i.escalationLevel ?? 0) + 1;
+    let round = i.escalationRound ?? 0;
+    if (level >= policy.levels.length) {
+      if (round >= policy.repeat) {
+        await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+        return;
+      }
+      level = 0;
+      round++;
+    }
+    const next = now + policy.levels[level]!.after;
+    if (!(await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, next))) return;
+    await this.d.store.update(i.id, { escalation_level: level, escalation_round: round });
+    await this.d.store.note(
+      i.id,
+      'dingops',
+      'escalated',
+      `level ${level + 1}${round ? ` (round ${round + 1})` : ''}`,
+    );
+    await this.notifyLevel(i, level);
+  }
+
+  private async notifyLevel(i: Incident, level: number): Promise<void> {
+    const policy = this.d.config.escalations[i.route.escalation!]!;
+    const l = policy.levels[level]!;
+    const mentions = (await Promise.all(l.people.map((p) => this.d.person(p)))).filter(
+      (u): u is string => !!u,
+    );
+    if (!l.groups.length && !l.people.length) return;
+    const card = await this.d.render(i, mentions);
+    // Level 1 people are told in the route's groups (with an @); others by direct message too.
+    await this.sendTo(i, card, l.groups, l.people);
+  }
+}

@@ -1,0 +1,95 @@
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SimBot } from '../../helpers/sim-bot.js';
+import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
+
+let sb: SimBot | undefined;
+afterEach(async () => {
+  await sb?.stop();
+  sb = undefined;
+});
+
+describe('alerts ingest', () => {
+  it('turns an Alertmanager payload into one card in the routed group, after group_wait', async () => {
+    sb = await alertsBot();
+    const r = await postAlerts(sb, 'alertmanager', amPayload([{ name: 'HighLatency', labels: { instance: 'a' } }]));
+    expect(r).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
+    // A second alert of the same group inside group_wait joins the same notification.
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'HighLatency', labels: { instance: 'b' } }]));
+    const card = await sb.sim.client.nextReply('ops', { after: 0 });
+    expect(card.kind).toBe('card');
+    expect(card.title).toContain('#1 HighLatency is high');
+    expect(card.content).toContain('2 firing / 2');
+    await new Promise((res) => setTimeout(res, 800));
+    expect(cards(sb)).toHaveLength(1);
+  });
+
+  it('absorbs duplicates (an HA pair) and an out-of-order resolve', async () => {
+    sb = await alertsBot();
+    const firing = amPayload([{ name: 'DiskFull' }]);
+    expect((await postAlerts(sb, 'alertmanager', firing)).body).toMatchObject({ accepted: 1 });
+    expect((await postAlerts(sb, 'alertmanager', firing)).body).toMatchObject({ accepted: 0, duplicates: 1 });
+    const resolved = amPayload([{ name: 'DiskFull', status: 'resolved', endsAt: '2026-11-22T06:05:00Z' }]);
+    expect((await postAlerts(sb, 'alertmanager', resolved)).body).toMatchObject({ accepted: 1 });
+    // The firing notification of the same occurrence, delivered late: absorbed, the incident stays resolved.
+    expect((await postAlerts(sb, 'alertmanager', firing)).body).toMatchObject({ accepted: 0, duplicates: 1 });
+    const list = await sb.sim.client.as('alice').ask('incidents --status all', { group: 'ops' });
+    expect(list.content).toContain('#1');
+    expect(list.content).toContain('Resolved');
+    expect(list.content).not.toContain('#2');
+    // A resolve that arrives before its firing: the late firing is absorbed too.
+    const early = amPayload([{ name: 'Cpu', status: 'resolved', endsAt: '2026-11-22T06:01:00Z' }]);
+    await postAlerts(sb, 'alertmanager', early);
+    expect((await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Cpu' }]))).body).toMatchObject({ duplicates: 1 });
+  });
+
+  it('rejects missing and wrong credentials, disabled sources and malformed payloads, and counts them', async () => {
+    sb = await alertsBot();
+    const body = amPayload([{ name: 'X' }]);
+    expect((await postAlerts(sb, 'alertmanager', body, {})).status).toBe(401);
+    expect((await postAlerts(sb, 'alertmanager', body, { authorization: 'Bearer nope' })).body.error).toBe(
+      'wrong bearer token',
+    );
+    expect((await postAlerts(sb, 'alertmanager', '{"alerts": [', undefined)).body.error).toMatch(/not valid JSON/);
+    const noAlerts = await postAlerts(sb, 'alertmanager', { version: '4' });
+    expect(noAlerts).toMatchObject({ status: 400, body: { error: 'alerts must be an array' } });
+    const badStatus = await postAlerts(sb, 'alertmanager', { alerts: [{ status: 'burning', labels: {} }] });
+    expect(badStatus.body.error).toBe('alerts[0].status must be firing or resolved');
+    const generic = await postAlerts(sb, 'generic', { severity: 'bad' }, { authorization: 'Bearer generic-token-0123456789' });
+    expect(generic).toMatchObject({ status: 400, body: { error: 'body.title is required' } });
+    const metrics = (await sb.bot.http.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(/dingops_alerts_received_total\{source="alertmanager",outcome="unauthorized"\} 2/);
+    expect(metrics).toMatch(/dingops_alerts_received_total\{source="alertmanager",outcome="malformed"\} 3/);
+    expect(cards(sb)).toEqual([]);
+  });
+
+  it('accepts Grafana with its HMAC signature and the generic JSON with a bearer token', async () => {
+    sb = await alertsBot();
+    const grafana = { ...amPayload([{ name: 'GrafanaRule' }], 'grafana-key'), version: '1', orgId: 1, state: 'alerting' };
+    const text = JSON.stringify(grafana);
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = createHmac('sha256', 'grafana-secret-0123456789').update(`${ts}:${text}`).digest('hex');
+    const ok = await postAlerts(sb, 'grafana', text, {
+      'x-grafana-alerting-signature': sig,
+      'x-grafana-alerting-signature-timestamp': ts,
+    });
+    expect(ok).toMatchObject({ status: 200, body: { accepted: 1 } });
+    const forged = await postAlerts(sb, 'grafana', text, {
+      'x-grafana-alerting-signature': sig.replace(/^./, sig[0] === 'a' ? 'b' : 'a'),
+      'x-grafana-alerting-signature-timestamp': ts,
+    });
+    expect(forged).toMatchObject({ status: 401, body: { error: 'wrong signature' } });
+    const generic = await postAlerts(
+      sb,
+      'generic',
+      { title: 'Backup failed', severity: 'critical', labels: { service: 'db' }, dedupKey: 'backup-db' },
+      { authorization: 'Bearer generic-token-0123456789' },
+    );
+    expect(generic).toMatchObject({ status: 200, body: { accepted: 1 } });
+    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'two incident cards');
+    expect(cards(sb).map((c) => c.title).sort()).toEqual([
+      expect.stringContaining('GrafanaRule is high'),
+      expect.stringContaining('Backup failed'),
+    ]);
+  });
+});
