@@ -25,6 +25,8 @@ export interface SimBotOptions {
   yaml?: string;
   /** Extra lines under `dingtalk:` (indented by two spaces). */
   dingtalk?: string;
+  /** Extra lines under `access:` (indented by two spaces), e.g. `commands:` rules. */
+  access?: string;
   plugins?: PluginDefinition<any>[];
   sim?: SimulatorOptions;
   env?: Record<string, string>;
@@ -62,7 +64,7 @@ export async function createSimBot(options: SimBotOptions = {}): Promise<SimBot>
   const serverYaml = http ? `server:\n  port: ${port}\n  publicUrl: ${publicUrl}\n` : '';
   const make = async () => {
     const config = loadConfig({
-      text: `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\n${modeYaml}${options.dingtalk ?? ''}${serverYaml}access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.yaml ?? ''}`,
+      text: `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\n${modeYaml}${options.dingtalk ?? ''}${serverYaml}access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.access ?? ''}${options.yaml ?? ''}`,
       env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
     });
     let transport: Transport | undefined;
