@@ -105,6 +105,37 @@ export const alertsConfigSchema = z
         }),
       )
       .default({}),
+    digest: z
+      .strictObject({
+        threshold: z
+          .number()
+          .int()
+          .min(1)
+          .default(3)
+          .describe('more new incidents than this for one destination at once are sent as one digest card'),
+      })
+      .prefault({}),
+    storm: z
+      .strictObject({
+        alertsPerMinute: z
+          .number()
+          .int()
+          .min(1)
+          .default(200)
+          .describe('above this, a storm warning goes to the default route'),
+      })
+      .prefault({}),
+    flapping: z
+      .strictObject({
+        changes: z
+          .number()
+          .int()
+          .min(2)
+          .default(4)
+          .describe('state changes of one alert within the window that make it flapping'),
+        window: duration('30m'),
+      })
+      .prefault({}),
     snoozePresets: z.array(duration('30m')).prefault(['30m', '2h', '1d']),
     sendResolvedForSilenced: z.boolean().default(false),
     /** Labels shown on cards (others are in `incident <id>`). */

@@ -43,6 +43,7 @@ export function incidentCard(
       value: `${time(i.createdAt)} (${formatDuration(Math.max(0, deps.now() - i.createdAt))})`,
     },
   ];
+  if (i.flapping) fields.push({ label: t('field.flapping'), value: t('flappingNote') });
   if (i.ackedBy) fields.push({ label: t('field.ackedBy'), value: `@${i.ackedBy}` });
   if (i.status === 'snoozed' && i.snoozedUntil)
     fields.push({ label: t('field.snoozedUntil'), value: time(i.snoozedUntil) });
@@ -114,5 +115,25 @@ export function incidentCard(
     buttons,
     mentions,
     footer: t('footer', { id: i.id }),
+  });
+}
+
+/** One card for many new incidents in a storm: each line says how to act on it. */
+export function digestCard(list: Incident[], deps: Pick<CardDeps, 't'>): Card {
+  const { t } = deps;
+  const worst = list.some((i) => i.severity === 'critical') ? 'critical' : 'warning';
+  return card({
+    title: t('digest.title', { count: list.length }),
+    status: worst,
+    body: t('digest.body'),
+    sections: [
+      {
+        items: list.map(
+          (i) =>
+            `${ICON[i.severity] ?? ''} **#${i.id}** ${i.title} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
+        ),
+      },
+    ],
+    footer: t('digest.footer'),
   });
 }

@@ -23,6 +23,7 @@ export interface Incident {
   escalationLevel?: number;
   escalationRound?: number;
   escalationDueAt?: number;
+  flapping: boolean;
 }
 
 export interface StoredAlert {
@@ -105,6 +106,7 @@ export class IncidentStore {
         }
         const incident = await this.incidentFor(trx, a, batch, now);
         await this.saveAlert(trx, batch.source, a, incident, now, !row);
+        if (prev) await this.countChange(trx, a.fingerprint, row!, incident, now);
         await this.timeline(trx, incident, now, batch.source, 'alert.firing', a.title);
         await this.recount(trx, incident, now);
         changed.add(incident);
@@ -115,6 +117,8 @@ export class IncidentStore {
         }
         // A resolve for an alert never seen firing is kept, so its late firing is absorbed.
         await this.saveAlert(trx, batch.source, a, prev?.incidentId, now, !row);
+        if (prev?.incidentId !== undefined)
+          await this.countChange(trx, a.fingerprint, row!, prev.incidentId, now);
         if (prev?.incidentId !== undefined) {
           await this.timeline(trx, prev.incidentId, now, batch.source, 'alert.resolved', a.title);
           await this.recount(trx, prev.incidentId, now);
@@ -123,6 +127,37 @@ export class IncidentStore {
       }
     }
     return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...changed] };
+  }
+
+  /**
+   * Counts an alert's state change; enough changes within the flapping window mark its
+   * incident as flapping (shown on the card, no reminders).
+   */
+  private async countChange(
+    trx: Transaction<any>,
+    fingerprint: string,
+    row: Record<string, any>,
+    incidentId: number,
+    now: number,
+  ): Promise<void> {
+    const f = this.config().flapping;
+    const since = num(row.changes_since);
+    const fresh = since === undefined || now - since > f.window;
+    const changes = fresh ? 1 : Number(row.changes) + 1;
+    await trx
+      .updateTable('alerts_alert')
+      .set({ changes, changes_since: fresh ? now : since })
+      .where('fingerprint', '=', fingerprint)
+      .execute();
+    if (changes < f.changes) return;
+    const r = await trx
+      .updateTable('alerts_incident')
+      .set({ flapping: 1 })
+      .where('id', '=', incidentId)
+      .where('flapping', '=', 0)
+      .executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 1)
+      await this.timeline(trx, incidentId, now, 'dingops', 'flapping', `${changes} state changes`);
   }
 
   private async openIncident(trx: Transaction<any>, id: number): Promise<boolean> {
@@ -151,6 +186,20 @@ export class IncidentStore {
       .executeTakeFirst();
     if (open) return Number(open.id);
     const config = this.config();
+    const routed = route(config, a.labels);
+    const destination = routed.groups.join(',');
+    // Wait for the rest of the group before the first notification (Alertmanager's group_wait);
+    // when another new incident for the same groups is already waiting, go out with it, so a
+    // storm is one notification per destination per group_wait, not one per incident.
+    const waiting = await trx
+      .selectFrom('alerts_incident')
+      .select((eb) => eb.fn.min('notify_due_at').as('due'))
+      .where('destination_key', '=', destination)
+      .where('last_notified_at', 'is', null)
+      .where('status', '=', 'triggered')
+      .where('notify_due_at', '>', now)
+      .executeTakeFirst();
+    const due = destination && waiting?.due != null ? Number(waiting.due) : now + config.grouping.groupWait;
     const inserted = await trx
       .insertInto('alerts_incident')
       .values({
@@ -159,13 +208,13 @@ export class IncidentStore {
         severity: a.severity,
         status: 'triggered',
         labels: JSON.stringify(a.labels),
-        route: JSON.stringify(route(config, a.labels)),
+        route: JSON.stringify(routed),
+        destination_key: destination,
         firing: 0,
         total: 0,
         created_at: now,
         updated_at: now,
-        // Wait for the rest of the group before the first notification (Alertmanager's group_wait).
-        notify_due_at: now + config.grouping.groupWait,
+        notify_due_at: due,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -414,5 +463,6 @@ function toIncident(r: Record<string, any>): Incident {
     escalationLevel: num(r.escalation_level),
     escalationRound: num(r.escalation_round),
     escalationDueAt: num(r.escalation_due_at),
+    flapping: Number(r.flapping) === 1,
   };
 }

@@ -3,12 +3,13 @@ import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';
 import { alertsCatalogs } from './i18n.js';
 import { IncidentActions } from './incident-actions.js';
-import { type CardDeps, incidentCard } from './incident-card.js';
+import { type CardDeps, digestCard, incidentCard } from './incident-card.js';
 import { type Incident, IncidentStore } from './incident-store.js';
 import { registerIngestRoutes } from './ingest/ingest-routes.js';
 import { alertsMigrations } from './migrations.js';
 import { Notifier } from './notifier.js';
 import { Silences } from './silences.js';
+import { StormWatch } from './storm-watch.js';
 
 /**
  * Alert routing (README, "Alerts"): Alertmanager, Grafana and generic webhooks in;
@@ -67,10 +68,30 @@ export default definePlugin({
       }
     };
 
-    const notifier = new Notifier({ store, silences, config, ctx, render, person, log: ctx.log, now });
+    const renderDigest = (list: Incident[]) => digestCard(list, { t: (k, v) => ctx.t(k, v) });
+    const notifier = new Notifier({
+      store,
+      silences,
+      config,
+      ctx,
+      render,
+      renderDigest,
+      person,
+      log: ctx.log,
+      now,
+    });
+    const storm = new StormWatch(config.storm.alertsPerMinute, now);
     const actions = new IncidentActions(store, silences, notifier, (i) => render(i), config.grouping, now);
 
-    registerIngestRoutes(ctx, store, () => void notifier.kick());
+    registerIngestRoutes(ctx, store, (accepted) => {
+      void notifier.kick();
+      const count = storm.add(accepted);
+      if (count !== undefined)
+        for (const g of config.defaultRoute.groups)
+          void ctx.send
+            .toGroup(g, ctx.t('storm', { count }))
+            .catch((err) => ctx.log.warn({ err }, 'alerts: storm warning not sent'));
+    });
     registerCommands(ctx, { store, silences, actions, summary: incidentSummary((k, v) => ctx.t(k, v)) });
 
     const incidentParam = (p: Record<string, string>) => Number(p.incident);

@@ -12,6 +12,8 @@ export const alertsMigrations: MigrationList = {
         .addColumn('status', 'varchar(12)', (c) => c.notNull())
         .addColumn('labels', 'text', (c) => c.notNull())
         .addColumn('route', 'text', (c) => c.notNull())
+        // The route's groups, joined: new incidents for the same groups share a first notification.
+        .addColumn('destination_key', 'varchar(500)', (c) => c.notNull())
         .addColumn('firing', 'integer', (c) => c.notNull())
         .addColumn('total', 'integer', (c) => c.notNull())
         .addColumn('acked_by', 'varchar(100)')
@@ -24,6 +26,7 @@ export const alertsMigrations: MigrationList = {
         .addColumn('escalation_level', 'integer')
         .addColumn('escalation_round', 'integer')
         .addColumn('escalation_due_at', 'bigint')
+        .addColumn('flapping', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
       await db.schema
         .createIndex('alerts_incident_key')
@@ -49,6 +52,9 @@ export const alertsMigrations: MigrationList = {
         .addColumn('starts_at', 'bigint', (c) => c.notNull())
         .addColumn('ends_at', 'bigint')
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        // State changes within the flapping window, and when that window began.
+        .addColumn('changes', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('changes_since', 'bigint')
         .execute();
       await db.schema
         .createIndex('alerts_alert_incident')
@@ -80,8 +86,10 @@ export const alertsMigrations: MigrationList = {
         .createTable('alerts_card')
         .addColumn('incident_id', 'bigint', (c) => c.notNull())
         .addColumn('destination', 'varchar(300)', (c) => c.notNull())
-        .addColumn('card_id', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('card_id', 'varchar(200)', (c) => c.notNull())
         .addColumn('sent_at', 'bigint', (c) => c.notNull())
+        // One digest card lists several incidents.
+        .addPrimaryKeyConstraint('alerts_card_pk', ['card_id', 'incident_id'])
         .execute();
       await db.schema
         .createIndex('alerts_card_incident')

@@ -11,6 +11,8 @@ export interface NotifierDeps {
   ctx: PluginContext<unknown>;
   /** The incident's card as it is now (with @mentions). */
   render: (i: Incident, mentions?: string[]) => Promise<Card>;
+  /** One card listing new incidents (a storm). */
+  renderDigest: (list: Incident[]) => Card;
   /** userId for a `people` entry, a userId or a mobile; undefined when it cannot be resolved. */
   person: (ref: string) => Promise<string | undefined>;
   log: Logger;
@@ -61,8 +63,55 @@ export class Notifier {
 
   private async pass(): Promise<void> {
     const now = this.d.now();
-    for (const i of await this.d.store.dueNotifications(now)) await this.notify(i, now);
+    const due = await this.d.store.dueNotifications(now);
+    // First notifications of new incidents go through the digest gate, per destination.
+    const fresh = new Map<string, Incident[]>();
+    for (const i of due) {
+      if (i.lastNotifiedAt === undefined && i.status === 'triggered' && i.route.groups.length) {
+        const key = i.route.groups.join(',');
+        fresh.set(key, [...(fresh.get(key) ?? []), i]);
+      } else await this.notify(i, now);
+    }
+    // A few new incidents get a card each; more at once (a storm) get one digest card.
+    for (const list of fresh.values()) {
+      if (list.length <= this.d.config.digest.threshold) for (const i of list) await this.notify(i, now);
+      else await this.digest(list, now);
+    }
     for (const i of await this.d.store.dueEscalations(now)) await this.escalate(i, now);
+  }
+
+  /** One card for many new incidents of the same destinations (a storm). */
+  private async digest(list: Incident[], now: number): Promise<void> {
+    const { store, config, ctx } = this.d;
+    const taken: Incident[] = [];
+    for (const i of list) {
+      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, now + config.grouping.repeatInterval)))
+        continue;
+      if (await this.silenced(i)) {
+        await store.note(i.id, 'dingops', 'notify.muted', 'silence');
+        continue;
+      }
+      taken.push(i);
+    }
+    if (!taken.length) return;
+    const card = this.d.renderDigest(taken);
+    for (const g of taken[0]!.route.groups) {
+      try {
+        const r = await ctx.send.toGroup(g, card);
+        for (const i of taken) {
+          if (r.cardId) await store.saveCard(i.id, `digest:${g}`, r.cardId);
+          await store.note(i.id, 'dingops', 'notified', `group ${g} (digest of ${taken.length})`);
+        }
+      } catch (err) {
+        this.d.log.error({ err, group: g }, 'alerts: cannot send a digest');
+        for (const i of taken)
+          await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
+      }
+    }
+    for (const i of taken) {
+      await store.update(i.id, { last_notified_at: now });
+      await this.startEscalation(i, now);
+    }
   }
 
   private async notify(i: Incident, now: number): Promise<void> {
@@ -83,7 +132,8 @@ export class Notifier {
       await this.startEscalation(fresh, now);
       return;
     }
-    const repeat = i.status === 'triggered' ? now + g.repeatInterval : null;
+    // Reminders for what is still unacknowledged; not for flapping incidents (they would never stop).
+    const repeat = i.status === 'triggered' && !i.flapping ? now + g.repeatInterval : null;
     if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, repeat))) return;
     const first = i.lastNotifiedAt === undefined;
     if (first && i.status === 'resolved') {
@@ -123,7 +173,8 @@ export class Notifier {
     const card = await this.d.render(i, options.mentions);
     const sent = await store.cards(i.id);
     if (!options.newMessage && sent.length) {
-      for (const c of sent)
+      // Its own cards are updated in place; a digest it was listed in stays as it is.
+      for (const c of sent.filter((x) => !x.destination.startsWith('digest:')))
         await ctx.send
           .updateCard(c.cardId, card)
           .catch((err) => this.d.log.warn({ err, incident: i.id }, 'alerts: card update failed'));

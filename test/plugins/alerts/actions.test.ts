@@ -41,31 +41,53 @@ describe('acting on incidents', () => {
     expect(refused.content).toMatch(/not allowed|permission/i);
     const snoozed = await sb.sim.client.as('bob').ask('snooze 1 30m', { group: 'ops' });
     expect(snoozed.content).toContain('Snoozed');
-    await sb.sim.client.until(() => sb!.sim.client.card(card.cardId!).content.includes('Snoozed'), 2000, 'the card update');
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(card.cardId!).content.includes('Snoozed'),
+      2000,
+      'the card update',
+    );
     const resolved = await sb.sim.client.as('bob').ask('resolve 1 --note "rolled back"', { group: 'ops' });
     expect(resolved.content).toContain('Resolved');
     expect(resolved.buttons).toEqual([]);
-    await sb.sim.client.until(() => sb!.sim.client.card(card.cardId!).content.includes('Resolved'), 2000, 'the card update');
-    expect((await sb.sim.client.as('bob').ask('ack 1', { group: 'ops' })).content).toBe('Incident #1 is already resolved.');
-    expect((await sb.sim.client.as('bob').ask('ack 9', { group: 'ops' })).content).toBe('There is no incident #9.');
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
+      2000,
+      'the card update',
+    );
+    expect((await sb.sim.client.as('bob').ask('ack 1', { group: 'ops' })).content).toBe(
+      'Incident #1 is already resolved.',
+    );
+    expect((await sb.sim.client.as('bob').ask('ack 9', { group: 'ops' })).content).toBe(
+      'There is no incident #9.',
+    );
   });
 
   it('mutes matching alerts with a silence, and lists and ends silences', async () => {
     sb = await alertsBot('', { access: ACCESS });
-    const added = await sb.sim.client.as('bob').ask('silence add alertname=Noisy env=~prod.* 1h --comment flaky', { group: 'ops' });
+    const added = await sb.sim.client
+      .as('bob')
+      .ask('silence add alertname=Noisy env=~prod.* 1h --comment flaky', { group: 'ops' });
     expect(added.content).toMatch(/^Silence #1 \(`alertname=Noisy env=~prod\.\*`\) until /);
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Noisy', labels: { env: 'prod-eu' } }], 'noisy'));
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Loud', labels: { env: 'prod-eu' } }], 'loud'));
-    await sb.sim.client.until(() => cards(sb!).some((c) => c.title?.includes('Loud')), 3000, 'the unsilenced card');
+    await sb.sim.client.until(
+      () => cards(sb!).some((c) => c.title?.includes('Loud')),
+      3000,
+      'the unsilenced card',
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(cards(sb).some((c) => c.title?.includes('Noisy'))).toBe(false);
     const list = await sb.sim.client.as('bob').ask('silence list', { group: 'ops' });
     expect(list.content).toContain('#1 `alertname=Noisy env=~prod.*`');
-    expect((await sb.sim.client.as('bob').ask('silence remove 1', { group: 'ops' })).content).toBe('Silence #1 ended.');
-    expect((await sb.sim.client.as('bob').ask('silence add alertname=X', { group: 'ops' })).content).toMatch(/^Usage/);
-    expect((await sb.sim.client.as('bob').ask('silence add alertname=~( 1h', { group: 'ops' })).content).toMatch(
-      /invalid regular expression/,
+    expect((await sb.sim.client.as('bob').ask('silence remove 1', { group: 'ops' })).content).toBe(
+      'Silence #1 ended.',
     );
+    expect((await sb.sim.client.as('bob').ask('silence add alertname=X', { group: 'ops' })).content).toMatch(
+      /^Usage/,
+    );
+    expect(
+      (await sb.sim.client.as('bob').ask('silence add alertname=~( 1h', { group: 'ops' })).content,
+    ).toMatch(/invalid regular expression/);
   });
 
   it('shows where an alert would go without sending anything', async () => {
@@ -108,7 +130,9 @@ describe('escalation', () => {
   });
 
   it('resumes a pending escalation after a restart, and fires it once', async () => {
-    sb = await alertsBot(POLICY.replace('{ people: [bob], after: 400ms }', '{ people: [bob], after: 1500ms }'));
+    sb = await alertsBot(
+      POLICY.replace('{ people: [bob], after: 400ms }', '{ people: [bob], after: 1500ms }'),
+    );
     await incidentCard(sb);
     await sb.bot.stop('restart');
     await sb.restart();

@@ -12,7 +12,11 @@ afterEach(async () => {
 describe('alerts ingest', () => {
   it('turns an Alertmanager payload into one card in the routed group, after group_wait', async () => {
     sb = await alertsBot();
-    const r = await postAlerts(sb, 'alertmanager', amPayload([{ name: 'HighLatency', labels: { instance: 'a' } }]));
+    const r = await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload([{ name: 'HighLatency', labels: { instance: 'a' } }]),
+    );
     expect(r).toMatchObject({ status: 200, body: { accepted: 1, duplicates: 0 } });
     // A second alert of the same group inside group_wait joins the same notification.
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'HighLatency', labels: { instance: 'b' } }]));
@@ -40,7 +44,9 @@ describe('alerts ingest', () => {
     // A resolve that arrives before its firing: the late firing is absorbed too.
     const early = amPayload([{ name: 'Cpu', status: 'resolved', endsAt: '2026-11-22T06:01:00Z' }]);
     await postAlerts(sb, 'alertmanager', early);
-    expect((await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Cpu' }]))).body).toMatchObject({ duplicates: 1 });
+    expect((await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Cpu' }]))).body).toMatchObject({
+      duplicates: 1,
+    });
   });
 
   it('rejects missing and wrong credentials, disabled sources and malformed payloads, and counts them', async () => {
@@ -50,22 +56,36 @@ describe('alerts ingest', () => {
     expect((await postAlerts(sb, 'alertmanager', body, { authorization: 'Bearer nope' })).body.error).toBe(
       'wrong bearer token',
     );
-    expect((await postAlerts(sb, 'alertmanager', '{"alerts": [', undefined)).body.error).toMatch(/not valid JSON/);
+    expect((await postAlerts(sb, 'alertmanager', '{"alerts": [', undefined)).body.error).toMatch(
+      /not valid JSON/,
+    );
     const noAlerts = await postAlerts(sb, 'alertmanager', { version: '4' });
     expect(noAlerts).toMatchObject({ status: 400, body: { error: 'alerts must be an array' } });
     const badStatus = await postAlerts(sb, 'alertmanager', { alerts: [{ status: 'burning', labels: {} }] });
     expect(badStatus.body.error).toBe('alerts[0].status must be firing or resolved');
-    const generic = await postAlerts(sb, 'generic', { severity: 'bad' }, { authorization: 'Bearer generic-token-0123456789' });
+    const generic = await postAlerts(
+      sb,
+      'generic',
+      { severity: 'bad' },
+      { authorization: 'Bearer generic-token-0123456789' },
+    );
     expect(generic).toMatchObject({ status: 400, body: { error: 'body.title is required' } });
     const metrics = (await sb.bot.http.app.inject({ url: '/metrics' })).body;
-    expect(metrics).toMatch(/dingops_alerts_received_total\{source="alertmanager",outcome="unauthorized"\} 2/);
+    expect(metrics).toMatch(
+      /dingops_alerts_received_total\{source="alertmanager",outcome="unauthorized"\} 2/,
+    );
     expect(metrics).toMatch(/dingops_alerts_received_total\{source="alertmanager",outcome="malformed"\} 3/);
     expect(cards(sb)).toEqual([]);
   });
 
   it('accepts Grafana with its HMAC signature and the generic JSON with a bearer token', async () => {
     sb = await alertsBot();
-    const grafana = { ...amPayload([{ name: 'GrafanaRule' }], 'grafana-key'), version: '1', orgId: 1, state: 'alerting' };
+    const grafana = {
+      ...amPayload([{ name: 'GrafanaRule' }], 'grafana-key'),
+      version: '1',
+      orgId: 1,
+      state: 'alerting',
+    };
     const text = JSON.stringify(grafana);
     const ts = String(Math.floor(Date.now() / 1000));
     const sig = createHmac('sha256', 'grafana-secret-0123456789').update(`${ts}:${text}`).digest('hex');
@@ -87,9 +107,10 @@ describe('alerts ingest', () => {
     );
     expect(generic).toMatchObject({ status: 200, body: { accepted: 1 } });
     await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'two incident cards');
-    expect(cards(sb).map((c) => c.title).sort()).toEqual([
-      expect.stringContaining('GrafanaRule is high'),
-      expect.stringContaining('Backup failed'),
-    ]);
+    expect(
+      cards(sb)
+        .map((c) => c.title)
+        .sort(),
+    ).toEqual([expect.stringContaining('GrafanaRule is high'), expect.stringContaining('Backup failed')]);
   });
 });

@@ -1,0 +1,105 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Database } from '../../../core/storage/database.js';
+import { TOKENS } from '../../../core/tokens.js';
+import type { SimBot } from '../../helpers/sim-bot.js';
+import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
+
+let sb: SimBot | undefined;
+afterEach(async () => {
+  await sb?.stop();
+  sb = undefined;
+});
+
+const count = async (s: SimBot, table: string) =>
+  Number(
+    (
+      await s.bot
+        .resolve<Database>(TOKENS.Database)
+        .db.selectFrom(table)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+
+describe('alert storms and noise', () => {
+  it('sends a bounded number of messages per group in a storm, and loses no alert', async () => {
+    sb = await alertsBot('    storm:\n      alertsPerMinute: 100\n');
+    const services = Array.from({ length: 40 }, (_, i) => `svc-${i}`);
+    // 40 services, 5 instances each: 40 incidents, 200 alerts, in a few payloads.
+    for (let batch = 0; batch < 4; batch++)
+      await Promise.all(
+        services.slice(batch * 10, batch * 10 + 10).map((svc) =>
+          postAlerts(
+            sb!,
+            'alertmanager',
+            amPayload(
+              Array.from({ length: 5 }, (_, n) => ({
+                name: 'Down',
+                labels: { service: svc, instance: `i${n}` },
+                fingerprint: `${svc}-${n}`,
+              })),
+              `{}:{service="${svc}"}`,
+            ),
+          ),
+        ),
+      );
+    // A digest has no buttons of its own (each line names its command), so it is a markdown message.
+    await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('ops').some((m) => m.title?.includes('new incidents')),
+      5000,
+      'the digest',
+    );
+    await new Promise((r) => setTimeout(r, 1500));
+    const messages = sb.sim.client.botMessages('ops');
+    // One digest for the 40 incidents that waited together, and one storm warning.
+    expect(messages).toHaveLength(2);
+    expect(messages.filter((m) => /Alert storm: \d+ alerts/.test(m.content))).toHaveLength(1);
+    const digest = messages.find((m) => m.title?.includes('new incidents'))!;
+    expect(digest.title).toBe('🔥 40 new incidents');
+    expect(digest.content).toContain('`ack 40`');
+    expect(await count(sb, 'alerts_incident')).toBe(40);
+    expect(await count(sb, 'alerts_alert')).toBe(200);
+    const calls = sb.sim.client.api.calls().calls.filter((c) => c.code?.includes('QpsLimit'));
+    expect(calls).toEqual([]);
+  });
+
+  it("marks a flapping alert's incident", async () => {
+    sb = await alertsBot('    flapping:\n      changes: 3\n      window: 10m\n');
+    const at = (m: number) => `2026-11-22T06:${String(m).padStart(2, '0')}:00Z`;
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Flappy', startsAt: at(1) }]));
+    await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload([{ name: 'Flappy', status: 'resolved', startsAt: at(1), endsAt: at(2) }]),
+    );
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Flappy', startsAt: at(3) }]));
+    await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload([{ name: 'Flappy', status: 'resolved', startsAt: at(3), endsAt: at(4) }]),
+    );
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Flappy', startsAt: at(5) }]));
+    const detail = await sb.sim.client.as('alice').ask('incidents --status all', { group: 'ops' });
+    expect(detail.content).toContain('#3');
+    const three = await sb.sim.client.as('alice').ask('incident 3', { group: 'ops' });
+    expect(three.content).toMatch(/flapping: \d state changes/);
+  });
+
+  it('re-triggers a snoozed incident that still fires when the snooze ends', async () => {
+    sb = await alertsBot();
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Sleepy' }]));
+    await sb.sim.client.until(() => cards(sb!).length === 1, 3000, 'the card');
+    // The shortest snooze a command allows is a minute; the card preset is config, so use it here.
+    const card = cards(sb)[0]!;
+    await sb.sim.client.as('alice').click(card, { action: 'alerts.snooze', incident: '1', ms: '400' });
+    expect(sb.sim.client.card(card.cardId!).content).toContain('Snoozed');
+    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'a new card when the snooze ends');
+    expect(cards(sb)[1]!.content).toContain('Triggered');
+  });
+
+  it('reports the monthly DingTalk budget', async () => {
+    sb = await alertsBot();
+    const r = await sb.sim.client.as('alice').ask('alerts budget', { group: 'ops' });
+    expect(r.content).toMatch(/^DingTalk API calls this month: \d+ of 10000, projected \d+/);
+  });
+});
