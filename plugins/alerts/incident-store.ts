@@ -79,14 +79,20 @@ export class IncidentStore {
 
   private async apply(trx: Transaction<any>, batch: IngestBatch): Promise<IngestOutcome> {
     const now = this.now();
-    const changed = new Set<number>();
+    // Per incident touched: the alerts that joined (for common labels) and what to tell the timeline.
+    const touched = new Map<number, { joined: IncomingAlert[]; firing: string[]; resolved: string[] }>();
+    const touch = (id: number) => {
+      let t = touched.get(id);
+      if (!t) touched.set(id, (t = { joined: [], firing: [], resolved: [] }));
+      return t;
+    };
+    const rows = await this.existing(
+      trx,
+      batch.alerts.map((a) => a.fingerprint),
+    );
     let absorbed = 0;
     for (const a of batch.alerts) {
-      const row = await trx
-        .selectFrom('alerts_alert')
-        .selectAll()
-        .where('fingerprint', '=', a.fingerprint)
-        .executeTakeFirst();
+      const row = rows.get(a.fingerprint);
       const prev = row ? toAlert(row) : undefined;
       if (a.status === 'firing') {
         // The same occurrence again after its resolve (HA duplicate, retry, late delivery): nothing new.
@@ -107,9 +113,14 @@ export class IncidentStore {
         const incident = await this.incidentFor(trx, a, batch, now);
         await this.saveAlert(trx, batch.source, a, incident, now, !row);
         if (prev) await this.countChange(trx, a.fingerprint, row!, incident, now);
-        await this.timeline(trx, incident, now, batch.source, 'alert.firing', a.title);
-        await this.recount(trx, incident, now);
-        changed.add(incident);
+        rows.set(a.fingerprint, {
+          ...fromIncoming(a, incident),
+          changes: row?.changes ?? 0,
+          changes_since: row?.changes_since,
+        });
+        const t = touch(incident);
+        t.joined.push(a);
+        t.firing.push(a.title);
       } else {
         if (prev?.status === 'resolved' || (prev && a.startsAt < prev.startsAt)) {
           absorbed++;
@@ -117,16 +128,43 @@ export class IncidentStore {
         }
         // A resolve for an alert never seen firing is kept, so its late firing is absorbed.
         await this.saveAlert(trx, batch.source, a, prev?.incidentId, now, !row);
-        if (prev?.incidentId !== undefined)
-          await this.countChange(trx, a.fingerprint, row!, prev.incidentId, now);
+        rows.set(a.fingerprint, {
+          ...fromIncoming(a, prev?.incidentId),
+          changes: row?.changes ?? 0,
+          changes_since: row?.changes_since,
+        });
         if (prev?.incidentId !== undefined) {
-          await this.timeline(trx, prev.incidentId, now, batch.source, 'alert.resolved', a.title);
-          await this.recount(trx, prev.incidentId, now);
-          changed.add(prev.incidentId);
+          await this.countChange(trx, a.fingerprint, row!, prev.incidentId, now);
+          touch(prev.incidentId).resolved.push(a.title);
         }
       }
     }
-    return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...changed] };
+    // Once per incident, not per alert: a payload of 100 alerts is one recount.
+    for (const [id, t] of touched) {
+      if (t.firing.length) await this.timeline(trx, id, now, batch.source, 'alert.firing', names(t.firing));
+      if (t.resolved.length)
+        await this.timeline(trx, id, now, batch.source, 'alert.resolved', names(t.resolved));
+      await this.recount(trx, id, now, t.joined);
+    }
+    return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...touched.keys()] };
+  }
+
+  /** The stored rows of these fingerprints (read in chunks: SQL parameter limits). */
+  private async existing(
+    trx: Transaction<any>,
+    fingerprints: string[],
+  ): Promise<Map<string, Record<string, any>>> {
+    const out = new Map<string, Record<string, any>>();
+    const unique = [...new Set(fingerprints)];
+    for (let i = 0; i < unique.length; i += 500) {
+      const rows = await trx
+        .selectFrom('alerts_alert')
+        .selectAll()
+        .where('fingerprint', 'in', unique.slice(i, i + 500))
+        .execute();
+      for (const r of rows) out.set(r.fingerprint, r);
+    }
+    return out;
   }
 
   /**
@@ -198,6 +236,8 @@ export class IncidentStore {
       .where('last_notified_at', 'is', null)
       .where('status', '=', 'triggered')
       .where('notify_due_at', '>', now)
+      // Only a group_wait in progress (a claimed one is pushed a repeat_interval away).
+      .where('notify_due_at', '<=', now + config.grouping.groupWait)
       .executeTakeFirst();
     const due = destination && waiting?.due != null ? Number(waiting.due) : now + config.grouping.groupWait;
     const inserted = await trx
@@ -258,24 +298,37 @@ export class IncidentStore {
   }
 
   /**
-   * Counts, severity and common labels from the incident's alerts; resolves it when nothing
+   * Counts and severity from the incident's alerts (aggregated in SQL), common labels kept
+   * as the intersection with the alerts that joined; resolves the incident when nothing
    * fires; schedules the next notification (group_interval after the last one).
    */
-  private async recount(trx: Transaction<any>, id: number, now: number): Promise<void> {
-    const alerts = (
-      await trx.selectFrom('alerts_alert').selectAll().where('incident_id', '=', id).execute()
-    ).map(toAlert);
+  private async recount(
+    trx: Transaction<any>,
+    id: number,
+    now: number,
+    joined: IncomingAlert[],
+  ): Promise<void> {
+    const groups = await trx
+      .selectFrom('alerts_alert')
+      .select(['status', 'severity', (eb) => eb.fn.countAll().as('n')])
+      .where('incident_id', '=', id)
+      .groupBy(['status', 'severity'])
+      .execute();
     const inc = await trx
       .selectFrom('alerts_incident')
       .selectAll()
       .where('id', '=', id)
       .executeTakeFirstOrThrow();
-    const firing = alerts.filter((a) => a.status === 'firing');
-    const severity = (firing.length ? firing : alerts).reduce<Severity>(
-      (s, a) => (SEVERITY_RANK[a.severity] > SEVERITY_RANK[s] ? a.severity : s),
+    const total = groups.reduce((s, g) => s + Number(g.n), 0);
+    const firingGroups = groups.filter((g) => g.status === 'firing');
+    const firing = firingGroups.reduce((s, g) => s + Number(g.n), 0);
+    const severity = (firingGroups.length ? firingGroups : groups).reduce<Severity>(
+      (s, g) => (SEVERITY_RANK[g.severity as Severity] > SEVERITY_RANK[s] ? (g.severity as Severity) : s),
       'info',
     );
-    const resolved = firing.length === 0;
+    let labels = JSON.parse(inc.labels) as Record<string, string>;
+    for (const a of joined) labels = intersect(labels, a.labels);
+    const resolved = firing === 0;
     const lastNotified = num(inc.last_notified_at);
     const due =
       num(inc.notify_due_at) ??
@@ -283,10 +336,10 @@ export class IncidentStore {
     await trx
       .updateTable('alerts_incident')
       .set({
-        firing: firing.length,
-        total: alerts.length,
+        firing,
+        total,
         severity,
-        labels: JSON.stringify(commonLabels(alerts)),
+        labels: JSON.stringify(labels),
         updated_at: now,
         ...(resolved && inc.status !== 'resolved'
           ? { status: 'resolved', resolved_at: now, escalation_due_at: null }
@@ -363,6 +416,16 @@ export class IncidentStore {
     ).map(toIncident);
   }
 
+  /** The earliest pending notification or escalation time, if any. */
+  async nextDue(): Promise<number | undefined> {
+    const r = await this.db
+      .selectFrom('alerts_incident')
+      .select((eb) => [eb.fn.min('notify_due_at').as('n'), eb.fn.min('escalation_due_at').as('e')])
+      .executeTakeFirst();
+    const times = [num(r?.n), num(r?.e)].filter((x): x is number => x !== undefined);
+    return times.length ? Math.min(...times) : undefined;
+  }
+
   async dueEscalations(now: number): Promise<Incident[]> {
     return (
       await this.db
@@ -419,12 +482,32 @@ export class IncidentStore {
   }
 }
 
-function commonLabels(alerts: StoredAlert[]): Record<string, string> {
-  if (!alerts.length) return {};
-  const [first, ...rest] = alerts;
+function intersect(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(first!.labels)) if (rest.every((a) => a.labels[k] === v)) out[k] = v;
+  for (const [k, v] of Object.entries(a)) if (b[k] === v) out[k] = v;
   return out;
+}
+
+/** Up to ten names for the timeline, and how many more. */
+function names(list: string[]): string {
+  const unique = [...new Set(list)];
+  return `${list.length}: ${unique.slice(0, 10).join(', ')}${unique.length > 10 ? ` +${unique.length - 10}` : ''}`;
+}
+
+/** The row an alert becomes (to recognise it again later in the same payload). */
+function fromIncoming(a: IncomingAlert, incidentId: number | undefined): Record<string, any> {
+  return {
+    fingerprint: a.fingerprint,
+    incident_id: incidentId ?? null,
+    status: a.status,
+    title: a.title,
+    severity: a.severity,
+    labels: JSON.stringify(a.labels),
+    annotations: JSON.stringify(a.annotations),
+    links: JSON.stringify(a.links),
+    starts_at: a.startsAt,
+    ends_at: a.endsAt ?? null,
+  };
 }
 
 function toAlert(r: Record<string, any>): StoredAlert {

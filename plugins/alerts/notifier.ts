@@ -28,23 +28,30 @@ export interface NotifierDeps {
 export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private wake: NodeJS.Timeout | undefined;
+  private intervalMs = 1000;
+  private stopped = false;
   private again = false;
 
   constructor(private readonly d: NotifierDeps) {}
 
   start(intervalMs = 1000): void {
+    this.intervalMs = intervalMs;
     this.timer = setInterval(() => this.kick(), intervalMs);
     this.timer.unref();
     this.kick();
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    clearTimeout(this.wake);
     await this.running;
   }
 
   /** Runs a pass now (or right after the one in progress). */
   kick(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     if (this.running) {
       this.again = true;
       return this.running;
@@ -78,6 +85,13 @@ export class Notifier {
       else await this.digest(list, now);
     }
     for (const i of await this.d.store.dueEscalations(now)) await this.escalate(i, now);
+    // Wake exactly when the next thing is due (group_wait ends mid-interval), not at the next tick.
+    const next = await this.d.store.nextDue();
+    clearTimeout(this.wake);
+    if (!this.stopped && next !== undefined && next - this.d.now() < this.intervalMs) {
+      this.wake = setTimeout(() => void this.kick(), Math.max(0, next - this.d.now()));
+      this.wake.unref();
+    }
   }
 
   /** One card for many new incidents of the same destinations (a storm). */

@@ -1,3 +1,4 @@
+import { benchAlertsIngest, benchAlertsStorm } from './alerts-bench.js';
 import { measureIdleRss } from './idle-rss.js';
 import { benchPipeline } from './pipeline-bench.js';
 import { benchStream } from './stream-bench.js';
@@ -25,6 +26,18 @@ async function main() {
       `p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.throttled} throttled, ${r.openApiCalls} OpenAPI calls (${target})`,
     ]);
   }
+  for (const r of await benchAlertsIngest())
+    rows.push([
+      `alerts ingest (HTTP, committed to SQLite): ${r.name}`,
+      `${r.alertsPerSecond.toLocaleString('en-US')} alerts/s`,
+      `${r.requests} requests, 8 in flight, p99 ${r.p99ms.toFixed(1)} ms (target ≥5,000 alerts/s with 100-alert payloads)`,
+    ]);
+  const storm = await benchAlertsStorm();
+  rows.push([
+    `alert storm: ${storm.alerts.toLocaleString('en-US')} alerts, 200 services, ${storm.groups} groups`,
+    `${storm.notificationCalls} notification calls`,
+    `sent in ${storm.seconds.toFixed(1)} s; ${storm.incidents} incidents; ${storm.apiCalls} DingTalk calls, ${storm.throttled} throttled; at most ${storm.maxCallsPerGroup} message(s) per group; alert-to-notified p50 ${(storm.p50ms / 1000).toFixed(2)} s, p99 ${(storm.p99ms / 1000).toFixed(2)} s with group_wait ${storm.groupWaitMs / 1000} s (targets: 0 throttled, ≤1 call per group per window plus updates, p99 ≤ group_wait + 1 s)`,
+  ]);
   const rss = await measureIdleRss();
   rows.push([
     'idle bot RSS (core + built-in plugins, SQLite)',

@@ -1,0 +1,250 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
+import { loadConfig } from '../../core/config/load-config.js';
+import { composeDingTalk, streamTransport } from '../../core/dingtalk/dingtalk-stack.js';
+import { Bot } from '../../core/runtime/bot.js';
+import alerts from '../../plugins/alerts/index.js';
+import { startSimulator } from '../../simulator/index.js';
+import { LogCapture } from '../helpers/test-bot.js';
+
+export interface AlertsIngestResult {
+  name: string;
+  alertsPerSecond: number;
+  requests: number;
+  p99ms: number;
+}
+
+export interface AlertsStormResult {
+  alerts: number;
+  incidents: number;
+  groups: number;
+  seconds: number;
+  apiCalls: number;
+  throttled: number;
+  notificationCalls: number;
+  maxCallsPerGroup: number;
+  p50ms: number;
+  p99ms: number;
+  groupWaitMs: number;
+}
+
+const TOKEN = 'bench-token-0123456789abcdef';
+const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+
+function post(url: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: {
+          'content-type': 'application/json',
+          authorization: `Bearer ${TOKEN}`,
+          'content-length': Buffer.byteLength(body),
+        },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+function payload(n: number, service: string, seq: number) {
+  return JSON.stringify({
+    version: '4',
+    groupKey: `{}:{service="${service}"}`,
+    status: 'firing',
+    receiver: 'dingops',
+    groupLabels: { service },
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://alertmanager:9093',
+    alerts: Array.from({ length: n }, (_, i) => ({
+      status: 'firing',
+      labels: { alertname: 'HighErrorRate', service, instance: `i-${seq}-${i}`, severity: 'critical' },
+      annotations: { summary: `error rate above 5% on ${service}` },
+      startsAt: new Date().toISOString(),
+      endsAt: '0001-01-01T00:00:00Z',
+      generatorURL: 'http://prometheus:9090/graph',
+      fingerprint: `${service}-${seq}-${i}`,
+    })),
+  });
+}
+
+async function alertsBot(yaml: string, dingtalk?: { url: string }) {
+  const config = loadConfig({
+    text: `${dingtalk ? `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${dingtalk.url}\n  oapiBase: ${dingtalk.url}\n` : ''}server:\n  port: 0\nlog:\n  level: warn\nplugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${TOKEN} }\n${yaml}`,
+    env: { DINGOPS_STORAGE_URL: `sqlite:/tmp/dingops-alerts-bench-${randomUUID()}.db` },
+  });
+  const bot = await Bot.create({
+    config,
+    plugins: [alerts],
+    defaultMetrics: false,
+    logDestination: new LogCapture(),
+    ...(dingtalk ? { compose: (c) => composeDingTalk(c), transports: (c) => [streamTransport(c)] } : {}),
+  });
+  await bot.start();
+  return { bot, url: bot.http.url! };
+}
+
+/** Alertmanager payloads of 1 and 100 alerts through the HTTP endpoint, each committed to SQLite before the 200. */
+export async function benchAlertsIngest(): Promise<AlertsIngestResult[]> {
+  const { bot, url } = await alertsBot('    defaultRoute: { groups: [] }\n');
+  const results: AlertsIngestResult[] = [];
+  try {
+    for (const [size, requests] of [
+      [1, 4000],
+      [100, 400],
+    ] as const) {
+      const bodies = Array.from({ length: requests }, (_, i) =>
+        payload(size, `svc-${i % 50}`, i + size * 100_000),
+      );
+      for (let i = 0; i < 50; i++)
+        await post(`${url}/alerts/alertmanager`, payload(size, 'warm', i + size * 1_000_000));
+      const latencies: number[] = [];
+      let next = 0;
+      const start = performance.now();
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = next++; i < requests; i = next++) {
+            const t0 = performance.now();
+            const status = await post(`${url}/alerts/alertmanager`, bodies[i]!);
+            if (status !== 200) throw new Error(`ingest answered ${status}`);
+            latencies.push(performance.now() - t0);
+          }
+        }),
+      );
+      const seconds = (performance.now() - start) / 1000;
+      latencies.sort((a, b) => a - b);
+      results.push({
+        name: `${size} alert${size > 1 ? 's' : ''} per payload`,
+        alertsPerSecond: Math.round((requests * size) / seconds),
+        requests,
+        p99ms: latencies[Math.floor(latencies.length * 0.99)]!,
+      });
+    }
+  } finally {
+    await bot.stop('bench');
+  }
+  return results;
+}
+
+/**
+ * 10,000 alerts across 200 services routed to 20 groups, sent within one minute (here as
+ * fast as the endpoint takes them), through a real bot on the simulator: DingTalk calls,
+ * throttled calls, and the time from an alert's arrival to its notification reaching the
+ * simulator.
+ */
+export async function benchAlertsStorm(): Promise<AlertsStormResult> {
+  const GROUPS = 20;
+  const SERVICES = 200;
+  const ALERTS = 10_000;
+  const groupWaitMs = 5_000;
+  const users = ['alice', 'bob'];
+  const sim = await startSimulator({
+    pingIntervalMs: 0,
+    org: {
+      corpId: 'dingbench',
+      users: users.map((u) => ({ userId: u, name: u })),
+      groups: Array.from({ length: GROUPS }, (_, g) => ({
+        openConversationId: `cid-team-${g}`,
+        title: `team-${g}`,
+        members: users,
+        coolAppInstalled: true,
+      })),
+      apps: [
+        {
+          clientId: 'dingops-demo',
+          clientSecret: 'dingops-demo-secret',
+          robotCode: 'dingops-demo',
+          name: 'dingops',
+          edition: 'standard',
+          qps: 20,
+          monthlyQuota: 1_000_000,
+          mode: 'stream',
+          scopes: ['qyapi_robot_sendmsg', 'Card.Instance.Write'],
+        },
+      ],
+      cardTemplates: [],
+      sceneGroupTemplates: [],
+    },
+  });
+  // Service n belongs to team n % 20: one route per team.
+  const routes = Array.from(
+    { length: GROUPS },
+    (_, g) =>
+      `      - match: ['service=~svc-(${Array.from({ length: SERVICES / GROUPS }, (_, k) => k * GROUPS + g).join('|')})']\n        groups: [cid-team-${g}]\n`,
+  ).join('');
+  const { bot, url } = await alertsBot(
+    `    grouping:\n      groupWait: ${groupWaitMs}ms\n      groupInterval: 30s\n    storm:\n      alertsPerMinute: 1000000\n    routes:\n${routes}`,
+    { url: sim.url },
+  );
+  await sim.client.until(() => sim.client.api.connections() > 0, 10_000, 'the bot to connect');
+  const callsBefore = sim.state.calls.length;
+  const firstSeen = new Map<string, number>();
+  const notifiedAt = new Map<string, number>();
+  sim.state.on('message', (m: { sender: string; conversation: string; at: number; content: string }) => {
+    if (m.sender !== 'bot') return;
+    for (const svc of m.content.match(/svc-\d+/g) ?? [])
+      if (!notifiedAt.has(svc)) notifiedAt.set(svc, performance.now());
+  });
+  const perPayload = 50;
+  const start = performance.now();
+  let next = 0;
+  const payloads = ALERTS / perPayload;
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let i = next++; i < payloads; i = next++) {
+        const service = `svc-${i % SERVICES}`;
+        if (!firstSeen.has(service)) firstSeen.set(service, performance.now());
+        const status = await post(`${url}/alerts/alertmanager`, payload(perPayload, service, i));
+        if (status !== 200) throw new Error(`ingest answered ${status}`);
+      }
+    }),
+  );
+  const sentSeconds = (performance.now() - start) / 1000;
+  await sim.client.until(
+    () => notifiedAt.size >= SERVICES,
+    groupWaitMs + 30_000,
+    'every service to be notified',
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  const calls = sim.state.calls.slice(callsBefore);
+  const sends = calls.filter(
+    (c) =>
+      c.path.includes('/robot/') || c.path.includes('createAndDeliver') || c.path.includes('sendBySession'),
+  );
+  const delays = [...firstSeen].map(([svc, t]) => notifiedAt.get(svc)! - t).sort((a, b) => a - b);
+  const perGroup = new Map<string, number>();
+  for (const m of sim.state.messages.filter((x) => x.sender === 'bot'))
+    perGroup.set(m.conversation, (perGroup.get(m.conversation) ?? 0) + 1);
+  const incidents = Number(
+    (
+      await bot
+        .resolve<any>(Symbol.for('dingops.Database'))
+        .db.selectFrom('alerts_incident')
+        .select((eb: any) => eb.fn.countAll().as('n'))
+        .executeTakeFirstOrThrow()
+    ).n,
+  );
+  await bot.stop('bench');
+  await sim.stop();
+  return {
+    alerts: ALERTS,
+    incidents,
+    groups: GROUPS,
+    seconds: sentSeconds,
+    apiCalls: calls.length,
+    throttled: calls.filter((c) => c.code?.includes('QpsLimit')).length,
+    notificationCalls: sends.length,
+    maxCallsPerGroup: Math.max(...perGroup.values()),
+    p50ms: delays[Math.floor(delays.length * 0.5)]!,
+    p99ms: delays[Math.floor(delays.length * 0.99)]!,
+    groupWaitMs,
+  };
+}
