@@ -122,9 +122,18 @@ export class Notifier {
           await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
       }
     }
+    // People on the route get the digest once, not a card per incident.
+    for (const p of taken[0]!.route.people) {
+      const userId = await this.d.person(p);
+      if (userId)
+        await ctx.send
+          .toUser(userId, card)
+          .catch((err) => this.d.log.warn({ err, person: p }, 'alerts: digest not sent'));
+    }
     for (const i of taken) {
       await store.update(i.id, { last_notified_at: now });
-      await this.startEscalation(i, now);
+      // The digest was the first level's notice; later levels go out per incident as usual.
+      await this.startEscalation(i, now, { notifyFirstLevel: false });
     }
   }
 
@@ -240,7 +249,7 @@ export class Notifier {
 
   // --- escalation
 
-  async startEscalation(i: Incident, now: number): Promise<void> {
+  async startEscalation(i: Incident, now: number, options = { notifyFirstLevel: true }): Promise<void> {
     const policy = i.route.escalation ? this.d.config.escalations[i.route.escalation] : undefined;
     if (!policy || i.status !== 'triggered') return;
     await this.d.store.update(i.id, {
@@ -248,7 +257,7 @@ export class Notifier {
       escalation_round: 0,
       escalation_due_at: now + policy.levels[0]!.after,
     });
-    await this.notifyLevel(i, 0);
+    if (options.notifyFirstLevel) await this.notifyLevel(i, 0);
   }
 
   private async escalate(i: Incident, now: number): Promise<void> {

@@ -30,6 +30,10 @@ describe('acting on incidents', () => {
     expect(done.content).toContain('Acknowledged');
     expect(done.content).toContain('@bob');
     expect(done.buttons.map((b) => b.text)).toContain('Unacknowledge');
+    const unack = done.buttons.find((b) => b.text === 'Unacknowledge')!;
+    const again = await sb.sim.client.as('bob').click(card, unack.params!);
+    expect(again.content).toContain('Triggered');
+    await sb.sim.client.as('bob').click(card, ack.params!);
     const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
     expect(detail.content).toMatch(/\*\*bob\*\* acknowledged/);
   });
