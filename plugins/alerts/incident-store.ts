@@ -83,7 +83,10 @@ export class IncidentStore {
     const touched = new Map<number, { joined: IncomingAlert[]; firing: string[]; resolved: string[] }>();
     const touch = (id: number) => {
       let t = touched.get(id);
-      if (!t) touched.set(id, (t = { joined: [], firing: [], resolved: [] }));
+      if (!t) {
+        t = { joined: [], firing: [], resolved: [] };
+        touched.set(id, t);
+      }
       return t;
     };
     const rows = await this.existing(
@@ -277,18 +280,8 @@ export class IncidentStore {
     now: number,
     insert: boolean,
   ) {
-    const values = {
-      incident_id: incidentId ?? null,
-      status: a.status,
-      title: a.title,
-      severity: a.severity,
-      labels: JSON.stringify(a.labels),
-      annotations: JSON.stringify(a.annotations),
-      links: JSON.stringify(a.links),
-      starts_at: a.startsAt,
-      ends_at: a.endsAt ?? null,
-      updated_at: now,
-    };
+    const { fingerprint: _, ...row } = fromIncoming(a, incidentId);
+    const values = { ...row, updated_at: now };
     if (insert)
       await trx
         .insertInto('alerts_alert')
