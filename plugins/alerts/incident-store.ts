@@ -322,10 +322,7 @@ export class IncidentStore {
     let labels = JSON.parse(inc.labels) as Record<string, string>;
     for (const a of joined) labels = intersect(labels, a.labels);
     const resolved = firing === 0;
-    const lastNotified = num(inc.last_notified_at);
-    const due =
-      num(inc.notify_due_at) ??
-      (lastNotified === undefined ? now : Math.max(now, lastNotified + this.config().grouping.groupInterval));
+    const due = this.nextNotification(num(inc.notify_due_at), num(inc.last_notified_at), now);
     await trx
       .updateTable('alerts_incident')
       .set({
@@ -343,6 +340,22 @@ export class IncidentStore {
       .execute();
     if (resolved && inc.status !== 'resolved')
       await this.timeline(trx, id, now, 'dingops', 'incident.resolved', 'all alerts resolved');
+  }
+
+  /**
+   * When a change should be told. Never told yet: at the end of the group_wait in progress,
+   * else now. Told before: group_interval after that, unless something is due sooner (a
+   * pending reminder is a repeat_interval away and must not hold the change back).
+   */
+  private nextNotification(
+    pending: number | undefined,
+    lastNotified: number | undefined,
+    now: number,
+  ): number {
+    const g = this.config().grouping;
+    if (lastNotified === undefined)
+      return pending !== undefined && pending <= now + g.groupWait ? pending : now;
+    return Math.min(pending ?? Number.POSITIVE_INFINITY, Math.max(now, lastNotified + g.groupInterval));
   }
 
   private async timeline(

@@ -114,3 +114,69 @@ describe('alerts ingest', () => {
     ).toEqual([expect.stringContaining('GrafanaRule is high'), expect.stringContaining('Backup failed')]);
   });
 });
+
+describe('notification windows', () => {
+  it('updates the card in place when alerts join or resolve after the first notification', async () => {
+    sb = await alertsBot();
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Lag', labels: { instance: 'a' } }], 'lag'));
+    const card = await sb.sim.client.nextReply('ops', { after: 0 });
+    expect(card.content).toContain('1 firing / 1');
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Lag', labels: { instance: 'b' } }], 'lag'));
+    // After group_interval: the same card says 2, and no new message was sent.
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(card.cardId!).content.includes('2 firing / 2'),
+      3000,
+      'the update',
+    );
+    await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload(
+        [
+          { name: 'Lag', labels: { instance: 'a' }, status: 'resolved', endsAt: '2026-11-22T06:09:00Z' },
+          { name: 'Lag', labels: { instance: 'b' }, status: 'resolved', endsAt: '2026-11-22T06:09:00Z' },
+        ],
+        'lag',
+      ),
+    );
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
+      3000,
+      'resolved',
+    );
+    expect(sb.sim.client.botMessages('ops')).toHaveLength(1);
+  });
+
+  it('shows the resolve of an incident silenced after it was notified, when configured', async () => {
+    sb = await alertsBot('    sendResolvedForSilenced: true\n');
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Quiet' }], 'quiet'));
+    const card = await sb.sim.client.nextReply('ops', { after: 0 });
+    await sb.sim.client.as('alice').ask('silence add alertname=Quiet 1h', { group: 'ops' });
+    await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload([{ name: 'Quiet', status: 'resolved', endsAt: '2026-11-22T06:09:00Z' }], 'quiet'),
+    );
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
+      3000,
+      'the resolved card',
+    );
+  });
+
+  it('keeps quiet about a silenced incident otherwise', async () => {
+    sb = await alertsBot();
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Quiet' }], 'quiet'));
+    const card = await sb.sim.client.nextReply('ops', { after: 0 });
+    await sb.sim.client.as('alice').ask('silence add alertname=Quiet 1h', { group: 'ops' });
+    await postAlerts(
+      sb,
+      'alertmanager',
+      amPayload([{ name: 'Quiet', status: 'resolved', endsAt: '2026-11-22T06:09:00Z' }], 'quiet'),
+    );
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(sb.sim.client.card(card.cardId!).content).toContain('Triggered');
+    const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
+    expect(detail.content).toContain('notify.muted: silence #1');
+  });
+});
