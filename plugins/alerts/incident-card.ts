@@ -76,8 +76,8 @@ export function incidentCard(
         command: `resolve ${i.id}`,
       },
     );
-    const snooze = config.snoozePresets[0];
-    if (snooze)
+    // The first two presets as buttons (any duration by command).
+    for (const snooze of config.snoozePresets.slice(0, 2))
       buttons.push({
         text: t('button.snooze', { duration: formatDuration(snooze) }),
         action: { id: deps.actions.snooze, params: { incident: String(i.id), ms: String(snooze) } },
