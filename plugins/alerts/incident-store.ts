@@ -410,19 +410,6 @@ export class IncidentStore {
     return (await q.execute()).map(toIncident);
   }
 
-  async dueNotifications(now: number): Promise<Incident[]> {
-    return (
-      await this.db
-        .selectFrom('alerts_incident')
-        .selectAll()
-        .where('notify_due_at', '<=', now)
-        .orderBy('id')
-        .limit(500)
-        .execute()
-    ).map(toIncident);
-  }
-
-  /** The earliest pending notification or escalation time, if any. */
   async nextDue(): Promise<number | undefined> {
     const r = await this.db
       .selectFrom('alerts_incident')
@@ -432,12 +419,13 @@ export class IncidentStore {
     return times.length ? Math.min(...times) : undefined;
   }
 
-  async dueEscalations(now: number): Promise<Incident[]> {
+  /** Incidents whose notification (or escalation) time has come, oldest first. */
+  async due(column: 'notify_due_at' | 'escalation_due_at', now: number): Promise<Incident[]> {
     return (
       await this.db
         .selectFrom('alerts_incident')
         .selectAll()
-        .where('escalation_due_at', '<=', now)
+        .where(column, '<=', now)
         .orderBy('id')
         .limit(500)
         .execute()

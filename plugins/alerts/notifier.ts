@@ -70,7 +70,7 @@ export class Notifier {
 
   private async pass(): Promise<void> {
     const now = this.d.now();
-    const due = await this.d.store.dueNotifications(now);
+    const due = await this.d.store.due('notify_due_at', now);
     // First notifications of new incidents go through the digest gate, per destination.
     const fresh = new Map<string, Incident[]>();
     for (const i of due) {
@@ -84,7 +84,7 @@ export class Notifier {
       if (list.length <= this.d.config.digest.threshold) for (const i of list) await this.notify(i, now);
       else await this.digest(list, now);
     }
-    for (const i of await this.d.store.dueEscalations(now)) await this.escalate(i, now);
+    for (const i of await this.d.store.due('escalation_due_at', now)) await this.escalate(i, now);
     // Wake exactly when the next thing is due (group_wait ends mid-interval), not at the next tick.
     const next = await this.d.store.nextDue();
     clearTimeout(this.wake);
