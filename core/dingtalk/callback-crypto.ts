@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { sameSecretText } from '../util/constant-time.js';
 
 /** Why an encrypted push was refused; `reason` is safe to log (it never contains key material). */
 export class CallbackCryptoError extends Error {
@@ -43,9 +44,7 @@ export class CallbackCrypto {
 
   /** Constant-time check of a `msg_signature`. */
   verify(signature: string, timestamp: string, nonce: string, encrypt: string): boolean {
-    const expected = Buffer.from(this.signature(timestamp, nonce, encrypt));
-    const given = Buffer.from(signature.toLowerCase());
-    return given.length === expected.length && timingSafeEqual(given, expected);
+    return sameSecretText(signature.toLowerCase(), this.signature(timestamp, nonce, encrypt));
   }
 
   encrypt(message: string, random = randomAlnum(16)): string {

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecretText } from '../util/constant-time.js';
 
 /** How far a card callback's timestamp may be from our clock (DingTalk expects an answer within 2 s). */
 const CARD_SIGN_WINDOW_MS = 5 * 60_000;
@@ -32,9 +33,7 @@ export function checkCardSignature(
       reason: 'stale-timestamp',
       detail: 'the card callback timestamp is too far from our clock',
     };
-  const expected = Buffer.from(cardCallbackSign(timestamp, apiSecret));
-  const given = Buffer.from(signature);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+  if (!sameSecretText(signature, cardCallbackSign(timestamp, apiSecret)))
     return { ok: false, reason: 'bad-sign', detail: 'x-ddpaas-signature does not match' };
   return { ok: true };
 }

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecretText } from '../util/constant-time.js';
 
 /** DingTalk's documented rule: refuse a callback whose timestamp is more than an hour away (PROTOCOL.md 3.1). */
 export const ROBOT_SIGN_WINDOW_MS = 60 * 60_000;
@@ -38,9 +39,7 @@ export function checkRobotSignature(
       reason: 'stale-timestamp',
       detail: `timestamp is ${Math.round(skew / 60_000)} min away from this server's clock (limit 60 min; check the clock)`,
     };
-  const expected = Buffer.from(robotCallbackSign(timestamp, appSecret));
-  const given = Buffer.from(sign);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+  if (!sameSecretText(sign, robotCallbackSign(timestamp, appSecret)))
     return {
       ok: false,
       reason: 'bad-sign',

@@ -1,4 +1,5 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { sameSecretText } from '../../../core/index.js';
 import type { SourceConfig } from '../config.js';
 
 /**
@@ -17,7 +18,7 @@ export function credentialProblem(
   };
   if (source.token) {
     const auth = header('authorization');
-    if (auth && same(auth, `Bearer ${source.token}`)) return undefined;
+    if (auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
     if (!source.hmacSecret) return auth ? 'wrong bearer token' : 'missing Authorization: Bearer <token>';
   }
   const signature = header(source.signatureHeader);
@@ -31,11 +32,7 @@ export function credentialProblem(
     signed = `${ts}:${rawBody}`;
   }
   const expected = createHmac('sha256', source.hmacSecret!).update(signed).digest('hex');
-  return same(signature.toLowerCase().replace(/^sha256=/, ''), expected) ? undefined : 'wrong signature';
-}
-
-function same(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
+  return sameSecretText(signature.toLowerCase().replace(/^sha256=/, ''), expected)
+    ? undefined
+    : 'wrong signature';
 }
