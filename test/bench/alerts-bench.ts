@@ -5,6 +5,7 @@ import { composeDingTalk, streamTransport } from '../../core/dingtalk/dingtalk-s
 import { Bot } from '../../core/runtime/bot.js';
 import alerts from '../../plugins/alerts/index.js';
 import { startSimulator } from '../../simulator/index.js';
+import { DEFAULT_ORG } from '../../simulator/org/default-org.js';
 import { LogCapture } from '../helpers/test-bot.js';
 
 export interface AlertsIngestResult {
@@ -157,19 +158,8 @@ export async function benchAlertsStorm(): Promise<AlertsStormResult> {
         members: users,
         coolAppInstalled: true,
       })),
-      apps: [
-        {
-          clientId: 'dingops-demo',
-          clientSecret: 'dingops-demo-secret',
-          robotCode: 'dingops-demo',
-          name: 'dingops',
-          edition: 'standard',
-          qps: 20,
-          monthlyQuota: 1_000_000,
-          mode: 'stream',
-          scopes: ['qyapi_robot_sendmsg', 'Card.Instance.Write'],
-        },
-      ],
+      // The default org's app; a quota the storm cannot exhaust.
+      apps: [{ ...DEFAULT_ORG.apps[0]!, monthlyQuota: 1_000_000 }],
       cardTemplates: [],
       sceneGroupTemplates: [],
     },
