@@ -24,7 +24,9 @@ export {
   type ValueSpec,
 } from './commands/spec.js';
 export { UserError } from './commands/user-error.js';
+export { durationSetting } from './config/duration-setting.js';
 export { loadConfig } from './config/load-config.js';
+export { type ApiErrorKind, DingTalkApiError } from './dingtalk/api-error.js';
 export type { DingopsEvents, DingTalkEvent } from './events/event-bus.js';
 export { GroupReferenceError, type KnownGroup } from './groups/group-registry.js';
 export type { Catalog, Catalogs, I18nText, Locale } from './i18n/i18n.js';
@@ -38,6 +40,7 @@ export type {
 } from './messages/outbound.js';
 export { definePlugin, type PluginDefinition } from './plugins/define-plugin.js';
 export type { PluginContext } from './plugins/plugin-context.js';
+export type { PluginServices } from './plugins/plugin-services.js';
 export { Bot, type BotOptions } from './runtime/bot.js';
 export type { StatusItem } from './runtime/status.js';
 export type { KeyValueStore } from './storage/kv-store.js';

@@ -32,7 +32,9 @@ export function robotMessagePayload(state: SimState, input: UserMessageInput): R
   const now = Date.now();
   const conversationId = input.group ?? state.dmId(sender.userId);
   const session = state.newSessionWebhook(app.clientId, conversationId);
-  const botId = dingtalkId(app, `bot:${app.robotCode}`);
+  // In a scene group the message is to the template's robot; it reaches the owning app.
+  const robotCode = (input.group && state.group(input.group)?.robotCode) || app.robotCode;
+  const botId = dingtalkId(app, `bot:${robotCode}`);
   const base: Record<string, unknown> = {
     conversationId,
     chatbotCorpId: state.org.corpId,
@@ -47,7 +49,7 @@ export function robotMessagePayload(state: SimState, input: UserMessageInput): R
     conversationType: input.group ? '2' : '1',
     senderId: dingtalkId(app, sender.userId),
     sessionWebhook: `${input.webhookBase}/robot/sendBySession?session=${session.session}`,
-    robotCode: app.robotCode,
+    robotCode,
     msgtype: 'text',
     text: { content: input.group ? ` ${input.text}` : input.text },
   };

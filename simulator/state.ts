@@ -68,6 +68,11 @@ export interface Faults {
   failNext: number;
   /** Refuse gateway open requests (503). */
   refuseGateway: boolean;
+  /**
+   * The next N OpenAPI calls are carried out but their answer is lost (504): what a caller
+   * sees when DingTalk, the network or the caller itself fails between request and reply.
+   */
+  loseNextReplies: number;
   /** Only calls whose path contains this are affected by the faults above (all when empty). */
   pathFilter: string;
 }
@@ -78,6 +83,7 @@ export const NO_FAULTS: Faults = {
   timeoutRate: 0,
   throttleNext: 0,
   failNext: 0,
+  loseNextReplies: 0,
   refuseGateway: false,
   pathFilter: '',
 };

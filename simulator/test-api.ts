@@ -104,7 +104,13 @@ export class TestApi {
       const g = this.state.group(group)!;
       // DingTalk delivers group messages to the bot only when it is @mentioned, and only
       // where the bot (the cool app) is in the group.
-      if (!atBot || !g.coolAppInstalled) return { msgId: msg.msgId, conversation, delivered: false };
+      // A scene group's robot belongs to its template's app.
+      const botHere = g.robotCode
+        ? this.state.org.sceneGroupTemplates.some(
+            (t) => t.templateId === g.templateId && t.clientId === app.clientId,
+          )
+        : g.coolAppInstalled;
+      if (!atBot || !botHere) return { msgId: msg.msgId, conversation, delivered: false };
     }
     const payload = robotMessagePayload(this.state, {
       app,

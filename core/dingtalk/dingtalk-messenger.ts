@@ -28,6 +28,8 @@ interface SendPayload {
   rendered: RenderedMessage;
   atUserIds?: string[];
   cardId?: string;
+  /** Another robot than the app's (a scene group's template robot, or the robot a message came to). */
+  robotCode?: string;
 }
 
 interface CardUpdatePayload {
@@ -70,7 +72,7 @@ export class DingTalkMessenger implements Messenger {
   async send(to: Destination, content: OutboundContent, options: SendOptions = {}): Promise<SendReceipt> {
     const interactive = Boolean(this.renderer.templateId);
     const rendered = this.renderer.render(content, { interactive }, options.locale ?? this.locale);
-    const { target, webhook } = resolve(to);
+    const { target, webhook, robotCode } = resolve(to);
     const cardId = isCard(content) ? `dingops-${randomUUID()}` : undefined;
     if (cardId) {
       await this.db
@@ -90,6 +92,7 @@ export class DingTalkMessenger implements Messenger {
       rendered,
       atUserIds: atUserIds.length ? atUserIds : undefined,
       cardId,
+      robotCode: options.robotCode ?? robotCode,
     };
     const id = await this.outbox.enqueue('send', keyOf(target), payload, { cardId });
     return { id: String(id), cardId };
@@ -140,6 +143,7 @@ export class DingTalkMessenger implements Messenger {
           openConversationId: p.target.type === 'group' ? p.target.openConversationId : undefined,
           userId: p.target.type === 'user' ? p.target.userId : undefined,
           atUserIds: p.atUserIds,
+          robotCode: p.robotCode,
         });
         return;
       } catch (err) {
@@ -160,11 +164,12 @@ export class DingTalkMessenger implements Messenger {
           { kind: 'markdown', title: r.fallback.title, text: r.fallback.text, plain: r.plain },
           p.atUserIds,
           p.webhook,
+          p.robotCode,
         );
         return;
       }
     }
-    await this.viaRobot(p.target, r, p.atUserIds, p.webhook);
+    await this.viaRobot(p.target, r, p.atUserIds, p.webhook, p.robotCode);
   };
 
   private async viaRobot(
@@ -172,6 +177,7 @@ export class DingTalkMessenger implements Messenger {
     r: Exclude<RenderedMessage, { kind: 'interactive' }>,
     atUserIds: string[] | undefined,
     webhook?: SendPayload['webhook'],
+    robotCode?: string,
   ): Promise<void> {
     if (webhook && webhook.expiresAt - WEBHOOK_MARGIN_MS > this.now()) {
       try {
@@ -184,7 +190,8 @@ export class DingTalkMessenger implements Messenger {
       }
     }
     const { msgKey, msgParam } = robotMessage(r);
-    if (target.type === 'group') await this.api.sendGroupMessage(target.openConversationId, msgKey, msgParam);
+    if (target.type === 'group')
+      await this.api.sendGroupMessage(target.openConversationId, msgKey, msgParam, robotCode);
     else {
       const res = await this.api.sendToUsers([target.userId], msgKey, msgParam);
       if (res.invalidStaffIdList?.includes(target.userId)) {
@@ -206,7 +213,11 @@ export class DingTalkMessenger implements Messenger {
   }
 }
 
-function resolve(to: Destination): { target: Target; webhook?: SendPayload['webhook'] } {
+function resolve(to: Destination): {
+  target: Target;
+  webhook?: SendPayload['webhook'];
+  robotCode?: string;
+} {
   if (to.kind === 'group') return { target: { type: 'group', openConversationId: to.openConversationId } };
   if (to.kind === 'user') return { target: { type: 'user', userId: to.userId } };
   const m = to.to;
@@ -218,7 +229,8 @@ function resolve(to: Destination): { target: Target; webhook?: SendPayload['webh
     m.reply.sessionWebhook && m.reply.sessionWebhookExpiresAt
       ? { url: m.reply.sessionWebhook, expiresAt: m.reply.sessionWebhookExpiresAt }
       : undefined;
-  return { target, webhook };
+  // A group answer comes from the robot that was spoken to (a scene group's template robot).
+  return { target, webhook, robotCode: target.type === 'group' ? m.reply.robotCode : undefined };
 }
 
 function keyOf(t: Target): string {

@@ -139,9 +139,14 @@ export class OpenApiClient {
 
   // --- Robot messages (PROTOCOL.md 5.3)
 
-  sendGroupMessage(openConversationId: string, msgKey: string, msgParam: Record<string, string>) {
+  sendGroupMessage(
+    openConversationId: string,
+    msgKey: string,
+    msgParam: Record<string, string>,
+    robotCode = this.options.robotCode,
+  ) {
     return this.call<{ processQueryKey: string }>('new', 'POST', '/v1.0/robot/groupMessages/send', {
-      robotCode: this.options.robotCode,
+      robotCode,
       openConversationId,
       msgKey,
       msgParam: JSON.stringify(msgParam),
@@ -205,8 +210,10 @@ export class OpenApiClient {
     openConversationId?: string;
     userId?: string;
     atUserIds?: string[];
+    robotCode?: string;
   }) {
     const group = input.openConversationId;
+    const robotCode = input.robotCode ?? this.options.robotCode;
     return this.call('new', 'POST', '/v1.0/card/instances/createAndDeliver', {
       cardTemplateId: input.cardTemplateId,
       outTrackId: input.outTrackId,
@@ -219,7 +226,7 @@ export class OpenApiClient {
         ? {
             imGroupOpenSpaceModel: { supportForward: true },
             imGroupOpenDeliverModel: {
-              robotCode: this.options.robotCode,
+              robotCode,
               ...(input.atUserIds?.length
                 ? { atUserIds: Object.fromEntries(input.atUserIds.map((u) => [u, u])) }
                 : {}),

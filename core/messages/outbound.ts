@@ -37,4 +37,9 @@ export interface SendOptions {
   locale?: import('../i18n/i18n.js').Locale;
   /** Stable id for idempotent sends (a retry with the same key sends once). */
   idempotencyKey?: string;
+  /**
+   * The robot that speaks in a group, when it is not the app's own robot: a scene group
+   * made from a group template has that template's robot (e.g. war rooms).
+   */
+  robotCode?: string;
 }

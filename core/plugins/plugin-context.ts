@@ -15,6 +15,7 @@ import type { StatusProvider } from '../runtime/status.js';
 import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
 import type { DialectName } from '../storage/database.js';
 import type { KeyValueStore } from '../storage/kv-store.js';
+import type { PluginServices, ServiceKey } from './plugin-services.js';
 
 /** Everything a plugin may do; everything registered through it is undone when the plugin stops. */
 export interface PluginContext<C = unknown> {
@@ -80,6 +81,13 @@ export interface PluginContext<C = unknown> {
   plugins: {
     /** Whether another plugin is running (e.g. show a button only when its plugin is on). */
     isRunning(name: string): boolean;
+    /**
+     * Offers an API to other plugins under `<this plugin>.<name>` (typed through
+     * `PluginServices`); withdrawn when this plugin stops.
+     */
+    provide<K extends ServiceKey>(key: K, api: PluginServices[K]): void;
+    /** Another plugin's API, or undefined while that plugin is not running. Look it up when needed, not once. */
+    use<K extends ServiceKey>(key: K): PluginServices[K] | undefined;
   };
   /** Adds a line to `status` and, when critical, to `/readyz`. */
   status(key: string, provider: StatusProvider): void;

@@ -21,6 +21,7 @@ import { type PluginDefinition, pluginSchema } from './define-plugin.js';
 import type { PluginContext } from './plugin-context.js';
 import { orderPlugins } from './plugin-order.js';
 import { importPlugin } from './plugin-resolver.js';
+import { PluginServiceRegistry } from './plugin-services.js';
 
 export type PluginState = 'running' | 'failed' | 'stopped';
 
@@ -98,6 +99,7 @@ export async function preparePlugins(
  */
 export class PluginHost {
   readonly records = new Map<string, PluginRecord>();
+  private readonly services = new PluginServiceRegistry();
 
   constructor(
     private readonly container: DependencyContainer,
@@ -222,7 +224,11 @@ export class PluginHost {
           );
         },
       },
-      plugins: { isRunning: (n) => this.isRunning(n) },
+      plugins: {
+        isRunning: (n) => this.isRunning(n),
+        provide: (key, api) => this.services.provide(name, key, api),
+        use: (key) => this.services.get(key),
+      },
       status: (key, provider) => status.register(name, key, provider),
       services: { resolve: (token) => c.resolve(token) },
       onDispose: (fn) => void record.disposers.push(fn),
@@ -235,6 +241,7 @@ export class PluginHost {
     c.resolve<CommandRegistry>(TOKENS.Commands).unregisterOwner(record.name);
     c.resolve<ActionRegistry>(TOKENS.Actions).unregisterOwner(record.name);
     c.resolve<EventBus>(TOKENS.Events).removeOwner(record.name);
+    this.services.removeOwner(record.name);
     c.resolve<Scheduler>(TOKENS.Scheduler).stopOwner(record.name);
     c.resolve<StatusBoard>(TOKENS.Status).removeOwner(record.name);
     c.resolve<HttpServer>(TOKENS.Http).disableOwner(record.name);

@@ -14,6 +14,8 @@ import { route } from './router.js';
 import type { Silences } from './silences.js';
 
 const id = { name: 'id', type: 'int', min: 1, description: 'alerts.arg.id' } as const;
+/** In an incident's war room the id may be left out. */
+const roomId = { ...id, required: false } as const;
 
 /** The same actions as the card buttons, typed: ack, unack, resolve, snooze, silence, incidents, incident, alerts. */
 export function registerCommands(
@@ -31,30 +33,42 @@ export function registerCommands(
     nick: c.caller.nick,
   });
   const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+  // The id given, else the incident whose war room this is.
+  const target = async (c: {
+    args: { id?: number };
+    command: string;
+    message: { conversation: { id: string; type: string } };
+  }): Promise<number> => {
+    if (c.args.id !== undefined) return c.args.id;
+    const i =
+      c.message.conversation.type === 'group' ? await store.byRoom(c.message.conversation.id) : undefined;
+    if (!i) throw new UserError('alerts.needId', { command: c.command });
+    return i.id;
+  };
 
   ctx.commands.register({
     name: 'ack',
     aliases: ['认领'],
     description: 'alerts.cmd.ack',
-    args: [id],
+    args: [roomId],
     sideEffects: true,
-    handler: async (c) => actions.ack(c.args.id, actor(c)),
+    handler: async (c) => actions.ack(await target(c), actor(c)),
   });
   ctx.commands.register({
     name: 'unack',
     description: 'alerts.cmd.unack',
-    args: [id],
+    args: [roomId],
     sideEffects: true,
-    handler: async (c) => actions.unack(c.args.id, actor(c)),
+    handler: async (c) => actions.unack(await target(c), actor(c)),
   });
   ctx.commands.register({
     name: 'resolve',
     aliases: ['解决'],
     description: 'alerts.cmd.resolve',
-    args: [id],
+    args: [roomId],
     options: [{ name: 'note', type: 'string', description: 'alerts.arg.note' }],
     sideEffects: true,
-    handler: async (c) => actions.resolve(c.args.id, actor(c), c.args.note ?? ''),
+    handler: async (c) => actions.resolve(await target(c), actor(c), c.args.note ?? ''),
   });
   ctx.commands.register({
     name: 'snooze',
@@ -169,10 +183,11 @@ export function registerCommands(
   ctx.commands.register({
     name: 'incident',
     description: 'alerts.cmd.incident',
-    args: [id],
+    args: [roomId],
     handler: async (c) => {
-      const i = await store.incident(c.args.id);
-      if (!i) throw new UserError('alerts.noIncident', { id: c.args.id });
+      const incidentId = await target(c);
+      const i = await store.incident(incidentId);
+      if (!i) throw new UserError('alerts.noIncident', { id: incidentId });
       const timeline = await store.timelineOf(i.id);
       const alerts = await store.alerts(i.id);
       return card({

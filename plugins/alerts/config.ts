@@ -1,20 +1,8 @@
 import { z } from 'zod';
-import { parseDuration } from '../../core/index.js';
+import { durationSetting } from '../../core/index.js';
 import { parseMatcher } from './matchers.js';
 
-/** A duration written as in commands (`30s`, `5m`, `4h`), in milliseconds. */
-const duration = (fallback: string) =>
-  z
-    .string()
-    .default(fallback)
-    .transform((s, ctx) => {
-      const ms = parseDuration(s);
-      if (ms === undefined) {
-        ctx.addIssue({ code: 'custom', message: `expected a duration such as 30s, 5m or 4h, got '${s}'` });
-        return z.NEVER;
-      }
-      return ms;
-    });
+const duration = durationSetting;
 
 const matcher = z.string().transform((s, ctx) => {
   try {

@@ -20,6 +20,8 @@ export class IncidentActions {
     private readonly render: (i: Incident) => Promise<Card>,
     private readonly grouping: { by: string[] },
     private readonly now: () => number = Date.now,
+    /** Told after every change (other plugins hear of it as `alerts.incident.changed`). */
+    private readonly changed: (id: number, kind: string, actor: string, detail: string) => void = () => {},
   ) {}
 
   private async load(id: number): Promise<Incident> {
@@ -97,6 +99,7 @@ export class IncidentActions {
     const i = (await this.store.incident(id))!;
     const card = await this.render(i);
     await this.notifier.deliver(i, this.now(), { newMessage: false });
+    this.changed(id, kind, by.userId, detail);
     return card;
   }
 }

@@ -7,8 +7,8 @@ export interface CardDeps {
   t: (key: string, vars?: Record<string, unknown>) => string;
   /** Full action ids (`alerts.ack`, ...). */
   actions: { ack: string; unack: string; resolve: string; snooze: string; silence: string };
-  /** The war room plugin's action, when that plugin runs. */
-  warRoomAction?: string;
+  /** Buttons other plugins add to open incidents (e.g. "open a war room"). */
+  extraButtons?: (i: Incident, alerts: StoredAlert[]) => CardButton[];
   now: () => number;
   timezone: string;
 }
@@ -92,12 +92,12 @@ export function incidentCard(
         .map(([k, v]) => `${k}=${v.includes(' ') ? `"${v}"` : v}`)
         .join(' ')} 2h`,
     });
-    if (deps.warRoomAction)
-      buttons.push({
-        text: t('button.warRoom'),
-        action: { id: deps.warRoomAction, params: { incident: String(i.id) } },
-        command: `warroom open ${i.id}`,
-      });
+    if (!i.room) buttons.push(...(deps.extraButtons?.(i, alerts) ?? []));
+  }
+  // The linked room (war room): named on every copy of the card, one click away when DingTalk gave its link.
+  if (i.room) {
+    fields.push({ label: t('field.room'), value: i.room.title });
+    if (i.room.url) buttons.push({ text: t('button.room'), url: i.room.url });
   }
   return card({
     title: `${ICON[i.severity] ?? ''} #${i.id} ${i.title}`,

@@ -24,6 +24,15 @@ export interface Incident {
   escalationRound?: number;
   escalationDueAt?: number;
   flapping: boolean;
+  /** The linked conversation (war room), when there is one. */
+  room?: LinkedRoom;
+}
+
+export interface LinkedRoom {
+  openConversationId: string;
+  title: string;
+  /** A link that opens the group in DingTalk, when known. */
+  url?: string;
 }
 
 export interface StoredAlert {
@@ -459,6 +468,21 @@ export class IncidentStore {
       .execute();
   }
 
+  async linkRoom(id: number, room: LinkedRoom): Promise<void> {
+    await this.update(id, { room: JSON.stringify(room), room_conversation: room.openConversationId });
+  }
+
+  /** The incident whose linked conversation this is. */
+  async byRoom(openConversationId: string): Promise<Incident | undefined> {
+    const r = await this.db
+      .selectFrom('alerts_incident')
+      .selectAll()
+      .where('room_conversation', '=', openConversationId)
+      .orderBy('id', 'desc')
+      .executeTakeFirst();
+    return r ? toIncident(r) : undefined;
+  }
+
   async cards(incidentId: number): Promise<Array<{ destination: string; cardId: string }>> {
     return (
       await this.db.selectFrom('alerts_card').selectAll().where('incident_id', '=', incidentId).execute()
@@ -541,5 +565,6 @@ function toIncident(r: Record<string, any>): Incident {
     escalationRound: num(r.escalation_round),
     escalationDueAt: num(r.escalation_due_at),
     flapping: Number(r.flapping) === 1,
+    room: r.room ? (JSON.parse(r.room) as LinkedRoom) : undefined,
   };
 }

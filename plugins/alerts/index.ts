@@ -1,4 +1,5 @@
-import { definePlugin, TOKENS } from '../../core/index.js';
+import { type CardButton, definePlugin, TOKENS } from '../../core/index.js';
+import { type IncidentsApi, type IncidentView, incidentView } from './api.js';
 import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';
 import { alertsCatalogs } from './i18n.js';
@@ -37,11 +38,23 @@ export default definePlugin({
       snooze: 'alerts.snooze',
       silence: 'alerts.silence',
     };
+    // Buttons other plugins add to open incidents' cards (`addCardButtons`).
+    const buttonProviders = new Set<(i: IncidentView) => CardButton[]>();
     const cardDeps = (): CardDeps => ({
       config,
       t: (k, v) => ctx.t(k, v),
       actions: ids,
-      warRoomAction: ctx.plugins.isRunning('warroom') ? 'warroom.open' : undefined,
+      extraButtons: (i, alerts) => {
+        const view = incidentView(i, alerts, config);
+        return [...buttonProviders].flatMap((fn) => {
+          try {
+            return fn(view);
+          } catch (err) {
+            ctx.log.warn({ err }, 'alerts: a card button provider failed');
+            return [];
+          }
+        });
+      },
       now,
       timezone,
     });
@@ -68,6 +81,18 @@ export default definePlugin({
       }
     };
 
+    const view = async (id: number): Promise<IncidentView | undefined> => {
+      const i = await store.incident(id);
+      return i ? incidentView(i, await store.alerts(i.id), config) : undefined;
+    };
+    // Other plugins hear of every change; told after the change is stored, never awaited by
+    // the change itself (a button's answer must not wait for a war room's API calls).
+    const changed = (id: number, kind: string, actor?: string, detail?: string) =>
+      void (async () => {
+        const incident = await view(id);
+        if (incident) await ctx.events.emit('alerts.incident.changed', { incident, kind, actor, detail });
+      })().catch((err) => ctx.log.warn({ err, incident: id }, 'alerts: change event failed'));
+
     const renderDigest = (list: Incident[]) => digestCard(list, { t: (k, v) => ctx.t(k, v) });
     const notifier = new Notifier({
       store,
@@ -79,12 +104,22 @@ export default definePlugin({
       person,
       log: ctx.log,
       now,
+      changed: (id, kind, detail) => changed(id, kind, 'dingops', detail),
     });
     const storm = new StormWatch(config.storm.alertsPerMinute, now);
-    const actions = new IncidentActions(store, silences, notifier, (i) => render(i), config.grouping, now);
+    const actions = new IncidentActions(
+      store,
+      silences,
+      notifier,
+      (i) => render(i),
+      config.grouping,
+      now,
+      changed,
+    );
 
-    registerIngestRoutes(ctx, store, (accepted) => {
+    registerIngestRoutes(ctx, store, (accepted, incidents) => {
       void notifier.kick();
+      for (const id of incidents) changed(id, 'alerts');
       const count = storm.add(accepted);
       if (count !== undefined)
         for (const g of config.defaultRoute.groups)
@@ -93,6 +128,35 @@ export default definePlugin({
             .catch((err) => ctx.log.warn({ err }, 'alerts: storm warning not sent'));
     });
     registerCommands(ctx, { store, silences, actions, summary: incidentSummary((k, v) => ctx.t(k, v)) });
+
+    const api: IncidentsApi = {
+      get: view,
+      byRoom: async (cid) => {
+        const i = await store.byRoom(cid);
+        return i ? incidentView(i, await store.alerts(i.id), config) : undefined;
+      },
+      timeline: (id) => store.timelineOf(id),
+      acknowledge: async (id, by) => void (await actions.ack(id, by)),
+      resolve: async (id, by, note) => void (await actions.resolve(id, by, note)),
+      note: async (id, by, text) => {
+        if (!(await store.incident(id))) throw new Error(`no incident #${id}`);
+        await store.note(id, by.userId, 'note', text);
+        changed(id, 'note', by.userId, text);
+      },
+      linkRoom: async (id, room, by) => {
+        await store.linkRoom(id, room);
+        await store.note(id, by.userId, 'room.linked', room.title);
+        const i = await store.incident(id);
+        // Every copy of the card now names the room (and links to it).
+        if (i && (await store.cards(id)).length) await notifier.deliver(i, now(), { newMessage: false });
+        changed(id, 'room.linked', by.userId, room.title);
+      },
+      addCardButtons: (fn) => {
+        buttonProviders.add(fn);
+        return () => void buttonProviders.delete(fn);
+      },
+    };
+    ctx.plugins.provide('alerts.incidents', api);
 
     const incidentParam = (p: Record<string, string>) => Number(p.incident);
     const actor = (a: { caller: { userId: string; nick: string } }) => ({

@@ -102,4 +102,22 @@ export const alertsMigrations: MigrationList = {
         await db.schema.dropTable(t).execute();
     },
   },
+  '0002_room': {
+    async up(db: Kysely<any>) {
+      // The conversation linked to an incident (a war room): its cards link there, and
+      // incident commands typed there need no id.
+      await db.schema.alterTable('alerts_incident').addColumn('room', 'text').execute();
+      await db.schema.alterTable('alerts_incident').addColumn('room_conversation', 'varchar(200)').execute();
+      await db.schema
+        .createIndex('alerts_incident_room')
+        .on('alerts_incident')
+        .columns(['room_conversation'])
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropIndex('alerts_incident_room').execute();
+      await db.schema.alterTable('alerts_incident').dropColumn('room_conversation').execute();
+      await db.schema.alterTable('alerts_incident').dropColumn('room').execute();
+    },
+  },
 };

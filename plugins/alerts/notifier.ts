@@ -17,6 +17,8 @@ export interface NotifierDeps {
   person: (ref: string) => Promise<string | undefined>;
   log: Logger;
   now: () => number;
+  /** Told when an escalation level is reached (more responders). */
+  changed?: (id: number, kind: string, detail: string) => void;
 }
 
 /**
@@ -286,6 +288,7 @@ export class Notifier {
       `level ${level + 1}${round ? ` (round ${round + 1})` : ''}`,
     );
     await this.notifyLevel(i, level);
+    this.d.changed?.(i.id, 'escalated', `level ${level + 1}`);
   }
 
   private async notifyLevel(i: Incident, level: number): Promise<void> {

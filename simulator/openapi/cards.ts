@@ -3,6 +3,7 @@ import { errors } from '../errors.js';
 import type { SimApp } from '../org/org.js';
 import type { SimCard, SimState } from '../state.js';
 import { renderCard } from './render.js';
+import { checkRobot, checkRobotInGroup } from './robot.js';
 
 const VALUE_LIMIT = 1024;
 const STREAM_LIMIT = 10_000;
@@ -61,11 +62,9 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
   if (space[1] === 'IM_GROUP') {
     const group = state.org.groups.find((g) => g.openConversationId === space[2]);
     if (!group) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'group does not exist');
-    if (!group.coolAppInstalled)
-      throw errors.invalid(
-        'robot.not.in.group',
-        'the robot is not in this group; install the cool app in the group',
-      );
+    const robotCode = body.imGroupOpenDeliverModel?.robotCode ?? app.robotCode;
+    checkRobot(state, app, robotCode);
+    checkRobotInGroup(app, group, robotCode);
     conversation = group.openConversationId;
   } else {
     if (!state.org.users.some((u) => u.userId === space[2]))

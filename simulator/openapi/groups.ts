@@ -14,8 +14,9 @@ const ids = (v: unknown): string[] =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? v.split(',') : [];
 
 /**
- * POST /topapi/im/chat/scenegroup/create (legacy). The template must exist and be bound to
- * the app's robot; the title is at most 30 characters; `uuid` makes creation idempotent.
+ * POST /topapi/im/chat/scenegroup/create (legacy). The template must exist and belong to
+ * the app; the group gets the template's robot; the title is at most 30 characters; `uuid`
+ * makes creation idempotent (a repeat answers the group made the first time).
  */
 export function createSceneGroup(
   state: SimState,
@@ -24,9 +25,13 @@ export function createSceneGroup(
   uuids: Map<string, string>,
 ) {
   const template = state.org.sceneGroupTemplates.find((t) => t.templateId === body.template_id);
-  if (!template) throw new LegacyError(4000001, `群模板不存在：${String(body.template_id)}`);
-  if (!template.robotCodes.includes(app.robotCode))
-    throw new LegacyError(4000002, '群模板未关联当前应用的机器人');
+  // 665036 is DingTalk's documented answer for an unknown or disabled template (error table of
+  // scenegroup/template/apply, the same family of APIs).
+  if (!template || template.disabled) throw new LegacyError(665036, '群模板不存在或停用');
+  // A template of another app: DingTalk's code for it is UNCONFIRMED (no public source); the
+  // simulator answers a code of its own so the bot's "bind the template" advice can be tested.
+  if (template.clientId !== app.clientId)
+    throw new LegacyError(4000002, '群模板未关联当前应用，请在开发者后台的场景群中为群模板关联该应用');
   const title = String(body.title ?? '');
   if (!title || [...title].length > 30) throw new LegacyError(40035, '群名称不能为空且不超过30个字符');
   const owner = state.org.users.find((u) => u.userId === body.owner_user_id);
@@ -46,6 +51,7 @@ export function createSceneGroup(
     coolAppInstalled: true,
     templateId: template.templateId,
     ownerUserId: owner.userId,
+    robotCode: template.robotCode,
   });
   if (body.uuid) uuids.set(body.uuid, cid);
   return legacyOk({ open_conversation_id: cid, chat_id: `chat${cid.slice(3, 15)}` });

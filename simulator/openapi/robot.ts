@@ -1,5 +1,5 @@
 import { errors, legacyErrors } from '../errors.js';
-import type { SimApp } from '../org/org.js';
+import type { SimApp, SimGroup } from '../org/org.js';
 import type { SimState } from '../state.js';
 import { renderRobotMessage, renderWebhookMessage } from './render.js';
 
@@ -22,12 +22,33 @@ function parseParam(msgParam: unknown, limit: number): Record<string, unknown> {
   }
 }
 
-function checkRobot(app: SimApp, robotCode: unknown): void {
+/** The app's robots: its own, and the robots of its scene-group templates. */
+export function checkRobot(state: SimState, app: SimApp, robotCode: unknown): void {
   if (!robotCode) throw errors.invalid('invalidParameter.robotCode.empty', 'robotCode is empty');
-  if (robotCode !== app.robotCode)
+  const own =
+    robotCode === app.robotCode ||
+    state.org.sceneGroupTemplates.some((t) => t.clientId === app.clientId && t.robotCode === robotCode);
+  if (!own)
     throw errors.invalid(
       'invalidParameter.robotCode.auth',
       "app's appkey does not match the bot's robotCode",
+    );
+}
+
+/**
+ * Whether that robot is in the group: a scene group has its template's robot only; other
+ * groups have the app's robot where the cool app is installed.
+ */
+export function checkRobotInGroup(app: SimApp, group: SimGroup, robotCode: string): void {
+  const present = group.robotCode
+    ? group.robotCode === robotCode
+    : group.coolAppInstalled && robotCode === app.robotCode;
+  if (!present)
+    throw errors.invalid(
+      'robot.not.in.group',
+      group.robotCode
+        ? `robot ${robotCode} is not in this group; scene groups have their template's robot (${group.robotCode})`
+        : 'the robot is not in this group; install the cool app in the group',
     );
 }
 
@@ -43,15 +64,11 @@ function render(msgKey: unknown, p: Record<string, unknown>) {
 
 /** POST /v1.0/robot/groupMessages/send */
 export function groupSend(state: SimState, app: SimApp, body: Record<string, any>) {
-  checkRobot(app, body.robotCode);
+  checkRobot(state, app, body.robotCode);
   const group = state.org.groups.find((g) => g.openConversationId === body.openConversationId);
   if (!group)
     throw errors.invalid('invalidParameter.openConversationId.invalid', 'openConversationId is invalid');
-  if (!group.coolAppInstalled)
-    throw errors.invalid(
-      'robot.not.in.group',
-      'the robot is not in this group; install the cool app in the group',
-    );
+  checkRobotInGroup(app, group, body.robotCode);
   const rendered = render(body.msgKey, parseParam(body.msgParam, GROUP_PARAM_LIMIT));
   state.addMessage({
     conversation: group.openConversationId,
@@ -65,7 +82,13 @@ export function groupSend(state: SimState, app: SimApp, body: Record<string, any
 
 /** POST /v1.0/robot/oToMessages/batchSend */
 export function batchSend(state: SimState, app: SimApp, body: Record<string, any>) {
-  checkRobot(app, body.robotCode);
+  // Only the app's own robot has one-to-one chats (a template robot lives in its groups).
+  checkRobot(state, app, body.robotCode);
+  if (body.robotCode !== app.robotCode)
+    throw errors.invalid(
+      'invalidParameter.robotCode.auth',
+      "app's appkey does not match the bot's robotCode",
+    );
   const userIds = body.userIds as unknown;
   if (!Array.isArray(userIds) || !userIds.length)
     throw errors.invalid('invalidParameter.userIds.empty', 'userIds is empty');

@@ -160,7 +160,13 @@ export class OpenApi {
       if (fault) throw fault;
       this.qps.check(app, path, route.style);
       if (route.metered) meter(this.state, app, route.style);
-      return { status: 200, body: route.handle({ state: this.state, app, body, url }), app: app.clientId };
+      const answer = route.handle({ state: this.state, app, body, url });
+      const f = this.state.faults;
+      if (f.loseNextReplies > 0 && (!f.pathFilter || path.includes(f.pathFilter))) {
+        f.loseNextReplies--;
+        throw errors.timeout();
+      }
+      return { status: 200, body: answer, app: app.clientId };
     } catch (e) {
       if (e instanceof ApiError)
         return { status: e.status, body: e.body(), app: app?.clientId, code: e.code };

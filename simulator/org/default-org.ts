@@ -44,5 +44,8 @@ export const DEFAULT_ORG: SimOrg = {
   ],
   // The template an operator creates in the card platform for dingops cards.
   cardTemplates: ['dingops.default.schema'],
-  sceneGroupTemplates: [{ templateId: 'warroom-template', robotCodes: ['dingops-demo'] }],
+  // War rooms: the template's robot is its own (群模板机器人), as in most real setups.
+  sceneGroupTemplates: [
+    { templateId: 'warroom-template', clientId: 'dingops-demo', robotCode: 'dingops-warroom' },
+  ],
 };

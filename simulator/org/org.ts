@@ -19,6 +19,22 @@ export interface SimGroup {
   /** Scene groups created through the API. */
   templateId?: string;
   ownerUserId?: string;
+  /** A scene group's robot: its template's robot (the only robot that speaks there). */
+  robotCode?: string;
+}
+
+/**
+ * A scene-group template (console: 场景群 > 群模板). It belongs to one app, and groups made
+ * from it get its robot (群模板机器人), whose robotCode may differ from the app's own robot.
+ */
+export interface SimSceneGroupTemplate {
+  templateId: string;
+  /** The app that owns the template (the first app when omitted). */
+  clientId?: string;
+  /** The template's robot (the owning app's robotCode when omitted). */
+  robotCode?: string;
+  /** A disabled template refuses new groups like an unknown one. */
+  disabled?: boolean;
 }
 
 export interface SimApp {
@@ -46,7 +62,7 @@ export interface SimOrg {
   groups: SimGroup[];
   apps: SimApp[];
   cardTemplates: string[];
-  sceneGroupTemplates: Array<{ templateId: string; robotCodes: string[] }>;
+  sceneGroupTemplates: SimSceneGroupTemplate[];
 }
 
 /** Loads an org from a YAML or JSON file (the default org without one); missing optional fields get DingTalk-like defaults. */
@@ -75,6 +91,9 @@ export function normalizeOrg(raw: Partial<SimOrg>): SimOrg {
       scopes: [...(a.scopes ?? [])],
     })),
     cardTemplates: raw.cardTemplates ?? [],
-    sceneGroupTemplates: raw.sceneGroupTemplates ?? [],
+    sceneGroupTemplates: (raw.sceneGroupTemplates ?? []).map((t) => {
+      const owner = (raw.apps ?? []).find((a) => a.clientId === t.clientId) ?? raw.apps?.[0];
+      return { ...t, clientId: t.clientId ?? owner?.clientId, robotCode: t.robotCode ?? owner?.robotCode };
+    }),
   };
 }

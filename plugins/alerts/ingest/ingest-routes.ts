@@ -24,7 +24,7 @@ const PARSERS: Record<Source, (body: unknown) => IngestBatch> = {
 export function registerIngestRoutes(
   ctx: PluginContext<AlertsConfig>,
   store: IncidentStore,
-  afterIngest: (accepted: number) => void,
+  afterIngest: (accepted: number, incidents: number[]) => void,
 ): void {
   const received = new Counter({
     name: 'dingops_alerts_received_total',
@@ -73,7 +73,7 @@ export function registerIngestRoutes(
         try {
           const r = await store.ingest(batch);
           received.inc({ source, outcome: 'accepted' });
-          afterIngest(r.accepted);
+          afterIngest(r.accepted, r.incidents);
           return reply
             .code(200)
             .send({ status: 'ok', accepted: r.accepted, duplicates: r.absorbed, incidents: r.incidents });

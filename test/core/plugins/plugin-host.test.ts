@@ -131,6 +131,38 @@ describe('plugin host', () => {
     });
   });
 
+  it('lets plugins offer each other APIs under their own name, withdrawn when the provider stops', async () => {
+    const seen: unknown[] = [];
+    let useLater: (() => unknown) | undefined;
+    const provider = definePlugin({
+      name: 'clock',
+      setup(ctx) {
+        (ctx.plugins.provide as (k: string, api: unknown) => void)('clock.time', { now: () => 42 });
+        expect(() => (ctx.plugins.provide as (k: string, api: unknown) => void)('other.time', {})).toThrow(
+          "plugin 'clock' may only provide its own services ('clock.*'), not 'other.time'",
+        );
+        expect(() => (ctx.plugins.provide as (k: string, api: unknown) => void)('clock.time', {})).toThrow(
+          "service 'clock.time' is already provided by plugin 'clock'",
+        );
+      },
+    });
+    const consumer = definePlugin({
+      name: 'reader',
+      dependsOn: ['clock'],
+      setup(ctx) {
+        const use = ctx.plugins.use as (k: string) => { now(): number } | undefined;
+        seen.push(use('clock.time')?.now(), use('nobody.here'));
+        useLater = () => use('clock.time');
+      },
+    });
+    tb = await createTestBot({ plugins: [provider, consumer] });
+    expect(seen).toEqual([42, undefined]);
+    expect(useLater?.()).toBeDefined();
+    await tb.stop();
+    tb = undefined;
+    expect(useLater?.()).toBeUndefined();
+  });
+
   it('lets a plugin emit only its own events', async () => {
     const got: unknown[] = [];
     const p = definePlugin({

@@ -1,0 +1,101 @@
+import { definePlugin, TOKENS } from '../../core/index.js';
+import { openedText, registerCommands } from './commands.js';
+import { warroomConfigSchema } from './config.js';
+import { warroomCatalogs } from './i18n.js';
+import { warroomMigrations } from './migrations.js';
+import { Responders } from './responders.js';
+import { RoomStore } from './room-store.js';
+import { WarRooms } from './war-rooms.js';
+
+/**
+ * War rooms (README, "War rooms"): one DingTalk scene group per incident, opened from the
+ * incident card or `warroom open`, kept in step with the incident, closed with a postmortem
+ * draft. Incidents come from the alerts plugin's `alerts.incidents` service.
+ */
+export default definePlugin({
+  name: 'warroom',
+  description: { en: 'War rooms: one DingTalk group per incident', 'zh-CN': '作战群：每个故障一个钉钉群' },
+  config: warroomConfigSchema,
+  dependsOn: ['alerts'],
+  i18n: warroomCatalogs,
+  migrations: warroomMigrations,
+  setup(ctx) {
+    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+    const time = (ms: number) =>
+      new Date(ms).toLocaleString('sv-SE', { timeZone: timezone, hour12: false }).slice(0, 16);
+    const actions = {
+      ack: 'warroom.ack',
+      resolve: 'warroom.resolve',
+      close: 'warroom.close',
+      open: 'warroom.open',
+    };
+    const rooms = new WarRooms({
+      ctx,
+      store: new RoomStore(ctx.store.db),
+      responders: new Responders(ctx),
+      actions,
+      time,
+      now: Date.now,
+    });
+    const incident = (p: Record<string, string>) => Number(p.incident);
+    const actor = (a: { caller: { userId: string; nick: string } }) => ({
+      userId: a.caller.userId,
+      nick: a.caller.nick,
+    });
+
+    ctx.actions.register({
+      name: 'open',
+      command: 'warroom open',
+      handler: async (a) => ({ message: openedText(a.t, await rooms.open(incident(a.params), actor(a))) }),
+    });
+    // The room card's buttons: the incident's own actions, answered with the room card.
+    const roomCard = async (id: number) => {
+      const room = await rooms.roomFor(id, '', '');
+      const view = await rooms.incidents().get(id);
+      return view ? rooms.summary(view, room) : undefined;
+    };
+    ctx.actions.register({
+      name: 'ack',
+      command: 'ack',
+      handler: async (a) => {
+        await rooms.incidents().acknowledge(incident(a.params), actor(a));
+        return { card: await roomCard(incident(a.params)) };
+      },
+    });
+    ctx.actions.register({
+      name: 'resolve',
+      command: 'resolve',
+      handler: async (a) => {
+        await rooms.incidents().resolve(incident(a.params), actor(a));
+        return { card: await roomCard(incident(a.params)) };
+      },
+    });
+    ctx.actions.register({
+      name: 'close',
+      command: 'warroom close',
+      handler: async (a) => {
+        await rooms.close(incident(a.params), actor(a));
+        return { card: await roomCard(incident(a.params)) };
+      },
+    });
+    registerCommands(ctx, rooms, time);
+
+    const incidents = rooms.incidents();
+    const removeButton = incidents.addCardButtons((i) => [
+      {
+        text: ctx.t('button.open'),
+        action: { id: actions.open, params: { incident: String(i.id) } },
+        command: `warroom open ${i.id}`,
+      },
+    ]);
+    ctx.onDispose(removeButton);
+    ctx.events.on('alerts.incident.changed', (change) => rooms.onChange(change));
+
+    ctx.schedule('sweep', ctx.config.statusReminder.check, () => rooms.sweep(), { runOnStart: true });
+    ctx.status('rooms', async () => ({
+      name: 'war rooms',
+      ok: true,
+      detail: `template ${ctx.config.templateId}`,
+    }));
+  },
+});

@@ -1,0 +1,397 @@
+import { createHash } from 'node:crypto';
+import { formatDuration, type PluginContext, TOKENS, UserError } from '../../core/index.js';
+import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from '../alerts/api.js';
+import type { WarroomConfig } from './config.js';
+import { explainError } from './explain-error.js';
+import { postmortemDraft } from './postmortem.js';
+import type { Responders, Unresolved } from './responders.js';
+import type { Room, RoomStore } from './room-store.js';
+import { summaryCard } from './summary-card.js';
+
+/** DingTalk's limit on a group's title. */
+const TITLE_MAX = 30;
+/** Members per `scenegroup/member/add` call. */
+const ADD_BATCH = 100;
+/** An 'opening' row older than this, and not in progress here, is resumed by the sweep. */
+const RESUME_AFTER_MS = 10_000;
+/** Changes that are someone's status update (a reminder waits for the next one). */
+const UPDATE_KINDS = new Set(['note', 'acknowledged', 'unacknowledged', 'resolved', 'snoozed']);
+
+export interface WarRoomsDeps {
+  ctx: PluginContext<WarroomConfig>;
+  store: RoomStore;
+  responders: Responders;
+  actions: { ack: string; resolve: string; close: string };
+  time: (ms: number) => string;
+  now: () => number;
+}
+
+/**
+ * War rooms: a DingTalk scene group per incident, opened once (the creation request carries
+ * a uuid derived from the incident, so retries, double clicks and restarts make one group),
+ * kept in step with the incident (members, summary card, status reminders) and closed with
+ * a postmortem draft. Work on one incident's room is done one step at a time.
+ */
+export class WarRooms {
+  private readonly opening = new Map<number, Promise<OpenResult>>();
+  private readonly lanes = new Map<number, Promise<unknown>>();
+
+  constructor(private readonly d: WarRoomsDeps) {}
+
+  private get config(): WarroomConfig {
+    return this.d.ctx.config;
+  }
+
+  incidents(): IncidentsApi {
+    const api = this.d.ctx.plugins.use('alerts.incidents');
+    if (!api) throw new UserError('warroom.noAlerts');
+    return api;
+  }
+
+  private client() {
+    try {
+      return this.d.ctx.services.resolve(TOKENS.OpenApi);
+    } catch {
+      throw new UserError('warroom.noDingTalk');
+    }
+  }
+
+  /** The robot that speaks in rooms: the template's robot when configured. */
+  robotCode(): string {
+    return this.config.robotCode ?? this.client().robotCode;
+  }
+
+  private name = (userId: string): string => this.d.ctx.people.find(userId)?.name ?? userId;
+
+  private t = (key: string, vars?: Record<string, unknown>) => this.d.ctx.t(key, vars);
+
+  /** Runs `fn` after whatever this incident's room is doing. */
+  private lane<T>(incidentId: number, fn: () => Promise<T>): Promise<T> {
+    const run = (this.lanes.get(incidentId) ?? Promise.resolve()).then(fn);
+    const tail = run.catch(() => undefined);
+    this.lanes.set(incidentId, tail);
+    void tail.then(() => {
+      if (this.lanes.get(incidentId) === tail) this.lanes.delete(incidentId);
+    });
+    return run;
+  }
+
+  // --- opening
+
+  /** Opens the incident's room, or answers the one it has. */
+  open(incidentId: number, by: IncidentActor): Promise<OpenResult> {
+    const inFlight = this.opening.get(incidentId);
+    if (inFlight) return inFlight.then((r) => ({ ...r, created: false }));
+    const run = this.lane(incidentId, () => this.openNow(incidentId, by)).finally(() =>
+      this.opening.delete(incidentId),
+    );
+    this.opening.set(incidentId, run);
+    return run;
+  }
+
+  private async openNow(incidentId: number, by: IncidentActor): Promise<OpenResult> {
+    const incidents = this.incidents();
+    const view = await incidents.get(incidentId);
+    if (!view) throw new UserError('warroom.noIncident', { id: incidentId });
+    let room = await this.d.store.get(incidentId);
+    if (room && room.status !== 'opening') return { room, created: false, notes: [] };
+    if (!room) {
+      if (view.status === 'resolved') throw new UserError('warroom.resolvedNoRoom', { id: incidentId });
+      await this.d.store.begin({
+        incidentId,
+        // Stable for this incident (its creation time tells it from an incident with the same
+        // number in another database), so DingTalk answers every retry with the same group.
+        uuid: createHash('sha256')
+          .update(`dingops-warroom:${this.client().robotCode}:${incidentId}:${view.createdAt}`)
+          .digest('hex')
+          .slice(0, 32),
+        title: roomTitle(this.t('roomTitle', { id: incidentId, title: view.title })),
+        openedBy: by.userId,
+        openedByNick: by.nick,
+        createdAt: this.d.now(),
+      });
+      room = (await this.d.store.get(incidentId))!;
+    }
+    try {
+      return await this.create(room, view, incidents);
+    } catch (err) {
+      const explained = explainError(err, {
+        incidentId,
+        templateId: this.config.templateId,
+        robotCode: this.config.robotCode ?? this.client().robotCode,
+      });
+      this.d.ctx.log.warn(
+        {
+          incident: incidentId,
+          reason:
+            explained instanceof UserError
+              ? this.d.ctx.t(explained.key.replace(/^warroom\./, ''), explained.vars, 'en')
+              : undefined,
+          err,
+        },
+        'warroom: could not open the war room',
+      );
+      throw explained;
+    }
+  }
+
+  private async create(room: Room, view: IncidentView, incidents: IncidentsApi): Promise<OpenResult> {
+    const client = this.client();
+    const { config } = this;
+    const notes: string[] = [];
+    const people = await this.d.responders.resolve([...config.oncall, ...view.responders]);
+    const owner = room.openedBy;
+    const created = await client.createSceneGroup({
+      title: room.title,
+      templateId: config.templateId,
+      ownerUserId: owner,
+      userIds: people.userIds.filter((u) => u !== owner),
+      uuid: room.uuid,
+    });
+    const cid = created.result.open_conversation_id;
+    const members = [...new Set([owner, ...people.userIds])];
+    let url: string | undefined;
+    try {
+      const info = await client.getSceneGroup(cid);
+      url = typeof info.result.group_url === 'string' ? info.result.group_url : undefined;
+    } catch (err) {
+      // The room works without its link; the person is told what the link needs.
+      const e = explainError(err, this.errorContext(room.incidentId));
+      if (e instanceof UserError) notes.push(this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars));
+      this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: no link for the room');
+    }
+    const now = this.d.now();
+    await this.d.store.update(room.incidentId, {
+      status: 'open',
+      openConversationId: cid,
+      url,
+      members,
+      unresolved: people.unresolved.map((u) => u.ref),
+      openedAt: now,
+    });
+    // Said directly, not queued: a robot that is not in the room is found while someone waits.
+    await client.sendGroupMessage(
+      cid,
+      'sampleText',
+      { content: this.t('welcome', { id: room.incidentId, title: view.title }) },
+      this.robotCode(),
+    );
+    const opened = (await this.d.store.get(room.incidentId))!;
+    const receipt = await this.d.ctx.send.toGroup(cid, this.summary(view, opened), {
+      robotCode: this.robotCode(),
+    });
+    await this.d.store.update(room.incidentId, { summaryCardId: receipt.cardId });
+    if (people.unresolved.length) {
+      const notice = this.t('notInvited', { list: this.describe(people.unresolved) });
+      notes.push(notice);
+      await this.say(cid, notice);
+    }
+    await incidents.linkRoom(
+      room.incidentId,
+      { openConversationId: cid, title: room.title, url },
+      { userId: room.openedBy, nick: room.openedByNick },
+    );
+    this.d.ctx.log.info({ incident: room.incidentId, members: members.length }, 'warroom: room opened');
+    return { room: (await this.d.store.get(room.incidentId))!, created: true, notes };
+  }
+
+  private errorContext(incidentId: number) {
+    return { incidentId, templateId: this.config.templateId, robotCode: this.robotCode() };
+  }
+
+  /** "Bob (no mobile…); 13800000009 (nobody…)": who could not be brought in, and why. */
+  describe(list: Unresolved[]): string {
+    return list.map((u) => this.t(`unresolved.${u.reason}`, u)).join('; ');
+  }
+
+  summary(view: IncidentView, room: Room) {
+    return summaryCard(view, room, {
+      t: this.t,
+      actions: this.d.actions,
+      name: this.name,
+      time: this.d.time,
+      now: this.d.now,
+    });
+  }
+
+  private say(cid: string, content: string | { markdown: string; title: string }) {
+    return this.d.ctx.send.toGroup(cid, content, { robotCode: this.robotCode() });
+  }
+
+  // --- living in it
+
+  /** The room of an incident, or of this conversation when no incident is named. */
+  async roomFor(incidentId: number | undefined, conversationId: string, command: string): Promise<Room> {
+    if (incidentId === undefined) {
+      const room = await this.d.store.byConversation(conversationId);
+      if (!room) throw new UserError('warroom.notARoom', { command });
+      return room;
+    }
+    const room = await this.d.store.get(incidentId);
+    if (!room || room.status === 'opening') throw new UserError('warroom.noRoom', { id: incidentId });
+    return room;
+  }
+
+  /** Brings people in; those who cannot be found are named with the reason. */
+  invite(room: Room, refs: string[]): Promise<{ added: string[]; unresolved: Unresolved[] }> {
+    return this.lane(room.incidentId, async () => {
+      const fresh = (await this.d.store.get(room.incidentId))!;
+      if (fresh.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: room.incidentId });
+      try {
+        const people = await this.d.responders.resolve(refs);
+        const added = await this.addMembers(fresh, people.userIds);
+        return { added, unresolved: people.unresolved };
+      } catch (err) {
+        throw explainError(err, this.errorContext(room.incidentId));
+      }
+    });
+  }
+
+  private async addMembers(room: Room, userIds: string[]): Promise<string[]> {
+    const add = userIds.filter((u) => !room.members.includes(u));
+    for (let i = 0; i < add.length; i += ADD_BATCH)
+      await this.client().addSceneGroupMembers(room.openConversationId!, add.slice(i, i + ADD_BATCH));
+    if (add.length) {
+      await this.d.store.update(room.incidentId, { members: [...room.members, ...add] });
+      await this.refreshCard(room.incidentId);
+    }
+    return add;
+  }
+
+  /** The member count DingTalk reports (`qyapi_chat_base_read`), or what keeps it from answering. */
+  async memberCount(room: Room): Promise<number | string | undefined> {
+    if (!room.openConversationId) return undefined;
+    try {
+      return (await this.client().groupBaseInfo(room.openConversationId)).result.memberCount;
+    } catch (err) {
+      const e = explainError(err, this.errorContext(room.incidentId));
+      return e instanceof UserError ? this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars) : undefined;
+    }
+  }
+
+  async note(room: Room, by: IncidentActor, text: string): Promise<void> {
+    await this.incidents().note(room.incidentId, by, text);
+    await this.d.store.update(room.incidentId, { lastUpdateAt: this.d.now(), lastUpdateBy: by.userId });
+  }
+
+  /** Follows an incident change: status updates, new responders, the summary card, closing on resolve. */
+  onChange(change: IncidentChange): Promise<void> {
+    const id = change.incident.id;
+    return this.lane(id, async () => {
+      const room = await this.d.store.get(id);
+      if (room?.status !== 'open') return;
+      const view = (await this.incidents().get(id)) ?? change.incident;
+      if (change.actor && change.actor !== 'dingops' && UPDATE_KINDS.has(change.kind))
+        await this.d.store.update(id, { lastUpdateAt: this.d.now(), lastUpdateBy: change.actor });
+      await this.followResponders(room, view);
+      if (view.status === 'resolved' && this.config.closeOnResolve)
+        await this.closeNow(id, { userId: change.actor ?? 'dingops', nick: change.actor ?? 'dingops' });
+      else await this.refreshCard(id, view);
+    });
+  }
+
+  private async followResponders(room: Room, view: IncidentView): Promise<void> {
+    try {
+      const people = await this.d.responders.resolve([...this.config.oncall, ...view.responders]);
+      await this.addMembers(room, people.userIds);
+      const fresh = people.unresolved.filter((u) => !room.unresolved.includes(u.ref));
+      if (fresh.length) {
+        await this.d.store.update(room.incidentId, {
+          unresolved: [...room.unresolved, ...fresh.map((u) => u.ref)],
+        });
+        await this.say(room.openConversationId!, this.t('notInvited', { list: this.describe(fresh) }));
+      }
+    } catch (err) {
+      const e = explainError(err, this.errorContext(room.incidentId));
+      this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: could not bring responders in');
+      if (e instanceof UserError)
+        await this.say(room.openConversationId!, this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars));
+    }
+  }
+
+  private async refreshCard(incidentId: number, known?: IncidentView): Promise<void> {
+    const room = await this.d.store.get(incidentId);
+    if (!room?.summaryCardId) return;
+    const view = known ?? (await this.incidents().get(incidentId));
+    if (!view) return;
+    await this.d.ctx.send
+      .updateCard(room.summaryCardId, this.summary(view, room))
+      .catch((err) =>
+        this.d.ctx.log.warn({ err, incident: incidentId }, 'warroom: summary card not updated'),
+      );
+  }
+
+  // --- closing
+
+  close(incidentId: number, by: IncidentActor): Promise<Room> {
+    return this.lane(incidentId, () => this.closeNow(incidentId, by));
+  }
+
+  private async closeNow(incidentId: number, by: IncidentActor): Promise<Room> {
+    const room = await this.d.store.get(incidentId);
+    if (!room || room.status === 'opening') throw new UserError('warroom.noRoom', { id: incidentId });
+    if (room.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: incidentId });
+    const incidents = this.incidents();
+    const view = (await incidents.get(incidentId))!;
+    const draft = await this.draft(room, view);
+    await this.d.store.update(incidentId, { status: 'closed', closedAt: this.d.now(), postmortem: draft });
+    const closed = (await this.d.store.get(incidentId))!;
+    const cid = room.openConversationId!;
+    await this.say(cid, this.t('closing', { id: incidentId }));
+    await this.say(cid, {
+      markdown: draft,
+      title: this.t('pm.title', { id: incidentId, title: view.title }),
+    });
+    await this.refreshCard(incidentId, view);
+    this.d.ctx.log.info({ incident: incidentId, by: by.userId }, 'warroom: room closed');
+    return closed;
+  }
+
+  async draft(room: Room, view: IncidentView): Promise<string> {
+    return postmortemDraft(view, await this.incidents().timeline(view.id), room.members, {
+      t: this.t,
+      name: this.name,
+      time: this.d.time,
+      now: this.d.now,
+    });
+  }
+
+  // --- the periodic sweep
+
+  /** Resumes rooms whose creation was cut short, and asks quiet rooms for a status update. */
+  async sweep(): Promise<void> {
+    const now = this.d.now();
+    for (const room of await this.d.store.list('opening')) {
+      if (this.opening.has(room.incidentId) || now - room.createdAt < RESUME_AFTER_MS) continue;
+      await this.open(room.incidentId, { userId: room.openedBy, nick: room.openedByNick }).catch((err) =>
+        this.d.ctx.log.warn(
+          { err, incident: room.incidentId },
+          'warroom: resuming a room failed; will retry',
+        ),
+      );
+    }
+    const after = this.config.statusReminder.after;
+    if (after <= 0) return;
+    for (const room of await this.d.store.list('open')) {
+      const since = room.lastUpdateAt ?? room.openedAt ?? room.createdAt;
+      const last = Math.max(since, room.lastReminderAt ?? 0);
+      if (now - last < after) continue;
+      if (!(await this.d.store.claimReminder(room, now))) continue;
+      await this.say(room.openConversationId!, this.t('reminder', { duration: formatDuration(now - since) }));
+    }
+  }
+}
+
+export interface OpenResult {
+  room: Room;
+  /** False when the room existed already. */
+  created: boolean;
+  /** What the person who asked should also know (people not invited, a missing link). */
+  notes: string[];
+}
+
+/** DingTalk titles are at most 30 characters (code points, not bytes). */
+export function roomTitle(text: string): string {
+  const chars = [...text];
+  return chars.length <= TITLE_MAX ? text : `${chars.slice(0, TITLE_MAX - 1).join('')}…`;
+}
