@@ -27,6 +27,12 @@ export function registerCommands(
     nick: c.caller.nick,
   });
   const name = (userId: string) => ctx.people.find(userId)?.name ?? userId;
+  // The room of `--incident`/the argument, else of the conversation the command was typed in.
+  const roomOf = (c: {
+    args: { incident?: unknown };
+    message: { conversation: { id: string } };
+    command: string;
+  }) => rooms.roomFor(c.args.incident as number | undefined, c.message.conversation.id, c.command);
 
   ctx.commands.register({
     name: 'warroom',
@@ -51,11 +57,7 @@ export function registerCommands(
         examples: ['warroom invite Bob 13800000003', 'warroom invite carol --incident 12'],
         sideEffects: true,
         handler: async (c) => {
-          const room = await rooms.roomFor(
-            c.args.incident as number | undefined,
-            c.message.conversation.id,
-            c.command,
-          );
+          const room = await roomOf(c);
           const r = await rooms.invite(room, c.args.people as string[]);
           const lines = [
             r.added.length
@@ -72,11 +74,7 @@ export function registerCommands(
         description: 'warroom.cmd.status',
         args: [incidentArg],
         handler: async (c) => {
-          const room = await rooms.roomFor(
-            c.args.incident as number | undefined,
-            c.message.conversation.id,
-            c.command,
-          );
+          const room = await roomOf(c);
           const view = await rooms.incidents().get(room.incidentId);
           const count = await rooms.memberCount(room);
           return card({
@@ -116,11 +114,7 @@ export function registerCommands(
         args: [incidentArg],
         sideEffects: true,
         handler: async (c) => {
-          const room = await rooms.roomFor(
-            c.args.incident as number | undefined,
-            c.message.conversation.id,
-            c.command,
-          );
+          const room = await roomOf(c);
           await rooms.close(room.incidentId, actor(c));
           return c.t('warroom.closed', { title: room.title, id: room.incidentId });
         },
@@ -137,7 +131,7 @@ export function registerCommands(
     examples: ['note rolled back to v1.4.2', 'note "todo: alert on queue depth" --incident 12'],
     sideEffects: true,
     handler: async (c) => {
-      const room = await rooms.roomFor(c.args.incident, c.message.conversation.id, c.command);
+      const room = await roomOf(c);
       await rooms.note(room, actor(c), (c.args.text as string[]).join(' '));
       return c.t('warroom.noted', { id: room.incidentId });
     },
@@ -176,7 +170,7 @@ export function registerCommands(
     description: 'warroom.cmd.postmortem',
     args: [incidentArg],
     handler: async (c) => {
-      const room = await rooms.roomFor(c.args.incident, c.message.conversation.id, c.command);
+      const room = await roomOf(c);
       if (room.postmortem) return { markdown: room.postmortem, title: room.title };
       // Still open: today's draft, marked as not final (stored when the room closes).
       const view = (await rooms.incidents().get(room.incidentId))!;

@@ -29,9 +29,10 @@ export default definePlugin({
       close: 'warroom.close',
       open: 'warroom.open',
     };
+    const store = new RoomStore(ctx.store.db);
     const rooms = new WarRooms({
       ctx,
-      store: new RoomStore(ctx.store.db),
+      store,
       responders: new Responders(ctx),
       actions,
       time,
@@ -92,10 +93,15 @@ export default definePlugin({
     ctx.events.on('alerts.incident.changed', (change) => rooms.onChange(change));
 
     ctx.schedule('sweep', ctx.config.statusReminder.check, () => rooms.sweep(), { runOnStart: true });
-    ctx.status('rooms', async () => ({
-      name: 'war rooms',
-      ok: true,
-      detail: `template ${ctx.config.templateId}`,
-    }));
+    ctx.status('rooms', async () => {
+      const open = (await store.list('open')).length;
+      const opening = (await store.list('opening')).length;
+      return {
+        name: 'war rooms',
+        // A creation still pending means DingTalk did not answer (retried by the sweep).
+        ok: opening === 0,
+        detail: `${open} open${opening ? `, ${opening} being created` : ''} (template ${ctx.config.templateId})`,
+      };
+    });
   },
 });

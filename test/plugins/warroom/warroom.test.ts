@@ -191,7 +191,7 @@ describe('living in the room', () => {
     await sb.sim.client.until(() => g.members.includes('alice'), 3000, 'alice added to the room');
   });
 
-  it('asks for a status update after the interval without one, and not before', async () => {
+  it('asks for a status update after the interval without one, not before, and again after a restart', async () => {
     sb = await warroomBot({ warroom: `    statusReminder: { after: 1500ms, check: '* * * * * *' }\n` });
     await incident(sb);
     await sb.sim.client.as('bob').ask('warroom open 1', { group: 'ops' });
@@ -207,6 +207,16 @@ describe('living in the room', () => {
     // Not before the interval since the last update (the note), and only one.
     expect(reminder.at - note.at).toBeGreaterThanOrEqual(1500 - 50);
     expect(sb.sim.client.botMessages(cid).filter((m) => /No status update/.test(m.content))).toHaveLength(1);
+
+    // The schedule lives in the store: after a restart the next reminder comes an interval after the last one.
+    await sb.bot.stop('test');
+    await sb.restart();
+    const next = await sb.sim.client.until(
+      () => sb!.sim.client.botMessages(cid).filter((m) => /No status update/.test(m.content))[1],
+      8000,
+      'the reminder after the restart',
+    );
+    expect(next.at - reminder.at).toBeGreaterThanOrEqual(1500 - 50);
   });
 });
 
