@@ -37,6 +37,7 @@ export type {
   OutboundContent,
   SendOptions,
   SendReceipt,
+  StreamOptions,
 } from './messages/outbound.js';
 export { definePlugin, type PluginDefinition } from './plugins/define-plugin.js';
 export type { PluginContext } from './plugins/plugin-context.js';
@@ -49,3 +50,4 @@ export { withAutoId } from './storage/schema-helpers.js';
 export { TOKENS } from './tokens.js';
 export { sameSecretText } from './util/constant-time.js';
 export { formatDuration, parseDuration } from './util/duration.js';
+export { SecretRedactor } from './util/redact.js';

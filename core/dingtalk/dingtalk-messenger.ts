@@ -12,6 +12,7 @@ import type {
   OutboundContent,
   SendOptions,
   SendReceipt,
+  StreamOptions,
 } from '../messages/outbound.js';
 import type { ApiBudget } from './api-budget.js';
 import { DingTalkApiError } from './api-error.js';
@@ -36,6 +37,17 @@ interface CardUpdatePayload {
   cardId: string;
   params: Record<string, string>;
 }
+
+interface CardStreamPayload {
+  cardId: string;
+  text: string;
+  final: boolean;
+  error: boolean;
+  fallbackTitle?: string;
+}
+
+/** The card template's streaming variable (README, "Cards"). */
+export const STREAM_KEY = 'stream';
 
 /** A webhook is used only while it has at least this long left. */
 const WEBHOOK_MARGIN_MS = 60_000;
@@ -123,11 +135,34 @@ export class DingTalkMessenger implements Messenger {
     );
   }
 
+  async streamCard(cardId: string, text: string, options: StreamOptions = {}): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('card_instance')
+      .selectAll()
+      .where('card_id', '=', cardId)
+      .executeTakeFirst();
+    if (!row || Number(row.interactive) !== 1) return false;
+    const target = JSON.parse(row.destination) as Target;
+    // Latest wins: a stream that outpaces DingTalk costs one call per delivery, not one per update.
+    await this.outbox.enqueueLatest<CardStreamPayload>('card-stream', keyOf(target), cardId, {
+      cardId,
+      text,
+      final: options.final === true,
+      error: options.error === true,
+      fallbackTitle: options.fallbackTitle,
+    });
+    return true;
+  }
+
   /** The outbox's deliverer. */
   deliver = async (row: OutboxRow): Promise<void> => {
     if (row.kind === 'card-update') {
       const p = row.payload as CardUpdatePayload;
       await this.api.updateCard(p.cardId, p.params);
+      return;
+    }
+    if (row.kind === 'card-stream') {
+      await this.deliverStream(row.payload as CardStreamPayload);
       return;
     }
     if (row.kind !== 'send')
@@ -171,6 +206,40 @@ export class DingTalkMessenger implements Messenger {
     }
     await this.viaRobot(p.target, r, p.atUserIds, p.webhook, p.robotCode);
   };
+
+  private async deliverStream(p: CardStreamPayload): Promise<void> {
+    try {
+      await this.api.streamCard({
+        outTrackId: p.cardId,
+        guid: randomUUID(),
+        key: STREAM_KEY,
+        content: p.text,
+        isFull: true,
+        isFinalize: p.final,
+        isError: p.error,
+      });
+    } catch (err) {
+      if (!(err instanceof DingTalkApiError) || (err.kind !== 'permission' && err.kind !== 'invalid'))
+        throw err;
+      // No Card.Streaming.Write (or a template without the variable): the intermediate states
+      // are dropped, the final text still reaches the conversation as a message.
+      this.log.warn({ cardId: p.cardId, reason: err.message, final: p.final }, 'card streaming refused');
+      if (!p.final) return;
+      const row = await this.db
+        .selectFrom('card_instance')
+        .selectAll()
+        .where('card_id', '=', p.cardId)
+        .executeTakeFirst();
+      if (!row) return;
+      const t = JSON.parse(row.destination) as Target;
+      await this.send(
+        t.type === 'group'
+          ? { kind: 'group', openConversationId: t.openConversationId }
+          : { kind: 'user', userId: t.userId },
+        { markdown: p.text, title: p.fallbackTitle ?? 'Output' },
+      );
+    }
+  }
 
   private async viaRobot(
     target: Target,

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Card } from '../cards/card.js';
 import type { CardRenderer, RenderedMessage } from '../cards/card-renderer.js';
-import type { Destination, Messenger, OutboundContent, SendOptions, SendReceipt } from './outbound.js';
+import type {
+  Destination,
+  Messenger,
+  OutboundContent,
+  SendOptions,
+  SendReceipt,
+  StreamOptions,
+} from './outbound.js';
 
 export interface LocalDelivery {
   id: string;
@@ -13,6 +20,8 @@ export interface LocalDelivery {
   options?: SendOptions;
   cardId?: string;
   at: number;
+  /** The card's streamed text, as last streamed. */
+  streamed?: { text: string; final: boolean; error: boolean };
 }
 
 /**
@@ -58,6 +67,14 @@ export class LocalMessenger implements Messenger {
     if (cardId) this.cards.set(cardId, delivery);
     for (const l of this.listeners) l(delivery);
     return { id, cardId };
+  }
+
+  async streamCard(cardId: string, text: string, options: StreamOptions = {}): Promise<boolean> {
+    const d = this.cards.get(cardId);
+    if (!d) return false;
+    d.streamed = { text, final: options.final === true, error: options.error === true };
+    for (const l of this.listeners) l(d);
+    return true;
   }
 
   async updateCard(cardId: string, card: Card): Promise<void> {

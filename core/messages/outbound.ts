@@ -25,10 +25,25 @@ export interface Messenger {
   send(to: Destination, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
   /** Replaces the content of a card sent earlier (by card id). */
   updateCard(cardId: string, card: Card): Promise<void>;
+  /**
+   * Streams text into a card sent earlier (its `stream` variable, PROTOCOL.md 5.6.3): each
+   * call replaces the streamed text; `final` ends the stream. Resolves to false when that card
+   * cannot stream (sent as markdown): show the text another way.
+   */
+  streamCard?(cardId: string, text: string, options?: StreamOptions): Promise<boolean>;
   /** Starts delivery (the bot calls it before transports start). */
   start?(): Promise<void>;
   /** Stops delivery; what is queued stays queued for the next start. */
   close?(): Promise<void>;
+}
+
+export interface StreamOptions {
+  /** The last update: the card stops streaming (a final text always reaches the conversation). */
+  final?: boolean;
+  /** Show the stream as failed. */
+  error?: boolean;
+  /** Title of the markdown message sent instead when the app may not stream (final only). */
+  fallbackTitle?: string;
 }
 
 export interface SendOptions {

@@ -10,7 +10,7 @@ import type { KnownGroup } from '../groups/group-registry.js';
 import type { RouteSpec } from '../http/http-server.js';
 import type { Catalogs, I18nText, Locale } from '../i18n/i18n.js';
 import type { InboundMessage } from '../messages/inbound.js';
-import type { OutboundContent, SendOptions, SendReceipt } from '../messages/outbound.js';
+import type { OutboundContent, SendOptions, SendReceipt, StreamOptions } from '../messages/outbound.js';
 import type { StatusProvider } from '../runtime/status.js';
 import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
 import type { DialectName } from '../storage/database.js';
@@ -61,6 +61,11 @@ export interface PluginContext<C = unknown> {
     toUser(userId: string, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     reply(message: InboundMessage, content: OutboundContent, options?: SendOptions): Promise<SendReceipt>;
     updateCard(cardId: string, card: Card): Promise<void>;
+    /**
+     * Streams text into a card sent earlier (replacing what was streamed before); false when
+     * that card cannot stream (it went out as markdown): send the text as a message instead.
+     */
+    streamCard(cardId: string, text: string, options?: StreamOptions): Promise<boolean>;
   };
   /** The group chats the bot knows (from install/rename events and messages). */
   groups: {

@@ -208,6 +208,8 @@ export class PluginHost {
         toUser: (userId, content, o) => messenger.send({ kind: 'user', userId }, content, o),
         reply: (message, content, o) => messenger.send({ kind: 'reply', to: message }, content, o),
         updateCard: (cardId, card) => messenger.updateCard(cardId, card),
+        streamCard: async (cardId, text, o) =>
+          messenger.streamCard ? messenger.streamCard(cardId, text, o) : false,
       },
       groups: {
         list: () => groups.list(),

@@ -1,0 +1,60 @@
+import { definePlugin, TOKENS } from '../../core/index.js';
+import { registerCommands } from './commands.js';
+import { tasksConfigSchema } from './config.js';
+import { tasksCatalogs } from './i18n.js';
+import { tasksMigrations } from './migrations.js';
+import { RunStore } from './run-store.js';
+import { TaskService } from './task-service.js';
+
+/**
+ * Remote task execution (README, "Tasks"): declared programs run from DingTalk with typed,
+ * validated parameters, no shell, a scrubbed environment, timeouts that kill the whole
+ * process tree, optional approval by a second person, output streamed to a card, and every
+ * run in the audit log. An agent task forwards a prompt to a local agent CLI.
+ */
+export default definePlugin({
+  name: 'tasks',
+  description: { en: 'Run declared tasks from DingTalk', 'zh-CN': '从钉钉运行预先声明的任务' },
+  config: tasksConfigSchema,
+  i18n: tasksCatalogs,
+  migrations: tasksMigrations,
+  async setup(ctx) {
+    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+    const time = (ms: number) =>
+      new Date(ms).toLocaleString('sv-SE', { timeZone: timezone, hour12: false }).slice(0, 16);
+    const store = new RunStore(ctx.store.db);
+    const service = new TaskService({ ctx, store, time, now: Date.now });
+    // Runs a previous process was following cannot be resumed: say so on their cards.
+    await service.markInterrupted();
+    registerCommands(ctx, service);
+
+    ctx.actions.register({
+      name: 'cancel',
+      command: 'task cancel',
+      handler: async (a) => ({ message: await service.cancel(Number(a.params.run), a.caller) }),
+    });
+    ctx.actions.register({
+      name: 'approve',
+      command: 'task approve',
+      handler: async (a) => ({ card: await service.decide(Number(a.params.request), 'approved', a.caller) }),
+    });
+    ctx.actions.register({
+      name: 'reject',
+      command: 'task reject',
+      handler: async (a) => ({ card: await service.decide(Number(a.params.request), 'rejected', a.caller) }),
+    });
+
+    ctx.schedule('expire-approvals', '*/10 * * * * *', () => service.expireDue());
+    ctx.schedule('prune-output', '17 4 * * *', () => store.pruneOutput(ctx.config.keepRuns));
+    ctx.status('runs', async () => {
+      const running = await store.runs({ status: 'running', limit: 1000 });
+      return {
+        name: 'tasks',
+        ok: true,
+        detail: `${Object.keys(ctx.config.tasks).length} declared, ${running.length} running`,
+      };
+    });
+    // Stopping the bot stops its runs (each is recorded as cancelled, its card finalized).
+    ctx.onDispose(() => service.stopAll());
+  },
+});

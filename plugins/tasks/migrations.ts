@@ -1,0 +1,49 @@
+import type { Kysely } from 'kysely';
+import { type MigrationList, withAutoId } from '../../core/index.js';
+
+export const tasksMigrations: MigrationList = {
+  '0001_tasks': {
+    async up(db: Kysely<any>) {
+      // Every run: who, where, what, with which values, how it ended. Output lives beside it.
+      await withAutoId(db, db.schema.createTable('tasks_run'))
+        .addColumn('task', 'varchar(100)', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'varchar(100)', (c) => c.notNull())
+        .addColumn('requested_by_nick', 'varchar(200)', (c) => c.notNull())
+        .addColumn('conversation', 'text', (c) => c.notNull())
+        .addColumn('approved_by', 'varchar(100)')
+        .addColumn('status', 'varchar(20)', (c) => c.notNull())
+        .addColumn('exit_code', 'integer')
+        .addColumn('signal', 'varchar(20)')
+        .addColumn('card_id', 'varchar(200)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('started_at', 'bigint')
+        .addColumn('ended_at', 'bigint')
+        .addColumn('output', 'text')
+        .addColumn('dropped_bytes', 'bigint', (c) => c.notNull().defaultTo(0))
+        .addColumn('error', 'text')
+        .execute();
+      await db.schema.createIndex('tasks_run_status').on('tasks_run').columns(['status']).execute();
+      // Requests waiting for a second person.
+      await withAutoId(db, db.schema.createTable('tasks_approval'))
+        .addColumn('task', 'varchar(100)', (c) => c.notNull())
+        .addColumn('params', 'text', (c) => c.notNull())
+        .addColumn('requested_by', 'varchar(100)', (c) => c.notNull())
+        .addColumn('requested_by_nick', 'varchar(200)', (c) => c.notNull())
+        .addColumn('conversation', 'text', (c) => c.notNull())
+        .addColumn('status', 'varchar(20)', (c) => c.notNull())
+        .addColumn('decided_by', 'varchar(100)')
+        .addColumn('run_id', 'bigint')
+        .addColumn('cards', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('decided_at', 'bigint')
+        .execute();
+      await db.schema.createIndex('tasks_approval_status').on('tasks_approval').columns(['status']).execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('tasks_approval').execute();
+      await db.schema.dropTable('tasks_run').execute();
+    },
+  },
+};

@@ -1,0 +1,218 @@
+import type { Kysely } from 'kysely';
+
+export type RunStatus =
+  | 'running'
+  | 'succeeded'
+  | 'failed'
+  | 'timed-out'
+  | 'cancelled'
+  | 'error'
+  | 'interrupted';
+
+/** Where a run was asked for, so its answers find their way back. */
+export interface RunPlace {
+  type: 'group' | 'direct';
+  /** openConversationId of a group; the requester's userId for a direct message. */
+  id: string;
+}
+
+export interface Run {
+  id: number;
+  task: string;
+  params: Record<string, string | boolean>;
+  requestedBy: string;
+  requestedByNick: string;
+  place: RunPlace;
+  approvedBy?: string;
+  status: RunStatus;
+  exitCode?: number;
+  signal?: string;
+  cardId?: string;
+  createdAt: number;
+  startedAt?: number;
+  endedAt?: number;
+  output?: string;
+  droppedBytes: number;
+  error?: string;
+}
+
+export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
+
+export interface Approval {
+  id: number;
+  task: string;
+  params: Record<string, string | boolean>;
+  requestedBy: string;
+  requestedByNick: string;
+  place: RunPlace;
+  status: ApprovalStatus;
+  decidedBy?: string;
+  runId?: number;
+  /** The approval cards sent to approvers. */
+  cards: string[];
+  createdAt: number;
+  expiresAt: number;
+}
+
+const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+
+/** The plugin's tables: runs (with their capped output) and approval requests. */
+export class RunStore {
+  constructor(private readonly db: Kysely<any>) {}
+
+  async createRun(r: Omit<Run, 'id' | 'droppedBytes' | 'status'>): Promise<number> {
+    const row = await this.db
+      .insertInto('tasks_run')
+      .values({
+        task: r.task,
+        params: JSON.stringify(r.params),
+        requested_by: r.requestedBy,
+        requested_by_nick: r.requestedByNick,
+        conversation: JSON.stringify(r.place),
+        approved_by: r.approvedBy ?? null,
+        status: 'running',
+        created_at: r.createdAt,
+        started_at: r.startedAt ?? null,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  async updateRun(id: number, patch: Partial<Run>): Promise<void> {
+    const set: Record<string, unknown> = {};
+    if (patch.status) set.status = patch.status;
+    if ('exitCode' in patch) set.exit_code = patch.exitCode ?? null;
+    if ('signal' in patch) set.signal = patch.signal ?? null;
+    if (patch.cardId) set.card_id = patch.cardId;
+    if (patch.endedAt) set.ended_at = patch.endedAt;
+    if ('output' in patch) set.output = patch.output ?? null;
+    if (patch.droppedBytes !== undefined) set.dropped_bytes = patch.droppedBytes;
+    if ('error' in patch) set.error = patch.error ?? null;
+    await this.db.updateTable('tasks_run').set(set).where('id', '=', id).execute();
+  }
+
+  async run(id: number): Promise<Run | undefined> {
+    const r = await this.db.selectFrom('tasks_run').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toRun(r) : undefined;
+  }
+
+  async runs(filter: { status?: RunStatus; requestedBy?: string; limit: number }): Promise<Run[]> {
+    let q = this.db.selectFrom('tasks_run').selectAll().orderBy('id', 'desc').limit(filter.limit);
+    if (filter.status) q = q.where('status', '=', filter.status);
+    if (filter.requestedBy) q = q.where('requested_by', '=', filter.requestedBy);
+    return (await q.execute()).map(toRun);
+  }
+
+  /** Keeps the newest `keep` runs' output (the rows stay for history). */
+  async pruneOutput(keep: number): Promise<void> {
+    const edge = await this.db
+      .selectFrom('tasks_run')
+      .select('id')
+      .orderBy('id', 'desc')
+      .offset(keep)
+      .limit(1)
+      .executeTakeFirst();
+    if (edge)
+      await this.db.updateTable('tasks_run').set({ output: null }).where('id', '<=', edge.id).execute();
+  }
+
+  async createApproval(a: Omit<Approval, 'id' | 'status' | 'cards'>): Promise<number> {
+    const row = await this.db
+      .insertInto('tasks_approval')
+      .values({
+        task: a.task,
+        params: JSON.stringify(a.params),
+        requested_by: a.requestedBy,
+        requested_by_nick: a.requestedByNick,
+        conversation: JSON.stringify(a.place),
+        status: 'pending',
+        cards: '[]',
+        created_at: a.createdAt,
+        expires_at: a.expiresAt,
+      })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  async approval(id: number): Promise<Approval | undefined> {
+    const r = await this.db.selectFrom('tasks_approval').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toApproval(r) : undefined;
+  }
+
+  async pendingApprovals(): Promise<Approval[]> {
+    const rows = await this.db
+      .selectFrom('tasks_approval')
+      .selectAll()
+      .where('status', '=', 'pending')
+      .execute();
+    return rows.map(toApproval);
+  }
+
+  async setApprovalCards(id: number, cards: string[]): Promise<void> {
+    await this.db
+      .updateTable('tasks_approval')
+      .set({ cards: JSON.stringify(cards) })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /**
+   * Settles a pending request: only one decision ever wins (a conditional update), and a
+   * request past its expiry can no longer be approved.
+   */
+  async settle(id: number, status: Exclude<ApprovalStatus, 'pending'>, by: string | undefined, now: number) {
+    let q = this.db
+      .updateTable('tasks_approval')
+      .set({ status, decided_by: by ?? null, decided_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'pending');
+    q = status === 'expired' ? q.where('expires_at', '<=', now) : q.where('expires_at', '>', now);
+    const r = await q.executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  async linkRun(approvalId: number, runId: number): Promise<void> {
+    await this.db.updateTable('tasks_approval').set({ run_id: runId }).where('id', '=', approvalId).execute();
+  }
+}
+
+function toRun(r: Record<string, any>): Run {
+  return {
+    id: Number(r.id),
+    task: r.task,
+    params: JSON.parse(r.params),
+    requestedBy: r.requested_by,
+    requestedByNick: r.requested_by_nick,
+    place: JSON.parse(r.conversation),
+    approvedBy: r.approved_by ?? undefined,
+    status: r.status,
+    exitCode: num(r.exit_code),
+    signal: r.signal ?? undefined,
+    cardId: r.card_id ?? undefined,
+    createdAt: Number(r.created_at),
+    startedAt: num(r.started_at),
+    endedAt: num(r.ended_at),
+    output: r.output ?? undefined,
+    droppedBytes: Number(r.dropped_bytes ?? 0),
+    error: r.error ?? undefined,
+  };
+}
+
+function toApproval(r: Record<string, any>): Approval {
+  return {
+    id: Number(r.id),
+    task: r.task,
+    params: JSON.parse(r.params),
+    requestedBy: r.requested_by,
+    requestedByNick: r.requested_by_nick,
+    place: JSON.parse(r.conversation),
+    status: r.status,
+    decidedBy: r.decided_by ?? undefined,
+    runId: num(r.run_id),
+    cards: JSON.parse(r.cards),
+    createdAt: Number(r.created_at),
+    expiresAt: Number(r.expires_at),
+  };
+}

@@ -1,0 +1,85 @@
+import { formatDuration, UserError } from '../../core/index.js';
+import { type ParamSpec, PROTECTED_ENV, type TaskConfig } from './config.js';
+
+/** Control characters (newlines included) never reach a program through a parameter. */
+const CONTROL = /[\u0000-\u001f\u007f]/;
+/** A `..` path segment: a parameter cannot climb out of where the task expects it. */
+const TRAVERSAL = /(^|[\\/])\.\.([\\/]|$)/;
+
+/**
+ * The second line of defence after the command parser (which checked types, ranges,
+ * choices and patterns): every string value is refused when it carries control characters,
+ * a `..` segment, or (unless the param allows it) a leading `-` that a program would take
+ * as an option. Returns the values as the strings that go into argv.
+ */
+export function checkValues(
+  task: TaskConfig,
+  values: Record<string, unknown>,
+): Record<string, string | boolean> {
+  const out: Record<string, string | boolean> = {};
+  for (const [name, spec] of Object.entries(task.params)) {
+    const v = values[name];
+    if (v === undefined || v === null) throw new UserError('tasks.missingParam', { name });
+    if (spec.type === 'boolean') {
+      out[name] = v === true;
+      continue;
+    }
+    const text = spec.type === 'duration' ? formatDuration(Number(v)) : String(v);
+    if (CONTROL.test(text)) throw new UserError('tasks.badValue', { name, why: 'control characters' });
+    if (TRAVERSAL.test(text)) throw new UserError('tasks.badValue', { name, why: '“..” path segments' });
+    if (text.startsWith('-') && !(spec.type === 'string' && spec.allowLeadingDash) && spec.type !== 'int')
+      throw new UserError('tasks.badValue', { name, why: 'a leading “-”' });
+    out[name] = text;
+  }
+  return out;
+}
+
+/** The argv of a run: placeholders replaced inside their element, booleans as their flag or nothing. */
+export function buildArgv(task: TaskConfig, values: Record<string, string | boolean>): string[] {
+  const argv: string[] = [];
+  for (const element of task.command) {
+    const alone = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(element);
+    const spec = alone ? task.params[alone[1]!] : undefined;
+    if (spec?.type === 'boolean') {
+      if (values[alone![1]!] === true) argv.push(spec.flag);
+      continue;
+    }
+    argv.push(
+      element.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m: string, name: string) =>
+        name in values ? String(values[name]) : m,
+      ),
+    );
+  }
+  return argv;
+}
+
+/**
+ * The child's whole environment: the task's PATH, the allowed variables from the bot's
+ * environment, the configured values. Nothing else of the bot's environment (its secrets)
+ * goes to the child.
+ */
+export function buildEnv(task: TaskConfig, parent: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = { PATH: task.path, LANG: parent.LANG ?? 'C.UTF-8' };
+  for (const name of task.env.allow) {
+    const v = parent[name];
+    if (v !== undefined && !PROTECTED_ENV.test(name)) env[name] = v;
+  }
+  for (const [name, v] of Object.entries(task.env.set)) if (!PROTECTED_ENV.test(name)) env[name] = v;
+  return env;
+}
+
+/** The values to hide from a run's output: configured ones and the secret environment values. */
+export function secretValues(task: TaskConfig, env: Record<string, string>): string[] {
+  return [...task.redact, ...task.env.secret.map((n) => env[n]).filter((v): v is string => !!v)];
+}
+
+/** Usage line: `run <task> <a> [b] [--flag]`. */
+export function usage(name: string, task: TaskConfig): string {
+  if (task.kind === 'agent') return `run ${name} <prompt>`;
+  const parts = Object.entries(task.params).map(([n, p]: [string, ParamSpec]) => {
+    if (p.type === 'boolean') return `[--${n}]`;
+    const shape = p.type === 'enum' ? p.choices.join('|') : n;
+    return p.default !== undefined ? `[${shape}]` : `<${shape}>`;
+  });
+  return [`run ${name}`, ...parts].join(' ');
+}
