@@ -128,16 +128,14 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
   ctx.commands.register({
     name: 'task',
     description: 'tasks.cmd.task',
+    // `task 12`: the run's card with the end of its output.
+    args: [{ ...runArg, required: false }],
+    handler: async (c) => {
+      if (c.args.id === undefined) throw new UserError('tasks.taskUsage');
+      const run = await load(Number(c.args.id));
+      return { ...service.card(run, ctx.config.tasks[run.task]), body: service.fenced(run, 3_000) };
+    },
     subcommands: [
-      {
-        name: 'show',
-        description: 'tasks.cmd.show',
-        args: [runArg],
-        handler: async (c) => {
-          const run = await load(Number(c.args.id));
-          return service.card(run, ctx.config.tasks[run.task]);
-        },
-      },
       {
         name: 'log',
         description: 'tasks.cmd.log',

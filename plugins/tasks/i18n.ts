@@ -7,7 +7,6 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'cmd.run': 'Run a declared task',
     'cmd.tasks': 'The tasks you may run, with their usage',
     'cmd.task': 'Runs: status, output, cancel, history, approvals',
-    'cmd.show': 'Status and output of a run',
     'cmd.log': 'The whole stored output of a run',
     'cmd.cancel': 'Stop a run (its whole process tree)',
     'cmd.history': 'Recent runs',
@@ -45,6 +44,8 @@ export const tasksCatalogs: Partial<Catalogs> = {
     notRunning: 'Run #{id} is not running ({status}).',
     cancelling: 'Stopping run #{id}…',
     noRuns: 'No runs yet.',
+    taskUsage:
+      'Usage: `task <id>`, `task log <id>`, `task cancel <id>`, `task history [--mine]`, `task approve|reject <id>`.',
     historyTitle: 'Recent runs ({count})',
     missingParam: 'The parameter `{name}` is missing.',
     badValue: 'The value of `{name}` is refused: it contains {why}.',
@@ -76,7 +77,6 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'cmd.run': '运行一个已声明的任务',
     'cmd.tasks': '你可以运行的任务及用法',
     'cmd.task': '运行记录：状态、输出、取消、历史、审批',
-    'cmd.show': '某次运行的状态和输出',
     'cmd.log': '某次运行保存的全部输出',
     'cmd.cancel': '停止一次运行（含其全部子进程）',
     'cmd.history': '最近的运行',
@@ -114,6 +114,8 @@ export const tasksCatalogs: Partial<Catalogs> = {
     notRunning: '运行 #{id} 不在运行中（{status}）。',
     cancelling: '正在停止运行 #{id}…',
     noRuns: '还没有运行记录。',
+    taskUsage:
+      '用法：`task <编号>`、`task log <编号>`、`task cancel <编号>`、`task history [--mine]`、`task approve|reject <编号>`。',
     historyTitle: '最近的运行（{count}）',
     missingParam: '缺少参数 `{name}`。',
     badValue: '参数 `{name}` 的值被拒绝：其中包含{why}。',

@@ -522,11 +522,11 @@ export class TaskService {
   }
 
   /** The stored output of a run as a code block, with what was dropped. */
-  fenced(run: Run): string {
+  fenced(run: Run, maxBytes = 5_000): string {
     const output = run.output ?? '';
     const limit = this.tasks[run.task]?.outputLimit ?? 0;
     // DingTalk markdown keeps about 6,000 bytes: the end of the output is what matters.
-    const shown = tail(output, 5_000);
+    const shown = tail(output, maxBytes);
     const lines = [
       shown.length < output.length
         ? `… ${Buffer.byteLength(output) - Buffer.byteLength(shown)} bytes before`

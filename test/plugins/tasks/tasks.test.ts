@@ -39,6 +39,9 @@ describe('running tasks', () => {
     expect(text).toContain('Failed (exit 2)');
     expect(text).toContain('n=1\nn=2\nn=3');
     expect(text).toContain('`n=3` `code=2`');
+    const shown = await sb.sim.client.as('alice').ask('task 1', { group: 'ops' });
+    expect(shown.content).toContain('Failed (exit 2)');
+    expect(shown.content).toContain('n=3');
     const entries = await audit(sb);
     expect(
       entries.some(
@@ -142,9 +145,7 @@ describe('running tasks', () => {
     const text = await finished(sb, runCard.cardId!);
     expect(text).toContain('Interrupted by a restart of the bot');
     expect(sb.sim.client.card(runCard.cardId!).buttons).toEqual([]);
-    expect((await sb.sim.client.as('bob').ask('task show 1', { group: 'ops' })).content).toContain(
-      'Interrupted',
-    );
+    expect((await sb.sim.client.as('bob').ask('task 1', { group: 'ops' })).content).toContain('Interrupted');
   });
 
   it('after a crash (no orderly stop), the next start marks the run interrupted', async () => {
