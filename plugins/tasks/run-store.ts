@@ -56,6 +56,25 @@ export interface Approval {
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
 
+/** What a run and an approval request share: what was asked, with which values, by whom, where. */
+type Asked = Pick<Run, 'task' | 'params' | 'requestedBy' | 'requestedByNick' | 'place'>;
+
+const askedColumns = (a: Asked) => ({
+  task: a.task,
+  params: JSON.stringify(a.params),
+  requested_by: a.requestedBy,
+  requested_by_nick: a.requestedByNick,
+  conversation: JSON.stringify(a.place),
+});
+
+const askedFields = (r: Record<string, any>): Asked => ({
+  task: r.task,
+  params: JSON.parse(r.params),
+  requestedBy: r.requested_by,
+  requestedByNick: r.requested_by_nick,
+  place: JSON.parse(r.conversation),
+});
+
 /** The plugin's tables: runs (with their capped output) and approval requests. */
 export class RunStore {
   constructor(private readonly db: Kysely<any>) {}
@@ -64,11 +83,7 @@ export class RunStore {
     const row = await this.db
       .insertInto('tasks_run')
       .values({
-        task: r.task,
-        params: JSON.stringify(r.params),
-        requested_by: r.requestedBy,
-        requested_by_nick: r.requestedByNick,
-        conversation: JSON.stringify(r.place),
+        ...askedColumns(r),
         approved_by: r.approvedBy ?? null,
         status: 'running',
         created_at: r.createdAt,
@@ -121,11 +136,7 @@ export class RunStore {
     const row = await this.db
       .insertInto('tasks_approval')
       .values({
-        task: a.task,
-        params: JSON.stringify(a.params),
-        requested_by: a.requestedBy,
-        requested_by_nick: a.requestedByNick,
-        conversation: JSON.stringify(a.place),
+        ...askedColumns(a),
         status: 'pending',
         cards: '[]',
         created_at: a.createdAt,
@@ -181,11 +192,7 @@ export class RunStore {
 function toRun(r: Record<string, any>): Run {
   return {
     id: Number(r.id),
-    task: r.task,
-    params: JSON.parse(r.params),
-    requestedBy: r.requested_by,
-    requestedByNick: r.requested_by_nick,
-    place: JSON.parse(r.conversation),
+    ...askedFields(r),
     approvedBy: r.approved_by ?? undefined,
     status: r.status,
     exitCode: num(r.exit_code),
@@ -203,11 +210,7 @@ function toRun(r: Record<string, any>): Run {
 function toApproval(r: Record<string, any>): Approval {
   return {
     id: Number(r.id),
-    task: r.task,
-    params: JSON.parse(r.params),
-    requestedBy: r.requested_by,
-    requestedByNick: r.requested_by_nick,
-    place: JSON.parse(r.conversation),
+    ...askedFields(r),
     status: r.status,
     decidedBy: r.decided_by ?? undefined,
     runId: num(r.run_id),
