@@ -36,4 +36,5 @@ export const TOKENS = {
   Inbox: token<import('./dingtalk/inbox.js').Inbox>('Inbox'),
   ApiBudget: token<import('./dingtalk/api-budget.js').ApiBudget>('ApiBudget'),
   Groups: token<import('./groups/group-registry.js').GroupRegistry>('Groups'),
+  Diagnostics: token<import('./diagnostics/diagnostics.js').Diagnostics>('Diagnostics'),
 } as const;

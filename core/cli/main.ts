@@ -14,6 +14,7 @@ Usage:
   dingops register [--config file]            what to paste into DingTalk's console, checked
   dingops sim [--port 4010] [--org file]      a standalone DingTalk simulator
   dingops chat [--as alice] [--group ops] [--sim URL]   chat with the bot through the simulator
+  dingops doctor [--json] [--fresh] [--only id,...]   check the bot and the DingTalk app (exit 0 ok, 1 warnings, 2 errors)
   dingops config check [file]                 validate a config file (exit 0 valid, 1 invalid)
   dingops config schema                       print the config JSON Schema (for editor completion)
   dingops help                                this text
@@ -47,6 +48,8 @@ export async function main(argv: string[]): Promise<number> {
       await runChat({ sim: values.sim, user: values.as, group: values.group });
       return 0;
     }
+    case 'doctor':
+      return (await import('./doctor.js')).doctor([sub, ...rest].filter((x): x is string => x !== undefined));
     case 'config':
       if (sub === 'check') return configCheck(rest);
       if (sub === 'schema') return configSchema(rest);

@@ -17,6 +17,11 @@ export interface PluginDefinition<S extends z.ZodType = z.ZodType> {
   dependsOn?: readonly string[];
   /** Plugins set up first when they are enabled; this one runs without them. */
   after?: readonly string[];
+  /**
+   * DingTalk permissions (scopes) the plugin calls APIs with, and what for: `doctor` checks
+   * that the app holds them, e.g. `{ qyapi_chat_manage: 'create war rooms' }`.
+   */
+  permissions?: Readonly<Record<string, I18nText>>;
   /** Messages under the plugin's namespace: `ctx.t('key')` finds `<name>.key`. */
   i18n?: Partial<Catalogs>;
   /** Kysely migrations of the plugin's own tables, run before `setup` (own migration table). */

@@ -5,6 +5,7 @@ import type { ActionSpec } from '../actions/action-registry.js';
 import type { Card } from '../cards/card.js';
 import type { CommandSpec, OptionSpec, ValueSpec } from '../commands/spec.js';
 import type { Person } from '../config/core-schema.js';
+import type { DiagnosticCheck } from '../diagnostics/diagnostics.js';
 import type { DingopsEvents, EventName } from '../events/event-bus.js';
 import type { KnownGroup } from '../groups/group-registry.js';
 import type { RouteSpec } from '../http/http-server.js';
@@ -93,6 +94,10 @@ export interface PluginContext<C = unknown> {
     provide<K extends ServiceKey>(key: K, api: PluginServices[K]): void;
     /** Another plugin's API, or undefined while that plugin is not running. Look it up when needed, not once. */
     use<K extends ServiceKey>(key: K): PluginServices[K] | undefined;
+  };
+  /** `doctor`: checks of this plugin's own setup (ids under `<plugin>.`), run on demand only. */
+  diagnostics: {
+    register(check: DiagnosticCheck): void;
   };
   /** Adds a line to `status` and, when critical, to `/readyz`. */
   status(key: string, provider: StatusProvider): void;

@@ -6,6 +6,7 @@ import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
+import type { Diagnostics } from '../diagnostics/diagnostics.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { GroupRegistry } from '../groups/group-registry.js';
 import type { HttpServer } from '../http/http-server.js';
@@ -150,6 +151,20 @@ export class PluginHost {
     }
   }
 
+  /** DingTalk permissions declared by the plugins that are running (or, before start, enabled). */
+  permissions(): Array<{ scope: string; plugin: string }> {
+    const out: Array<{ scope: string; plugin: string }> = [];
+    const defs = this.records.size
+      ? [...this.records.values()].filter((r) => r.state === 'running').map((r) => r.def)
+      : this.declared;
+    for (const def of defs)
+      for (const scope of Object.keys(def.permissions ?? {})) out.push({ scope, plugin: def.name });
+    return out;
+  }
+
+  /** Plugins enabled in config but not set up (`doctor` from the command line). */
+  declared: PluginDefinition<any>[] = [];
+
   isRunning(name: string): boolean {
     return this.records.get(name)?.state === 'running';
   }
@@ -232,6 +247,15 @@ export class PluginHost {
         use: (key) => this.services.get(key),
       },
       status: (key, provider) => status.register(name, key, provider),
+      diagnostics: {
+        register: (check) => {
+          if (check.id !== name && !check.id.startsWith(`${name}.`))
+            throw new Error(
+              `plugin '${name}' may only register its own checks ('${name}.*'), not '${check.id}'`,
+            );
+          c.resolve<Diagnostics>(TOKENS.Diagnostics).register(name, check);
+        },
+      },
       services: { resolve: (token) => c.resolve(token) },
       onDispose: (fn) => void record.disposers.push(fn),
     };
@@ -246,6 +270,7 @@ export class PluginHost {
     this.services.removeOwner(record.name);
     c.resolve<Scheduler>(TOKENS.Scheduler).stopOwner(record.name);
     c.resolve<StatusBoard>(TOKENS.Status).removeOwner(record.name);
+    c.resolve<Diagnostics>(TOKENS.Diagnostics).removeOwner(record.name);
     c.resolve<HttpServer>(TOKENS.Http).disableOwner(record.name);
     for (const fn of record.disposers.reverse()) {
       try {

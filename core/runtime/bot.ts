@@ -13,6 +13,8 @@ import { CommandPipeline } from '../commands/command-pipeline.js';
 import { HelpBuilder } from '../commands/help.js';
 import { CommandRegistry } from '../commands/registry.js';
 import type { LoadedConfig } from '../config/load-config.js';
+import { Diagnostics } from '../diagnostics/diagnostics.js';
+import { registerCoreDiagnostics } from '../diagnostics/register-core-checks.js';
 import { type DingTalkEvent, EventBus } from '../events/event-bus.js';
 import { GroupRegistry } from '../groups/group-registry.js';
 import { HttpServer } from '../http/http-server.js';
@@ -52,6 +54,11 @@ export interface BotOptions {
   listen?: boolean;
   /** Register Node's default process metrics (default true; off in benchmarks with many bots). */
   defaultMetrics?: boolean;
+  /**
+   * Set plugins up (default true). `dingops doctor` without a running bot validates the
+   * plugins' config and reads what they declare, but starts nothing of theirs.
+   */
+  setupPlugins?: boolean;
   /** Called during composition, before plugins start: register extra services (transports use it). */
   compose?: (c: DependencyContainer) => void | Promise<void>;
 }
@@ -141,6 +148,8 @@ export class Bot implements InboundSink {
     c.registerInstance(TOKENS.Groups, groups);
     c.registerInstance(TOKENS.Scheduler, new Scheduler(log, config.core.timezone));
     c.registerInstance(TOKENS.Http, new HttpServer(config.core.server, log, metrics, status));
+    const diagnostics = new Diagnostics(i18n, config.core.locale, clock);
+    c.registerInstance(TOKENS.Diagnostics, diagnostics);
     await options.compose?.(c);
     if (!c.isRegistered(TOKENS.Messenger)) {
       c.registerInstance(
@@ -170,6 +179,10 @@ export class Bot implements InboundSink {
     );
     const host = new PluginHost(c, log);
     const bot = new Bot(c, host, options);
+    registerCoreDiagnostics(c, diagnostics, {
+      transports: () => bot.transports.map((t) => ({ name: t.name, state: t.state() })),
+      plugins: () => host.permissions(),
+    });
     status.register('core', 'plugins', () => {
       const records = [...host.records.values()];
       const failed = records.filter((r) => r.state === 'failed');
@@ -183,7 +196,8 @@ export class Bot implements InboundSink {
     });
     try {
       const prepared = await preparePlugins(config, options.plugins);
-      await host.start(prepared);
+      if (options.setupPlugins === false) host.declared = prepared.map((p) => p.def);
+      else await host.start(prepared);
     } catch (err) {
       await host.stopAll().catch(() => undefined);
       await db.close().catch(() => undefined);

@@ -30,6 +30,9 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'button.snooze': 'Snooze {duration}',
     'button.silence': 'Silence {duration}',
     'button.room': 'Go to the war room',
+    'doctor.groupsOk': 'the {count} group(s) named in the routes are known',
+    'doctor.groupFix':
+      'use the openConversationId, or install the app in that group and @mention the bot there once',
     'field.room': 'War room',
     needId: "Which incident? Give its number (e.g. `{command} 12`), or type it in the incident's war room.",
     footer: 'Incident #{id} · `incident {id}` for the timeline',
@@ -112,6 +115,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'button.snooze': '暂缓 {duration}',
     'button.silence': '静默 {duration}',
     'button.room': '进入作战群',
+    'doctor.groupsOk': '路由中配置的 {count} 个群都已识别',
+    'doctor.groupFix': '改用 openConversationId，或在该群安装应用并 @ 机器人一次',
     'field.room': '作战群',
     needId: '哪个故障？请给出编号（如 `{command} 12`），或在该故障的作战群里输入。',
     footer: '故障 #{id} · 发送 `incident {id}` 查看时间线',

@@ -24,6 +24,12 @@ export default definePlugin({
   config: alertsConfigSchema,
   i18n: alertsCatalogs,
   migrations: alertsMigrations,
+  permissions: {
+    qyapi_get_member_by_mobile: {
+      en: 'notify people given by mobile number',
+      'zh-CN': '通知以手机号配置的人员',
+    },
+  },
   setup(ctx) {
     const now = Date.now;
     const config = ctx.config;
@@ -201,6 +207,52 @@ export default definePlugin({
         ok: true,
         detail: `${open.filter((i) => i.status === 'triggered').length} triggered, ${open.length} open`,
       };
+    });
+    // `doctor`: every group the config names must resolve to one installed group.
+    ctx.diagnostics.register({
+      id: 'alerts.groups',
+      run: ({ t }) => {
+        const named: Array<[string, string]> = [
+          ...config.defaultRoute.groups.map((g): [string, string] => [
+            g,
+            'plugins.alerts.defaultRoute.groups',
+          ]),
+          ...config.routes.flatMap((r, i) =>
+            r.groups.map((g): [string, string] => [g, `plugins.alerts.routes[${i}].groups`]),
+          ),
+          ...Object.entries(config.escalations).flatMap(([name, p]) =>
+            p.levels.flatMap((l, i) =>
+              l.groups.map((g): [string, string] => [
+                g,
+                `plugins.alerts.escalations.${name}.levels[${i}].groups`,
+              ]),
+            ),
+          ),
+        ];
+        const problems = named.flatMap(([ref, where]) => {
+          try {
+            ctx.groups.resolve(ref);
+            return [];
+          } catch (err) {
+            return [
+              {
+                id: `alerts.groups.${ref}`,
+                severity: 'error' as const,
+                message: (err as Error).message,
+                where,
+                fix: t('alerts.doctor.groupFix'),
+              },
+            ];
+          }
+        });
+        return problems.length
+          ? problems
+          : {
+              id: 'alerts.groups',
+              severity: 'ok',
+              message: t('alerts.doctor.groupsOk', { count: new Set(named.map(([g]) => g)).size }),
+            };
+      },
     });
     notifier.start();
     ctx.onDispose(() => notifier.stop());

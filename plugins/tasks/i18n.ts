@@ -71,6 +71,12 @@ export const tasksCatalogs: Partial<Catalogs> = {
     noApprovers:
       'Nobody can approve `{task}`: its approvers ({approvers}) have no DingTalk userId. Fix plugins.tasks.tasks.{task}.approval.approvers.',
     agentPrompt: 'Tell the agent what to do: `run {task} <prompt>`.',
+    'doctor.ok': '{count} task(s) declared; none open to every group without approval',
+    'doctor.agentInGroups': 'the agent task `{task}` can be used from group chats',
+    'doctor.agentInGroupsFix':
+      'remove allow.directOnly: false (agent tasks are direct-message only by default)',
+    'doctor.openGroups': '`{task}` runs in any group for the roles {roles}, without approval',
+    'doctor.openGroupsFix': 'limit it with allow.groups, make it directOnly, or require approval',
   },
   'zh-CN': {
     description: '在机器人所在主机上运行预先声明的任务，实时查看输出',
@@ -140,5 +146,10 @@ export const tasksCatalogs: Partial<Catalogs> = {
     noApprovers:
       '没有人能审批 `{task}`：其审批人（{approvers}）都没有钉钉 userId。请修改 plugins.tasks.tasks.{task}.approval.approvers。',
     agentPrompt: '请告诉智能体要做什么：`run {task} <内容>`。',
+    'doctor.ok': '已声明 {count} 个任务；没有无需审批且对所有群开放的任务',
+    'doctor.agentInGroups': '智能体任务 `{task}` 可以在群聊中使用',
+    'doctor.agentInGroupsFix': '去掉 allow.directOnly: false（智能体任务默认仅限单聊）',
+    'doctor.openGroups': '`{task}` 可由角色 {roles} 在任意群中运行，且无需审批',
+    'doctor.openGroupsFix': '用 allow.groups 限定群、设为 directOnly，或要求审批',
   },
 };

@@ -4,6 +4,7 @@ import { tasksConfigSchema } from './config.js';
 import { tasksCatalogs } from './i18n.js';
 import { tasksMigrations } from './migrations.js';
 import { RunStore } from './run-store.js';
+import { securityReview } from './security-review.js';
 import { TaskService } from './task-service.js';
 
 /**
@@ -18,6 +19,9 @@ export default definePlugin({
   config: tasksConfigSchema,
   i18n: tasksCatalogs,
   migrations: tasksMigrations,
+  permissions: {
+    'Card.Streaming.Write': { en: "stream a run's output into its card", 'zh-CN': '把运行输出流式写入卡片' },
+  },
   async setup(ctx) {
     const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
     const time = (ms: number) =>
@@ -44,6 +48,7 @@ export default definePlugin({
       handler: async (a) => ({ card: await service.decide(Number(a.params.request), 'rejected', a.caller) }),
     });
 
+    ctx.diagnostics.register({ id: 'tasks.security', run: ({ t }) => securityReview(ctx.config, t) });
     ctx.schedule('expire-approvals', '*/10 * * * * *', () => service.expireDue());
     ctx.schedule('prune-output', '17 4 * * *', () => store.pruneOutput(ctx.config.keepRuns));
     ctx.status('runs', async () => {

@@ -19,6 +19,12 @@ export default definePlugin({
   dependsOn: ['alerts'],
   i18n: warroomCatalogs,
   migrations: warroomMigrations,
+  permissions: {
+    qyapi_chat_manage: { en: 'create war rooms and add members', 'zh-CN': '创建作战群并添加成员' },
+    qyapi_chat_read: { en: "read a war room's link", 'zh-CN': '读取作战群链接' },
+    qyapi_chat_base_read: { en: "read a war room's member count", 'zh-CN': '读取作战群成员数' },
+    qyapi_get_member_by_mobile: { en: 'invite people by mobile number', 'zh-CN': '按手机号邀请成员' },
+  },
   setup(ctx) {
     const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
     const time = (ms: number) =>

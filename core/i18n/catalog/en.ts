@@ -1,4 +1,5 @@
 import type { Catalog } from '../i18n.js';
+import { doctorEn } from './doctor-en.js';
 
 export const en: Catalog = {
   'card.replyWith': 'Reply with {commands}',
@@ -99,4 +100,5 @@ export const en: Catalog = {
 
   'dingtalk.budgetWarning':
     'DingTalk API use passed {percent}% of the monthly quota: {used} of {limit} calls, {projected} projected by month end. Raise `dingtalk.limits.monthlyCalls` after upgrading the edition, or reduce notifications.',
+  ...doctorEn,
 };

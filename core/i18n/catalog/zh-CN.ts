@@ -1,4 +1,5 @@
 import type { Catalog } from '../i18n.js';
+import { doctorZhCN } from './doctor-zh-CN.js';
 
 export const zhCN: Catalog = {
   'card.replyWith': '回复 {commands}',
@@ -96,4 +97,5 @@ export const zhCN: Catalog = {
 
   'dingtalk.budgetWarning':
     '钉钉 API 调用量已超过本月额度的 {percent}%：已用 {used} / {limit} 次，预计月底 {projected} 次。升级版本后可调高 `dingtalk.limits.monthlyCalls`，或减少通知。',
+  ...doctorZhCN,
 };

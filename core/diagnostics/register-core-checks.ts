@@ -1,0 +1,69 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { LoadedConfig } from '../config/load-config.js';
+import type { ApiBudget } from '../dingtalk/api-budget.js';
+import type { OpenApiClient } from '../dingtalk/openapi-client.js';
+import type { GroupRegistry } from '../groups/group-registry.js';
+import type { HttpServer } from '../http/http-server.js';
+import type { Database } from '../storage/database.js';
+import { TOKENS } from '../tokens.js';
+import type { TransportState } from '../transport/transport.js';
+import { corePermissions, type PermissionNeed } from './check-deps.js';
+import type { Diagnostics } from './diagnostics.js';
+import { dingtalkChecks } from './dingtalk-checks.js';
+import { localChecks } from './local-checks.js';
+import { orgChecks } from './org-checks.js';
+
+/**
+ * The core's checks (config, storage, security, clock, credentials, connection, permissions,
+ * groups, people, quota), and `GET /doctor` for `dingops doctor` (answered to this machine only).
+ */
+export function registerCoreDiagnostics(
+  c: DependencyContainer,
+  diagnostics: Diagnostics,
+  live: {
+    transports: () => Array<{ name: string; state: TransportState }>;
+    plugins: () => Array<{ scope: string; plugin: string }>;
+  },
+): void {
+  const config = c.resolve<LoadedConfig>(TOKENS.Config);
+  const api = c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined;
+  if (api) api.onMissingScopes = (name, scopes) => diagnostics.noteMissingScopes(name, scopes);
+  const deps = {
+    config,
+    db: c.resolve<Database>(TOKENS.Database),
+    groups: c.resolve<GroupRegistry>(TOKENS.Groups),
+    api,
+    budget: c.isRegistered(TOKENS.ApiBudget) ? c.resolve<ApiBudget>(TOKENS.ApiBudget) : undefined,
+    transports: live.transports,
+    permissions: (): PermissionNeed[] => {
+      const by = new Map<string, string[]>();
+      for (const scope of corePermissions(config)) by.set(scope, ['core']);
+      for (const { scope, plugin } of live.plugins()) by.set(scope, [...(by.get(scope) ?? []), plugin]);
+      return [...by].map(([scope, who]) => ({ scope, by: who }));
+    },
+    seenMissing: () => diagnostics.missingScopes(),
+    now: c.resolve<() => number>(TOKENS.Clock),
+  };
+  for (const check of [...localChecks(deps), ...dingtalkChecks(deps), ...orgChecks(deps)])
+    diagnostics.register('core', check);
+
+  c.resolve<HttpServer>(TOKENS.Http).route('core', {
+    method: 'GET',
+    url: '/doctor',
+    handler: async (req, reply) => {
+      // Diagnostics describe the deployment: only this machine may ask.
+      if (!isLoopback(req.socket.remoteAddress ?? ''))
+        return reply.code(403).send({ error: 'doctor answers local requests only' });
+      const q = req.query as { fresh?: string; only?: string };
+      const results = await diagnostics.run({
+        fresh: q.fresh === '1',
+        only: q.only ? q.only.split(',') : undefined,
+      });
+      return reply.send({ schemaVersion: 1, checks: results });
+    },
+  });
+}
+
+function isLoopback(address: string): boolean {
+  return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+}

@@ -1,0 +1,107 @@
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+import { type CheckResult, card, definePlugin, type Locale, TOKENS } from '../../core/index.js';
+import { FaqSearch, questionLocale } from './faq-search.js';
+import { faqCatalogs } from './i18n.js';
+import { BUILTIN_FAQ, type FaqEntry, loadKnowledgeBase } from './knowledge-base.js';
+
+const ICON = { ok: '✅', warn: '⚠️', error: '❌' } as const;
+
+/**
+ * FAQ diagnostics (README, "FAQ and doctor"): setup questions answered from a knowledge
+ * base (shipped in both languages, extended by the operator), each entry tied to the
+ * `doctor` check that confirms it live.
+ */
+export default definePlugin({
+  name: 'faq',
+  description: { en: 'Setup questions and live checks', 'zh-CN': '配置问答与实时检查' },
+  config: z.strictObject({
+    files: z
+      .array(z.string())
+      .default([])
+      .describe('more FAQ files (YAML, same shape as plugins/faq/faq.yaml)'),
+  }),
+  i18n: faqCatalogs,
+  setup(ctx) {
+    const baseDir = ctx.services.resolve(TOKENS.Config).baseDir;
+    const files = [BUILTIN_FAQ, ...ctx.config.files.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)))];
+    const faq = new FaqSearch(loadKnowledgeBase(files));
+    const diagnostics = ctx.services.resolve(TOKENS.Diagnostics);
+
+    const entryCard = async (e: FaqEntry, locale: Locale, isAdmin: boolean, others: FaqEntry[] = []) => {
+      const t = (k: string, v?: Record<string, unknown>) => ctx.t(k, v, locale);
+      const text = e[locale];
+      let live: string[] = [];
+      if (e.doctor) {
+        // The live check is the admins' (it describes the deployment); others get the hint.
+        live = isAdmin
+          ? (await diagnostics.run({ only: [e.doctor], locale })).map(
+              (r: CheckResult) =>
+                `${ICON[r.severity]} **${r.id}** ${r.message}${r.fix && r.severity !== 'ok' ? ` · ${r.fix}` : ''}`,
+            )
+          : [t('liveHint', { check: e.doctor })];
+      }
+      return card({
+        title: text.title,
+        status: live.some((l) => l.startsWith(ICON.error)) ? 'danger' : 'info',
+        fields: [
+          { label: t('symptom'), value: text.symptom },
+          { label: t('check'), value: text.check },
+          { label: t('fix'), value: text.fix },
+        ],
+        sections: [
+          ...(live.length ? [{ title: t('live'), items: live }] : []),
+          ...(others.length
+            ? [
+                {
+                  items: [
+                    t('also', { list: others.map((o) => `\`faq ${o.id}\` ${o[locale].title}`).join('; ') }),
+                  ],
+                },
+              ]
+            : []),
+        ],
+        footer: `faq ${e.id}`,
+      });
+    };
+
+    ctx.commands.register({
+      name: 'faq',
+      aliases: ['问答', '常见问题'],
+      description: 'faq.cmd.faq',
+      args: [{ name: 'question', type: 'rest', required: false, description: 'faq.arg.question' }],
+      examples: [
+        'faq the bot does not answer in my group',
+        'faq 机器人在群里不回复',
+        'faq person-not-linked',
+      ],
+      handler: async (c) => {
+        const question = String(c.args.question ?? '').trim();
+        if (!question) return c.t('faq.usage');
+        const locale = questionLocale(question, c.locale);
+        const exact = faq.get(question.toLowerCase());
+        if (exact) return entryCard(exact, locale, c.caller.isAdmin);
+        const hits = faq.search(question);
+        if (!hits.length) return ctx.t('noMatch', {}, locale);
+        return entryCard(
+          hits[0]!.entry,
+          locale,
+          c.caller.isAdmin,
+          hits.slice(1).map((h) => h.entry),
+        );
+      },
+      subcommands: [
+        {
+          name: 'list',
+          description: 'faq.cmd.list',
+          handler: (c) =>
+            card({
+              title: c.t('faq.listTitle', { count: faq.all().length }),
+              status: 'info',
+              sections: [{ items: faq.all().map((e) => `\`${e.id}\` ${e[c.locale].title}`) }],
+            }),
+        },
+      ],
+    });
+  },
+});

@@ -1,0 +1,49 @@
+import type { CheckResult } from '../../core/index.js';
+import type { TasksConfig } from './config.js';
+
+/**
+ * `doctor`'s review of the declared tasks: an agent runner reachable from groups is an
+ * error (anyone who can @mention the bot there can steer it); a task anyone with a role may
+ * run in any group, without approval, is a warning.
+ */
+export function securityReview(
+  config: TasksConfig,
+  t: (k: string, v?: Record<string, unknown>) => string,
+): CheckResult[] {
+  const out: CheckResult[] = [];
+  for (const [name, task] of Object.entries(config.tasks)) {
+    const where = `plugins.tasks.tasks.${name}.allow`;
+    const directOnly = task.allow.directOnly ?? task.kind === 'agent';
+    if (task.kind === 'agent' && !directOnly)
+      out.push({
+        id: `tasks.security.${name}`,
+        severity: 'error',
+        message: t('tasks.doctor.agentInGroups', { task: name }),
+        where,
+        fix: t('tasks.doctor.agentInGroupsFix'),
+      });
+    else if (
+      task.kind === 'command' &&
+      !directOnly &&
+      !task.allow.groups.length &&
+      task.allow.roles.length &&
+      !task.approval
+    )
+      out.push({
+        id: `tasks.security.${name}`,
+        severity: 'warn',
+        message: t('tasks.doctor.openGroups', { task: name, roles: task.allow.roles.join(', ') }),
+        where,
+        fix: t('tasks.doctor.openGroupsFix'),
+      });
+  }
+  return out.length
+    ? out
+    : [
+        {
+          id: 'tasks.security',
+          severity: 'ok',
+          message: t('tasks.doctor.ok', { count: Object.keys(config.tasks).length }),
+        },
+      ];
+}
