@@ -25,6 +25,17 @@ async function run(s: SimBot, only?: string[]): Promise<CheckResult[]> {
 }
 const find = (r: CheckResult[], id: string) => r.find((x) => x.id === id);
 
+/** What `doctor` printed. */
+function capture() {
+  const chunks: string[] = [];
+  return {
+    out: (t: string) => {
+      chunks.push(t);
+    },
+    text: () => chunks.join(''),
+  };
+}
+
 describe('doctor, through the simulator', () => {
   it('names a wrong client secret, and tells it from network trouble', async () => {
     sb = await createSimBot();
@@ -168,21 +179,19 @@ describe('dingops doctor', () => {
     );
     process.env.SECRET = 'dingops-demo-secret';
     try {
-      let out = '';
-      const code = await doctor(['--config', file, '--json', '--fresh'], (t) => void (out += t));
-      const report = JSON.parse(out) as { exitCode: number; checks: CheckResult[] };
+      const json = capture();
+      const code = await doctor(['--config', file, '--json', '--fresh'], json.out);
+      const report = JSON.parse(json.text()) as { exitCode: number; checks: CheckResult[] };
       expect(code).toBe(2);
       expect(report.exitCode).toBe(2);
       expect(find(report.checks, 'credentials')?.severity).toBe('ok');
       expect(find(report.checks, 'security')?.severity).toBe('ok');
       expect(find(report.checks, 'people.Dave')?.severity).toBe('error');
       expect(find(report.checks, 'connection.state')?.message).toMatch(/checked in the running bot/);
-      let text = '';
-      expect(await doctor(['--config', file, '--only', 'credentials,config'], (t) => void (text += t))).toBe(
-        0,
-      );
-      expect(text).toMatch(/^\[✓\] config {2}valid/);
-      expect(text).toContain('Everything checked is fine.');
+      const text = capture();
+      expect(await doctor(['--config', file, '--only', 'credentials,config'], text.out)).toBe(0);
+      expect(text.text()).toMatch(/^\[✓\] config {2}valid/);
+      expect(text.text()).toContain('Everything checked is fine.');
     } finally {
       delete process.env.SECRET;
       await sim.stop();
@@ -195,9 +204,9 @@ describe('dingops doctor', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dingops-doctor-'));
     const file = join(dir, 'bot.config.yaml');
     writeFileSync(file, `server:\n  port: ${port}\n`);
-    let out = '';
-    await doctor(['--config', file, '--json', '--only', 'connection'], (t) => void (out += t));
-    const ids = (JSON.parse(out) as { checks: CheckResult[] }).checks.map((c) => c.id);
+    const json = capture();
+    await doctor(['--config', file, '--json', '--only', 'connection'], json.out);
+    const ids = (JSON.parse(json.text()) as { checks: CheckResult[] }).checks.map((c) => c.id);
     expect(ids).toContain('connection.http');
   });
 
@@ -205,9 +214,9 @@ describe('dingops doctor', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dingops-doctor-'));
     const file = join(dir, 'bot.config.yaml');
     writeFileSync(file, 'dingtalk:\n  mode: carrier-pigeon\n');
-    let out = '';
-    expect(await doctor(['--config', file], (t) => void (out += t))).toBe(2);
-    expect(out).toMatch(/^\[✗\] config {2}.*invalid configuration/s);
-    expect(out).toContain('dingtalk.mode');
+    const text = capture();
+    expect(await doctor(['--config', file], text.out)).toBe(2);
+    expect(text.text()).toMatch(/^\[✗\] config {2}.*invalid configuration/s);
+    expect(text.text()).toContain('dingtalk.mode');
   });
 });
