@@ -26,7 +26,7 @@ export const doctorZhCN: Catalog = {
   'doctor.security.noAdmins': '没有管理员：没人能运行 `doctor`、`audit`、`groups` 等管理命令',
   'doctor.security.noAdminsFix': '把你的钉钉 userId 加到 access.admins（给机器人发 `whoami` 可查看）',
   'doctor.security.literal': '配置文件里直接写了密钥：{paths}',
-  'doctor.security.literalFix': '在文件里写 ${变量名}，通过环境变量传入实际值',
+  'doctor.security.literalFix': '在文件里写 ${VARIABLE}（变量名），通过环境变量传入实际值',
   'doctor.clock.ok': '与钉钉时间一致（相差 {seconds} 秒）',
   'doctor.clock.skew': '本机时间比钉钉{direction} {seconds} 秒：签名回调和卡片签名可能被拒绝',
   'doctor.clock.ahead': '快',
