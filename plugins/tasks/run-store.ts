@@ -16,13 +16,17 @@ export interface RunPlace {
   id: string;
 }
 
-export interface Run {
-  id: number;
+/** What a run and an approval request share: what was asked, with which values, by whom, where. */
+export interface Asked {
   task: string;
   params: Record<string, string | boolean>;
   requestedBy: string;
   requestedByNick: string;
   place: RunPlace;
+}
+
+export interface Run extends Asked {
+  id: number;
   approvedBy?: string;
   status: RunStatus;
   exitCode?: number;
@@ -38,13 +42,8 @@ export interface Run {
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
 
-export interface Approval {
+export interface Approval extends Asked {
   id: number;
-  task: string;
-  params: Record<string, string | boolean>;
-  requestedBy: string;
-  requestedByNick: string;
-  place: RunPlace;
   status: ApprovalStatus;
   decidedBy?: string;
   runId?: number;
@@ -55,9 +54,6 @@ export interface Approval {
 }
 
 const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
-
-/** What a run and an approval request share: what was asked, with which values, by whom, where. */
-type Asked = Pick<Run, 'task' | 'params' | 'requestedBy' | 'requestedByNick' | 'place'>;
 
 const askedColumns = (a: Asked) => ({
   task: a.task,

@@ -9,7 +9,7 @@ import {
 } from '../../core/index.js';
 import type { TaskConfig, TasksConfig } from './config.js';
 import { OutputStream, STREAM_TAIL_BYTES, tail } from './output-stream.js';
-import type { Approval, Run, RunPlace, RunStatus, RunStore } from './run-store.js';
+import type { Approval, Asked, Run, RunPlace, RunStatus, RunStore } from './run-store.js';
 import { type RunningTask, type RunResult, runTask } from './runner.js';
 import { buildArgv, buildEnv, checkValues, secretValues } from './task-args.js';
 import { approvalCard, paramsText, runCard } from './task-cards.js';
@@ -158,11 +158,7 @@ export class TaskService {
   ): Promise<Run> {
     const now = this.d.now();
     const id = await this.d.store.createRun({
-      task: name,
-      params,
-      requestedBy: who.userId,
-      requestedByNick: who.nick,
-      place,
+      ...asked(name, params, who, place),
       approvedBy,
       createdAt: now,
       startedAt: now,
@@ -387,11 +383,7 @@ export class TaskService {
       });
     const now = this.d.now();
     const id = await this.d.store.createApproval({
-      task: name,
-      params,
-      requestedBy: who.userId,
-      requestedByNick: who.nick,
-      place,
+      ...asked(name, params, who, place),
       createdAt: now,
       expiresAt: now + task.approval!.expireAfter,
     });
@@ -540,6 +532,15 @@ export class TaskService {
   history(run: Run): string {
     return `#${run.id} **${run.task}** ${paramsText(run.params)} · ${this.t(`status.${run.status}`, { code: run.exitCode ?? '?', timeout: '', error: run.error ?? '' })} · @${this.name(run.requestedBy)} · ${this.d.time(run.createdAt)}`;
   }
+}
+
+function asked(
+  task: string,
+  params: Record<string, string | boolean>,
+  who: { userId: string; nick: string },
+  place: RunPlace,
+): Asked {
+  return { task, params, requestedBy: who.userId, requestedByNick: who.nick, place };
 }
 
 /** Output shown as a code block (a fence inside the output cannot close it early). */
