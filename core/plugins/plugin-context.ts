@@ -47,6 +47,8 @@ export interface PluginContext<C = unknown> {
   schedule(name: string, cron: string, fn: () => unknown, options?: ScheduleOptions): ScheduleHandle;
   events: {
     on<E extends EventName>(event: E, fn: (payload: DingopsEvents[E]) => void | Promise<void>): () => void;
+    /** Whether anything listens: skip building a costly payload nobody reads. */
+    listening(event: EventName): boolean;
     /** Emits an event; plugin events must be named `<plugin>.<...>`. */
     emit<E extends EventName>(event: E, payload: DingopsEvents[E]): Promise<void>;
   };

@@ -210,6 +210,7 @@ export class PluginHost {
       schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
       events: {
         on: (event, fn) => events.on(event, fn, name),
+        listening: (event) => events.listenerCount(event) > 0,
         emit: async (event, payload) => {
           if (!event.startsWith(`${name}.`))
             throw new Error(`plugin '${name}' may only emit its own events ('${name}.*'), not '${event}'`);

@@ -93,11 +93,14 @@ export default definePlugin({
     };
     // Other plugins hear of every change; told after the change is stored, never awaited by
     // the change itself (a button's answer must not wait for a war room's API calls).
-    const changed = (id: number, kind: string, actor?: string, detail?: string) =>
+    const changed = (id: number, kind: string, actor?: string, detail?: string) => {
+      // The view reads the incident's alerts: not for nobody (a storm touches many incidents).
+      if (!ctx.events.listening('alerts.incident.changed')) return;
       void (async () => {
         const incident = await view(id);
         if (incident) await ctx.events.emit('alerts.incident.changed', { incident, kind, actor, detail });
       })().catch((err) => ctx.log.warn({ err, incident: id }, 'alerts: change event failed'));
+    };
 
     const renderDigest = (list: Incident[]) => digestCard(list, { t: (k, v) => ctx.t(k, v) });
     const notifier = new Notifier({
