@@ -51,8 +51,10 @@ export function registerCoreDiagnostics(
     method: 'GET',
     url: '/doctor',
     handler: async (req, reply) => {
-      // Diagnostics describe the deployment: only this machine may ask.
-      if (!isLoopback(req.socket.remoteAddress ?? ''))
+      // Diagnostics describe the deployment: only this machine may ask, and not through a
+      // reverse proxy on this machine (which would make it public).
+      const proxied = req.headers['x-forwarded-for'] || req.headers.forwarded || req.headers['x-real-ip'];
+      if (!isLoopback(req.socket.remoteAddress ?? '') || proxied)
         return reply.code(403).send({ error: 'doctor answers local requests only' });
       const q = req.query as { fresh?: string; only?: string };
       const results = await diagnostics.run({

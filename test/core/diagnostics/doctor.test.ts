@@ -208,6 +208,11 @@ describe('dingops doctor', () => {
     await doctor(['--config', file, '--json', '--only', 'connection'], json.out);
     const ids = (JSON.parse(json.text()) as { checks: CheckResult[] }).checks.map((c) => c.id);
     expect(ids).toContain('connection.http');
+    // Not through a proxy on this machine, which would publish it.
+    const proxied = await fetch(`http://127.0.0.1:${port}/doctor`, {
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(proxied.status).toBe(403);
   });
 
   it('reports an invalid config file as the config check, exit 2', async () => {
