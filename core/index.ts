@@ -40,6 +40,7 @@ export type {
   SendReceipt,
   StreamOptions,
 } from './messages/outbound.js';
+export type { PersonResolution } from './people/people-directory.js';
 export { definePlugin, type PluginDefinition } from './plugins/define-plugin.js';
 export type { PluginContext } from './plugins/plugin-context.js';
 export type { PluginServices } from './plugins/plugin-services.js';
@@ -51,4 +52,5 @@ export { withAutoId } from './storage/schema-helpers.js';
 export { TOKENS } from './tokens.js';
 export { sameSecretText } from './util/constant-time.js';
 export { formatDuration, parseDuration } from './util/duration.js';
+export { localTime } from './util/local-time.js';
 export { SecretRedactor } from './util/redact.js';

@@ -36,5 +36,6 @@ export const TOKENS = {
   Inbox: token<import('./dingtalk/inbox.js').Inbox>('Inbox'),
   ApiBudget: token<import('./dingtalk/api-budget.js').ApiBudget>('ApiBudget'),
   Groups: token<import('./groups/group-registry.js').GroupRegistry>('Groups'),
+  People: token<import('./people/people-directory.js').PeopleDirectory>('People'),
   Diagnostics: token<import('./diagnostics/diagnostics.js').Diagnostics>('Diagnostics'),
 } as const;

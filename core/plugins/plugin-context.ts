@@ -12,6 +12,7 @@ import type { RouteSpec } from '../http/http-server.js';
 import type { Catalogs, I18nText, Locale } from '../i18n/i18n.js';
 import type { InboundMessage } from '../messages/inbound.js';
 import type { OutboundContent, SendOptions, SendReceipt, StreamOptions } from '../messages/outbound.js';
+import type { PersonResolution } from '../people/people-directory.js';
 import type { StatusProvider } from '../runtime/status.js';
 import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
 import type { DialectName } from '../storage/database.js';
@@ -85,6 +86,11 @@ export interface PluginContext<C = unknown> {
     list(): readonly Person[];
     /** By name (case-insensitive), userId or mobile. */
     find(ref: string): Person | undefined;
+    /**
+     * The DingTalk userId of a name, userId or mobile (mobiles looked up through the API and
+     * cached), or who could not be found and why. Other API failures are thrown.
+     */
+    resolve(ref: string): Promise<PersonResolution>;
   };
   plugins: {
     /** Whether another plugin is running (e.g. show a button only when its plugin is on). */

@@ -12,6 +12,7 @@ import type { GroupRegistry } from '../groups/group-registry.js';
 import type { HttpServer } from '../http/http-server.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { Messenger } from '../messages/outbound.js';
+import type { PeopleDirectory } from '../people/people-directory.js';
 import type { StatusBoard } from '../runtime/status.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Database } from '../storage/database.js';
@@ -193,7 +194,7 @@ export class PluginHost {
     const log = c.resolve<Logger>(TOKENS.Logger).child({ plugin: name });
     if (record.def.i18n) i18n.add(record.def.i18n, name);
     const people = core.people;
-    const norm = (s: string) => s.replace(/[\s-]/g, '');
+    const directory = c.resolve<PeopleDirectory>(TOKENS.People);
     return {
       name,
       config: record.config,
@@ -234,13 +235,8 @@ export class PluginHost {
       },
       people: {
         list: () => people,
-        find: (ref) => {
-          const r = ref.trim().toLowerCase();
-          return people.find(
-            (p) =>
-              p.name.toLowerCase() === r || p.userId === ref || (p.mobile && norm(p.mobile) === norm(ref)),
-          );
-        },
+        find: (ref) => directory.find(ref),
+        resolve: (ref) => directory.resolve(ref),
       },
       plugins: {
         isRunning: (n) => this.isRunning(n),

@@ -15,6 +15,7 @@ import { CommandRegistry } from '../commands/registry.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { Diagnostics } from '../diagnostics/diagnostics.js';
 import { registerCoreDiagnostics } from '../diagnostics/register-core-checks.js';
+import type { OpenApiClient } from '../dingtalk/openapi-client.js';
 import { type DingTalkEvent, EventBus } from '../events/event-bus.js';
 import { GroupRegistry } from '../groups/group-registry.js';
 import { HttpServer } from '../http/http-server.js';
@@ -26,11 +27,13 @@ import { createLogger } from '../log/logger.js';
 import type { CardAction, InboundMessage } from '../messages/inbound.js';
 import { LocalMessenger } from '../messages/local-messenger.js';
 import type { Messenger } from '../messages/outbound.js';
+import { PeopleDirectory } from '../people/people-directory.js';
 import type { PluginDefinition } from '../plugins/define-plugin.js';
 import { PluginHost, preparePlugins } from '../plugins/plugin-host.js';
 import { Scheduler } from '../scheduler/scheduler.js';
 import { coreMigrations } from '../storage/core-migrations.js';
 import { type Database, openDatabase } from '../storage/database.js';
+import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
 import { TOKENS } from '../tokens.js';
 import { type InboundSink, isReceiving, type Transport } from '../transport/transport.js';
@@ -157,6 +160,12 @@ export class Bot implements InboundSink {
         options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(TOKENS.Renderer)),
       );
     }
+    c.registerInstance(
+      TOKENS.People,
+      new PeopleDirectory(config.core.people, new SqlKeyValueStore(db.db, 'core', clock, db.write), () =>
+        c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined,
+      ),
+    );
     c.registerSingleton(TOKENS.Pipeline, CommandPipeline);
     c.registerSingleton(TOKENS.ActionPipeline, ActionPipeline);
 

@@ -1,4 +1,11 @@
-import { type Card, type CardButton, type CardStatus, card, formatDuration } from '../../core/index.js';
+import {
+  type Card,
+  type CardButton,
+  type CardStatus,
+  card,
+  formatDuration,
+  localTime,
+} from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident-store.js';
 
@@ -33,8 +40,7 @@ export function incidentCard(
   mentions: string[] = [],
 ): Card {
   const { t, config } = deps;
-  const time = (ms: number) =>
-    new Date(ms).toLocaleString('sv-SE', { timeZone: deps.timezone, hour12: false }).slice(0, 16);
+  const time = (ms: number) => localTime(ms, deps.timezone);
   const fields = [
     { label: t('field.status'), value: t(`status.${i.status}`) },
     { label: t('field.alerts'), value: t('alertCount', { firing: i.firing, total: i.total }) },

@@ -69,22 +69,14 @@ export default definePlugin({
 
     // userIds of `people` entries, userIds, or mobiles (looked up once through the API, then cached).
     const person = async (ref: string): Promise<string | undefined> => {
-      const p = ctx.people.find(ref);
-      if (p?.userId) return p.userId;
-      const mobile = p?.mobile ?? (/^\+?[\d -]{5,20}$/.test(ref) ? ref : undefined);
-      if (!mobile) return p ? undefined : ref;
-      const cached = await ctx.store.kv.get<string>(`mobile:${mobile}`);
-      if (cached) return cached;
       try {
-        const userId = await ctx.services
-          .resolve(TOKENS.OpenApi)
-          .userIdByMobile(mobile.replace(/[\s-]/g, ''));
-        if (userId) await ctx.store.kv.set(`mobile:${mobile}`, userId, { ttlMs: 7 * 86_400_000 });
-        return userId;
+        const r = await ctx.people.resolve(ref);
+        if ('userId' in r) return r.userId;
+        ctx.log.warn({ person: ref, reason: r.reason }, 'alerts: a person cannot be reached');
       } catch (err) {
         ctx.log.warn({ err, person: ref }, 'alerts: cannot resolve a mobile number to a userId');
-        return undefined;
       }
+      return undefined;
     };
 
     const view = async (id: number): Promise<IncidentView | undefined> => {

@@ -1,4 +1,4 @@
-import { definePlugin, TOKENS } from '../../core/index.js';
+import { definePlugin, localTime, TOKENS } from '../../core/index.js';
 import { registerCommands } from './commands.js';
 import { tasksConfigSchema } from './config.js';
 import { tasksCatalogs } from './i18n.js';
@@ -24,8 +24,7 @@ export default definePlugin({
   },
   async setup(ctx) {
     const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
-    const time = (ms: number) =>
-      new Date(ms).toLocaleString('sv-SE', { timeZone: timezone, hour12: false }).slice(0, 16);
+    const time = (ms: number) => localTime(ms, timezone);
     const store = new RunStore(ctx.store.db);
     const service = new TaskService({ ctx, store, time, now: Date.now });
     // Runs a previous process was following cannot be resumed: say so on their cards.

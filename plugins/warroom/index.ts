@@ -1,4 +1,4 @@
-import { definePlugin, TOKENS } from '../../core/index.js';
+import { definePlugin, localTime, TOKENS } from '../../core/index.js';
 import { openedText, registerCommands } from './commands.js';
 import { warroomConfigSchema } from './config.js';
 import { warroomCatalogs } from './i18n.js';
@@ -27,8 +27,7 @@ export default definePlugin({
   },
   setup(ctx) {
     const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
-    const time = (ms: number) =>
-      new Date(ms).toLocaleString('sv-SE', { timeZone: timezone, hour12: false }).slice(0, 16);
+    const time = (ms: number) => localTime(ms, timezone);
     const actions = {
       ack: 'warroom.ack',
       resolve: 'warroom.resolve',

@@ -115,20 +115,9 @@ export class WarRooms {
     try {
       return await this.create(room, view, incidents);
     } catch (err) {
-      const explained = explainError(err, {
-        incidentId,
-        templateId: this.config.templateId,
-        robotCode: this.config.robotCode ?? this.client().robotCode,
-      });
+      const explained = explainError(err, this.errorContext(incidentId));
       this.d.ctx.log.warn(
-        {
-          incident: incidentId,
-          reason:
-            explained instanceof UserError
-              ? this.d.ctx.t(explained.key.replace(/^warroom\./, ''), explained.vars, 'en')
-              : undefined,
-          err,
-        },
+        { incident: incidentId, reason: this.explanation(explained, 'en'), err },
         'warroom: could not open the war room',
       );
       throw explained;
@@ -157,7 +146,8 @@ export class WarRooms {
     } catch (err) {
       // The room works without its link; the person is told what the link needs.
       const e = explainError(err, this.errorContext(room.incidentId));
-      if (e instanceof UserError) notes.push(this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars));
+      const text = this.explanation(e);
+      if (text) notes.push(text);
       this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: no link for the room');
     }
     const now = this.d.now();
@@ -193,6 +183,11 @@ export class WarRooms {
     );
     this.d.ctx.log.info({ incident: room.incidentId, members: members.length }, 'warroom: room opened');
     return { room: (await this.d.store.get(room.incidentId))!, created: true, notes };
+  }
+
+  /** The words of an explained error (what the person is told), in the bot's or the given locale. */
+  private explanation(e: unknown, locale?: 'en'): string | undefined {
+    return e instanceof UserError ? this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars, locale) : undefined;
   }
 
   private errorContext(incidentId: number) {
@@ -265,7 +260,7 @@ export class WarRooms {
       return (await this.client().groupBaseInfo(room.openConversationId)).result.memberCount;
     } catch (err) {
       const e = explainError(err, this.errorContext(room.incidentId));
-      return e instanceof UserError ? this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars) : undefined;
+      return this.explanation(e);
     }
   }
 
@@ -304,8 +299,8 @@ export class WarRooms {
     } catch (err) {
       const e = explainError(err, this.errorContext(room.incidentId));
       this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: could not bring responders in');
-      if (e instanceof UserError)
-        await this.say(room.openConversationId!, this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars));
+      const text = this.explanation(e);
+      if (text) await this.say(room.openConversationId!, text);
     }
   }
 
