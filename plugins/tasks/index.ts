@@ -47,7 +47,10 @@ export default definePlugin({
       handler: async (a) => ({ card: await service.decide(Number(a.params.request), 'rejected', a.caller) }),
     });
 
-    ctx.diagnostics.register({ id: 'tasks.security', run: ({ t }) => securityReview(ctx.config, t) });
+    ctx.diagnostics.register({
+      id: 'tasks.security',
+      run: ({ t }) => securityReview(ctx.config, t, (ref) => ctx.groups.resolve(ref)),
+    });
     ctx.schedule('expire-approvals', '*/10 * * * * *', () => service.expireDue());
     ctx.schedule('prune-output', '17 4 * * *', () => store.pruneOutput(ctx.config.keepRuns));
     ctx.status('runs', async () => {

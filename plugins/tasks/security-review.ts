@@ -9,10 +9,24 @@ import type { TasksConfig } from './config.js';
 export function securityReview(
   config: TasksConfig,
   t: (k: string, v?: Record<string, unknown>) => string,
+  resolveGroup: (ref: string) => string,
 ): CheckResult[] {
   const out: CheckResult[] = [];
   for (const [name, task] of Object.entries(config.tasks)) {
     const where = `plugins.tasks.tasks.${name}.allow`;
+    // A group in `allow.groups` that names no installed group lets the task run nowhere there.
+    for (const ref of task.allow.groups) {
+      try {
+        resolveGroup(ref);
+      } catch (err) {
+        out.push({
+          id: `tasks.groups.${name}`,
+          severity: 'error',
+          message: (err as Error).message,
+          where: `${where}.groups`,
+        });
+      }
+    }
     const directOnly = task.allow.directOnly ?? task.kind === 'agent';
     if (task.kind === 'agent' && !directOnly)
       out.push({

@@ -53,7 +53,7 @@ describe('faq', () => {
 describe('plugin checks in doctor', () => {
   it('reviews task security and the groups named in alert routes', async () => {
     sb = await createSimBot({
-      yaml: `plugins:\n  alerts:\n    sources: { generic: { token: generic-token-0123456789 } }\n    defaultRoute: { groups: [cid-ops, Night shift] }\n  tasks:\n    tasks:\n      ask:\n        kind: agent\n        command: [agent]\n        allow: { users: [alice], directOnly: false }\n      restart:\n        command: [systemctl, restart, api]\n        allow: { roles: [oncall] }\n`,
+      yaml: `plugins:\n  alerts:\n    sources: { generic: { token: generic-token-0123456789 } }\n    defaultRoute: { groups: [cid-ops, Night shift] }\n  tasks:\n    tasks:\n      ask:\n        kind: agent\n        command: [agent]\n        allow: { users: [alice], directOnly: false }\n      restart:\n        command: [systemctl, restart, api]\n        allow: { roles: [oncall] }\n      deploy:\n        command: [deploy]\n        allow: { roles: [oncall], groups: [Release train] }\n`,
     });
     const r = await sb.bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ only: ['alerts', 'tasks'] });
     const by = (id: string) => r.find((x) => x.id === id);
@@ -67,6 +67,11 @@ describe('plugin checks in doctor', () => {
       message: 'the agent task `ask` can be used from group chats',
     });
     expect(by('tasks.security.restart')?.severity).toBe('warn');
+    expect(by('tasks.groups.deploy')).toMatchObject({
+      severity: 'error',
+      where: 'plugins.tasks.tasks.deploy.allow.groups',
+    });
+    expect(by('tasks.groups.deploy')?.message).toMatch(/no installed group titled 'Release train'/);
     // Their permissions join the core's: Card.Streaming.Write for tasks.
     const perms = await sb.bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ only: ['permissions'] });
     expect(perms.find((x) => x.id === 'permissions.Card.Streaming.Write')?.message).toBe(
