@@ -4,10 +4,10 @@ import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 export const AM_TOKEN = 'am-token-0123456789abcdef';
 
 /** A bot with the alerts plugin on the simulator; `yaml` is added under `plugins.alerts`. */
-export function alertsBot(yaml = '', options: { access?: string } = {}): Promise<SimBot> {
+export function alertsBot(yaml = '', options: { access?: string; groupWait?: string } = {}): Promise<SimBot> {
   return createSimBot({
     access: options.access,
-    yaml: `plugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n      generic: { token: generic-token-0123456789 }\n      grafana: { hmacSecret: grafana-secret-0123456789, signatureHeader: X-Grafana-Alerting-Signature, timestampHeader: X-Grafana-Alerting-Signature-Timestamp }\n    grouping:\n      groupWait: 300ms\n      groupInterval: 500ms\n      repeatInterval: 1h\n    defaultRoute:\n      groups: [cid-ops]\n${yaml}`,
+    yaml: `plugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n      generic: { token: generic-token-0123456789 }\n      grafana: { hmacSecret: grafana-secret-0123456789, signatureHeader: X-Grafana-Alerting-Signature, timestampHeader: X-Grafana-Alerting-Signature-Timestamp }\n    grouping:\n      groupWait: ${options.groupWait ?? '300ms'}\n      groupInterval: 500ms\n      repeatInterval: 1h\n    defaultRoute:\n      groups: [cid-ops]\n${yaml}`,
   });
 }
 

@@ -23,7 +23,8 @@ const count = async (s: SimBot, table: string) =>
 
 describe('alert storms and noise', () => {
   it('sends a bounded number of messages per group in a storm, and loses no alert', async () => {
-    sb = await alertsBot('    storm:\n      alertsPerMinute: 100\n');
+    // A group_wait longer than the posting takes even on a loaded machine: one window.
+    sb = await alertsBot('    storm:\n      alertsPerMinute: 100\n', { groupWait: '1s' });
     const services = Array.from({ length: 40 }, (_, i) => `svc-${i}`);
     // 40 services, 5 instances each: 40 incidents, 200 alerts, in a few payloads.
     for (let batch = 0; batch < 4; batch++)
