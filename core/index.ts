@@ -26,7 +26,13 @@ export {
 export { UserError } from './commands/user-error.js';
 export { durationSetting } from './config/duration-setting.js';
 export { loadConfig } from './config/load-config.js';
-export type { CheckContext, CheckResult, CheckSeverity, DiagnosticCheck } from './diagnostics/diagnostics.js';
+export {
+  type CheckContext,
+  type CheckResult,
+  type CheckSeverity,
+  checkLine,
+  type DiagnosticCheck,
+} from './diagnostics/diagnostics.js';
 export { type ApiErrorKind, DingTalkApiError } from './dingtalk/api-error.js';
 export type { DingopsEvents, DingTalkEvent } from './events/event-bus.js';
 export { GroupReferenceError, type KnownGroup } from './groups/group-registry.js';

@@ -1,8 +1,6 @@
 import { card } from '../cards/card.js';
 import { defineCommand } from '../commands/spec.js';
-import type { CheckResult, Diagnostics } from '../diagnostics/diagnostics.js';
-
-const ICON = { ok: '✅', warn: '⚠️', error: '❌' } as const;
+import { checkLine, type Diagnostics } from '../diagnostics/diagnostics.js';
 
 /** `doctor [check...] [--fresh]`: the bot's self-diagnosis, for admins. */
 export function doctorCommand(diagnostics: Diagnostics) {
@@ -24,21 +22,9 @@ export function doctorCommand(diagnostics: Diagnostics) {
       return card({
         title: ctx.t('doctor.title', { errors, warnings }),
         status: errors ? 'danger' : warnings ? 'warning' : 'success',
-        sections: [{ items: results.map((r) => line(r, ctx.t)) }],
+        sections: [{ items: results.map((r) => checkLine(r, ctx.t)) }],
         footer: errors || warnings ? undefined : ctx.t('doctor.allGood'),
       });
     },
   });
-}
-
-function line(r: CheckResult, t: (k: string) => string): string {
-  const head = `${ICON[r.severity]} **${r.id}** ${r.message}`;
-  if (r.severity === 'ok') return head;
-  return [
-    head,
-    r.where ? `${t('doctor.where')}: ${r.where}` : '',
-    r.fix ? `${t('doctor.fix')}: ${r.fix}` : '',
-  ]
-    .filter(Boolean)
-    .join(' · ');
 }

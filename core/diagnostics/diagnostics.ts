@@ -153,6 +153,20 @@ export function exitCodeOf(results: CheckResult[]): number {
 }
 
 const MARK: Record<CheckSeverity, string> = { ok: '✓', warn: '!', error: '✗' };
+const ICON: Record<CheckSeverity, string> = { ok: '✅', warn: '⚠️', error: '❌' };
+
+/** One result as a chat line (markdown): icon, id, message, then where and fix when not ok. */
+export function checkLine(r: CheckResult, t: (k: string) => string): string {
+  const head = `${ICON[r.severity]} **${r.id}** ${r.message}`;
+  if (r.severity === 'ok') return head;
+  return [
+    head,
+    r.where ? `${t('doctor.where')}: ${r.where}` : '',
+    r.fix ? `${t('doctor.fix')}: ${r.fix}` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
 
 /** Terminal text: `[✓] id  message` with `where:` and `fix:` lines, then a summary line. */
 export function formatResults(

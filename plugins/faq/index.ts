@@ -1,11 +1,9 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { type CheckResult, card, definePlugin, type Locale, TOKENS } from '../../core/index.js';
+import { card, checkLine, definePlugin, type Locale, TOKENS } from '../../core/index.js';
 import { FaqSearch, questionLocale } from './faq-search.js';
 import { faqCatalogs } from './i18n.js';
 import { BUILTIN_FAQ, type FaqEntry, loadKnowledgeBase } from './knowledge-base.js';
-
-const ICON = { ok: '✅', warn: '⚠️', error: '❌' } as const;
 
 /**
  * FAQ diagnostics (README, "FAQ and doctor"): setup questions answered from a knowledge
@@ -32,18 +30,18 @@ export default definePlugin({
       const t = (k: string, v?: Record<string, unknown>) => ctx.t(k, v, locale);
       const text = e[locale];
       let live: string[] = [];
+      let failing = false;
       if (e.doctor) {
         // The live check is the admins' (it describes the deployment); others get the hint.
-        live = isAdmin
-          ? (await diagnostics.run({ only: [e.doctor], locale })).map(
-              (r: CheckResult) =>
-                `${ICON[r.severity]} **${r.id}** ${r.message}${r.fix && r.severity !== 'ok' ? ` · ${r.fix}` : ''}`,
-            )
-          : [t('liveHint', { check: e.doctor })];
+        if (isAdmin) {
+          const results = await diagnostics.run({ only: [e.doctor], locale });
+          failing = results.some((r) => r.severity === 'error');
+          live = results.map((r) => checkLine(r, (k) => t(k)));
+        } else live = [t('liveHint', { check: e.doctor })];
       }
       return card({
         title: text.title,
-        status: live.some((l) => l.startsWith(ICON.error)) ? 'danger' : 'info',
+        status: failing ? 'danger' : 'info',
         fields: [
           { label: t('symptom'), value: text.symptom },
           { label: t('check'), value: text.check },
