@@ -10,6 +10,7 @@ import type { AlertsConfig } from './config.js';
 import type { IncidentActions } from './incident-actions.js';
 import type { Incident, IncidentStore } from './incident-store.js';
 import { parseMatcher } from './matchers.js';
+import { SEVERITY_ICON } from './model.js';
 import { route } from './router.js';
 import type { Silences } from './silences.js';
 
@@ -282,5 +283,5 @@ export function registerCommands(
 
 export function incidentSummary(t: (k: string, v?: Record<string, unknown>) => string) {
   return (i: Incident) =>
-    `#${i.id} ${i.severity === 'critical' ? '🔴' : i.severity === 'warning' ? '🟠' : '🔵'} **${i.title}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
+    `#${i.id} ${SEVERITY_ICON[i.severity]} **${i.title}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
 }

@@ -8,6 +8,7 @@ import {
 } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident-store.js';
+import { SEVERITY_ICON } from './model.js';
 
 export interface CardDeps {
   config: AlertsConfig;
@@ -19,8 +20,6 @@ export interface CardDeps {
   now: () => number;
   timezone: string;
 }
-
-const ICON: Record<string, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
 function statusOf(i: Incident): CardStatus {
   if (i.status === 'resolved') return 'success';
@@ -106,7 +105,7 @@ export function incidentCard(
     if (i.room.url) buttons.push({ text: t('button.room'), url: i.room.url });
   }
   return card({
-    title: `${ICON[i.severity] ?? ''} #${i.id} ${i.title}`,
+    title: `${SEVERITY_ICON[i.severity]} #${i.id} ${i.title}`,
     status: statusOf(i),
     fields,
     sections: [
@@ -136,7 +135,7 @@ export function digestCard(list: Incident[], deps: Pick<CardDeps, 't'>): Card {
       {
         items: list.map(
           (i) =>
-            `${ICON[i.severity] ?? ''} **#${i.id}** ${i.title} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
+            `${SEVERITY_ICON[i.severity]} **#${i.id}** ${i.title} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
         ),
       },
     ],

@@ -1,4 +1,7 @@
 export type Severity = 'critical' | 'warning' | 'info';
+
+/** How a severity shows in chat (cards, lists, war rooms). */
+export const SEVERITY_ICON: Record<Severity, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 export type AlertStatus = 'firing' | 'resolved';
 export type IncidentStatus = 'triggered' | 'acknowledged' | 'snoozed' | 'resolved';
 

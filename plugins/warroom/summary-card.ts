@@ -1,5 +1,6 @@
 import { type Card, type CardButton, type CardStatus, card, formatDuration } from '../../core/index.js';
 import type { IncidentView } from '../alerts/api.js';
+import { SEVERITY_ICON } from '../alerts/model.js';
 import type { Room } from './room-store.js';
 
 export interface SummaryDeps {
@@ -11,8 +12,6 @@ export interface SummaryDeps {
   time: (ms: number) => string;
   now: () => number;
 }
-
-const ICON: Record<string, string> = { critical: '🔴', warning: '🟠', info: '🔵' };
 
 function statusOf(i: IncidentView, room: Room): CardStatus {
   if (room.status === 'closed' || i.status === 'resolved') return 'success';
@@ -30,7 +29,7 @@ export function summaryCard(i: IncidentView, room: Room, d: SummaryDeps): Card {
   const assignees = i.ackedBy ? [i.ackedBy] : i.responders;
   const fields = [
     { label: t('field.status'), value: t(`status.${i.status}`) },
-    { label: t('field.severity'), value: `${ICON[i.severity] ?? ''} ${i.severity}` },
+    { label: t('field.severity'), value: `${SEVERITY_ICON[i.severity]} ${i.severity}` },
     { label: t('field.alerts'), value: t('alertCount', { firing: i.firing, total: i.total }) },
     {
       label: t('field.assignees'),
