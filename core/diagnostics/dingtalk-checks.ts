@@ -1,4 +1,5 @@
 import { publicUrlProblem } from '../config/public-url.js';
+import { ConfigurableDWClient, GatewayError } from '../dingtalk/stream-client.js';
 import { isReceiving } from '../transport/transport.js';
 import type { CoreCheckDeps } from './check-deps.js';
 import type { CheckContext, CheckResult, DiagnosticCheck } from './diagnostics.js';
@@ -173,38 +174,33 @@ async function streamConnection(d: CoreCheckDeps, ctx: CheckContext): Promise<Ch
   const { t } = ctx;
   const dt = d.config.core.dingtalk;
   const out: CheckResult[] = [];
+  // The same request the Stream transport and `dingops register` make (the SDK client's own).
+  const client = new ConfigurableDWClient({
+    clientId: dt.clientId,
+    clientSecret: dt.clientSecret,
+    apiBase: dt.apiBase,
+    oapiBase: dt.oapiBase,
+    subscriptions: [{ type: 'CALLBACK', topic: '/v1.0/im/bot/messages/get' }],
+  });
   try {
-    const r = await ctx.probe('gateway', () =>
-      fetchJson(`${dt.apiBase}/v1.0/gateway/connections/open`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          clientId: dt.clientId,
-          clientSecret: dt.clientSecret,
-          subscriptions: [{ type: 'CALLBACK', topic: '/v1.0/im/bot/messages/get' }],
-        }),
-      }),
-    );
-    if (r.status === 200 && r.body?.endpoint)
-      out.push({ id: 'connection.gateway', severity: 'ok', message: t('doctor.gateway.ok') });
+    await ctx.probe('gateway', () => client.getEndpoint());
+    out.push({ id: 'connection.gateway', severity: 'ok', message: t('doctor.gateway.ok') });
+  } catch (err) {
+    if (err instanceof GatewayError)
+      out.push({
+        id: 'connection.gateway',
+        severity: err.status >= 500 ? 'warn' : 'error',
+        message: t('doctor.gateway.refused', { status: err.status, detail: err.code || err.message }),
+        where: t('doctor.console.stream'),
+        fix: t(err.status >= 500 ? 'doctor.gateway.serverFix' : 'doctor.gateway.fix'),
+      });
     else
       out.push({
         id: 'connection.gateway',
-        severity: r.status >= 500 ? 'warn' : 'error',
-        message: t('doctor.gateway.refused', {
-          status: r.status,
-          detail: String(r.body?.message ?? r.body?.code ?? ''),
-        }),
-        where: t('doctor.console.stream'),
-        fix: t(r.status >= 500 ? 'doctor.gateway.serverFix' : 'doctor.gateway.fix'),
+        severity: 'error',
+        message: t('doctor.gateway.network', { error: networkCode(err) }),
+        fix: t('doctor.gateway.networkFix'),
       });
-  } catch (err) {
-    out.push({
-      id: 'connection.gateway',
-      severity: 'error',
-      message: t('doctor.gateway.network', { error: networkCode(err) }),
-      fix: t('doctor.gateway.networkFix'),
-    });
   }
   out.push(...transportResults(d, ctx));
   return out;
