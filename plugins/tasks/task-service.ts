@@ -52,8 +52,8 @@ export class TaskService {
     return this.d.ctx.config.tasks;
   }
 
-  private t = (key: string, vars?: Record<string, unknown>) =>
-    this.d.ctx.t(key.replace(/^tasks\./, ''), vars);
+  // Short keys (`earlier`) and full ones (`tasks.status.failed`) both resolve through ctx.t.
+  private t = (key: string, vars?: Record<string, unknown>) => this.d.ctx.t(key, vars);
   private name = (userId: string) => this.d.ctx.people.find(userId)?.name ?? userId;
 
   private audit(entry: {

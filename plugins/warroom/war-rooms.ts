@@ -187,7 +187,7 @@ export class WarRooms {
 
   /** The words of an explained error (what the person is told), in the bot's or the given locale. */
   private explanation(e: unknown, locale?: 'en'): string | undefined {
-    return e instanceof UserError ? this.d.ctx.t(e.key.replace(/^warroom\./, ''), e.vars, locale) : undefined;
+    return e instanceof UserError ? this.d.ctx.t(e.key, e.vars, locale) : undefined;
   }
 
   private errorContext(incidentId: number) {
