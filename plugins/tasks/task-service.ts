@@ -255,7 +255,7 @@ export class TaskService {
     if (task.kind === 'agent' && task.session) await this.keepSession(name, run.requestedBy, task, output);
     const done = (await this.d.store.run(run.id))!;
     // The last output first, then the final state: whoever sees the state sees all the output.
-    const final = this.finalText(done, output, task);
+    const final = this.outputText(done, output, STREAM_TAIL_BYTES, this.t('earlier', { id: run.id }));
     const streamed = await stream.finish(final, status !== 'succeeded');
     // A card that cannot stream (markdown) gets the output as its own message.
     if (!streamed) await this.say(done.place, { markdown: fence(final), title: `${name} #${run.id}` });
@@ -271,14 +271,18 @@ export class TaskService {
     });
   }
 
-  private finalText(run: Run, output: string, task: TaskConfig): string {
-    const lines: string[] = [];
-    const shown = tail(output, STREAM_TAIL_BYTES);
-    if (shown.length < output.length) lines.push(this.t('earlier', { id: run.id }));
-    lines.push(shown || this.t('noOutput'));
+  /**
+   * The end of a run's output (what fits in `maxBytes`), saying where the rest is and how
+   * much the output limit dropped: for its card, its final message and `task <id>` / `task log`.
+   */
+  private outputText(run: Run, output: string, maxBytes: number, before: string): string {
+    const shown = tail(output, maxBytes);
+    const lines = [shown.length < output.length ? before : '', shown || this.t('noOutput')];
     if (run.droppedBytes > 0)
-      lines.push(this.t('truncated', { bytes: run.droppedBytes, limit: task.outputLimit }));
-    return lines.join('\n');
+      lines.push(
+        this.t('truncated', { bytes: run.droppedBytes, limit: this.tasks[run.task]?.outputLimit ?? 0 }),
+      );
+    return lines.filter(Boolean).join('\n');
   }
 
   card(run: Run, task: TaskConfig | undefined): Card {
@@ -332,12 +336,17 @@ export class TaskService {
       const task = this.tasks[run.task];
       this.d.ctx.log.warn({ run: run.id, task: run.task }, 'tasks: a run was interrupted by a restart');
       if (!done.cardId) continue;
-      await this.d.ctx.send.updateCard(done.cardId, this.card(done, task));
-      const text = fence(
-        `${tail(done.output ?? '', STREAM_TAIL_BYTES) || this.t('noOutput')}\n${this.t('status.interrupted')}`,
+      // As at the end of any run: the output first, then the final state.
+      const output = this.outputText(
+        done,
+        done.output ?? '',
+        STREAM_TAIL_BYTES,
+        this.t('earlier', { id: run.id }),
       );
+      const text = fence(`${output}\n${this.t('status.interrupted')}`);
       const streamed = await this.d.ctx.send.streamCard(done.cardId, text, { final: true, error: true });
       if (!streamed) await this.say(done.place, { markdown: text, title: `${run.task} #${run.id}` });
+      await this.d.ctx.send.updateCard(done.cardId, this.card(done, task));
     }
   }
 
@@ -515,18 +524,12 @@ export class TaskService {
 
   /** The stored output of a run as a code block, with what was dropped. */
   fenced(run: Run, maxBytes = 5_000): string {
-    const output = run.output ?? '';
-    const limit = this.tasks[run.task]?.outputLimit ?? 0;
     // DingTalk markdown keeps about 6,000 bytes: the end of the output is what matters.
-    const shown = tail(output, maxBytes);
-    const lines = [
-      shown.length < output.length
-        ? `… ${Buffer.byteLength(output) - Buffer.byteLength(shown)} bytes before`
-        : '',
-      shown || this.t('noOutput'),
-    ];
-    if (run.droppedBytes > 0) lines.push(this.t('truncated', { bytes: run.droppedBytes, limit }));
-    return fence(lines.filter(Boolean).join('\n'));
+    const output = run.output ?? '';
+    const before = this.t('before', {
+      bytes: Buffer.byteLength(output) - Buffer.byteLength(tail(output, maxBytes)),
+    });
+    return fence(this.outputText(run, output, maxBytes, before));
   }
 
   history(run: Run): string {
