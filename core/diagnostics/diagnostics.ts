@@ -72,10 +72,6 @@ export class Diagnostics {
       if (this.checks[i]!.owner === owner) this.checks.splice(i, 1);
   }
 
-  ids(): string[] {
-    return this.checks.map((c) => c.check.id);
-  }
-
   /** Runs every check (or those whose id starts with one of `only`); results in registration order. */
   async run(options: { only?: string[]; fresh?: boolean; locale?: Locale } = {}): Promise<CheckResult[]> {
     const chosen = this.checks.filter(
