@@ -1,4 +1,5 @@
 import { DingTalkApiError } from '../dingtalk/api-error.js';
+import { STREAM_KEY } from '../dingtalk/dingtalk-messenger.js';
 import type { OpenApiClient } from '../dingtalk/openapi-client.js';
 
 /** An id no real card, group or person has: probes must never touch anything real. */
@@ -23,7 +24,7 @@ const PROBES: Record<string, (api: OpenApiClient) => Promise<unknown>> = {
     api.call('new', 'PUT', '/v1.0/card/streaming', {
       outTrackId: PROBE,
       guid: PROBE,
-      key: 'stream',
+      key: STREAM_KEY,
       content: '',
       isFull: true,
       isFinalize: false,
