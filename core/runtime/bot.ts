@@ -116,7 +116,10 @@ export class Bot implements InboundSink {
 
     let db: Database;
     try {
-      db = await openDatabase(config.core.storage.url, { baseDir: config.baseDir });
+      db = await openDatabase(config.core.storage.url, {
+        baseDir: config.baseDir,
+        warn: (message, err) => log.warn({ err }, message),
+      });
       await migrateToLatest(db.db, 'core', coreMigrations);
     } catch (err) {
       throw new Error(

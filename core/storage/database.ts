@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriteBatcher, type WriteResult } from './write-batcher.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -23,6 +24,8 @@ export interface Database {
 export interface OpenOptions {
   /** Relative sqlite paths resolve against this directory. */
   baseDir?: string;
+  /** Told about trouble the store works around (e.g. the checkpoint thread failing). */
+  warn?: (message: string, err: unknown) => void;
 }
 
 /**
@@ -32,12 +35,12 @@ export interface OpenOptions {
  */
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   if (url.startsWith('sqlite:'))
-    return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd());
+    return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd(), options.warn);
   if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
   throw new Error(`unsupported storage url (expected sqlite:<path> or postgres://...): ${redactUrl(url)}`);
 }
 
-function openSqlite(path: string, baseDir: string): Database {
+function openSqlite(path: string, baseDir: string, warn: OpenOptions['warn']): Database {
   const memory = path === ':memory:' || path === '';
   const file = memory ? ':memory:' : isAbsolute(path) ? path : resolve(baseDir, path);
   if (!memory) mkdirSync(dirname(file), { recursive: true });
@@ -53,11 +56,22 @@ function openSqlite(path: string, baseDir: string): Database {
   const batcher = new WriteBatcher(sqlite);
   const write = (q: CompiledQuery) => batcher.write(q);
   if (memory) return { db, dialect: 'sqlite', describe: 'sqlite::memory:', write, close: () => db.destroy() };
-  // Small, frequent checkpoints: better-sqlite3 runs them synchronously, and each waits for
-  // the disk to sync what it copies. 200 pages (~800 KB) keeps that pause short, so a busy
-  // bot's p99 stays in single-digit milliseconds (see README, Benchmarks).
-  sqlite.pragma('wal_autocheckpoint = 200');
-  return { db, dialect: 'sqlite', describe: `sqlite:${file}`, write, close: () => db.destroy() };
+  // The log is copied into the database file by a worker thread, not inside the bot's commits.
+  const checkpointer = new WalCheckpointer(sqlite, file, {
+    onFallback: (err) =>
+      warn?.('storage: the checkpoint thread failed; SQLite checkpoints on the main thread again', err),
+  });
+  return {
+    db,
+    dialect: 'sqlite',
+    describe: `sqlite:${file}`,
+    write,
+    close: async () => {
+      // First, so the main connection is the last one and removes the log as it closes.
+      await checkpointer.close();
+      await db.destroy();
+    },
+  };
 }
 
 async function openPostgres(url: string): Promise<Database> {
