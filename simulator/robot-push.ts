@@ -5,9 +5,18 @@ import type { SimState } from './state.js';
 export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
 export const TOPIC_CARD = '/v1.0/card/instances/callback';
 
+/** Ids already derived: every push names the bot and the sender (bounded by apps × users). */
+const dingtalkIds = new Map<string, string>();
+
 /** DingTalk's per-app encrypted user id (`$:LWCP_v1:$...`): stable per app and user. */
 export function dingtalkId(app: SimApp, userId: string): string {
-  return `$:LWCP_v1:$${createHash('sha256').update(`${app.clientId}:${userId}`).digest('base64').slice(0, 24)}`;
+  const key = `${app.clientId}:${userId}`;
+  let id = dingtalkIds.get(key);
+  if (id === undefined) {
+    id = `$:LWCP_v1:$${createHash('sha256').update(key).digest('base64').slice(0, 24)}`;
+    dingtalkIds.set(key, id);
+  }
+  return id;
 }
 
 export interface UserMessageInput {

@@ -1,6 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { SimApp, SimGroup, SimOrg, SimUser } from './org/org.js';
+import { randomText } from './random-text.js';
 
 export type MessageKind = 'text' | 'markdown' | 'actionCard' | 'card' | 'link';
 
@@ -169,7 +170,7 @@ export class SimState extends EventEmitter {
   addMessage(m: Omit<SimMessage, 'seq' | 'at' | 'msgId'> & { msgId?: string }): SimMessage {
     const msg: SimMessage = {
       ...m,
-      msgId: m.msgId ?? `msg${randomBytes(12).toString('base64url')}==`,
+      msgId: m.msgId ?? `msg${randomText(12, 'base64url')}==`,
       seq: this.nextSeq(),
       at: Date.now(),
     };
@@ -185,14 +186,14 @@ export class SimState extends EventEmitter {
         v.expiresAt = Date.now() + this.tokenTtlMs;
         return t;
       }
-    const token = randomBytes(16).toString('hex');
+    const token = randomText(16, 'hex');
     this.tokens.set(token, { app, expiresAt: Date.now() + this.tokenTtlMs });
     return token;
   }
 
   newSessionWebhook(app: string, conversation: string): SessionWebhook {
     const s: SessionWebhook = {
-      session: randomBytes(16).toString('hex'),
+      session: randomText(16, 'hex'),
       app,
       conversation,
       expiresAt: Date.now() + this.sessionWebhookTtlMs,

@@ -1,7 +1,8 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import { randomText } from './random-text.js';
 import type { SimState } from './state.js';
 
 /** A frame pushed to a client (PROTOCOL.md 1.4): string header values, `data` a JSON string. */
@@ -138,7 +139,7 @@ export class StreamGateway {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const conn: Connection = {
-        id: randomBytes(8).toString('hex'),
+        id: randomText(8, 'hex'),
         app: t.app,
         socket: ws,
         subscriptions: t.subscriptions,
@@ -328,7 +329,7 @@ export class StreamGateway {
   }
 
   private messageId(): string {
-    return `${randomBytes(4).toString('hex')}_${Math.floor(Math.random() * 999)}_${Date.now().toString(16)}_${randomBytes(2).toString('hex')}`;
+    return `${randomText(4, 'hex')}_${Math.floor(Math.random() * 999)}_${Date.now().toString(16)}_${randomText(2, 'hex')}`;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { errors } from '../errors.js';
 import type { SimApp } from '../org/org.js';
+import { randomText } from '../random-text.js';
 import type { SimCard, SimState } from '../state.js';
 import { renderCard } from './render.js';
 import { checkRobot, checkRobotInGroup } from './robot.js';
@@ -169,7 +169,7 @@ export function registerCardCallback(state: SimState, app: SimApp, body: Record<
       'callbackRouteKey exists; set forceUpdate',
     );
   const apiSecret =
-    typeof body.apiSecret === 'string' && body.apiSecret ? body.apiSecret : randomBytes(16).toString('hex');
+    typeof body.apiSecret === 'string' && body.apiSecret ? body.apiSecret : randomText(16, 'hex');
   state.cardCallbacks.set(key, { app: app.clientId, url, apiSecret });
   return { success: true, result: { callbackUrl: url, apiSecret } };
 }

@@ -1,6 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { errors, LegacyError } from '../errors.js';
 import type { SimApp } from '../org/org.js';
+import { randomText } from '../random-text.js';
 import type { SimState } from '../state.js';
 
 const legacyOk = (result: unknown) => ({
@@ -8,7 +8,7 @@ const legacyOk = (result: unknown) => ({
   errmsg: 'ok',
   success: true,
   result,
-  request_id: randomBytes(8).toString('hex'),
+  request_id: randomText(8, 'hex'),
 });
 const ids = (v: unknown): string[] =>
   Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? v.split(',') : [];
@@ -43,7 +43,7 @@ export function createSceneGroup(
   const members = [...new Set([owner.userId, ...ids(body.user_ids)])];
   const unknown = members.filter((m) => !state.org.users.some((u) => u.userId === m));
   if (unknown.length) throw new LegacyError(60121, `找不到该用户：${unknown.join(',')}`);
-  const cid = `cid${randomBytes(12).toString('base64url')}==`;
+  const cid = `cid${randomText(12, 'base64url')}==`;
   state.org.groups.push({
     openConversationId: cid,
     title,
@@ -66,7 +66,7 @@ export function addSceneGroupMembers(state: SimState, body: Record<string, any>)
   const unknown = add.filter((m) => !state.org.users.some((u) => u.userId === m));
   if (unknown.length) throw new LegacyError(60121, `找不到该用户：${unknown.join(',')}`);
   for (const u of add) if (!group.members.includes(u)) group.members.push(u);
-  return { errcode: 0, errmsg: 'ok', success: true, request_id: randomBytes(8).toString('hex') };
+  return { errcode: 0, errmsg: 'ok', success: true, request_id: randomText(8, 'hex') };
 }
 
 /** POST /topapi/im/chat/scenegroup/get (legacy) */
@@ -111,6 +111,6 @@ export function userByMobile(state: SimState, body: Record<string, any>) {
     errcode: 0,
     errmsg: 'ok',
     result: { userid: user.userId, exclusive_account_userid_list: [] },
-    request_id: randomBytes(8).toString('hex'),
+    request_id: randomText(8, 'hex'),
   };
 }
