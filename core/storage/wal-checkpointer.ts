@@ -155,6 +155,9 @@ export class WalCheckpointer {
     if (!worker) return Promise.resolve();
     this.worker = undefined;
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Referenced while it closes: whoever awaits this (a store being closed at the end of a
+    // CLI command) must not see the process exit under it with the work after it undone.
+    worker.ref();
     worker.postMessage('close');
     return exited;
   }

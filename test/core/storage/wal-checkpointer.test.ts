@@ -1,6 +1,7 @@
-import { copyFileSync, existsSync, mkdtempSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -124,5 +125,23 @@ describe('WalCheckpointer', () => {
     await store.close();
     expect(existsSync(`${file}-wal`)).toBe(false);
     expect(rowsInDatabaseFile(file)).toBe(50);
+  });
+
+  it('a process that closes its store carries on after the close (the thread does not end it early)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-wal-'));
+    const script = join(dir, 'close-then-print.mts');
+    writeFileSync(
+      script,
+      `import { openDatabase } from ${JSON.stringify(resolve('core/storage/database.ts'))};
+const store = await openDatabase('sqlite:${join(dir, 'bot.db')}');
+await store.db.schema.createTable('t').addColumn('v', 'text').execute();
+await store.db.insertInto('t').values({ v: 'x' }).execute();
+await new Promise((r) => setTimeout(r, 400));
+await store.close();
+console.log('after close');
+`,
+    );
+    const out = execFileSync(process.execPath, ['--import', 'tsx', script], { encoding: 'utf8' });
+    expect(out).toContain('after close');
   });
 });
