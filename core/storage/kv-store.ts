@@ -18,13 +18,14 @@ export class SqlKeyValueStore implements KeyValueStore {
     private readonly write?: (q: CompiledQuery) => Promise<unknown>,
   ) {}
 
+  // get and set are raw statements: plugins call them per message, and building the query
+  // costs more than SQLite takes to run it.
   async get<T>(key: string): Promise<T | undefined> {
-    const row = await this.db
-      .selectFrom('plugin_kv')
-      .select(['value', 'expires_at'])
-      .where('plugin', '=', this.plugin)
-      .where('key', '=', key)
-      .executeTakeFirst();
+    const { rows } = await sql<{ value: string; expires_at: number | null }>`
+      select value, expires_at from plugin_kv where plugin = ${this.plugin} and key = ${key}`.execute(
+      this.db,
+    );
+    const row = rows[0];
     if (!row || (row.expires_at != null && Number(row.expires_at) <= this.now())) return undefined;
     return JSON.parse(row.value) as T;
   }
@@ -32,24 +33,14 @@ export class SqlKeyValueStore implements KeyValueStore {
   async set(key: string, value: unknown, options: { ttlMs?: number } = {}): Promise<void> {
     if (key.length > 500) throw new Error('kv key longer than 500 characters');
     const now = this.now();
-    const row = {
-      plugin: this.plugin,
-      key,
-      value: JSON.stringify(value ?? null),
-      expires_at: options.ttlMs ? now + options.ttlMs : null,
-      updated_at: now,
-    };
-    const query = this.db
-      .insertInto('plugin_kv')
-      .values(row)
-      .onConflict((oc) =>
-        oc
-          .columns(['plugin', 'key'])
-          .doUpdateSet({ value: row.value, expires_at: row.expires_at, updated_at: now }),
-      );
+    const json = JSON.stringify(value ?? null);
+    const expiresAt = options.ttlMs ? now + options.ttlMs : null;
+    const query = sql`insert into plugin_kv (plugin, key, value, expires_at, updated_at)
+      values (${this.plugin}, ${key}, ${json}, ${expiresAt}, ${now})
+      on conflict (plugin, key) do update set value = ${json}, expires_at = ${expiresAt}, updated_at = ${now}`;
     // Plugins write on their hot paths (per message): group commit keeps that cheap.
-    if (this.write) await this.write(query.compile());
-    else await query.execute();
+    if (this.write) await this.write(query.compile(this.db));
+    else await query.execute(this.db);
   }
 
   async delete(key: string): Promise<boolean> {
