@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { type Card, isCard } from '../cards/card.js';
 import type { CardRenderer, RenderedMessage } from '../cards/card-renderer.js';
@@ -14,6 +14,7 @@ import type {
   SendReceipt,
   StreamOptions,
 } from '../messages/outbound.js';
+import type { Database } from '../storage/database.js';
 import type { ApiBudget } from './api-budget.js';
 import { DingTalkApiError } from './api-error.js';
 import type { OpenApiClient } from './openapi-client.js';
@@ -59,16 +60,20 @@ const WEBHOOK_MARGIN_MS = 60_000;
  * cards always through the card API (falling back to markdown when the app may not use it).
  */
 export class DingTalkMessenger implements Messenger {
+  private readonly db: Kysely<any>;
+
   constructor(
     private readonly outbox: Outbox,
     private readonly api: OpenApiClient,
     private readonly renderer: CardRenderer,
-    private readonly db: Kysely<any>,
+    private readonly store: Database,
     private readonly log: Logger,
     private readonly locale: Locale,
     private readonly budget?: ApiBudget,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.db = store.db;
+  }
 
   async start(): Promise<void> {
     await this.budget?.start();
@@ -87,15 +92,13 @@ export class DingTalkMessenger implements Messenger {
     const { target, webhook, robotCode } = resolve(to);
     const cardId = isCard(content) ? `dingops-${randomUUID()}` : undefined;
     if (cardId) {
-      await this.db
-        .insertInto('card_instance')
-        .values({
-          card_id: cardId,
-          interactive: rendered.kind === 'interactive' ? 1 : 0,
-          destination: JSON.stringify(target),
-          created_at: this.now(),
-        })
-        .execute();
+      // Committed before the message is queued, so a click always finds its card; a raw,
+      // group-committed statement, since every card sent passes here.
+      await this.store.write(
+        sql`insert into card_instance (card_id, interactive, destination, created_at) values (${cardId}, ${rendered.kind === 'interactive' ? 1 : 0}, ${JSON.stringify(target)}, ${this.now()})`.compile(
+          this.db,
+        ),
+      );
     }
     const atUserIds = [...(options.atUserIds ?? []), ...(isCard(content) ? (content.mentions ?? []) : [])];
     const payload: SendPayload = {

@@ -62,7 +62,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   const renderer = c.resolve<CardRenderer>(TOKENS.Renderer);
   let messenger: DingTalkMessenger | undefined;
   const outbox = new Outbox(store, (row) => messenger!.deliver(row), log, metrics, options.outbox);
-  messenger = new DingTalkMessenger(outbox, api, renderer, db, log, config.locale, budget);
+  messenger = new DingTalkMessenger(outbox, api, renderer, store, log, config.locale, budget);
   const i18n = c.resolve<I18n>(TOKENS.I18n);
   budget.onWarning = (threshold, s) => {
     const access = c.resolve<AccessControl>(TOKENS.Access);
