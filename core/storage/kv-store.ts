@@ -37,7 +37,7 @@ export class SqlKeyValueStore implements KeyValueStore {
     const expiresAt = options.ttlMs ? now + options.ttlMs : null;
     const query = sql`insert into plugin_kv (plugin, key, value, expires_at, updated_at)
       values (${this.plugin}, ${key}, ${json}, ${expiresAt}, ${now})
-      on conflict (plugin, key) do update set value = ${json}, expires_at = ${expiresAt}, updated_at = ${now}`;
+      on conflict (plugin, key) do update set value = excluded.value, expires_at = excluded.expires_at, updated_at = excluded.updated_at`;
     // Plugins write on their hot paths (per message): group commit keeps that cheap.
     if (this.write) await this.write(query.compile(this.db));
     else await query.execute(this.db);

@@ -49,6 +49,11 @@ describe(`storage on ${testStorageKind()}`, () => {
     now += 2;
     expect(await kv.get('short')).toBeUndefined();
     expect((await kv.list()).map((e) => e.key)).toEqual(['long']);
+    // Writing again replaces the expiry too: without a ttl the entry no longer expires.
+    await kv.set('long', 3, { ttlMs: 1000 });
+    await kv.set('long', 4);
+    now += 10_000;
+    expect(await kv.get('long')).toBe(4);
   });
 
   it('lists by exact prefix, also with LIKE wildcards in keys', async () => {
