@@ -41,13 +41,7 @@ export async function register(
 }
 
 async function registerStream(d: DingTalkConfig, out: Out): Promise<number> {
-  const client = new ConfigurableDWClient({
-    clientId: d.clientId,
-    clientSecret: d.clientSecret,
-    apiBase: d.apiBase,
-    oapiBase: d.oapiBase,
-    subscriptions: [{ type: 'EVENT', topic: '*' }],
-  });
+  const client = new ConfigurableDWClient({ ...d, subscriptions: [{ type: 'EVENT', topic: '*' }] });
   try {
     await client.getEndpoint();
   } catch (err) {

@@ -176,10 +176,7 @@ async function streamConnection(d: CoreCheckDeps, ctx: CheckContext): Promise<Ch
   const out: CheckResult[] = [];
   // The same request the Stream transport and `dingops register` make (the SDK client's own).
   const client = new ConfigurableDWClient({
-    clientId: dt.clientId,
-    clientSecret: dt.clientSecret,
-    apiBase: dt.apiBase,
-    oapiBase: dt.oapiBase,
+    ...dt,
     subscriptions: [{ type: 'CALLBACK', topic: '/v1.0/im/bot/messages/get' }],
   });
   try {
