@@ -149,14 +149,7 @@ describe('notification windows', () => {
 
   it('shows the resolve of an incident silenced after it was notified, when configured', async () => {
     sb = await alertsBot('    sendResolvedForSilenced: true\n');
-    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Quiet' }], 'quiet'));
-    const card = await sb.sim.client.nextReply('ops', { after: 0 });
-    await sb.sim.client.as('alice').ask('silence add alertname=Quiet 1h', { group: 'ops' });
-    await postAlerts(
-      sb,
-      'alertmanager',
-      amPayload([{ name: 'Quiet', status: 'resolved', endsAt: '2026-11-22T06:09:00Z' }], 'quiet'),
-    );
+    const card = await notifySilenceThenResolve(sb);
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
       3000,
@@ -166,17 +159,23 @@ describe('notification windows', () => {
 
   it('keeps quiet about a silenced incident otherwise', async () => {
     sb = await alertsBot();
-    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Quiet' }], 'quiet'));
-    const card = await sb.sim.client.nextReply('ops', { after: 0 });
-    await sb.sim.client.as('alice').ask('silence add alertname=Quiet 1h', { group: 'ops' });
-    await postAlerts(
-      sb,
-      'alertmanager',
-      amPayload([{ name: 'Quiet', status: 'resolved', endsAt: '2026-11-22T06:09:00Z' }], 'quiet'),
-    );
+    const card = await notifySilenceThenResolve(sb);
     await new Promise((r) => setTimeout(r, 1200));
     expect(sb.sim.client.card(card.cardId!).content).toContain('Triggered');
     const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
     expect(detail.content).toContain('notify.muted: silence #1');
   });
 });
+
+/** Alert `Quiet` fires and is notified, then it is silenced, then it resolves: the notified card. */
+async function notifySilenceThenResolve(bot: SimBot) {
+  await postAlerts(bot, 'alertmanager', amPayload([{ name: 'Quiet' }], 'quiet'));
+  const card = await bot.sim.client.nextReply('ops', { after: 0 });
+  await bot.sim.client.as('alice').ask('silence add alertname=Quiet 1h', { group: 'ops' });
+  await postAlerts(
+    bot,
+    'alertmanager',
+    amPayload([{ name: 'Quiet', status: 'resolved', endsAt: '2026-11-22T06:09:00Z' }], 'quiet'),
+  );
+  return card;
+}
