@@ -60,3 +60,4 @@ export { sameSecretText } from './util/constant-time.js';
 export { formatDuration, parseDuration } from './util/duration.js';
 export { localTime } from './util/local-time.js';
 export { SecretRedactor } from './util/redact.js';
+export { StreamRedactor } from './util/stream-redactor.js';

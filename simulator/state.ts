@@ -37,7 +37,17 @@ export interface SimCard {
   conversation: string;
   params: Record<string, string>;
   privateData: Record<string, Record<string, string>>;
-  streaming: Record<string, { content: string; finalized: boolean; error: boolean; updates: number }>;
+  streaming: Record<
+    string,
+    {
+      content: string;
+      finalized: boolean;
+      error: boolean;
+      updates: number;
+      /** What each update carried, oldest first (the last 200), for tests of what a viewer saw. */
+      sent: string[];
+    }
+  >;
   callbackType: string;
   /** For `callbackType: HTTP`: the registered callback route. */
   callbackRouteKey?: string;

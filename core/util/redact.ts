@@ -28,6 +28,57 @@ export class SecretRedactor {
     return this.values.length;
   }
 
+  /** The length of the longest secret: text streamed in pieces holds back one less than this. */
+  get longest(): number {
+    return this.values[0]?.length ?? 0;
+  }
+
+  /** A redactor that knows these secrets and the extra ones (this one is left as it is). */
+  with(...secrets: Array<string | undefined | null>): SecretRedactor {
+    const copy = new SecretRedactor();
+    copy.add(...this.values, ...secrets);
+    return copy;
+  }
+
+  /** How many characters at the end of `text` could be the start of a secret still to come. */
+  openSecret(text: string): number {
+    let held = 0;
+    for (const v of this.values)
+      for (let k = Math.min(v.length - 1, text.length); k > held; k--)
+        if (text.endsWith(v.slice(0, k))) {
+          held = k;
+          break;
+        }
+    return held;
+  }
+
+  /** The latest place at or before `at` where `text` can be cut without cutting a secret in two. */
+  safeCut(text: string, at: number): number {
+    const re = this.pattern;
+    if (!re || at <= 0) return at;
+    re.lastIndex = Math.max(0, at - this.longest);
+    for (let m = re.exec(text); m && m.index < at; m = re.exec(text))
+      if (m.index + m[0].length > at) return m.index;
+    return at;
+  }
+
+  /**
+   * Masks the end of a text that was cut off in the middle of a secret (an output limit):
+   * a tail that is the first half or more of a secret (at least 4 characters) is replaced.
+   */
+  redactCutSecret(text: string): string {
+    let cut = -1;
+    for (const v of this.values) {
+      const from = Math.max(4, Math.ceil(v.length / 2));
+      for (let k = Math.min(v.length - 1, text.length); k >= from; k--)
+        if (text.endsWith(v.slice(0, k))) {
+          cut = Math.max(cut, k);
+          break;
+        }
+    }
+    return cut > 0 ? text.slice(0, text.length - cut) + SecretRedactor.MASK : text;
+  }
+
   redact(text: string): string {
     let out = this.pattern ? text.replace(this.pattern, SecretRedactor.MASK) : text;
     out = redactCommonTokens(out);
@@ -74,9 +125,51 @@ export function redactCommonTokens(text: string): string {
   if (!MAYBE_TOKEN.test(text)) return text;
   let out = text;
   for (const re of COMMON_TOKENS) out = out.replace(re, `$1${SecretRedactor.MASK}`);
-  out = out.replace(
-    /-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----/g,
-    '[private key redacted]',
-  );
-  return out;
+  return redactPrivateKeys(out);
+}
+
+export const PRIVATE_KEY_MARK = '[private key redacted]';
+const KEY_BEGIN = /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----/g;
+const KEY_END = /-----END [A-Z ]{0,40}PRIVATE KEY-----/g;
+
+/**
+ * Private key blocks, from BEGIN to the next END, become one mark; a block with no END
+ * is redacted to the end of the text. Linear: each marker is found once, scanning forward
+ * (a lazy `BEGIN[\s\S]*?END` regex rescans the rest of the text from every BEGIN).
+ */
+export function redactPrivateKeys(text: string): string {
+  if (!text.includes('PRIVATE KEY-----')) return text;
+  let out = '';
+  let from = 0;
+  for (;;) {
+    KEY_BEGIN.lastIndex = from;
+    const begin = KEY_BEGIN.exec(text);
+    if (!begin) return out + text.slice(from);
+    KEY_END.lastIndex = begin.index + begin[0].length;
+    const end = KEY_END.exec(text);
+    out += text.slice(from, begin.index) + PRIVATE_KEY_MARK;
+    if (!end) return out;
+    from = end.index + end[0].length;
+  }
+}
+
+/** Where an unfinished private key block starts (a BEGIN with no END after it), or -1. */
+export function openPrivateKey(text: string): number {
+  if (!text.includes('PRIVATE KEY-----')) return -1;
+  let from = 0;
+  for (;;) {
+    KEY_BEGIN.lastIndex = from;
+    const begin = KEY_BEGIN.exec(text);
+    if (!begin) return -1;
+    const end = privateKeyEnd(text, begin.index + begin[0].length);
+    if (end < 0) return begin.index;
+    from = end;
+  }
+}
+
+/** The end of the first private key block's END marker at or after `from`, or -1. */
+export function privateKeyEnd(text: string, from = 0): number {
+  KEY_END.lastIndex = from;
+  const end = KEY_END.exec(text);
+  return end ? end.index + end[0].length : -1;
 }

@@ -22,11 +22,13 @@ const placeOf = (c: CommandContext<any>): RunPlace =>
 /** A task param as the core parser's value spec: it checks types, ranges, choices and patterns. */
 function valueSpec(name: string, p: ParamSpec): ValueSpec {
   const description = p.description;
+  // A secret param is masked in the audit log's command line too.
+  const secret = p.type !== 'boolean' && p.secret;
   switch (p.type) {
     case 'enum':
-      return { name, type: 'enum', choices: p.choices, default: p.default, description };
+      return { name, type: 'enum', choices: p.choices, default: p.default, description, secret };
     case 'int':
-      return { name, type: 'int', min: p.min, max: p.max, default: p.default, description };
+      return { name, type: 'int', min: p.min, max: p.max, default: p.default, description, secret };
     case 'string':
       return {
         name,
@@ -35,6 +37,7 @@ function valueSpec(name: string, p: ParamSpec): ValueSpec {
         maxLength: p.maxLength,
         default: p.default,
         description,
+        secret,
       };
     case 'duration':
       return {
@@ -44,6 +47,7 @@ function valueSpec(name: string, p: ParamSpec): ValueSpec {
         max: p.max,
         default: p.default === undefined ? undefined : parseDuration(p.default),
         description,
+        secret,
       };
     case 'boolean':
       return { name, type: 'boolean', description };
@@ -120,11 +124,9 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
 
   const runArg = { name: 'id', type: 'int', min: 1, description: 'tasks.arg.run' } as const;
   const requestArg = { name: 'id', type: 'int', min: 1, description: 'tasks.arg.request' } as const;
-  const load = async (id: number) => {
-    const run = await service.runById(id);
-    if (!run) throw new UserError('tasks.unknownRun', { id });
-    return run;
-  };
+  // A run is shown only to who may see it, where they may (the requester, approvers, admins,
+  // whoever may run the task; in a group, that group's runs only).
+  const load = (c: CommandContext<any>) => service.view(Number(c.args.id), c.caller, placeOf(c), c.command);
   ctx.commands.register({
     name: 'task',
     description: 'tasks.cmd.task',
@@ -132,7 +134,7 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
     args: [{ ...runArg, required: false }],
     handler: async (c) => {
       if (c.args.id === undefined) throw new UserError('tasks.taskUsage');
-      const run = await load(Number(c.args.id));
+      const run = await load(c);
       return { ...service.card(run, ctx.config.tasks[run.task]), body: service.fenced(run, 3_000) };
     },
     subcommands: [
@@ -141,7 +143,7 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
         description: 'tasks.cmd.log',
         args: [runArg],
         handler: async (c) => {
-          const run = await load(Number(c.args.id));
+          const run = await load(c);
           const task = ctx.config.tasks[run.task];
           return {
             title: `${run.task} #${run.id}`,
@@ -161,7 +163,7 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
         description: 'tasks.cmd.history',
         options: [{ name: 'mine', type: 'boolean', description: 'tasks.arg.mine' }],
         handler: async (c) => {
-          const runs = await service.recent(c.args.mine ? c.caller.userId : undefined);
+          const runs = await service.recent(c.caller, placeOf(c), c.args.mine === true);
           if (!runs.length) return c.t('tasks.noRuns');
           return card({
             title: c.t('tasks.historyTitle', { count: runs.length }),

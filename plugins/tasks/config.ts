@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { durationSetting } from '../../core/index.js';
 
+/** A secret value (a token, a password): masked in cards, `task` views, history and audit, redacted from output. */
+const secret = z.boolean().default(false);
+
 /** A task parameter: typed, validated by the command parser before anything starts. */
 const param = z.discriminatedUnion('type', [
   z.strictObject({
@@ -8,13 +11,16 @@ const param = z.discriminatedUnion('type', [
     choices: z.array(z.string().min(1)).min(1),
     default: z.string().optional(),
     description: z.string().optional(),
+    secret,
   }),
   z.strictObject({
     type: z.literal('int'),
+    /** Without a min, negative values are refused where they would start an argument (`-1` reads as an option). */
     min: z.number().int().optional(),
     max: z.number().int().optional(),
     default: z.number().int().optional(),
     description: z.string().optional(),
+    secret,
   }),
   z.strictObject({
     type: z.literal('string'),
@@ -28,6 +34,7 @@ const param = z.discriminatedUnion('type', [
     allowLeadingDash: z.boolean().default(false),
     default: z.string().optional(),
     description: z.string().optional(),
+    secret,
   }),
   z.strictObject({
     type: z.literal('duration'),
@@ -35,6 +42,7 @@ const param = z.discriminatedUnion('type', [
     max: durationSetting('1d').optional(),
     default: z.string().optional(),
     description: z.string().optional(),
+    secret,
   }),
   z.strictObject({
     type: z.literal('boolean'),

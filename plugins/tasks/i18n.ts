@@ -55,6 +55,8 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.group': '`{task}` may not run in this group.',
     'denied.direct': '`{task}` runs only in a direct message to the bot.',
     'denied.cancel': 'Only the person who started run #{id} or an admin may cancel it.',
+    'denied.view':
+      'You may not see run #{id} here: runs are shown to the people who may run the task, where it may run (in a group, only that group’s runs).',
     approvalTitle: 'Approval needed: {task}',
     approvalAsked:
       'Request #{id}: `{task}` needs approval by {approvers}; it runs when one of them approves (until {expires}).',
@@ -132,6 +134,8 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.group': '`{task}` 不能在这个群里运行。',
     'denied.direct': '`{task}` 只能在与机器人的单聊中运行。',
     'denied.cancel': '只有发起运行 #{id} 的人或管理员可以取消它。',
+    'denied.view':
+      '你不能在这里查看运行 #{id}：只有能运行该任务的人可以查看，且只能在该任务可运行的地方查看（在群里只能查看本群的运行）。',
     approvalTitle: '需要审批：{task}',
     approvalAsked: '申请 #{id}：`{task}` 需要 {approvers} 审批；任一人批准后运行（截至 {expires}）。',
     approvalSettled: '申请 #{id} 已{status}{by}。',

@@ -1,13 +1,18 @@
+import { type SecretRedactor, StreamRedactor } from '../../core/index.js';
+
 /** The most of a run's output a card shows (DingTalk takes 10,000 bytes per streaming update). */
 export const STREAM_TAIL_BYTES = 6000;
 
 /**
  * Coalesces a run's output into card updates: at most one every `intervalMs`, never two in
  * flight, the latest text winning, so a task printing thousands of lines costs a handful of
- * DingTalk calls. `finish` always sends the final text.
+ * DingTalk calls. `finish` always sends the final text. The output is redacted as one
+ * stream before anything is cut or shown: no update carries part of a secret.
  */
 export class OutputStream {
+  /** The end of the redacted output, as the card shows it. */
   private text = '';
+  private readonly redacting: StreamRedactor;
   private dirty = false;
   private last = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -20,14 +25,43 @@ export class OutputStream {
     private readonly send: (text: string, final: boolean, error: boolean) => Promise<boolean>,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void,
+    redactor: SecretRedactor,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.redacting = new StreamRedactor(redactor);
+  }
 
+  /** Raw output as the program wrote it. */
   push(chunk: string): void {
+    if (this.closed) return;
+    this.redacting.push(chunk);
+    if (this.redacting.heavy) this.release();
     if (this.finished || !this.streaming) return;
-    this.text = tail(this.text + chunk, STREAM_TAIL_BYTES);
     this.dirty = true;
     this.schedule();
+  }
+
+  private closed = false;
+
+  /** Moves what is safe to show from the redactor into the card's text. */
+  private release(): void {
+    const more = this.redacting.release();
+    if (more) this.text = tail(this.text + more, STREAM_TAIL_BYTES);
+  }
+
+  /** The redacted output released so far (what is stored while the run goes on). */
+  get output(): string {
+    return this.redacting.all;
+  }
+
+  /**
+   * The program ended: the rest is released and the whole redacted output returned.
+   * `cut`: the output limit cut it off (a secret cut in half at the end is masked).
+   */
+  close(cut: boolean): string {
+    if (!this.closed) this.redacting.release(true, cut);
+    this.closed = true;
+    return this.redacting.all;
   }
 
   private schedule(): void {
@@ -42,6 +76,7 @@ export class OutputStream {
     if (!this.dirty || this.finished) return;
     this.dirty = false;
     this.last = this.now();
+    this.release();
     this.inFlight = this.send(this.text, false, false)
       .then((ok) => {
         if (!ok) this.streaming = false;

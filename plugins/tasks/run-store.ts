@@ -71,6 +71,26 @@ const askedFields = (r: Record<string, any>): Asked => ({
   place: JSON.parse(r.conversation),
 });
 
+/** Every column of a run but its output (lists need no output). */
+const RUN_COLUMNS = [
+  'id',
+  'task',
+  'params',
+  'requested_by',
+  'requested_by_nick',
+  'conversation',
+  'approved_by',
+  'status',
+  'exit_code',
+  'signal',
+  'card_id',
+  'created_at',
+  'started_at',
+  'ended_at',
+  'dropped_bytes',
+  'error',
+] as const;
+
 /** The plugin's tables: runs (with their capped output) and approval requests. */
 export class RunStore {
   constructor(private readonly db: Kysely<any>) {}
@@ -108,10 +128,19 @@ export class RunStore {
     return r ? toRun(r) : undefined;
   }
 
-  async runs(filter: { status?: RunStatus; requestedBy?: string; limit: number }): Promise<Run[]> {
-    let q = this.db.selectFrom('tasks_run').selectAll().orderBy('id', 'desc').limit(filter.limit);
+  /** Newest first. `before`: ids below this one (paging); `output: false` leaves the output out. */
+  async runs(filter: {
+    status?: RunStatus;
+    requestedBy?: string;
+    before?: number;
+    limit: number;
+    output?: boolean;
+  }): Promise<Run[]> {
+    let q = this.db.selectFrom('tasks_run').orderBy('id', 'desc').limit(filter.limit);
+    q = filter.output === false ? q.select(RUN_COLUMNS) : q.selectAll();
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.requestedBy) q = q.where('requested_by', '=', filter.requestedBy);
+    if (filter.before !== undefined) q = q.where('id', '<', filter.before);
     return (await q.execute()).map(toRun);
   }
 

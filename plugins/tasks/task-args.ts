@@ -27,11 +27,47 @@ export function checkValues(
     const text = spec.type === 'duration' ? formatDuration(Number(v)) : String(v);
     if (CONTROL.test(text)) throw new UserError('tasks.badValue', { name, why: 'control characters' });
     if (TRAVERSAL.test(text)) throw new UserError('tasks.badValue', { name, why: '“..” path segments' });
-    if (text.startsWith('-') && !(spec.type === 'string' && spec.allowLeadingDash) && spec.type !== 'int')
+    // Ints are checked where they land: `--offset={n}` may take -1, `kill {pid}` may not.
+    if (text.startsWith('-') && spec.type !== 'int' && !mayLeadWithDash(spec))
       throw new UserError('tasks.badValue', { name, why: 'a leading “-”' });
     out[name] = text;
   }
+  // Values that pass alone can still combine into something refused: `{a}{b}` with `.` and `.`.
+  buildArgv(task, out);
   return out;
+}
+
+/**
+ * A value may start with `-` only where the task says so: a string param with
+ * `allowLeadingDash`, or an int param whose declared `min` is negative. Anywhere else a
+ * leading `-` would reach the program as an option (`kill {pid}` with `-1`).
+ */
+function mayLeadWithDash(spec: ParamSpec): boolean {
+  if (spec.type === 'string') return spec.allowLeadingDash;
+  if (spec.type === 'int') return spec.min !== undefined && spec.min < 0;
+  return false;
+}
+
+const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * Checks one argv element after its placeholders were filled in: it may not gain a `..`
+ * segment or a leading `-` that the task's own text did not have. Throws the refusal,
+ * naming the params that made it.
+ */
+function checkElement(task: TaskConfig, template: string, element: string): void {
+  const names = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+  if (!names.length) return;
+  const name = names.join(', ');
+  if (CONTROL.test(element)) throw new UserError('tasks.badValue', { name, why: 'control characters' });
+  if (TRAVERSAL.test(element) && !TRAVERSAL.test(template))
+    throw new UserError('tasks.badValue', { name, why: '“..” path segments' });
+  if (element.startsWith('-') && !template.startsWith('-')) {
+    const first = /^\{([A-Za-z_][A-Za-z0-9_]*)\}/.exec(template)?.[1];
+    const spec = first ? task.params[first] : undefined;
+    if (!spec || !mayLeadWithDash(spec))
+      throw new UserError('tasks.badValue', { name, why: 'a leading “-”' });
+  }
 }
 
 /** The argv of a run: placeholders replaced inside their element, booleans as their flag or nothing. */
@@ -44,11 +80,11 @@ export function buildArgv(task: TaskConfig, values: Record<string, string | bool
       if (values[alone![1]!] === true) argv.push(spec.flag);
       continue;
     }
-    argv.push(
-      element.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (m: string, name: string) =>
-        name in values ? String(values[name]) : m,
-      ),
+    const filled = element.replace(PLACEHOLDER, (m: string, name: string) =>
+      name in values ? String(values[name]) : m,
     );
+    checkElement(task, element, filled);
+    argv.push(filled);
   }
   return argv;
 }
@@ -68,9 +104,37 @@ export function buildEnv(task: TaskConfig, parent: NodeJS.ProcessEnv = process.e
   return env;
 }
 
-/** The values to hide from a run's output: configured ones and the secret environment values. */
-export function secretValues(task: TaskConfig, env: Record<string, string>): string[] {
-  return [...task.redact, ...task.env.secret.map((n) => env[n]).filter((v): v is string => !!v)];
+/** The values to hide from a run's output: configured ones, secret environment values, secret params. */
+export function secretValues(
+  task: TaskConfig,
+  env: Record<string, string>,
+  params: Record<string, string | boolean> = {},
+): string[] {
+  return [
+    ...task.redact,
+    ...task.env.secret.map((n) => env[n]).filter((v): v is string => !!v),
+    ...secretParams(task)
+      .map((n) => params[n])
+      .filter((v): v is string => typeof v === 'string' && !!v),
+  ];
+}
+
+function secretParams(task: TaskConfig | undefined): string[] {
+  return Object.entries(task?.params ?? {})
+    .filter(([, p]) => p.type !== 'boolean' && p.secret)
+    .map(([n]) => n);
+}
+
+/** The params as they may be shown (cards, `task` views, history, audit): secret ones as `***`. */
+export function shownParams(
+  task: TaskConfig | undefined,
+  params: Record<string, string | boolean>,
+): Record<string, string | boolean> {
+  const secret = secretParams(task);
+  if (!secret.length) return params;
+  const out = { ...params };
+  for (const n of secret) if (n in out) out[n] = '***';
+  return out;
 }
 
 /** Usage line: `run <task> <a> [b] [--flag]`. */

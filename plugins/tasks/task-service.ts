@@ -3,7 +3,7 @@ import {
   type Card,
   type InboundMessage,
   type PluginContext,
-  SecretRedactor,
+  type SecretRedactor,
   TOKENS,
   UserError,
 } from '../../core/index.js';
@@ -11,7 +11,7 @@ import type { TaskConfig, TasksConfig } from './config.js';
 import { OutputStream, STREAM_TAIL_BYTES, tail } from './output-stream.js';
 import type { Approval, Asked, Run, RunPlace, RunStatus, RunStore } from './run-store.js';
 import { type RunningTask, type RunResult, runTask } from './runner.js';
-import { buildArgv, buildEnv, checkValues, secretValues } from './task-args.js';
+import { buildArgv, buildEnv, checkValues, secretValues, shownParams } from './task-args.js';
 import { approvalCard, paramsText, runCard } from './task-cards.js';
 
 export interface Requester {
@@ -84,6 +84,11 @@ export class TaskService {
 
   /** Why `who` may not run `name` at `place` (an i18n key), or undefined when they may. */
   denial(task: TaskConfig, who: Caller, place: RunPlace): string | undefined {
+    return this.placeDenial(task, place) ?? this.personDenial(task, who);
+  }
+
+  /** Why the task may not run at `place` (for anyone), or undefined. */
+  private placeDenial(task: TaskConfig, place: RunPlace): string | undefined {
     const directOnly = task.allow.directOnly ?? task.kind === 'agent';
     if (directOnly && place.type !== 'direct') return 'tasks.denied.direct';
     if (place.type === 'group' && task.allow.groups.length) {
@@ -96,6 +101,11 @@ export class TaskService {
       });
       if (!ok) return 'tasks.denied.group';
     }
+    return undefined;
+  }
+
+  /** Why `who` may not run the task anywhere, or undefined. */
+  private personDenial(task: TaskConfig, who: Caller): string | undefined {
     const named = task.allow.users.some(
       (u) => u === who.userId || this.d.ctx.people.find(u)?.userId === who.userId,
     );
@@ -103,6 +113,44 @@ export class TaskService {
     // Agent tasks are for the people named, admins included only when named.
     if (task.kind === 'agent') return named ? undefined : 'tasks.denied.user';
     return named || byRole || who.isAdmin ? undefined : 'tasks.denied.user';
+  }
+
+  /**
+   * Whether `who` may see a run (its params and output) at `place`: the requester, its
+   * approvers, admins and whoever may run the task, and only where the task may run; in a
+   * group only that group's runs (a DM run or another group's output stays where it was).
+   */
+  maySee(run: Run, who: Caller, place: RunPlace): boolean {
+    const task = this.tasks[run.task];
+    // A task no longer configured: its runs are for admins, in a DM or where they ran.
+    if (place.type === 'group' && (run.place.type !== 'group' || run.place.id !== place.id)) return false;
+    if (!task) return who.isAdmin;
+    if (this.placeDenial(task, place)) return false;
+    return (
+      run.requestedBy === who.userId ||
+      run.approvedBy === who.userId ||
+      who.isAdmin ||
+      this.approvers(task).includes(who.userId) ||
+      !this.personDenial(task, who)
+    );
+  }
+
+  /** A run `who` may see here; an unknown run and one they may not see are both refused (audited). */
+  async view(id: number, who: Caller, place: RunPlace, command: string): Promise<Run> {
+    const run = await this.d.store.run(id);
+    if (!run) throw new UserError('tasks.unknownRun', { id });
+    if (!this.maySee(run, who, place)) {
+      this.audit({
+        by: who,
+        place,
+        command,
+        args: { run: id },
+        outcome: 'denied',
+        detail: 'tasks.denied.view',
+      });
+      throw new UserError('tasks.denied.view', { id });
+    }
+    return run;
   }
 
   /** Tasks this person may run here. */
@@ -126,7 +174,14 @@ export class TaskService {
   ): Promise<string | undefined> {
     const task = this.tasks[name]!;
     const deny = (key: string, vars: Record<string, unknown> = {}) => {
-      this.audit({ by: who, place, command: `run ${name}`, args: values, outcome: 'denied', detail: key });
+      this.audit({
+        by: who,
+        place,
+        command: `run ${name}`,
+        args: shownParams(task, values as Record<string, string | boolean>),
+        outcome: 'denied',
+        detail: key,
+      });
       return new UserError(key, { task: name, ...vars });
     };
     const why = this.denial(task, who.caller, place);
@@ -171,20 +226,18 @@ export class TaskService {
       by: who,
       place,
       command: `run ${name}`,
-      args: params,
+      args: shownParams(task, params),
       outcome: 'pending',
       detail: `run #${id} started`,
     });
 
     const env = buildEnv(task);
-    const redactor = this.redactorFor(task, env);
-    let collected = '';
     const stream = new OutputStream(
       async (text, final, error) => {
         if (!run.cardId) return false;
         // The output kept so far is stored with each update: a restart loses at most a second of it.
-        if (!final) await this.d.store.updateRun(id, { output: redactor(collected) });
-        return this.d.ctx.send.streamCard(run.cardId, fence(redactor(text)), {
+        if (!final) await this.d.store.updateRun(id, { output: stream.output });
+        return this.d.ctx.send.streamCard(run.cardId, fence(text), {
           final,
           error,
           fallbackTitle: `${name} #${id}`,
@@ -192,6 +245,7 @@ export class TaskService {
       },
       this.d.ctx.config.updateInterval,
       (err) => this.d.ctx.log.warn({ err, run: id }, 'tasks: output update failed'),
+      this.redactorFor(task, env, params),
       this.d.now,
     );
     const session = task.kind === 'agent' ? await this.session(name, who.userId) : undefined;
@@ -211,25 +265,24 @@ export class TaskService {
       timeoutMs: task.timeout,
       outputLimit: task.outputLimit,
       stdin: task.kind === 'agent' ? String(params.prompt) : undefined,
-      onOutput: (chunk) => {
-        collected += chunk;
-        stream.push(chunk);
-      },
+      onOutput: (chunk) => stream.push(chunk),
     });
     const live: Live = { handle, run, finished: Promise.resolve() };
     this.live.set(id, live);
     live.finished = handle.done
-      .then((result) => this.finish(name, task, run, result, stream, redactor, live))
+      .then((result) => this.finish(name, task, run, result, stream, live))
       .catch((err) => this.d.ctx.log.error({ err, run: id }, 'tasks: finishing a run failed'))
       .finally(() => this.live.delete(id));
     return run;
   }
 
-  private redactorFor(task: TaskConfig, env: Record<string, string>): (s: string) => string {
-    const own = new SecretRedactor();
-    own.add(...secretValues(task, env));
-    const bot = this.d.ctx.services.resolve(TOKENS.Redactor);
-    return (s) => own.redact(bot.redact(s));
+  /** The bot's secrets, the task's (configured values, secret env, secret params). */
+  private redactorFor(
+    task: TaskConfig,
+    env: Record<string, string>,
+    params: Record<string, string | boolean>,
+  ): SecretRedactor {
+    return this.d.ctx.services.resolve(TOKENS.Redactor).with(...secretValues(task, env, params));
   }
 
   private async finish(
@@ -238,10 +291,9 @@ export class TaskService {
     run: Run,
     result: RunResult,
     stream: OutputStream,
-    redactor: (s: string) => string,
     live: Live,
   ): Promise<void> {
-    const output = redactor(result.output);
+    const output = stream.close(result.droppedBytes > 0);
     const status: RunStatus = live.interrupted ? 'interrupted' : result.end;
     await this.d.store.updateRun(run.id, {
       status,
@@ -264,7 +316,7 @@ export class TaskService {
       by: { userId: run.requestedBy, nick: run.requestedByNick },
       place: run.place,
       command: `run ${name}`,
-      args: run.params,
+      args: shownParams(task, run.params),
       outcome: status === 'succeeded' ? 'ok' : status === 'cancelled' ? 'cancelled' : 'error',
       detail: `run #${run.id}: ${status}${result.exitCode !== null ? ` exit ${result.exitCode}` : ''}${result.signal ? ` ${result.signal}` : ''}${run.approvedBy ? `, approved by ${run.approvedBy}` : ''}${live.cancelledBy ? `, cancelled by ${live.cancelledBy}` : ''}`,
       durationMs: result.durationMs,
@@ -286,7 +338,8 @@ export class TaskService {
   }
 
   card(run: Run, task: TaskConfig | undefined): Card {
-    return runCard((k, v) => this.t(k, v), run, task?.timeout ?? 0, this.d.now(), this.name);
+    const shown = { ...run, params: shownParams(task, run.params) };
+    return runCard((k, v) => this.t(k, v), shown, task?.timeout ?? 0, this.d.now(), this.name);
   }
 
   private say(
@@ -407,7 +460,7 @@ export class TaskService {
       by: who,
       place,
       command: `run ${name}`,
-      args: params,
+      args: shownParams(task, params),
       outcome: 'pending',
       detail: `request #${id}: approval asked`,
     });
@@ -421,7 +474,8 @@ export class TaskService {
 
   approvalCard(a: Approval): Card {
     const where = a.place.type === 'group' ? (this.d.ctx.groups.get(a.place.id)?.title ?? a.place.id) : 'DM';
-    return approvalCard((k, v) => this.t(k, v), a, this.d.time, this.name, where);
+    const shown = { ...a, params: shownParams(this.tasks[a.task], a.params) };
+    return approvalCard((k, v) => this.t(k, v), shown, this.d.time, this.name, where);
   }
 
   /** Approve or reject: settled exactly once, by an approver, not by the requester when a second person is required. */
@@ -502,7 +556,7 @@ export class TaskService {
       by: { userId: a.requestedBy, nick: a.requestedByNick },
       place: a.place,
       command: `run ${a.task}`,
-      args: a.params,
+      args: shownParams(this.tasks[a.task], a.params),
       outcome: 'denied',
       detail: `request #${a.id} expired`,
     });
@@ -514,12 +568,22 @@ export class TaskService {
     for (const a of await this.d.store.pendingApprovals()) if (a.expiresAt <= now) await this.expire(a);
   }
 
-  runById(id: number): Promise<Run | undefined> {
-    return this.d.store.run(id);
-  }
-
-  recent(requestedBy?: string): Promise<Run[]> {
-    return this.d.store.runs({ requestedBy, limit: 20 });
+  /** The latest runs `who` may see here (`mine`: the ones they asked for). */
+  async recent(who: Caller, place: RunPlace, mine: boolean, limit = 20): Promise<Run[]> {
+    const seen: Run[] = [];
+    // Newest first, in pages, until the list is full: others' runs are skipped, not counted.
+    for (let before: number | undefined, pages = 0; seen.length < limit && pages < 20; pages++) {
+      const page = await this.d.store.runs({
+        requestedBy: mine ? who.userId : undefined,
+        before,
+        limit: 100,
+        output: false,
+      });
+      for (const r of page) if (seen.length < limit && this.maySee(r, who, place)) seen.push(r);
+      if (page.length < 100) break;
+      before = page.at(-1)!.id;
+    }
+    return seen;
   }
 
   /** The stored output of a run as a code block, with what was dropped. */
@@ -533,7 +597,7 @@ export class TaskService {
   }
 
   history(run: Run): string {
-    return `#${run.id} **${run.task}** ${paramsText(run.params)} · ${this.t(`status.${run.status}`, { code: run.exitCode ?? '?', timeout: '', error: run.error ?? '' })} · @${this.name(run.requestedBy)} · ${this.d.time(run.createdAt)}`;
+    return `#${run.id} **${run.task}** ${paramsText(shownParams(this.tasks[run.task], run.params))} · ${this.t(`status.${run.status}`, { code: run.exitCode ?? '?', timeout: '', error: run.error ?? '' })} · @${this.name(run.requestedBy)} · ${this.d.time(run.createdAt)}`;
   }
 }
 

@@ -135,7 +135,13 @@ export function streamCard(state: SimState, app: SimApp, body: Record<string, an
   const content = String(body.content ?? '');
   if (Buffer.byteLength(content) > STREAM_LIMIT)
     throw errors.invalid('invalidParameter.content.tooLong', `content exceeds ${STREAM_LIMIT} bytes`);
-  const s = card.streaming[body.key] ?? { content: '', finalized: false, error: false, updates: 0 };
+  const s = card.streaming[body.key] ?? {
+    content: '',
+    finalized: false,
+    error: false,
+    updates: 0,
+    sent: [],
+  };
   if (s.finalized)
     throw errors.invalid(
       'invalidParameter.streaming.finalized',
@@ -145,6 +151,8 @@ export function streamCard(state: SimState, app: SimApp, body: Record<string, an
   s.finalized = Boolean(body.isFinalize);
   s.error = Boolean(body.isError);
   s.updates++;
+  s.sent.push(content);
+  if (s.sent.length > 200) s.sent.shift();
   card.streaming[body.key] = s;
   refreshCardMessage(state, card);
   return { success: true, result: true };
