@@ -15,6 +15,7 @@ export {
   card,
   isCard,
 } from './cards/card.js';
+export { mdCode, mdText } from './cards/markdown-escape.js';
 export {
   type Caller,
   type CommandContext,
@@ -23,7 +24,7 @@ export {
   type OptionSpec,
   type ValueSpec,
 } from './commands/spec.js';
-export { UserError } from './commands/user-error.js';
+export { PermissionDenied, UserError } from './commands/user-error.js';
 export { durationSetting } from './config/duration-setting.js';
 export { loadConfig } from './config/load-config.js';
 export {
@@ -58,6 +59,7 @@ export { withAutoId } from './storage/schema-helpers.js';
 export { TOKENS } from './tokens.js';
 export { sameSecretText } from './util/constant-time.js';
 export { formatDuration, parseDuration } from './util/duration.js';
+export { nestedDeeperThan } from './util/json-depth.js';
 export { localTime } from './util/local-time.js';
 export { SecretRedactor } from './util/redact.js';
 export { StreamRedactor } from './util/stream-redactor.js';

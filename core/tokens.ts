@@ -38,4 +38,5 @@ export const TOKENS = {
   Groups: token<import('./groups/group-registry.js').GroupRegistry>('Groups'),
   People: token<import('./people/people-directory.js').PeopleDirectory>('People'),
   Diagnostics: token<import('./diagnostics/diagnostics.js').Diagnostics>('Diagnostics'),
+  ReplayGuard: token<import('./storage/replay-guard.js').ReplayGuard>('ReplayGuard'),
 } as const;

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { inject, injectable } from 'tsyringe';
 import type { AccessControl } from '../access/access-control.js';
 import type { AuditLog, AuditOutcome } from '../audit/audit-log.js';
-import { UserError } from '../commands/user-error.js';
+import { PermissionDenied, UserError } from '../commands/user-error.js';
 import type { CoreConfig } from '../config/core-schema.js';
 import type { Metrics } from '../http/metrics.js';
 import type { I18n } from '../i18n/i18n.js';
@@ -88,7 +88,7 @@ export class ActionPipeline {
       return result;
     } catch (err) {
       if (err instanceof UserError) {
-        record('error', err.key);
+        record(err instanceof PermissionDenied ? 'denied' : 'error', err.key);
         return { message: this.i18n.t(err.key, err.vars, locale) };
       }
       const ref = randomUUID().slice(0, 8);

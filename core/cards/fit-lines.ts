@@ -27,3 +27,12 @@ export function fitLines(lines: string[], maxBytes: number, moreLine: (n: number
   }
   return out.join('\n');
 }
+
+/** The most one list item or field may take: one long item never pushes the others out. */
+export const ITEM_BYTES = 600;
+
+/** One item or field value cut to `ITEM_BYTES` (with a visible `…`), before the list is fitted. */
+export function fitItem(text: string, maxBytes = ITEM_BYTES): string {
+  if (utf8Length(text) <= maxBytes) return text;
+  return `${truncateMarkdown(text, maxBytes - 3)}…`;
+}

@@ -1,6 +1,6 @@
 import { truncateMarkdown } from '../util/bytes.js';
 import type { Card, CardStatus } from './card.js';
-import { fitLines } from './fit-lines.js';
+import { fitItem, fitLines } from './fit-lines.js';
 import type { RenderContext } from './render-context.js';
 
 /** Colours for the status variable of the dingops card template. */
@@ -37,7 +37,7 @@ export function renderInteractive(card: Card, ctx: RenderContext): Record<string
   const bodyLines: string[] = card.body ? card.body.split('\n') : [];
   for (const s of card.sections ?? []) {
     if (s.title) bodyLines.push('', `**${ctx.text(s.title, ctx.locale)}**`);
-    for (const item of s.items) bodyLines.push(`- ${item}`);
+    for (const item of s.items) bodyLines.push(`- ${fitItem(item)}`);
   }
   const buttons: InteractiveButton[] = (card.buttons ?? []).map((b) =>
     b.url

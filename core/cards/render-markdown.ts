@@ -1,6 +1,6 @@
 import { utf8Length } from '../util/bytes.js';
 import type { Card, CardStatus } from './card.js';
-import { fitLines } from './fit-lines.js';
+import { fitItem, fitLines } from './fit-lines.js';
 import type { RenderContext } from './render-context.js';
 
 /** DingTalk markdown has no colours we can rely on everywhere; an emoji marks severity. */
@@ -27,19 +27,19 @@ export function renderMarkdown(
   ctx: RenderContext,
   options: { includeCallbackHints?: boolean } = {},
 ): MarkdownMessage {
-  const title = ctx.text(card.title, ctx.locale);
+  const title = fitItem(ctx.text(card.title, ctx.locale), 200);
   const mark = card.status ? STATUS_MARK[card.status] : '';
   const head = `### ${mark ? `${mark} ` : ''}${title}`;
   const lines: string[] = [head];
   if (card.body) lines.push('', ...card.body.split('\n'));
   if (card.fields?.length) {
     lines.push('');
-    for (const f of card.fields) lines.push(`- **${ctx.text(f.label, ctx.locale)}**: ${f.value}`);
+    for (const f of card.fields) lines.push(`- **${ctx.text(f.label, ctx.locale)}**: ${fitItem(f.value)}`);
   }
   for (const section of card.sections ?? []) {
     lines.push('');
     if (section.title) lines.push(`**${ctx.text(section.title, ctx.locale)}**`);
-    for (const item of section.items) lines.push(`- ${item}`);
+    for (const item of section.items) lines.push(`- ${fitItem(item)}`);
   }
   const tail: string[] = [];
   const links = (card.buttons ?? []).filter((b) => b.url);

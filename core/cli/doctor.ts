@@ -9,6 +9,7 @@ import {
   formatResults,
   resultsJson,
 } from '../diagnostics/diagnostics.js';
+import { DOCTOR_TOKEN_HEADER, doctorToken } from '../diagnostics/register-core-checks.js';
 import type { ApiBudget } from '../dingtalk/api-budget.js';
 import { composeDingTalk } from '../dingtalk/dingtalk-stack.js';
 import { en } from '../i18n/catalog/en.js';
@@ -62,6 +63,7 @@ async function fromRunningBot(config: LoadedConfig, fresh: boolean, only?: strin
   try {
     const res = await fetch(`http://127.0.0.1:${config.core.server.port}/doctor?${q}`, {
       signal: AbortSignal.timeout(60_000),
+      headers: { [DOCTOR_TOKEN_HEADER]: doctorToken(config.core.dingtalk.clientSecret) },
     });
     if (!res.ok) return undefined;
     return ((await res.json()) as { checks: CheckResult[] }).checks;

@@ -18,7 +18,7 @@ import type { CommandNode, CommandRegistry } from './registry.js';
 import type { Caller, OptionSpec } from './spec.js';
 import { type Token, TokenizeError, tokenize } from './tokenize.js';
 import { usageLine } from './usage.js';
-import { UserError } from './user-error.js';
+import { PermissionDenied, UserError } from './user-error.js';
 
 const YES_FLAG: OptionSpec = { name: 'yes', short: 'y', type: 'boolean' };
 const BUILTIN_FLAGS: readonly OptionSpec[] = [YES_FLAG];
@@ -205,7 +205,8 @@ export class CommandPipeline {
     } catch (err) {
       if (err instanceof UserError) {
         await this.replyTo(message, this.i18n.t(err.key, err.vars, this.locale));
-        this.record(message, caller, node.path, 'error', started, { node, values, input }, err.key);
+        const outcome = err instanceof PermissionDenied ? 'denied' : 'error';
+        this.record(message, caller, node.path, outcome, started, { node, values, input }, err.key);
         return;
       }
       const ref = randomUUID().slice(0, 8);

@@ -12,3 +12,14 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A refusal decided by a plugin (who may do this to this thing): shown like a UserError,
+ * audited as `denied` rather than `error`.
+ */
+export class PermissionDenied extends UserError {
+  constructor(key: string, vars: Record<string, unknown> = {}) {
+    super(key, vars);
+    this.name = 'PermissionDenied';
+  }
+}

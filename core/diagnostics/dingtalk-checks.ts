@@ -1,4 +1,5 @@
 import { publicUrlProblem } from '../config/public-url.js';
+import { ROBOT_SIGN_WINDOW_MS } from '../dingtalk/robot-signature.js';
 import { ConfigurableDWClient, GatewayError } from '../dingtalk/stream-client.js';
 import { isReceiving } from '../transport/transport.js';
 import type { CoreCheckDeps } from './check-deps.js';
@@ -6,8 +7,8 @@ import type { CheckContext, CheckResult, DiagnosticCheck } from './diagnostics.j
 import { canProbe, probePermission } from './permission-probes.js';
 
 const SKEW_WARN_MS = 60_000;
-/** Robot callback signatures are accepted within an hour: beyond this, they start failing. */
-const SKEW_ERROR_MS = 30 * 60_000;
+/** Robot and card callback signatures are accepted within 5 minutes: close to it, they start failing. */
+const SKEW_ERROR_MS = ROBOT_SIGN_WINDOW_MS - 60_000;
 
 async function fetchJson(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { DependencyContainer } from 'tsyringe';
 import type { LoadedConfig } from '../config/load-config.js';
 import type { ApiBudget } from '../dingtalk/api-budget.js';
@@ -7,6 +8,7 @@ import type { HttpServer } from '../http/http-server.js';
 import type { Database } from '../storage/database.js';
 import { TOKENS } from '../tokens.js';
 import type { TransportState } from '../transport/transport.js';
+import { sameSecretText } from '../util/constant-time.js';
 import { corePermissions, type PermissionNeed } from './check-deps.js';
 import type { Diagnostics } from './diagnostics.js';
 import { dingtalkChecks } from './dingtalk-checks.js';
@@ -56,6 +58,14 @@ export function registerCoreDiagnostics(
       const proxied = req.headers['x-forwarded-for'] || req.headers.forwarded || req.headers['x-real-ip'];
       if (!isLoopback(req.socket.remoteAddress ?? '') || proxied)
         return reply.code(403).send({ error: 'doctor answers local requests only' });
+      // Probes spend metered DingTalk calls: only who holds the bot's config may ask
+      // (`dingops doctor` derives the token from it), not anything that can reach loopback.
+      const token = req.headers[DOCTOR_TOKEN_HEADER];
+      const expected = doctorToken(config.core.dingtalk.clientSecret);
+      if (typeof token !== 'string' || !sameSecretText(token, expected))
+        return reply.code(401).send({
+          error: `doctor needs the ${DOCTOR_TOKEN_HEADER} header: run dingops doctor with the bot's config`,
+        });
       const q = req.query as { fresh?: string; only?: string };
       const results = await diagnostics.run({
         fresh: q.fresh === '1',
@@ -64,6 +74,13 @@ export function registerCoreDiagnostics(
       return reply.send({ schemaVersion: 1, checks: results });
     },
   });
+}
+
+export const DOCTOR_TOKEN_HEADER = 'x-dingops-doctor-token';
+
+/** The token `GET /doctor` wants: derived from the app secret, so the CLI that reads the config knows it. */
+export function doctorToken(clientSecret: string): string {
+  return createHmac('sha256', clientSecret).update('dingops doctor').digest('hex');
 }
 
 function isLoopback(address: string): boolean {

@@ -1,8 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { sameSecretText } from '../util/constant-time.js';
 
-/** How far a card callback's timestamp may be from our clock (DingTalk expects an answer within 2 s). */
-const CARD_SIGN_WINDOW_MS = 5 * 60_000;
+/**
+ * How far a card callback's timestamp may be from our clock: DingTalk signs the click as it
+ * sends it and wants the answer within 2 s, so the window only covers clock skew (the doctor
+ * warns from one minute). Each signature is also accepted only once (ReplayGuard).
+ */
+export const CARD_SIGN_WINDOW_MS = 5 * 60_000;
 
 /** `Base64(HmacSHA256(apiSecret, timestamp))`: the `x-ddpaas-signature` of HTTP card callbacks (PROTOCOL.md 3.4). */
 export function cardCallbackSign(timestamp: string, apiSecret: string): string {

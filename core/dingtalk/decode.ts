@@ -1,7 +1,41 @@
 import type { CardAction, InboundMessage } from '../messages/inbound.js';
 
+/**
+ * What is wrong with a robot message payload (PROTOCOL.md section 2), or undefined: the
+ * fields the bot reads must have their documented types, so a message that was accepted
+ * always decodes (a payload that cannot is refused, or dead-lettered, never replayed forever).
+ */
+export function robotMessageProblem(d: Record<string, any>): string | undefined {
+  if (typeof d.msgId !== 'string' || !d.msgId) return 'msgId must be a non-empty string';
+  if (typeof d.conversationId !== 'string' || !d.conversationId)
+    return 'conversationId must be a non-empty string';
+  const optionalStrings = [
+    'senderStaffId',
+    'senderId',
+    'senderNick',
+    'chatbotUserId',
+    'conversationTitle',
+    'msgtype',
+  ];
+  for (const f of optionalStrings)
+    if (d[f] !== undefined && d[f] !== null && typeof d[f] !== 'string') return `${f} must be a string`;
+  if (d.text !== undefined && (typeof d.text !== 'object' || d.text === null || Array.isArray(d.text)))
+    return 'text must be an object';
+  if (d.text?.content !== undefined && typeof d.text.content !== 'string')
+    return 'text.content must be a string';
+  if (d.atUsers !== undefined && d.atUsers !== null) {
+    if (!Array.isArray(d.atUsers)) return 'atUsers must be an array';
+    for (const [i, u] of d.atUsers.entries())
+      if (!u || typeof u !== 'object' || typeof u.dingtalkId !== 'string')
+        return `atUsers[${i}] must be an object with a dingtalkId`;
+  }
+  return undefined;
+}
+
 /** A robot message payload (PROTOCOL.md section 2), Stream `data` or HTTP body, normalized. */
 export function decodeRobotMessage(d: Record<string, any>, via: string): InboundMessage {
+  const problem = robotMessageProblem(d);
+  if (problem) throw new UndecodableMessage(problem);
   const group = String(d.conversationType) === '2';
   const botId = d.chatbotUserId;
   const atUsers = (Array.isArray(d.atUsers) ? d.atUsers : []) as Array<{
@@ -68,4 +102,12 @@ export function decodeCardCallback(d: Record<string, any>, id: string, via: stri
     receivedAt: Date.now(),
     via,
   };
+}
+
+/** A payload that is not a robot message the bot can read: dead-lettered with this reason. */
+export class UndecodableMessage extends Error {
+  constructor(readonly reason: string) {
+    super(`not a robot message: ${reason}`);
+    this.name = 'UndecodableMessage';
+  }
 }

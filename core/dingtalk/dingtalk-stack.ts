@@ -15,6 +15,7 @@ import type { StatusBoard } from '../runtime/status.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Database } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
+import type { ReplayGuard } from '../storage/replay-guard.js';
 import { TOKENS } from '../tokens.js';
 import type { Transport } from '../transport/transport.js';
 import { ApiBudget } from './api-budget.js';
@@ -180,6 +181,7 @@ export function httpTransport(c: DependencyContainer): HttpCallbackTransport {
       clientSecret: d.clientSecret,
       crypto,
       cardApiSecret: apiSecret,
+      replay: c.resolve<ReplayGuard>(TOKENS.ReplayGuard),
       registerCardCallbacks: async () => {
         await api.registerCardCallback({
           callbackRouteKey: cardRouteKey(d.clientId),

@@ -3,12 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DingTalkEvent } from '../events/event-bus.js';
 import type { HttpServer } from '../http/http-server.js';
+import type { ReplayGuard } from '../storage/replay-guard.js';
 import type { InboundSink, Transport, TransportState } from '../transport/transport.js';
+import { nestedDeeperThan } from '../util/json-depth.js';
 import { type CallbackCrypto, CallbackCryptoError } from './callback-crypto.js';
-import { checkCardSignature } from './card-callback-signature.js';
+import { CARD_SIGN_WINDOW_MS, checkCardSignature } from './card-callback-signature.js';
 import type { CardCallbacks } from './card-callbacks.js';
+import { robotMessageProblem } from './decode.js';
 import type { InboundIntake } from './inbound-intake.js';
-import { checkRobotSignature } from './robot-signature.js';
+import { checkRobotSignature, ROBOT_SIGN_WINDOW_MS } from './robot-signature.js';
 
 export interface HttpCallbackOptions {
   paths: { robot: string; events: string; cards: string };
@@ -22,10 +25,20 @@ export interface HttpCallbackOptions {
   cardApiSecret: string;
   /** Registers the card callback URL with DingTalk (HTTP card callbacks). */
   registerCardCallbacks?: () => Promise<void>;
+  /** Signatures already used (robot and card callbacks sign only a timestamp): accepted once. */
+  replay: ReplayGuard;
   robotBodyLimit?: number;
   eventBodyLimit?: number;
   clock?: () => number;
 }
+
+/**
+ * How far an event's timestamp may be from our clock. Its signature covers the body, so a
+ * captured event cannot carry another one, but an old one could be sent again. DingTalk
+ * retries failed pushes (policy UNCONFIRMED, PROTOCOL.md 4.5); the simulator re-signs each
+ * push, and we allow an hour in case DingTalk re-sends the original, like the robot rule's.
+ */
+export const EVENT_WINDOW_MS = 60 * 60_000;
 
 /** DingTalk's HTTP event meta fields (PascalCase); Stream carries them as frame headers instead. */
 const EVENT_META = new Set(['EventType', 'EventTime', 'CorpId', 'BizId', 'eventId']);
@@ -58,7 +71,7 @@ export class HttpCallbackTransport implements Transport {
 
   constructor(
     private readonly options: HttpCallbackOptions,
-    http: HttpServer,
+    private readonly http: HttpServer,
     private readonly intake: InboundIntake,
     private readonly cards: CardCallbacks,
     private readonly log: Logger,
@@ -128,10 +141,39 @@ export class HttpCallbackTransport implements Transport {
       return await run();
     } catch (err) {
       if (!(err instanceof Refusal)) throw err;
-      const log = err.status >= 500 ? this.log.error.bind(this.log) : this.log.warn.bind(this.log);
-      log({ status: err.status, reason: err.reason, ip: req.ip }, `http: ${what} refused: ${err.message}`);
+      const fields = { status: err.status, reason: err.reason, ip: req.ip };
+      if (err.status >= 500) this.log.error(fields, `http: ${what} refused: ${err.message}`);
+      else {
+        // A scanner or a replay storm is counted (dingops_log_suppressed_total), not written line by line.
+        const w = this.http.warnings.take(`http.${err.reason}`);
+        if (w.log)
+          this.log.warn(
+            { ...fields, suppressed: w.suppressed || undefined },
+            `http: ${what} refused: ${err.message}`,
+          );
+      }
       return reply.code(err.status).send({ error: err.message });
     }
+  }
+
+  /**
+   * A signature is good for one body: the same request again (a retry) goes on to the
+   * duplicate checks, another body with a used signature is a forgery.
+   */
+  private async once(scope: string, signature: string, body: unknown, ttlMs: number): Promise<void> {
+    let verdict: string;
+    try {
+      verdict = await this.options.replay.check(scope, signature, String(body ?? ''), ttlMs);
+    } catch (err) {
+      this.log.error({ err }, `http: could not check the ${scope} signature against replays`);
+      throw new Refusal(503, 'store', 'could not check the request; retry');
+    }
+    if (verdict === 'reused')
+      throw new Refusal(
+        401,
+        'replayed-signature',
+        'this signature was already used with another body (a captured signature cannot carry a new request)',
+      );
   }
 
   private async onRobot(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
@@ -148,6 +190,7 @@ export class HttpCallbackTransport implements Transport {
         check.reason,
         check.detail,
       );
+    await this.once('robot', `${header(h.timestamp)}:${header(h.sign)}`, req.body, 2 * ROBOT_SIGN_WINDOW_MS);
     const data = parseObject(req.body, 'robot message');
     if ('encrypt' in data && !('msgId' in data))
       // PROTOCOL.md 3.3: encrypted robot bodies exist only in third-party code; not DingTalk's default.
@@ -156,8 +199,8 @@ export class HttpCallbackTransport implements Transport {
         'encrypted-body',
         'encrypted robot message bodies are not supported; turn off message encryption for the robot',
       );
-    if (typeof data.msgId !== 'string' || !data.msgId || typeof data.conversationId !== 'string')
-      throw new Refusal(400, 'not-a-message', 'not a robot message: msgId and conversationId are required');
+    const invalid = robotMessageProblem(data);
+    if (invalid) throw new Refusal(400, 'not-a-message', `not a robot message: ${invalid}`);
     let id: string | undefined;
     try {
       id = await this.intake.acceptRobot(data);
@@ -180,16 +223,34 @@ export class HttpCallbackTransport implements Transport {
         'not-configured',
         'event subscription is not configured: set dingtalk.aesKey and dingtalk.token from the event subscription page',
       );
-    const q = req.query as Record<string, string | undefined>;
+    const q = req.query as Record<string, string | string[] | undefined>;
+    const repeated = Object.keys(q).filter((k) => Array.isArray(q[k]));
+    if (repeated.length)
+      throw new Refusal(
+        400,
+        'repeated-query',
+        `query parameters given more than once: ${repeated.join(', ')}`,
+      );
+    const one = q as Record<string, string | undefined>;
     // Every spelling DingTalk's docs and SDKs use (PROTOCOL.md 4.2).
-    const signature = q.msg_signature ?? q.signature;
-    const timestamp = q.timeStamp ?? q.timestamp;
-    const nonce = q.nonce;
+    const signature = one.msg_signature ?? one.signature;
+    const timestamp = one.timeStamp ?? one.timestamp;
+    const nonce = one.nonce;
     if (!signature || !timestamp || !nonce)
       throw new Refusal(
         400,
         'missing-query',
         'msg_signature (or signature), timestamp and nonce are required',
+      );
+    // PROTOCOL.md 4.2: milliseconds, or seconds in some senders.
+    if (!/^\d{1,16}$/.test(timestamp))
+      throw new Refusal(400, 'bad-timestamp', 'timestamp is not an epoch in seconds or milliseconds');
+    const sent = Number(timestamp) < 1e12 ? Number(timestamp) * 1000 : Number(timestamp);
+    if (Math.abs(this.now() - sent) > EVENT_WINDOW_MS)
+      throw new Refusal(
+        401,
+        'stale-timestamp',
+        `timestamp is ${Math.round(Math.abs(this.now() - sent) / 60_000)} min away from this server's clock (limit ${EVENT_WINDOW_MS / 60_000} min)`,
       );
     const body = parseObject(req.body, 'event');
     if (typeof body.encrypt !== 'string' || !body.encrypt)
@@ -236,6 +297,12 @@ export class HttpCallbackTransport implements Transport {
     );
     if (!check.ok)
       throw new Refusal(check.reason === 'missing-headers' ? 400 : 401, check.reason, check.detail);
+    await this.once(
+      'card',
+      `${header(h['x-ddpaas-signature-timestamp'])}:${header(h['x-ddpaas-signature'])}`,
+      req.body,
+      2 * CARD_SIGN_WINDOW_MS,
+    );
     const data = parseObject(req.body, 'card callback');
     if (typeof data.outTrackId !== 'string')
       throw new Refusal(400, 'not-a-callback', 'outTrackId is required');
@@ -261,6 +328,9 @@ function parseObject(body: unknown, what: string): Record<string, any> {
   }
   if (!value || typeof value !== 'object' || Array.isArray(value))
     throw new Refusal(400, 'not-an-object', `the ${what} body is not a JSON object`);
+  // DingTalk's bodies are a few levels deep; storing a deeper one would overflow the stack.
+  if (nestedDeeperThan(value, 16))
+    throw new Refusal(400, 'too-deep', `the ${what} body is nested more than 16 levels deep`);
   return value as Record<string, any>;
 }
 

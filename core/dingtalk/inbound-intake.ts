@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { DingTalkEvent } from '../events/event-bus.js';
 import type { InboundSink } from '../transport/transport.js';
-import { decodeRobotMessage } from './decode.js';
+import { decodeRobotMessage, UndecodableMessage } from './decode.js';
 import type { Inbox } from './inbox.js';
 
 /**
@@ -50,13 +50,24 @@ export class InboundIntake {
     return this.handle(id, () => this.sink!.event(event));
   }
 
-  /** Hands an accepted message or event to the bot, then marks it handled (kept for replay until then). */
+  /**
+   * Hands an accepted message or event to the bot, then marks it handled (kept for replay
+   * until then). One that cannot be read is dead-lettered at once with the reason; one whose
+   * handling keeps failing, after MAX_INBOUND_ATTEMPTS: never replayed at every start.
+   */
   private async handle(id: string, work: () => Promise<void>): Promise<void> {
     try {
       await work();
       await this.inbox.done(id);
     } catch (err) {
-      this.log.error({ err, id }, `${this.via}: handling an inbound message or event failed`);
+      const reason = err instanceof Error ? err.message : String(err);
+      const dead = await this.inbox.failed(id, reason, err instanceof UndecodableMessage).catch(() => false);
+      if (dead)
+        this.log.error(
+          { err, id, reason },
+          `${this.via}: an inbound message or event was dead-lettered (kept with its reason, not handled again)`,
+        );
+      else this.log.error({ err, id }, `${this.via}: handling an inbound message or event failed`);
     }
   }
 

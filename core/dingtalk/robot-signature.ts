@@ -1,8 +1,14 @@
 import { createHmac } from 'node:crypto';
 import { sameSecretText } from '../util/constant-time.js';
 
-/** DingTalk's documented rule: refuse a callback whose timestamp is more than an hour away (PROTOCOL.md 3.1). */
-export const ROBOT_SIGN_WINDOW_MS = 60 * 60_000;
+/**
+ * DingTalk's documented rule refuses a callback more than an hour away (PROTOCOL.md 3.1).
+ * Ours is narrower: DingTalk signs a message as it pushes it and does not retry robot pushes
+ * (fire-and-forget, PROTOCOL.md 2), so the window only has to cover clock skew (the doctor
+ * warns from one minute). The signature covers the timestamp, not the body: each pair is
+ * also accepted once (ReplayGuard).
+ */
+export const ROBOT_SIGN_WINDOW_MS = 5 * 60_000;
 
 /** `Base64(HmacSHA256(appSecret, timestamp + "\n" + appSecret))`, the `sign` header of robot callbacks. */
 export function robotCallbackSign(timestamp: string, appSecret: string): string {
@@ -19,8 +25,8 @@ export type RobotSignatureCheck =
 
 /**
  * Checks the `timestamp` and `sign` headers of a robot message callback. The signature
- * covers only the timestamp, not the body: the one-hour window and the message-id replay
- * check (done by the caller) are what limit a captured request's reuse.
+ * covers only the timestamp, not the body: the narrow window and accepting each pair once
+ * (done by the caller) are what stop a captured pair from carrying another body.
  */
 export function checkRobotSignature(
   timestamp: string | undefined,
@@ -37,7 +43,7 @@ export function checkRobotSignature(
     return {
       ok: false,
       reason: 'stale-timestamp',
-      detail: `timestamp is ${Math.round(skew / 60_000)} min away from this server's clock (limit 60 min; check the clock)`,
+      detail: `timestamp is ${Math.round(skew / 60_000)} min away from this server's clock (limit ${ROBOT_SIGN_WINDOW_MS / 60_000} min; check the clock)`,
     };
   if (!sameSecretText(sign, robotCallbackSign(timestamp, appSecret)))
     return {

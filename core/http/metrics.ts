@@ -21,6 +21,8 @@ export class Metrics {
   readonly outboxDepth: Gauge;
   /** Labels: api, status. */
   readonly apiCalls: FastCounter;
+  /** Label: kind. Warnings left out of the log by a WarnThrottle. */
+  readonly logSuppressed: FastCounter;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     const r = this.registry;
@@ -55,6 +57,12 @@ export class Metrics {
       'dingops_api_calls_total',
       'DingTalk OpenAPI calls',
       ['api', 'status'],
+      r,
+    );
+    this.logSuppressed = new FastCounter(
+      'dingops_log_suppressed_total',
+      'Repeated warnings left out of the log (at most 20 per kind a minute are written)',
+      ['kind'],
       r,
     );
   }

@@ -17,6 +17,7 @@ import type { StatusProvider } from '../runtime/status.js';
 import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
 import type { DialectName } from '../storage/database.js';
 import type { KeyValueStore } from '../storage/kv-store.js';
+import type { ReplayVerdict } from '../storage/replay-guard.js';
 import type { PluginServices, ServiceKey } from './plugin-services.js';
 
 /** Everything a plugin may do; everything registered through it is undone when the plugin stops. */
@@ -44,6 +45,14 @@ export interface PluginContext<C = unknown> {
   };
   http: {
     route(spec: RouteSpec): void;
+    /**
+     * Accepts a webhook signature once (for the bot's whole store, so every replica agrees):
+     * `first` the first time, `same` for the same body again (a retry), `reused` for another
+     * body with a signature already used: refuse it. `ttlMs`: how long the signature is valid.
+     */
+    acceptOnce(scope: string, signature: string, body: string, ttlMs: number): Promise<ReplayVerdict>;
+    /** The request accepted with this signature failed before it was handled: its retry may use it again. */
+    releaseOnce(scope: string, signature: string): Promise<void>;
   };
   schedule(name: string, cron: string, fn: () => unknown, options?: ScheduleOptions): ScheduleHandle;
   events: {

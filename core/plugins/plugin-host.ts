@@ -18,6 +18,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { Database } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
+import type { ReplayGuard } from '../storage/replay-guard.js';
 import { TOKENS } from '../tokens.js';
 import { type PluginDefinition, pluginSchema } from './define-plugin.js';
 import type { PluginContext } from './plugin-context.js';
@@ -207,7 +208,13 @@ export class PluginHost {
       i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
       commands: { register: (spec) => void commands.register(spec as never, name) },
       actions: { register: (spec) => actions.register(name, spec).id },
-      http: { route: (spec) => http.route(name, spec) },
+      http: {
+        route: (spec) => http.route(name, spec),
+        acceptOnce: (scope, signature, body, ttlMs) =>
+          c.resolve<ReplayGuard>(TOKENS.ReplayGuard).check(`${name}.${scope}`, signature, body, ttlMs),
+        releaseOnce: (scope, signature) =>
+          c.resolve<ReplayGuard>(TOKENS.ReplayGuard).release(`${name}.${scope}`, signature),
+      },
       schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
       events: {
         on: (event, fn) => events.on(event, fn, name),

@@ -35,6 +35,7 @@ import { coreMigrations } from '../storage/core-migrations.js';
 import { type Database, openDatabase } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
+import { ReplayGuard } from '../storage/replay-guard.js';
 import { TOKENS } from '../tokens.js';
 import { type InboundSink, isReceiving, type Transport } from '../transport/transport.js';
 import { SecretRedactor } from '../util/redact.js';
@@ -136,6 +137,7 @@ export class Bot implements InboundSink {
     c.registerInstance(TOKENS.Metrics, metrics);
     c.registerInstance(TOKENS.Status, status);
     c.registerInstance(TOKENS.Database, db);
+    c.registerInstance(TOKENS.ReplayGuard, new ReplayGuard(db, clock));
     c.registerInstance(TOKENS.Audit, new AuditLog(db.db, log, { redactor }));
     const access = new AccessControl(config.core.access);
     c.registerInstance(TOKENS.Access, access);

@@ -92,4 +92,33 @@ export const coreMigrations: MigrationList = {
       await db.schema.dropTable('dingtalk_group').execute();
     },
   },
+  '0004_replay_guard': {
+    async up(db: Kysely<any>) {
+      // Signatures of HTTP callbacks and webhooks already used (ReplayGuard), until their window passes.
+      await db.schema
+        .createTable('replay_guard')
+        .addColumn('key', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('fingerprint', 'varchar(64)', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.dropTable('replay_guard').execute();
+    },
+  },
+  '0005_inbound_dead_letter': {
+    async up(db: Kysely<any>) {
+      // An accepted message that cannot be handled is tried a few times, then kept with its
+      // reason (done = 2) instead of being replayed at every start.
+      await db.schema
+        .alterTable('inbound_seen')
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema.alterTable('inbound_seen').addColumn('error', 'text').execute();
+    },
+    async down(db: Kysely<any>) {
+      await db.schema.alterTable('inbound_seen').dropColumn('error').execute();
+      await db.schema.alterTable('inbound_seen').dropColumn('attempts').execute();
+    },
+  },
 };

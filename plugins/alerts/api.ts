@@ -1,4 +1,4 @@
-import type { CardButton } from '../../core/index.js';
+import type { Caller, CardButton } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, LinkedRoom, StoredAlert, TimelineEntry } from './incident-store.js';
 import type { IncidentStatus, Severity } from './model.js';
@@ -54,7 +54,12 @@ export interface IncidentsApi {
   /** The incident linked to this conversation (`linkRoom`). */
   byRoom(openConversationId: string): Promise<IncidentView | undefined>;
   timeline(id: number): Promise<TimelineEntry[]>;
-  /** The same as the card buttons and commands (permission checks are the caller's). */
+  /**
+   * Throws the refusal (PermissionDenied, audited as denied) unless `who` may change this
+   * incident (`plugins.alerts.responders`, or one of the people it was sent to).
+   */
+  checkResponder(id: number, who: Caller): Promise<void>;
+  /** The same as the card buttons and commands (permission checks are the caller's: `checkResponder`). */
   acknowledge(id: number, actor: IncidentActor): Promise<void>;
   resolve(id: number, actor: IncidentActor, note?: string): Promise<void>;
   /** Adds a note to the timeline (who and when recorded). */
@@ -82,13 +87,6 @@ declare module '../../core/events/event-bus.js' {
 
 /** The view of an incident: its own fields, its alerts, and who should be in on it. */
 export function incidentView(i: Incident, alerts: StoredAlert[], config: AlertsConfig): IncidentView {
-  const responders = new Set(i.route.people);
-  const policy = i.route.escalation ? config.escalations[i.route.escalation] : undefined;
-  if (policy && i.escalationLevel !== undefined) {
-    const reached = (i.escalationRound ?? 0) > 0 ? policy.levels.length - 1 : i.escalationLevel;
-    for (const level of policy.levels.slice(0, reached + 1)) for (const p of level.people) responders.add(p);
-  }
-  if (i.ackedBy) responders.add(i.ackedBy);
   return {
     id: i.id,
     title: i.title,
@@ -102,7 +100,7 @@ export function incidentView(i: Incident, alerts: StoredAlert[], config: AlertsC
     updatedAt: i.updatedAt,
     resolvedAt: i.resolvedAt,
     flapping: i.flapping,
-    responders: [...responders],
+    responders: pagedPeople(i, config),
     groups: i.route.groups,
     alerts: alerts.map((a) => ({
       title: a.title,
@@ -114,4 +112,16 @@ export function incidentView(i: Incident, alerts: StoredAlert[], config: AlertsC
     })),
     room: i.room,
   };
+}
+
+/** The people an incident was sent to: its route's people, the escalation levels reached, whoever acknowledged. */
+export function pagedPeople(i: Incident, config: AlertsConfig): string[] {
+  const responders = new Set(i.route.people);
+  const policy = i.route.escalation ? config.escalations[i.route.escalation] : undefined;
+  if (policy && i.escalationLevel !== undefined) {
+    const reached = (i.escalationRound ?? 0) > 0 ? policy.levels.length - 1 : i.escalationLevel;
+    for (const level of policy.levels.slice(0, reached + 1)) for (const p of level.people) responders.add(p);
+  }
+  if (i.ackedBy) responders.add(i.ackedBy);
+  return [...responders];
 }

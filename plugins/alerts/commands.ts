@@ -1,6 +1,9 @@
 import {
+  type Caller,
   card,
   formatDuration,
+  mdCode,
+  mdText,
   type PluginContext,
   parseDuration,
   TOKENS,
@@ -9,10 +12,20 @@ import {
 import type { AlertsConfig } from './config.js';
 import type { IncidentActions } from './incident-actions.js';
 import type { Incident, IncidentStore } from './incident-store.js';
-import { parseMatcher } from './matchers.js';
+import { type Matcher, parseMatcher } from './matchers.js';
 import { SEVERITY_ICON } from './model.js';
+import type { ResponderPolicy } from './responders.js';
 import { route } from './router.js';
-import type { Silences } from './silences.js';
+import { MAX_SILENCE_MS, MIN_SILENCE_MS, type Silences } from './silences.js';
+
+/** Silences are bounded like snoozes: a typo of `99999999d` is refused, not stored. */
+function checkSilenceDuration(ms: number): void {
+  if (ms < MIN_SILENCE_MS || ms > MAX_SILENCE_MS)
+    throw new UserError('alerts.silenceDuration', {
+      min: formatDuration(MIN_SILENCE_MS),
+      max: formatDuration(MAX_SILENCE_MS),
+    });
+}
 
 const id = { name: 'id', type: 'int', min: 1, description: 'alerts.arg.id' } as const;
 /** In an incident's war room the id may be left out. */
@@ -26,14 +39,27 @@ export function registerCommands(
     silences: Silences;
     actions: IncidentActions;
     summary: (i: Incident) => string;
+    /** Throws unless the caller may change this incident. */
+    mayRespond: (id: number, who: Caller) => Promise<void>;
+    responders: ResponderPolicy;
   },
 ): void {
-  const { store, silences, actions } = deps;
+  const { store, silences, actions, mayRespond, responders } = deps;
+  // The incident named (or this war room's), once the caller may change it.
+  const respond = async (c: Parameters<typeof target>[0] & { caller: Caller }) => {
+    const id = await target(c);
+    await mayRespond(id, c.caller);
+    return id;
+  };
   const actor = (c: { caller: { userId: string; nick: string } }) => ({
     userId: c.caller.userId,
     nick: c.caller.nick,
   });
-  const time = (ms: number) => new Date(ms).toISOString().replace('T', ' ').slice(0, 16);
+  // A time out of Date's range (a row from before durations were bounded) reads as "-", not an error.
+  const time = (ms: number) =>
+    Number.isFinite(ms) && Math.abs(ms) <= 8.64e15
+      ? new Date(ms).toISOString().replace('T', ' ').slice(0, 16)
+      : '-';
   // The id given, else the incident whose war room this is.
   const target = async (c: {
     args: { id?: number };
@@ -53,14 +79,14 @@ export function registerCommands(
     description: 'alerts.cmd.ack',
     args: [roomId],
     sideEffects: true,
-    handler: async (c) => actions.ack(await target(c), actor(c)),
+    handler: async (c) => actions.ack(await respond(c), actor(c)),
   });
   ctx.commands.register({
     name: 'unack',
     description: 'alerts.cmd.unack',
     args: [roomId],
     sideEffects: true,
-    handler: async (c) => actions.unack(await target(c), actor(c)),
+    handler: async (c) => actions.unack(await respond(c), actor(c)),
   });
   ctx.commands.register({
     name: 'resolve',
@@ -69,7 +95,7 @@ export function registerCommands(
     args: [roomId],
     options: [{ name: 'note', type: 'string', description: 'alerts.arg.note' }],
     sideEffects: true,
-    handler: async (c) => actions.resolve(await target(c), actor(c), c.args.note ?? ''),
+    handler: async (c) => actions.resolve(await respond(c), actor(c), c.args.note ?? ''),
   });
   ctx.commands.register({
     name: 'snooze',
@@ -85,7 +111,7 @@ export function registerCommands(
       },
     ],
     sideEffects: true,
-    handler: async (c) => actions.snooze(c.args.id, c.args.duration, actor(c)),
+    handler: async (c) => actions.snooze(await respond(c), c.args.duration, actor(c)),
   });
   ctx.commands.register({
     name: 'silence',
@@ -99,20 +125,46 @@ export function registerCommands(
         examples: ['silence add alertname=DiskFull env=~prod.* 2h --comment "disk swap"'],
         sideEffects: true,
         handler: async (c) => {
+          // Not tied to one incident: only the configured responders (and admins) may.
+          responders.check(c.caller);
           const terms = c.args.terms as string[];
           const ms = parseDuration(terms.at(-1) ?? '');
           if (ms === undefined || terms.length < 2) throw new UserError('alerts.silenceUsage');
-          const matchers = terms.slice(0, -1);
-          for (const m of matchers) {
+          checkSilenceDuration(ms);
+          const matchers: Matcher[] = [];
+          for (const m of terms.slice(0, -1)) {
             try {
-              parseMatcher(m);
+              matchers.push(parseMatcher(m));
             } catch (err) {
               throw new UserError('alerts.badMatcher', { error: (err as Error).message });
             }
           }
           const s = await silences.add(matchers, ms, c.caller.userId, String(c.args.comment ?? ''));
-          return c.t('alerts.silenced', { id: s.id, matchers: matchers.join(' '), until: time(s.endsAt) });
+          return c.t('alerts.silenced', {
+            id: s.id,
+            matchers: s.text.map((t) => mdCode(t, 300)).join(' '),
+            until: time(s.endsAt),
+          });
         },
+      },
+      {
+        // What the Silence button does, for the markdown fallback: the incident's grouping
+        // labels as equality matchers, whatever their values contain.
+        name: 'incident',
+        description: 'alerts.cmd.silenceIncident',
+        args: [
+          id,
+          {
+            name: 'duration',
+            type: 'duration',
+            min: MIN_SILENCE_MS,
+            max: MAX_SILENCE_MS,
+            description: 'alerts.arg.duration',
+          },
+        ],
+        sideEffects: true,
+        handler: async (c) =>
+          (await actions.silence(await respond(c), Number(c.args.duration), actor(c))).card,
       },
       {
         name: 'list',
@@ -127,7 +179,7 @@ export function registerCommands(
               {
                 items: list.map(
                   (s) =>
-                    `#${s.id} \`${s.text.join(' ')}\` → ${time(s.endsAt)} · @${s.createdBy}${s.comment ? ` · ${s.comment}` : ''}`,
+                    `#${s.id} ${s.text.map((t) => mdCode(t, 200)).join(' ')} → ${time(s.endsAt)} · @${mdText(s.createdBy, 100)}${s.comment ? ` · ${mdText(s.comment, 200)}` : ''}`,
                 ),
               },
             ],
@@ -140,6 +192,7 @@ export function registerCommands(
         args: [{ name: 'id', type: 'int', min: 1 }],
         sideEffects: true,
         handler: async (c) => {
+          responders.check(c.caller);
           if (!(await silences.remove(Number(c.args.id))))
             throw new UserError('alerts.noSilence', { id: c.args.id });
           return c.t('alerts.silenceRemoved', { id: c.args.id });
@@ -192,7 +245,7 @@ export function registerCommands(
       const timeline = await store.timelineOf(i.id);
       const alerts = await store.alerts(i.id);
       return card({
-        title: `#${i.id} ${i.title}`,
+        title: `#${i.id} ${mdText(i.title, 200)}`,
         status: i.status === 'resolved' ? 'success' : 'info',
         fields: [
           { label: c.t('alerts.field.status'), value: c.t(`alerts.status.${i.status}`) },
@@ -204,16 +257,20 @@ export function registerCommands(
         sections: [
           {
             title: c.t('alerts.section.labels'),
-            items: Object.entries(i.labels).map(([k, v]) => `\`${k}=${v}\``),
+            items: Object.entries(i.labels).map(([k, v]) => mdCode(`${k}=${v}`)),
           },
           {
             title: c.t('alerts.section.alerts', { count: alerts.length }),
-            items: alerts.map((a) => `${a.status === 'firing' ? '🔥' : '✅'} ${a.title} (${a.fingerprint})`),
+            items: alerts.map(
+              (a) =>
+                `${a.status === 'firing' ? '🔥' : '✅'} ${mdText(a.title, 200)} (${mdText(a.fingerprint, 100)})`,
+            ),
           },
           {
             title: c.t('alerts.section.timeline'),
             items: timeline.map(
-              (e) => `${time(e.at)} **${e.actor}** ${e.kind}${e.detail ? `: ${e.detail}` : ''}`,
+              (e) =>
+                `${time(e.at)} **${mdText(e.actor, 100)}** ${e.kind}${e.detail ? `: ${mdText(e.detail, 300)}` : ''}`,
             ),
           },
         ],
@@ -283,5 +340,5 @@ export function registerCommands(
 
 export function incidentSummary(t: (k: string, v?: Record<string, unknown>) => string) {
   return (i: Incident) =>
-    `#${i.id} ${SEVERITY_ICON[i.severity]} **${i.title}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
+    `#${i.id} ${SEVERITY_ICON[i.severity]} **${mdText(i.title, 200)}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
 }

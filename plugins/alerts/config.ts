@@ -124,6 +124,12 @@ export const alertsConfigSchema = z
         window: duration('30m'),
       })
       .prefault({}),
+    responders: z
+      .array(z.string().min(1))
+      .default(['role:oncall'])
+      .describe(
+        'who may ack, unack, resolve, snooze, silence and close war rooms: role:<name>, people, or everyone (admins and the people an incident was sent to always may)',
+      ),
     snoozePresets: z.array(duration('30m')).prefault(['30m', '2h', '1d']),
     sendResolvedForSilenced: z.boolean().default(false),
     /** Labels shown on cards (others are in `incident <id>`). */

@@ -1,5 +1,6 @@
 import { type Card, formatDuration, UserError } from '../../core/index.js';
 import type { Incident, IncidentStore } from './incident-store.js';
+import { matcher } from './matchers.js';
 import type { Notifier } from './notifier.js';
 import type { Silences } from './silences.js';
 
@@ -86,10 +87,11 @@ export class IncidentActions {
     const i = await this.load(id);
     const keys = Object.keys(i.labels).filter((k) => this.grouping.by.includes(k) || k === 'alertname');
     if (!keys.length) throw new UserError('alerts.nothingToSilence', { id });
-    const matchers = keys.map((k) => `${k}=${i.labels[k]}`);
+    // Equality matchers built from the labels themselves: a value like `~.*` stays a value.
+    const matchers = keys.map((k) => matcher(k, '=', i.labels[k]!));
     const s = await this.silences.add(matchers, ms, by.userId, `from incident #${id}`);
     return {
-      card: await this.after(id, by, 'silenced', `#${s.id} ${matchers.join(' ')} ${formatDuration(ms)}`),
+      card: await this.after(id, by, 'silenced', `#${s.id} ${s.text.join(' ')} ${formatDuration(ms)}`),
       silenceId: s.id,
     };
   }

@@ -5,6 +5,8 @@ import {
   card,
   formatDuration,
   localTime,
+  mdCode,
+  mdText,
 } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident-store.js';
@@ -52,13 +54,14 @@ export function incidentCard(
   if (i.ackedBy) fields.push({ label: t('field.ackedBy'), value: `@${i.ackedBy}` });
   if (i.status === 'snoozed' && i.snoozedUntil)
     fields.push({ label: t('field.snoozedUntil'), value: time(i.snoozedUntil) });
-  const labels = config.cardLabels.filter((l) => i.labels[l]).map((l) => `\`${l}=${i.labels[l]}\``);
+  const labels = config.cardLabels.filter((l) => i.labels[l]).map((l) => mdCode(`${l}=${i.labels[l]}`, 200));
   const firing = alerts.filter((a) => a.status === 'firing');
   const resolved = alerts.filter((a) => a.status === 'resolved');
   const line = (a: StoredAlert) => {
     const summary = a.annotations.description || a.annotations.summary;
     const link = a.links[0];
-    return `${a.status === 'firing' ? '🔥' : '✅'} ${link ? `[${a.title}](${link.url})` : a.title}${summary && summary !== a.title ? ` — ${summary}` : ''}`;
+    const title = mdText(a.title, 200);
+    return `${a.status === 'firing' ? '🔥' : '✅'} ${link && safeUrl(link.url) ? `[${title}](${link.url})` : title}${summary && summary !== a.title ? ` — ${mdText(summary, 300)}` : ''}`;
   };
   const buttons: CardButton[] = [];
   if (i.status !== 'resolved') {
@@ -92,20 +95,17 @@ export function incidentCard(
       text: t('button.silence', { duration: '2h' }),
       style: 'danger',
       action: { id: deps.actions.silence, params: { incident: String(i.id), ms: String(2 * 3_600_000) } },
-      command: `silence add ${Object.entries(i.labels)
-        .filter(([k]) => config.grouping.by.includes(k) || k === 'alertname')
-        .map(([k, v]) => `${k}=${v.includes(' ') ? `"${v}"` : v}`)
-        .join(' ')} 2h`,
+      command: `silence incident ${i.id} 2h`,
     });
     if (!i.room) buttons.push(...(deps.extraButtons?.(i, alerts) ?? []));
   }
   // The linked room (war room): named on every copy of the card, one click away when DingTalk gave its link.
   if (i.room) {
-    fields.push({ label: t('field.room'), value: i.room.title });
+    fields.push({ label: t('field.room'), value: mdText(i.room.title) });
     if (i.room.url) buttons.push({ text: t('button.room'), url: i.room.url });
   }
   return card({
-    title: `${SEVERITY_ICON[i.severity]} #${i.id} ${i.title}`,
+    title: `${SEVERITY_ICON[i.severity]} #${i.id} ${mdText(i.title, 200)}`,
     status: statusOf(i),
     fields,
     sections: [
@@ -135,10 +135,15 @@ export function digestCard(list: Incident[], deps: Pick<CardDeps, 't'>): Card {
       {
         items: list.map(
           (i) =>
-            `${SEVERITY_ICON[i.severity]} **#${i.id}** ${i.title} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
+            `${SEVERITY_ICON[i.severity]} **#${i.id}** ${mdText(i.title, 200)} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
         ),
       },
     ],
     footer: t('digest.footer'),
   });
+}
+
+/** A link from an alert is shown only when it is an http(s) URL with nothing that could end the markdown link early. */
+function safeUrl(url: string): boolean {
+  return /^https?:\/\/[^\s()<>]+$/i.test(url) && url.length <= 2000;
 }

@@ -1,5 +1,5 @@
-import { type CardButton, definePlugin, TOKENS } from '../../core/index.js';
-import { type IncidentsApi, type IncidentView, incidentView } from './api.js';
+import { type Caller, type CardButton, definePlugin, TOKENS, UserError } from '../../core/index.js';
+import { type IncidentsApi, type IncidentView, incidentView, pagedPeople } from './api.js';
 import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';
 import { alertsCatalogs } from './i18n.js';
@@ -9,8 +9,24 @@ import { type Incident, IncidentStore } from './incident-store.js';
 import { registerIngestRoutes } from './ingest/ingest-routes.js';
 import { alertsMigrations } from './migrations.js';
 import { Notifier } from './notifier.js';
-import { Silences } from './silences.js';
+import { ResponderPolicy } from './responders.js';
+import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 import { StormWatch } from './storm-watch.js';
+
+const SNOOZE = { min: 60_000, max: 7 * 86_400_000 };
+const SILENCE = { min: MIN_SILENCE_MS, max: MAX_SILENCE_MS };
+
+/** A duration (ms) from a button's params: within the bounds the typed command has, or one the config offers. */
+function durationParam(
+  raw: string | undefined,
+  bounds: { min: number; max: number },
+  offered: readonly number[] = [],
+): number {
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ((ms < bounds.min || ms > bounds.max) && !offered.includes(ms)))
+    throw new UserError('alerts.badAction');
+  return ms;
+}
 
 /**
  * Alert routing (README, "Alerts"): Alertmanager, Grafana and generic webhooks in;
@@ -118,6 +134,13 @@ export default definePlugin({
       changed,
     );
 
+    const responders = new ResponderPolicy(ctx);
+    // Changing an incident: admins, the configured responders, the people it was sent to.
+    const mayRespond = async (id: number, who: Caller) => {
+      const i = await store.incident(id);
+      responders.check(who, i ? pagedPeople(i, config) : []);
+    };
+
     registerIngestRoutes(ctx, store, (accepted, incidents) => {
       void notifier.kick();
       for (const id of incidents) changed(id, 'alerts');
@@ -128,7 +151,14 @@ export default definePlugin({
             .toGroup(g, ctx.t('storm', { count }))
             .catch((err) => ctx.log.warn({ err }, 'alerts: storm warning not sent'));
     });
-    registerCommands(ctx, { store, silences, actions, summary: incidentSummary((k, v) => ctx.t(k, v)) });
+    registerCommands(ctx, {
+      store,
+      silences,
+      actions,
+      summary: incidentSummary((k, v) => ctx.t(k, v)),
+      mayRespond,
+      responders,
+    });
 
     const api: IncidentsApi = {
       get: view,
@@ -137,6 +167,7 @@ export default definePlugin({
         return i ? incidentView(i, await store.alerts(i.id), config) : undefined;
       },
       timeline: (id) => store.timelineOf(id),
+      checkResponder: mayRespond,
       acknowledge: async (id, by) => void (await actions.ack(id, by)),
       resolve: async (id, by, note) => void (await actions.resolve(id, by, note)),
       note: async (id, by, text) => {
@@ -159,38 +190,54 @@ export default definePlugin({
     };
     ctx.plugins.provide('alerts.incidents', api);
 
-    const incidentParam = (p: Record<string, string>) => Number(p.incident);
+    const incidentParam = (p: Record<string, string>) => {
+      const id = Number(p.incident);
+      if (!Number.isSafeInteger(id) || id < 1) throw new UserError('alerts.badAction');
+      return id;
+    };
     const actor = (a: { caller: { userId: string; nick: string } }) => ({
       userId: a.caller.userId,
       nick: a.caller.nick,
     });
+    // A button's params come back from DingTalk as the card had them, but a forged callback
+    // can say anything: the incident id and duration are checked like a typed command's.
+    const guarded = async (a: { params: Record<string, string>; caller: Caller }) => {
+      const id = incidentParam(a.params);
+      await mayRespond(id, a.caller);
+      return id;
+    };
     ctx.actions.register({
       name: 'ack',
       command: 'ack',
-      handler: async (a) => ({ card: await actions.ack(incidentParam(a.params), actor(a)) }),
+      handler: async (a) => ({ card: await actions.ack(await guarded(a), actor(a)) }),
     });
     ctx.actions.register({
       name: 'unack',
       command: 'unack',
-      handler: async (a) => ({ card: await actions.unack(incidentParam(a.params), actor(a)) }),
+      handler: async (a) => ({ card: await actions.unack(await guarded(a), actor(a)) }),
     });
     ctx.actions.register({
       name: 'resolve',
       command: 'resolve',
-      handler: async (a) => ({ card: await actions.resolve(incidentParam(a.params), actor(a)) }),
+      handler: async (a) => ({ card: await actions.resolve(await guarded(a), actor(a)) }),
     });
     ctx.actions.register({
       name: 'snooze',
       command: 'snooze',
       handler: async (a) => ({
-        card: await actions.snooze(incidentParam(a.params), Number(a.params.ms), actor(a)),
+        card: await actions.snooze(
+          await guarded(a),
+          durationParam(a.params.ms, SNOOZE, config.snoozePresets),
+          actor(a),
+        ),
       }),
     });
     ctx.actions.register({
       name: 'silence',
-      command: 'silence add',
+      command: 'silence incident',
       handler: async (a) => {
-        const r = await actions.silence(incidentParam(a.params), Number(a.params.ms), actor(a));
+        const ms = durationParam(a.params.ms, SILENCE);
+        const r = await actions.silence(await guarded(a), ms, actor(a));
         return { card: r.card };
       },
     });
@@ -247,6 +294,37 @@ export default definePlugin({
               severity: 'ok',
               message: t('alerts.doctor.groupsOk', { count: new Set(named.map(([g]) => g)).size }),
             };
+      },
+    });
+    // `doctor`: the changing commands are not open to every member by accident.
+    ctx.diagnostics.register({
+      id: 'alerts.responders',
+      run: ({ t }) => {
+        if (responders.openToEveryone)
+          return {
+            id: 'alerts.responders',
+            severity: 'warn',
+            message: t('alerts.doctor.respondersOpen'),
+            where: 'plugins.alerts.responders',
+            fix: t('alerts.doctor.respondersFix'),
+          };
+        const roles = ctx.services.resolve(TOKENS.CoreConfig).access.roles;
+        const empty = config.responders
+          .filter((r) => r.startsWith('role:') && !(roles[r.slice(5)] ?? []).length)
+          .map((r) => r.slice(5));
+        if (empty.length)
+          return empty.map((role) => ({
+            id: `alerts.responders.${role}`,
+            severity: 'warn' as const,
+            message: t('alerts.doctor.respondersNoRole', { role }),
+            where: 'access.roles',
+            fix: t('alerts.doctor.respondersRoleFix'),
+          }));
+        return {
+          id: 'alerts.responders',
+          severity: 'ok',
+          message: t('alerts.doctor.respondersOk', { responders: config.responders.join(', ') }),
+        };
       },
     });
     notifier.start();

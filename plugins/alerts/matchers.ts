@@ -7,18 +7,37 @@ export interface Matcher {
   regex?: RegExp;
 }
 
-const MATCHER = /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(.*?)\s*$/;
+// The name and operator only: the value is the rest of the (trimmed) text. A pattern that
+// also matched trailing space (`(.*?)\s*$`) backtracks quadratically on long values.
+const MATCHER = /^([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*/;
+/** A regex matcher longer than this is refused: silences and routes are typed by people. */
+export const MAX_MATCHER_REGEX = 1000;
 
 export function parseMatcher(text: string): Matcher {
-  const m = MATCHER.exec(text);
-  if (!m) throw new Error(`'${text}' is not a matcher (name=value, name!=value, name=~regex or name!~regex)`);
-  const [, name, op, raw] = m as unknown as [string, string, Matcher['op'], string];
-  const value = raw.replace(/^"(.*)"$/, '$1');
+  const trimmed = text.trim();
+  const m = MATCHER.exec(trimmed);
+  const shown = trimmed.length > 80 ? `${trimmed.slice(0, 79)}…` : trimmed;
+  if (!m)
+    throw new Error(`'${shown}' is not a matcher (name=value, name!=value, name=~regex or name!~regex)`);
+  const [all, name, op] = m as unknown as [string, string, Matcher['op']];
+  const raw = trimmed.slice(all.length);
+  // `name="value"`: the quotes are not part of the value (Alertmanager's syntax).
+  const value =
+    raw.length >= 2 && raw.startsWith('"') && raw.endsWith('"')
+      ? raw.slice(1, -1).replace(/\\(["\\])/g, '$1')
+      : raw;
+  return matcher(name, op, value, shown);
+}
+
+/** A matcher from its parts (never from text: a value is only ever a value). */
+export function matcher(name: string, op: Matcher['op'], value: string, shown = `${name}${op}…`): Matcher {
   if (op === '=~' || op === '!~') {
+    if (value.length > MAX_MATCHER_REGEX)
+      throw new Error(`'${shown}': the regular expression is longer than ${MAX_MATCHER_REGEX} characters`);
     try {
       return { name, op, value, regex: new RegExp(`^(?:${value})$`) };
     } catch (err) {
-      throw new Error(`'${text}': invalid regular expression (${(err as Error).message})`);
+      throw new Error(`'${shown}': invalid regular expression (${(err as Error).message})`);
     }
   }
   return { name, op, value };
@@ -43,6 +62,7 @@ export function matchesAll(list: readonly Matcher[], labels: Record<string, stri
   return list.every((m) => matches(m, labels));
 }
 
+/** Alertmanager's text form: `name="value"`, with `"` and `\` escaped, so a value reads as a value. */
 export function formatMatcher(m: Matcher): string {
-  return `${m.name}${m.op}${m.value}`;
+  return `${m.name}${m.op}"${m.value.replace(/[\\"]/g, '\\$&')}"`;
 }

@@ -1,3 +1,5 @@
+import { nestedDeeperThan } from '../../core/index.js';
+
 export type Severity = 'critical' | 'warning' | 'info';
 
 /** How a severity shows in chat (cards, lists, war rooms). */
@@ -42,13 +44,35 @@ export function severityOf(labels: Record<string, string>): Severity {
   return 'warning';
 }
 
+/** What one alert may carry: longer names, values and titles are cut with a visible `…`. */
+export const LIMITS = { labelName: 128, labelValue: 2048, title: 300, entries: 100 } as const;
+
+/** At most `max` characters; a cut text ends with `…` so whoever reads it knows. */
+export function capText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const end = /[\uD800-\uDBFF]/.test(text[max - 2] ?? '') ? max - 2 : max - 1;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Labels or annotations: strings (other JSON values as their JSON text), each name and value capped. */
 export function stringMap(value: unknown, where: string): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (typeof value !== 'object' || Array.isArray(value)) throw new BadPayload(`${where} must be an object`);
+  const entries = Object.entries(value as Record<string, unknown>);
+  if (entries.length > LIMITS.entries)
+    throw new BadPayload(`${where} has ${entries.length} entries (at most ${LIMITS.entries})`);
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>))
-    out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  for (const [k, v] of entries)
+    out[capText(k, LIMITS.labelName)] = capText(
+      typeof v === 'string' ? v : JSON.stringify(v),
+      LIMITS.labelValue,
+    );
   return out;
+}
+
+/** Refuses JSON nested deeper than `max` levels with a 400 (see `nestedDeeperThan`). */
+export function checkDepth(value: unknown, max = 32): void {
+  if (nestedDeeperThan(value, max)) throw new BadPayload(`the body is nested more than ${max} levels deep`);
 }
 
 /** A payload the sender must fix: answered 400 with this message. */

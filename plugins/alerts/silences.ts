@@ -1,15 +1,27 @@
 import type { Kysely } from 'kysely';
-import { type Matcher, matchesAll, parseMatcher } from './matchers.js';
+import { formatMatcher, type Matcher, matcher, matchesAll, parseMatcher } from './matchers.js';
 
 export interface Silence {
   id: number;
   matchers: Matcher[];
+  /** The matchers as Alertmanager writes them (`name="value"`), for showing. */
   text: string[];
   startsAt: number;
   endsAt: number;
   createdBy: string;
   comment: string;
 }
+
+/** A matcher as stored: its parts, never text to parse again (a value stays a value). */
+interface StoredMatcher {
+  name: string;
+  op: Matcher['op'];
+  value: string;
+}
+
+/** The longest a silence may last (a longer one is refused, as a snooze longer than its bound is). */
+export const MAX_SILENCE_MS = 30 * 86_400_000;
+export const MIN_SILENCE_MS = 60_000;
 
 /** Silences: label matchers that mute notifications until they end (the incident is still tracked). */
 export class Silences {
@@ -18,13 +30,13 @@ export class Silences {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async add(matchers: string[], durationMs: number, createdBy: string, comment: string): Promise<Silence> {
-    const parsed = matchers.map(parseMatcher);
+  async add(matchers: Matcher[], durationMs: number, createdBy: string, comment: string): Promise<Silence> {
     const now = this.now();
+    const stored: StoredMatcher[] = matchers.map(({ name, op, value }) => ({ name, op, value }));
     const r = await this.db
       .insertInto('alerts_silence')
       .values({
-        matchers: JSON.stringify(matchers),
+        matchers: JSON.stringify(stored),
         starts_at: now,
         ends_at: now + durationMs,
         created_by: createdBy,
@@ -34,8 +46,8 @@ export class Silences {
       .executeTakeFirstOrThrow();
     return {
       id: Number(r.id),
-      matchers: parsed,
-      text: matchers,
+      matchers,
+      text: matchers.map(formatMatcher),
       startsAt: now,
       endsAt: now + durationMs,
       createdBy,
@@ -51,11 +63,11 @@ export class Silences {
       .orderBy('id')
       .execute();
     return rows.map((r) => {
-      const text = JSON.parse(r.matchers) as string[];
+      const matchers = (JSON.parse(r.matchers) as Array<string | StoredMatcher>).map(fromStored);
       return {
         id: Number(r.id),
-        matchers: text.map(parseMatcher),
-        text,
+        matchers,
+        text: matchers.map(formatMatcher),
         startsAt: Number(r.starts_at),
         endsAt: Number(r.ends_at),
         createdBy: r.created_by,
@@ -79,4 +91,9 @@ export class Silences {
   static muting(silences: Silence[], labels: Record<string, string>): Silence | undefined {
     return silences.find((s) => matchesAll(s.matchers, labels));
   }
+}
+
+/** Rows written before matchers were stored by parts hold the text a person typed. */
+function fromStored(m: string | StoredMatcher): Matcher {
+  return typeof m === 'string' ? parseMatcher(m) : matcher(m.name, m.op, m.value);
 }

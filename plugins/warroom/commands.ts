@@ -115,6 +115,7 @@ export function registerCommands(
         sideEffects: true,
         handler: async (c) => {
           const room = await roomOf(c);
+          await rooms.incidents().checkResponder(room.incidentId, c.caller);
           await rooms.close(room.incidentId, actor(c));
           return c.t('warroom.closed', { title: room.title, id: room.incidentId });
         },

@@ -64,6 +64,7 @@ export default definePlugin({
       name: 'ack',
       command: 'ack',
       handler: async (a) => {
+        await rooms.incidents().checkResponder(incident(a.params), a.caller);
         await rooms.incidents().acknowledge(incident(a.params), actor(a));
         return { card: await roomCard(incident(a.params)) };
       },
@@ -72,6 +73,7 @@ export default definePlugin({
       name: 'resolve',
       command: 'resolve',
       handler: async (a) => {
+        await rooms.incidents().checkResponder(incident(a.params), a.caller);
         await rooms.incidents().resolve(incident(a.params), actor(a));
         return { card: await roomCard(incident(a.params)) };
       },
@@ -80,6 +82,8 @@ export default definePlugin({
       name: 'close',
       command: 'warroom close',
       handler: async (a) => {
+        // Closing a room is a change to the incident's response: the same people may.
+        await rooms.incidents().checkResponder(incident(a.params), a.caller);
         await rooms.close(incident(a.params), actor(a));
         return { card: await roomCard(incident(a.params)) };
       },

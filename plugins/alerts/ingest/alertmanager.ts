@@ -1,4 +1,13 @@
-import { BadPayload, type IncomingAlert, type IngestBatch, severityOf, stringMap, timeOf } from '../model.js';
+import {
+  BadPayload,
+  capText,
+  type IncomingAlert,
+  type IngestBatch,
+  LIMITS,
+  severityOf,
+  stringMap,
+  timeOf,
+} from '../model.js';
 
 /**
  * Alertmanager's webhook (`version: "4"`), and Grafana's, which extends it. Unknown fields
@@ -25,7 +34,9 @@ export function parseAlertmanagerLike(
     if (a.status !== 'firing' && a.status !== 'resolved')
       throw new BadPayload(`${where}.status must be firing or resolved`);
     const fingerprint =
-      typeof a.fingerprint === 'string' && a.fingerprint ? a.fingerprint : labelFingerprint(labels);
+      typeof a.fingerprint === 'string' && a.fingerprint
+        ? capText(a.fingerprint, 255)
+        : labelFingerprint(labels);
     const links: IncomingAlert['links'] = [];
     for (const [key, title] of [
       ['generatorURL', 'source'],
@@ -33,7 +44,8 @@ export function parseAlertmanagerLike(
       ['panelURL', 'panel'],
       ['silenceURL', 'silence'],
     ] as const)
-      if (typeof a[key] === 'string' && a[key]) links.push({ title, url: a[key] as string });
+      if (typeof a[key] === 'string' && a[key])
+        links.push({ title, url: capText(a[key] as string, LIMITS.labelValue) });
     if (externalURL && source === 'alertmanager') links.push({ title: 'Alertmanager', url: externalURL });
     return {
       fingerprint,
@@ -44,7 +56,10 @@ export function parseAlertmanagerLike(
       endsAt: a.status === 'resolved' ? (timeOf(a.endsAt, `${where}.endsAt`) ?? now) : undefined,
       links,
       groupKey,
-      title: annotations.summary || annotations.title || labels.alertname || fingerprint,
+      title: capText(
+        annotations.summary || annotations.title || labels.alertname || fingerprint,
+        LIMITS.title,
+      ),
       severity: severityOf(labels),
     };
   });

@@ -27,7 +27,7 @@ export function credentialProblem(
   if (source.timestampHeader) {
     const ts = header(source.timestampHeader);
     if (!ts) return `missing ${source.timestampHeader}`;
-    if (!/^\d+$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > 300)
+    if (!/^\d{1,16}$/.test(ts) || Math.abs(Date.now() / 1000 - Number(ts)) > SIGNATURE_TTL_MS / 2000)
       return `${source.timestampHeader} is more than 5 minutes off`;
     signed = `${ts}:${rawBody}`;
   }
@@ -35,4 +35,27 @@ export function credentialProblem(
   return sameSecretText(signature.toLowerCase().replace(/^sha256=/, ''), expected)
     ? undefined
     : 'wrong signature';
+}
+
+/** How long a signed request's signature is remembered: twice the timestamp window, so a captured one is refused while it is valid. */
+export const SIGNATURE_TTL_MS = 2 * 300_000;
+
+/**
+ * The signature a request was let in by (with its timestamp), when it came by HMAC rather
+ * than a bearer token: each is accepted once.
+ */
+export function usedSignature(
+  source: SourceConfig,
+  headers: Record<string, string | string[] | undefined>,
+): string | undefined {
+  const header = (name: string) => {
+    const v = headers[name.toLowerCase()];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  if (!source.hmacSecret) return undefined;
+  const auth = header('authorization');
+  if (source.token && auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
+  const signature = header(source.signatureHeader);
+  if (!signature) return undefined;
+  return `${source.timestampHeader ? header(source.timestampHeader) : ''}:${signature.toLowerCase()}`;
 }

@@ -1,7 +1,9 @@
 import {
   BadPayload,
+  capText,
   type IncomingAlert,
   type IngestBatch,
+  LIMITS,
   type Severity,
   stringMap,
   timeOf,
@@ -33,7 +35,7 @@ export function parseGeneric(body: unknown, now = Date.now()): IngestBatch {
     if (!SEVERITIES.includes(severity))
       throw new BadPayload(`${where}.severity must be critical, warning or info`);
     const labels = stringMap(a.labels, `${where}.labels`);
-    labels.alertname ??= a.title;
+    labels.alertname ??= capText(a.title, LIMITS.labelValue);
     labels.severity ??= severity;
     const annotations = stringMap(a.annotations, `${where}.annotations`);
     if (
@@ -48,7 +50,10 @@ export function parseGeneric(body: unknown, now = Date.now()): IngestBatch {
         const link = l as { title?: unknown; url?: unknown };
         if (typeof link?.url !== 'string' || !/^https?:\/\//.test(link.url))
           throw new BadPayload(`${where}.links[${j}].url must be an http(s) URL`);
-        links.push({ title: typeof link.title === 'string' ? link.title : link.url, url: link.url });
+        links.push({
+          title: capText(typeof link.title === 'string' ? link.title : link.url, LIMITS.title),
+          url: capText(link.url, LIMITS.labelValue),
+        });
       }
     }
     const startsAt = timeOf(a.startsAt, `${where}.startsAt`) ?? now;
@@ -60,7 +65,7 @@ export function parseGeneric(body: unknown, now = Date.now()): IngestBatch {
       startsAt,
       endsAt: status === 'resolved' ? (timeOf(a.endsAt, `${where}.endsAt`) ?? now) : undefined,
       links,
-      title: a.title.trim(),
+      title: capText(a.title.trim(), LIMITS.title),
       severity,
     };
   });

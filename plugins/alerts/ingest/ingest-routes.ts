@@ -3,9 +3,9 @@ import { Counter } from 'prom-client';
 import { type PluginContext, TOKENS } from '../../../core/index.js';
 import type { AlertsConfig } from '../config.js';
 import type { IncidentStore } from '../incident-store.js';
-import { BadPayload, type IngestBatch } from '../model.js';
+import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
 import { parseAlertmanagerLike } from './alertmanager.js';
-import { credentialProblem } from './credentials.js';
+import { credentialProblem, SIGNATURE_TTL_MS, usedSignature } from './credentials.js';
 import { parseGeneric } from './generic.js';
 
 type Source = 'alertmanager' | 'grafana' | 'generic';
@@ -57,6 +57,23 @@ export function registerIngestRoutes(
         const raw = typeof req.body === 'string' ? req.body : '';
         const problem = credentialProblem(conf, req.headers, raw);
         if (problem) return refuse(401, 'unauthorized', problem);
+        // A signed request is accepted once: a captured one cannot be sent again.
+        const signature = usedSignature(conf, req.headers);
+        if (signature) {
+          let verdict: string;
+          try {
+            verdict = await ctx.http.acceptOnce(source, signature, raw, SIGNATURE_TTL_MS);
+          } catch (err) {
+            ctx.log.error({ err, source }, 'alerts: could not check the signature against replays');
+            return reply.code(503).send({ error: 'could not check the request; retry' });
+          }
+          if (verdict !== 'first')
+            return refuse(
+              409,
+              'replayed',
+              'this signed request was already received (each signature is accepted once)',
+            );
+        }
         let body: unknown;
         try {
           body = JSON.parse(raw);
@@ -65,6 +82,7 @@ export function registerIngestRoutes(
         }
         let batch: IngestBatch;
         try {
+          checkDepth(body);
           batch = PARSERS[source](body);
         } catch (err) {
           if (err instanceof BadPayload) return refuse(400, 'malformed', err.message);
@@ -80,6 +98,8 @@ export function registerIngestRoutes(
         } catch (err) {
           ctx.log.error({ err, source }, 'alerts: could not store alerts; the sender will retry');
           received.inc({ source, outcome: 'store_failed' });
+          // Its retry carries the same signature: it must be let in.
+          if (signature) await ctx.http.releaseOnce(source, signature).catch(() => undefined);
           return reply.code(503).send({ error: 'could not store the alerts; retry' });
         }
       },

@@ -203,11 +203,24 @@ describe('dingops doctor', () => {
     const port = new URL(sb.publicUrl).port;
     const dir = mkdtempSync(join(tmpdir(), 'dingops-doctor-'));
     const file = join(dir, 'bot.config.yaml');
-    writeFileSync(file, `server:\n  port: ${port}\n`);
+    // The bot's own config: the CLI derives the token /doctor wants from its app secret.
+    writeFileSync(
+      file,
+      `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sb.sim.url}\n  oapiBase: ${sb.sim.url}\nserver:\n  port: ${port}\n`,
+    );
     const json = capture();
     await doctor(['--config', file, '--json', '--only', 'connection'], json.out);
     const ids = (JSON.parse(json.text()) as { checks: CheckResult[] }).checks.map((c) => c.id);
     expect(ids).toContain('connection.http');
+    // Anything else that reaches loopback (a same-host proxy, another local program) gets
+    // nothing, and spends no DingTalk call.
+    const callsBefore = sb.sim.client.api.calls().calls.length;
+    for (const headers of [{}, { 'x-dingops-doctor-token': 'guess' }]) {
+      const r = await fetch(`http://127.0.0.1:${port}/doctor?fresh=1`, { headers });
+      expect(r.status).toBe(401);
+      expect(await r.text()).toMatch(/x-dingops-doctor-token/);
+    }
+    expect(sb.sim.client.api.calls().calls.length).toBe(callsBefore);
     // Not through a proxy on this machine, which would publish it.
     const proxied = await fetch(`http://127.0.0.1:${port}/doctor`, {
       headers: { 'x-forwarded-for': '203.0.113.9' },

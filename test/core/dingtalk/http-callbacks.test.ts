@@ -90,7 +90,7 @@ describe('robot messages over HTTP (PROTOCOL.md 3)', () => {
       ['stale', postRobot(sb, body, signed(Date.now() - 2 * 3_600_000)), 401, /min away/],
       ['missing headers', postRobot(sb, body, {}), 400, /timestamp and sign headers are required/],
       ['malformed', postRobot(sb, '{"msgId": ', signed()), 400, /not valid JSON/],
-      ['not a message', postRobot(sb, '{"hello":1}', signed()), 400, /msgId and conversationId/],
+      ['not a message', postRobot(sb, '{"hello":1}', signed()), 400, /msgId must be a non-empty string/],
       ['array', postRobot(sb, '[1,2]', signed()), 400, /not a JSON object/],
       ['oversized', postRobot(sb, JSON.stringify({ pad: 'x'.repeat(300 * 1024) }), signed()), 413, /./],
     ];
@@ -175,8 +175,10 @@ describe('encrypted event subscription over HTTP (PROTOCOL.md 4)', () => {
       { token: TEST_TOKEN, aesKey: TEST_AES_KEY, ownerKey: 'dingops-demo' },
       '{"EventType":"check_url"}',
     );
+    // A timestamp in seconds, as some senders give it (a fresh one: stale events are refused).
+    const seconds = String(Math.floor(Date.now() / 1000));
     const camel = await fetch(
-      `${sb.publicUrl}/dingtalk/events?signature=${eventSignature(TEST_TOKEN, '1614767836', 'abc', encrypt)}&timeStamp=1614767836&nonce=abc`,
+      `${sb.publicUrl}/dingtalk/events?signature=${eventSignature(TEST_TOKEN, seconds, 'abc', encrypt)}&timeStamp=${seconds}&nonce=abc`,
       { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ encrypt }) },
     );
     expect(camel.status).toBe(200);

@@ -71,7 +71,7 @@ describe('acting on incidents', () => {
     const added = await sb.sim.client
       .as('bob')
       .ask('silence add alertname=Noisy env=~prod.* 1h --comment flaky', { group: 'ops' });
-    expect(added.content).toMatch(/^Silence #1 \(`alertname=Noisy env=~prod\.\*`\) until /);
+    expect(added.content).toMatch(/^Silence #1 \(`alertname="Noisy"` `env=~"prod\.\*"`\) until /);
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Noisy', labels: { env: 'prod-eu' } }], 'noisy'));
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Loud', labels: { env: 'prod-eu' } }], 'loud'));
     await sb.sim.client.until(
@@ -82,7 +82,7 @@ describe('acting on incidents', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(cards(sb).some((c) => c.title?.includes('Noisy'))).toBe(false);
     const list = await sb.sim.client.as('bob').ask('silence list', { group: 'ops' });
-    expect(list.content).toContain('#1 `alertname=Noisy env=~prod.*`');
+    expect(list.content).toContain('#1 `alertname="Noisy"` `env=~"prod.*"`');
     expect((await sb.sim.client.as('bob').ask('silence remove 1', { group: 'ops' })).content).toBe(
       'Silence #1 ended.',
     );
