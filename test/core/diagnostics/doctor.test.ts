@@ -215,7 +215,7 @@ describe('dingops doctor', () => {
     // Anything else that reaches loopback (a same-host proxy, another local program) gets
     // nothing, and spends no DingTalk call.
     const callsBefore = sb.sim.client.api.calls().calls.length;
-    for (const headers of [{}, { 'x-dingops-doctor-token': 'guess' }]) {
+    for (const headers of [{}, { 'x-dingops-doctor-token': 'guess' }] as Array<Record<string, string>>) {
       const r = await fetch(`http://127.0.0.1:${port}/doctor?fresh=1`, { headers });
       expect(r.status).toBe(401);
       expect(await r.text()).toMatch(/x-dingops-doctor-token/);

@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
 import { createTestBot, type TestBot } from '../../helpers/test-bot.js';
@@ -96,5 +97,53 @@ describe('HTTP server', () => {
     });
     tb = await createTestBot({ plugins: [bad], yaml: 'plugins:\n  bad: {}\n' });
     expect(tb.logs.text).toContain('/metrics is reserved');
+  });
+
+  it('ends a request whose body trickles in past the request timeout, and logs a flood of them as a count', async () => {
+    tb = await createTestBot({
+      plugins: [hook],
+      yaml: 'server:\n  port: 0\n  requestTimeoutMs: 500\nplugins:\n  hook: {}\n',
+      bot: { listen: true },
+    });
+    const port = Number(new URL(tb.bot.http.url!).port);
+    const started = Date.now();
+    // One byte every 100 ms: never idle, never done. Node checked the limit only every 30 s.
+    const closedAfter = await new Promise<number>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          'POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{',
+        );
+        const drip = setInterval(() => socket.write(' '), 100);
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(Date.now() - started);
+        });
+      });
+      socket.on('error', () => undefined);
+    });
+    expect(closedAfter).toBeLessThan(5_000);
+    // 200 requests aborted mid-body: a bounded number of log lines, the rest counted.
+    for (let i = 0; i < 200; i++)
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            'POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{"a"',
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 1);
+        });
+        socket.on('error', () => resolve());
+      });
+    await new Promise((r) => setTimeout(r, 200));
+    const warned = tb.logs.lines.filter((l) => l.includes('http request rejected')).length;
+    expect(warned).toBeGreaterThan(0);
+    expect(warned).toBeLessThanOrEqual(20);
+    const metrics = (await tb.bot.http.app.inject({ url: '/metrics' })).body;
+    const suppressed = Number(
+      /dingops_log_suppressed_total\{kind="http.rejected"\} (\d+)/.exec(metrics)?.[1],
+    );
+    expect(warned + suppressed).toBeGreaterThanOrEqual(150);
   });
 });

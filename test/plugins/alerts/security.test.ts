@@ -1,0 +1,162 @@
+import { createHmac } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditLog } from '../../../core/audit/audit-log.js';
+import { TOKENS } from '../../../core/tokens.js';
+import type { SimBot } from '../../helpers/sim-bot.js';
+import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
+
+let sb: SimBot | undefined;
+afterEach(async () => {
+  await sb?.stop();
+  sb = undefined;
+});
+
+const card = async (s: SimBot, count = 1) => {
+  await s.sim.client.until(() => cards(s).length >= count, 3000, 'the card');
+  return cards(s)[count - 1]!;
+};
+
+describe('silences from the Silence button', () => {
+  it('matches the label values as values: `~.*` in a label mutes only that alert', async () => {
+    sb = await alertsBot();
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: '~.*' }], 'tilde'));
+    const first = await card(sb);
+    const silence = first.buttons.find((b) => b.text.startsWith('Silence'))!;
+    await sb.sim.client.as('bob').click(first, silence.params!);
+    const list = await sb.sim.client.as('bob').ask('silence list', { group: 'ops' });
+    expect(list.content).toContain('`alertname="~.*"`');
+    // Another alert is not muted by it.
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'DiskFull' }], 'disk'));
+    const second = await card(sb, 2);
+    expect(second.title).toContain('DiskFull');
+    // The markdown fallback names a command that does the same (never a regex from text).
+    expect(silence.params).toMatchObject({ action: 'alerts.silence', incident: '1' });
+    expect(first.content).not.toContain('silence add alertname=~');
+  });
+
+  it('bounds silence durations; an absurd one is refused and cannot break `silence list`', async () => {
+    sb = await alertsBot();
+    expect(
+      (await sb.sim.client.as('bob').ask('silence add alertname=x 99999999d', { group: 'ops' })).content,
+    ).toBe('A silence lasts from 1m to 30d.');
+    expect((await sb.sim.client.as('bob').ask('silence list', { group: 'ops' })).content).toBe(
+      'No active silences.',
+    );
+    // A forged button asking for a century is refused the same way.
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Long' }]));
+    const c = await card(sb);
+    await sb.sim.client
+      .as('bob')
+      .click(c, { action: 'alerts.silence', incident: '1', ms: String(100 * 365 * 86_400_000) });
+    await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('ops').some((m) => /parameters are not valid/.test(m.content)),
+      3000,
+      'the refusal',
+    );
+    expect((await sb.sim.client.as('bob').ask('silence list', { group: 'ops' })).content).toBe(
+      'No active silences.',
+    );
+  });
+});
+
+describe('who may change incidents', () => {
+  it('by default only responders (role oncall), admins and the people paged ack, resolve, snooze and silence', async () => {
+    sb = await alertsBot();
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'DiskFull' }]));
+    const c = await card(sb);
+    const refusal =
+      'Only responders may change incidents and silences (responders: role:oncall; admins and the people an incident was sent to also may). Ask an admin to add you.';
+    for (const line of [
+      'silence add alertname=~.* 1d',
+      'ack 1',
+      'resolve 1',
+      'snooze 1 1h',
+      'silence incident 1 2h',
+    ])
+      expect((await sb.sim.client.as('carol').ask(line, { group: 'ops' })).content).toBe(refusal);
+    const ack = c.buttons.find((b) => b.text === 'Acknowledge')!;
+    const clicked = await sb.sim.client.as('carol').click(c, ack.params!);
+    expect(clicked.content).not.toContain('Acknowledged');
+    await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('ops').filter((m) => m.content === refusal).length === 6,
+      3000,
+      'the refusal of the click',
+    );
+    const denied = (await sb.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 100 })).filter(
+      (e) => e.actorId === 'carol' && e.outcome === 'denied' && e.detail === 'alerts.notResponder',
+    );
+    expect(denied.length).toBe(6);
+    // bob has the oncall role; alice is an admin.
+    expect((await sb.sim.client.as('bob').ask('ack 1', { group: 'ops' })).content).toContain('Acknowledged');
+    expect((await sb.sim.client.as('alice').ask('resolve 1', { group: 'ops' })).content).toContain(
+      'Resolved',
+    );
+  });
+
+  it('the people an incident was sent to may act on it; `everyone` opens it and doctor warns', async () => {
+    sb = await alertsBot(
+      '    routes:\n      - match: [team=db]\n        people: [carol]\n        groups: [cid-ops]\n',
+    );
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'DbDown', labels: { team: 'db' } }]));
+    await card(sb);
+    expect((await sb.sim.client.as('carol').ask('ack 1', { group: 'ops' })).content).toContain(
+      'Acknowledged',
+    );
+    const doctor = await sb.sim.client.as('alice').ask('doctor alerts.responders');
+    expect(doctor.content).toMatch(/incidents and silences can be changed by: role:oncall/);
+    await sb.stop();
+    sb = await alertsBot('    responders: [everyone]\n');
+    const open = await sb.sim.client.as('alice').ask('doctor alerts.responders');
+    expect(open.content).toMatch(/every member may ack, resolve, snooze and silence incidents/);
+    expect(
+      (await sb.sim.client.as('carol').ask('silence add alertname=x 1h', { group: 'ops' })).content,
+    ).toMatch(/^Silence #1/);
+  });
+});
+
+describe('untrusted text in cards and lists', () => {
+  it('escapes backticks and links in labels and titles; one huge title does not push the others out', async () => {
+    sb = await alertsBot();
+    const evil = {
+      ...amPayload([{ name: 'Evil', labels: { service: 'a`b [l](http://e)' } }], 'evil'),
+    };
+    evil.alerts[0]!.annotations.summary = 'Click [here](http://evil.example) **now**';
+    await postAlerts(sb, 'alertmanager', evil);
+    const c = await card(sb);
+    expect(c.content).not.toContain('[here](http://evil.example)');
+    expect(c.content).toContain('`service=aˋb [l](http://e)`');
+    const huge = amPayload([{ name: 'Huge' }], 'huge');
+    huge.alerts[0]!.annotations.summary = 'x'.repeat(100_000);
+    const r = await postAlerts(sb, 'alertmanager', huge);
+    expect(r.status).toBe(200);
+    for (const name of ['A', 'B', 'C']) await postAlerts(sb, 'alertmanager', amPayload([{ name }], name));
+    const list = await sb.sim.client.as('alice').ask('incidents', { group: 'ops' });
+    for (const id of ['#1', '#2', '#3', '#4', '#5']) expect(list.content).toContain(id);
+    // The title was cut at ingest, with a visible mark.
+    const shown = await sb.sim.client.as('alice').ask('incident 2', { group: 'ops' });
+    expect(shown.content).toMatch(/x{100,}…/);
+    expect(shown.content.length).toBeLessThan(6000);
+  });
+});
+
+describe('webhooks', () => {
+  it('answers 400 to a generic alert nested 10,000 deep (not a 500 the sender retries forever)', async () => {
+    sb = await alertsBot();
+    const body = `{"title":"deep","labels":{"x":${'['.repeat(10_000)}1${']'.repeat(10_000)}}}`;
+    const r = await postAlerts(sb, 'generic', body, { authorization: 'Bearer generic-token-0123456789' });
+    expect(r.status).toBe(400);
+    expect(r.body.error).toMatch(/nested more than 32 levels/);
+  });
+
+  it('accepts a Grafana signature once', async () => {
+    sb = await alertsBot();
+    const text = JSON.stringify(amPayload([{ name: 'GrafanaRule' }], 'grafana-key'));
+    const ts = String(Math.floor(Date.now() / 1000));
+    const sig = createHmac('sha256', 'grafana-secret-0123456789').update(`${ts}:${text}`).digest('hex');
+    const headers = { 'x-grafana-alerting-signature': sig, 'x-grafana-alerting-signature-timestamp': ts };
+    expect((await postAlerts(sb, 'grafana', text, headers)).status).toBe(200);
+    const again = await postAlerts(sb, 'grafana', text, headers);
+    expect(again.status).toBe(409);
+    expect(again.body.error).toMatch(/already received/);
+  });
+});
