@@ -36,33 +36,42 @@ export function tokenize(input: string): Token[] {
     while (i < n && !isSpace(input.charCodeAt(i)) && !isQuoteOrEscape(input.charCodeAt(i))) i++;
     let value = input.slice(start, i);
     let quoted = false;
-    while (i < n && !isSpace(input.charCodeAt(i))) {
-      const ch = input[i]!;
-      if (ch === '"' || ch === "'") {
-        quoted = true;
-        const close = ch;
-        const open = i;
-        i++;
-        // Copy runs between escapes as slices rather than one character at a time.
-        let runStart = i;
-        while (i < n && input[i] !== close) {
-          if (close === '"' && input[i] === '\\' && i + 1 < n) {
-            value += input.slice(runStart, i);
-            i++;
-            runStart = i;
-          }
+    if (i < n && !isSpace(input.charCodeAt(i))) {
+      // Quotes or escapes: the token is put together from runs of the input (slices), never
+      // a character at a time, so a long quoted or escaped token costs one pass.
+      const parts = [value];
+      let run = i;
+      while (i < n && !isSpace(input.charCodeAt(i))) {
+        const ch = input[i]!;
+        if (ch === '"' || ch === "'") {
+          parts.push(input.slice(run, i));
+          quoted = true;
+          const close = ch;
+          const open = i;
           i++;
-        }
-        if (i >= n) throw new TokenizeError('unclosedQuote', open);
-        value += input.slice(runStart, i);
-        i++;
-      } else if (ch === '\\' && i + 1 < n) {
-        value += input[i + 1];
-        i += 2;
-      } else {
-        value += ch;
-        i++;
+          run = i;
+          while (i < n && input[i] !== close) {
+            if (close === '"' && input[i] === '\\' && i + 1 < n) {
+              parts.push(input.slice(run, i));
+              // The escaped character starts the next run.
+              run = i + 1;
+              i += 2;
+              continue;
+            }
+            i++;
+          }
+          if (i >= n) throw new TokenizeError('unclosedQuote', open);
+          parts.push(input.slice(run, i));
+          i++;
+          run = i;
+        } else if (ch === '\\' && i + 1 < n) {
+          parts.push(input.slice(run, i));
+          run = i + 1;
+          i += 2;
+        } else i++;
       }
+      parts.push(input.slice(run, i));
+      value = parts.join('');
     }
     tokens.push({ value, quoted, start, end: i });
     if (tokens.length > MAX_TOKENS) throw new TokenizeError('tooManyTokens', start);
