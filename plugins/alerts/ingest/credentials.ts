@@ -12,10 +12,7 @@ export function credentialProblem(
   headers: Record<string, string | string[] | undefined>,
   rawBody: string,
 ): string | undefined {
-  const header = (name: string) => {
-    const v = headers[name.toLowerCase()];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  const header = (name: string) => headerValue(headers, name);
   if (source.token) {
     const auth = header('authorization');
     if (auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
@@ -48,14 +45,19 @@ export function usedSignature(
   source: SourceConfig,
   headers: Record<string, string | string[] | undefined>,
 ): string | undefined {
-  const header = (name: string) => {
-    const v = headers[name.toLowerCase()];
-    return Array.isArray(v) ? v[0] : v;
-  };
+  const header = (name: string) => headerValue(headers, name);
   if (!source.hmacSecret) return undefined;
   const auth = header('authorization');
   if (source.token && auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
   const signature = header(source.signatureHeader);
   if (!signature) return undefined;
   return `${source.timestampHeader ? header(source.timestampHeader) : ''}:${signature.toLowerCase()}`;
+}
+
+function headerValue(
+  headers: Record<string, string | string[] | undefined>,
+  name: string,
+): string | undefined {
+  const v = headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
 }
