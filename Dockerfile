@@ -1,7 +1,9 @@
 # dingops container image. Build: docker build -t dingops .
 # Run:  docker run -p 8080:8080 -v dingops-data:/data \
 #         -e DINGTALK_CLIENT_ID=... -e DINGTALK_CLIENT_SECRET=... dingops
-# Config: mount your own file at /config/bot.config.yaml (or set DINGOPS_CONFIG).
+# Config: mount your own file at /config/bot.config.yaml (or set DINGOPS_CONFIG). The image
+# sets no DINGOPS_* value of its own: its defaults are in its default config file
+# (deploy/bot.config.yaml), so a mounted file always means what it says.
 
 # --- build: compile TypeScript and native modules, then drop dev dependencies
 FROM node:22-slim AS build
@@ -16,25 +18,26 @@ COPY bin ./bin
 COPY core ./core
 COPY plugins ./plugins
 COPY simulator ./simulator
-RUN npm run build && npm prune --omit=dev
+COPY deploy ./deploy
+# Dev dependencies (TypeScript, tsx and esbuild) and better-sqlite3's sources go: only what runs ships.
+RUN npm run build && npm prune --omit=dev && node deploy/slim-node-modules.mjs
 
 # --- runtime: only what runs, as a non-root user
 FROM node:22-slim
 ENV NODE_ENV=production \
-    DINGOPS_CONFIG=/config/bot.config.yaml \
-    DINGOPS_STORAGE_URL=sqlite:/data/dingops.db \
-    DINGOPS_HOST=0.0.0.0 \
-    DINGOPS_PORT=8080
+    DINGOPS_CONFIG=/config/bot.config.yaml
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
-COPY bot.config.yaml /config/bot.config.yaml
-RUN mkdir -p /data && chown node:node /data
+COPY deploy/bot.config.yaml /config/bot.config.yaml
+# `dingops chat`, `dingops doctor`, `dingops config check` work inside the container.
+RUN chmod +x /app/bin/dingops.js && ln -s /app/bin/dingops.js /usr/local/bin/dingops \
+  && mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-  CMD node -e "fetch('http://127.0.0.1:'+(process.env.DINGOPS_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.DINGOPS_HEALTH_PORT||8080)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/core/cli/main.js", "start"]

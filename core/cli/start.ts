@@ -5,6 +5,8 @@ import { callbackUrl } from '../config/public-url.js';
 import { randomAlnum } from '../dingtalk/callback-crypto.js';
 import { composeDingTalk, httpTransport, streamTransport } from '../dingtalk/dingtalk-stack.js';
 import { Bot } from '../runtime/bot.js';
+import type { StatusBoard } from '../runtime/status.js';
+import { TOKENS } from '../tokens.js';
 import type { Transport } from '../transport/transport.js';
 import { runChat } from './chat-client.js';
 
@@ -15,65 +17,109 @@ const DEMO_APP = {
   templateId: 'dingops.default.schema',
 };
 
+/** How to run a dingops command where this process runs: a source checkout, or an installed package or image. */
+export function cliCommand(args: string): string {
+  return import.meta.url.endsWith('.ts') ? `npm run dingops -- ${args}` : `dingops ${args}`;
+}
+
 /**
- * `dingops start`. With DingTalk credentials the bot connects to DingTalk. Without them it
- * starts the embedded simulator and, on a terminal, a chat with the bot, so a newcomer sees
- * it work in one command.
+ * `dingops start [--demo]`. With DingTalk credentials the bot connects to DingTalk. Without
+ * them it refuses to start, naming the variables to set, unless `--demo` (what `npm start`
+ * passes) asks for the embedded simulator: a container with a mistyped variable must not come
+ * up healthy against a pretend DingTalk. In demo mode `status` and `/readyz` say so, and on a
+ * terminal a chat with the bot opens.
+ *
+ * A fatal start-up error (config, plugins, storage, the port) is printed, what was opened is
+ * closed, and the exit code is 1.
  */
-export async function start(args: string[]): Promise<number> {
+export async function start(args: string[], err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { config: { type: 'string', short: 'c' }, 'sim-port': { type: 'string' } },
+    options: {
+      config: { type: 'string', short: 'c' },
+      'sim-port': { type: 'string' },
+      demo: { type: 'boolean', default: false },
+    },
     allowPositionals: false,
   });
   let config: LoadedConfig;
   try {
     config = loadConfig({ file: values.config });
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`${e.message}\n`);
       return 1;
     }
-    throw err;
+    throw e;
   }
   const d = config.core.dingtalk;
+  const demo = !d.clientId || !d.clientSecret;
+  if (demo && !values.demo) {
+    err.write(
+      'No DingTalk credentials: set DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET (or dingtalk.clientId and dingtalk.clientSecret in the config).\n' +
+        `To try dingops without DingTalk, run ${cliCommand('start --demo')} (the embedded simulator).\n`,
+    );
+    return 1;
+  }
   let sim: Awaited<ReturnType<typeof import('../../simulator/index.js').startSimulator>> | undefined;
-  if (!d.clientId || !d.clientSecret) {
-    const { startSimulator } = await import('../../simulator/index.js');
-    const wanted = Number(values['sim-port'] ?? process.env.DINGOPS_SIM_PORT ?? 4010);
-    sim = await startSimulator({ port: wanted }).catch(() => startSimulator({ port: 0 }));
-    Object.assign(d, {
-      clientId: DEMO_APP.clientId,
-      clientSecret: DEMO_APP.clientSecret,
-      robotCode: DEMO_APP.clientId,
-      ownerKey: DEMO_APP.clientId,
-      apiBase: sim.url,
-      oapiBase: sim.url,
-      cardTemplateId: d.cardTemplateId ?? DEMO_APP.templateId,
-    });
-  }
-  if (sim && d.mode === 'http') {
-    // The demo app gets event keys of its own (the simulator plays the console that shows them).
-    d.aesKey ??= randomAlnum(43);
-    d.token ??= randomAlnum(16);
-  }
+  let bot: Bot | undefined;
+  const fail = async (e: unknown): Promise<number> => {
+    err.write(`dingops could not start: ${e instanceof Error ? e.message : String(e)}\n`);
+    // Close what was opened, so nothing keeps the process (or a port) alive.
+    await bot?.stop('start-up failed').catch(() => undefined);
+    await sim?.stop().catch(() => undefined);
+    return 1;
+  };
   let transport: Transport | undefined;
-  const bot = await Bot.create({
-    config,
-    compose: (c) => {
-      composeDingTalk(c);
-      // HTTP routes must exist before the server starts, so the transport is built here.
-      transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
-    },
-    transports: () => [transport!],
-  });
+  try {
+    if (demo) {
+      const { startSimulator } = await import('../../simulator/index.js');
+      const wanted = Number(values['sim-port'] ?? process.env.DINGOPS_SIM_PORT ?? 4010);
+      sim = await startSimulator({ port: wanted }).catch(() => startSimulator({ port: 0 }));
+      Object.assign(d, {
+        clientId: DEMO_APP.clientId,
+        clientSecret: DEMO_APP.clientSecret,
+        robotCode: DEMO_APP.clientId,
+        ownerKey: DEMO_APP.clientId,
+        apiBase: sim.url,
+        oapiBase: sim.url,
+        cardTemplateId: d.cardTemplateId ?? DEMO_APP.templateId,
+      });
+      if (d.mode === 'http') {
+        // The demo app gets event keys of its own (the simulator plays the console that shows them).
+        d.aesKey ??= randomAlnum(43);
+        d.token ??= randomAlnum(16);
+      }
+    }
+    const simUrl = sim?.url;
+    bot = await Bot.create({
+      config,
+      compose: (c) => {
+        composeDingTalk(c);
+        // HTTP routes must exist before the server starts, so the transport is built here.
+        transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
+        if (simUrl)
+          c.resolve<StatusBoard>(TOKENS.Status).register('core', 'demo', () => ({
+            name: 'mode',
+            ok: true,
+            critical: false,
+            detail: `demo (simulator at ${simUrl}): not connected to DingTalk`,
+          }));
+      },
+      transports: () => [transport!],
+    });
+    await bot.start();
+  } catch (e) {
+    return fail(e);
+  }
+  const running = bot;
   let stopping: Promise<void> | undefined;
   let stopped: () => void = () => undefined;
   const done = new Promise<void>((resolve) => {
     stopped = resolve;
   });
   const stop = (reason: string) => {
-    stopping ??= bot
+    stopping ??= running
       .stop(reason)
       .then(() => sim?.stop())
       .then(() => stopped());
@@ -81,7 +127,6 @@ export async function start(args: string[]): Promise<number> {
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
-  await bot.start();
   if (sim && d.mode === 'http') {
     // What an operator pastes into the developer console, done on the simulated one.
     const publicUrl = config.core.server.publicUrl!;
@@ -93,20 +138,18 @@ export async function start(args: string[]): Promise<number> {
       token: d.token,
     });
     if (app.checkUrl && !app.checkUrl.ok)
-      process.stderr.write(`The simulator could not verify the event URL: ${app.checkUrl.error}\n`);
+      err.write(`The simulator could not verify the event URL: ${app.checkUrl.error}\n`);
   }
   if (sim) {
     const user = config.core.access.admins[0] ?? 'alice';
     if (process.stdin.isTTY) {
-      process.stdout.write(
-        `\nNo DingTalk credentials: the bot runs against the embedded simulator at ${sim.url}.\n`,
-      );
+      process.stdout.write(`\nDemo mode: the bot runs against the embedded simulator at ${sim.url}.\n`);
       await runChat({ sim: sim.url, user });
       await stop('chat closed');
       return 0;
     }
     process.stdout.write(
-      `No DingTalk credentials: the bot runs against the embedded simulator at ${sim.url}. Talk to it with: npm run dingops -- chat --sim ${sim.url}\n`,
+      `Demo mode: the bot runs against the embedded simulator at ${sim.url}. Talk to it with: ${cliCommand(`chat --sim ${sim.url}`)}\n`,
     );
   }
   await done;

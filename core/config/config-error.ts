@@ -1,3 +1,5 @@
+import { isAbsolute, relative } from 'node:path';
+
 /** One thing wrong with the configuration, located in the file. */
 export interface ConfigProblem {
   /** Dotted path with [n] for list items, e.g. `plugins.alerts.routes[2].match`. */
@@ -19,7 +21,7 @@ export class ConfigError extends Error {
     readonly partial?: unknown,
   ) {
     super(
-      `${file ? `${file}: ` : ''}invalid configuration\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
+      `${file ? `${shownPath(file)}: ` : ''}invalid configuration\n${problems.map((p) => `  - ${formatProblem(p)}`).join('\n')}`,
     );
     this.name = 'ConfigError';
   }
@@ -32,4 +34,10 @@ export function formatPath(path: ReadonlyArray<PropertyKey>): string {
     else out += out ? `.${String(seg)}` : String(seg);
   }
   return out;
+}
+
+/** A file as the operator named it: relative to where they are when it is below, else absolute. */
+export function shownPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : file;
 }

@@ -7,7 +7,13 @@ import { parseDuration } from '../util/duration.js';
  */
 export const durationSetting = (fallback: string) =>
   z
-    .string()
+    .string({
+      // A bare number (`groupWait: 30`) has no unit: say what is expected, not "expected string".
+      error: (issue) =>
+        typeof issue.input === 'number'
+          ? `expected a duration like 30s (a number needs a unit: ${issue.input}s, ${issue.input}m, ${issue.input}h), got ${issue.input}`
+          : `expected a duration like 30s, 5m or 4h`,
+    })
     .default(fallback)
     .transform((s, ctx) => {
       const ms = parseDuration(s);

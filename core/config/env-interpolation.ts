@@ -7,7 +7,7 @@ const EXPR = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 export interface InterpolationResult {
   problems: ConfigProblem[];
   /** Paths whose value came from the environment, and the values (to register as secrets). */
-  fromEnv: Array<{ path: string; value: string }>;
+  fromEnv: Array<{ path: string; value: string; vars: string[] }>;
 }
 
 /**
@@ -35,14 +35,14 @@ export function interpolateEnv(
         });
       const dotted = formatPath(keys);
       const original = node.value;
-      let usedEnv = false;
+      const vars: string[] = [];
       const replaced = original.replace(
         EXPR,
         (whole, name: string | undefined, fallback: string | undefined) => {
           if (whole === '$${') return '${';
           const value = env[name!];
           if (value !== undefined && value !== '') {
-            usedEnv = true;
+            vars.push(name!);
             return value;
           }
           if (fallback !== undefined) return fallback;
@@ -56,7 +56,7 @@ export function interpolateEnv(
       );
       const single = /^\$\{[^}]+\}$/.test(original) && node.type === 'PLAIN';
       node.value = single && replaced !== '' ? coerce(replaced) : replaced;
-      if (usedEnv) fromEnv.push({ path: dotted, value: replaced });
+      if (vars.length) fromEnv.push({ path: dotted, value: replaced, vars });
     },
   });
   return { problems, fromEnv };

@@ -14,7 +14,12 @@ export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type?: 'number'
   { env: 'DINGOPS_LOCALE', path: ['locale'] },
 ];
 
-export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): void {
+/** Applies the overrides; returns which variables set which paths (dotted), for `config check`. */
+export function applyEnvOverrides(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+): Record<string, string> {
+  const applied: Record<string, string> = {};
   // A simulator serves both hosts: DINGTALK_API_BASE alone redirects the legacy host too.
   if (env.DINGTALK_API_BASE && !env.DINGTALK_OAPI_BASE)
     env = { ...env, DINGTALK_OAPI_BASE: env.DINGTALK_API_BASE };
@@ -27,5 +32,7 @@ export function applyEnvOverrides(raw: Record<string, unknown>, env: NodeJS.Proc
       node = node[key] as Record<string, unknown>;
     }
     node[path.at(-1)!] = type === 'number' && /^\d+$/.test(value) ? Number(value) : value;
+    applied[path.join('.')] = name;
   }
+  return applied;
 }

@@ -29,6 +29,11 @@ export interface LoadedConfig {
   secrets: string[];
   /** Paths of secret-looking keys whose value is written in the file instead of coming from env. */
   literalSecretPaths: string[];
+  /**
+   * Where values came from besides the file's literal text (`config check` shows it): paths
+   * set by an environment override (`DINGOPS_PORT`), and paths whose `${VAR}` read a variable.
+   */
+  origins: { overrides: Record<string, string>; interpolated: Record<string, string[]> };
 }
 
 export interface LoadOptions {
@@ -59,11 +64,14 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   let raw: Record<string, unknown> = {};
   const secrets: string[] = [];
   const literalSecretPaths: string[] = [];
+  const interpolated: Record<string, string[]> = {};
   if (source) {
     const interp = interpolateEnv(source.doc, env, source.lineOfOffset);
     problems.push(...interp.problems);
-    for (const { path: p, value } of interp.fromEnv)
+    for (const { path: p, value, vars } of interp.fromEnv) {
+      interpolated[p] = vars;
       if (SECRET_KEY.test(lastKey(p)) || /secret|token|key|password/i.test(p)) secrets.push(value);
+    }
     const js = source.doc.toJS() ?? {};
     if (typeof js !== 'object' || Array.isArray(js))
       problems.push({ path: '', message: 'expected a mapping of sections (dingtalk, server, ...)', line: 1 });
@@ -71,21 +79,29 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     const envPaths = new Set(interp.fromEnv.map((e) => e.path));
     collectLiteralSecrets(raw, [], envPaths, literalSecretPaths);
   }
-  applyEnvOverrides(raw, env);
-  if (problems.length) throw new ConfigError(problems, path);
+  const overrides = applyEnvOverrides(raw, env);
 
   const parsed = coreSchema.safeParse(raw);
-  if (!parsed.success) {
-    const problems = zodProblems(parsed.error, coreSchema, { lineAt: (p) => source?.lineAt(p) });
+  // Every problem at once: an unset ${VAR} does not hide the rest of the file's mistakes (a
+  // value left empty by an unset variable is reported once, as the variable).
+  const unset = new Set(problems.map((p) => p.path));
+  if (!parsed.success || problems.length) {
+    problems.push(
+      ...(parsed.success
+        ? []
+        : zodProblems(parsed.error, coreSchema, { lineAt: (p) => source?.lineAt(p) })
+      ).filter((p) => !unset.has(p.path)),
+    );
     // The plugin entries may still be readable: hand them on so plugin slices can be checked too.
     const pluginsOnly = coreSchema.shape.plugins.safeParse(raw.plugins);
     const partial =
-      pluginsOnly.success && !problems.some((p) => p.path.startsWith('plugins'))
+      pluginsOnly.success && !problems.some((p) => p.path.startsWith('plugins') && !unset.has(p.path))
         ? {
             plugins: pluginEntries(pluginsOnly.data),
             baseDir: path ? resolve(path, '..') : cwd,
             source,
             file: path,
+            unsetPaths: [...unset],
           }
         : undefined;
     throw new ConfigError(problems, path, partial);
@@ -104,6 +120,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     source,
     secrets: secrets.filter(Boolean),
     literalSecretPaths,
+    origins: { overrides, interpolated },
   };
 }
 

@@ -1,5 +1,9 @@
-import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import { type Document, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from 'yaml';
 import type { ConfigProblem } from './config-error.js';
+
+const ENV_EXPRESSION = /\$\$\{|\$\{[^}\n]*\}/g;
+const PLACEHOLDER = '__dingops_env_';
+const PLACEHOLDERS = /__dingops_env_(\d+)__/g;
 
 /** A parsed YAML file that can say on which line a path is. */
 export class YamlSource {
@@ -10,7 +14,25 @@ export class YamlSource {
     readonly text: string,
     readonly file?: string,
   ) {
-    this.doc = parseDocument(text, { lineCounter: this.lines, keepSourceTokens: false, uniqueKeys: true });
+    // `${VAR}` is ours, not YAML's: inside a flow map (`{ token: ${TOKEN} }`) its braces would
+    // be read as YAML's. Each expression is parsed as a placeholder (on the same line, so line
+    // numbers hold) and put back into the scalar it was in.
+    const expressions: string[] = [];
+    const protectedText = text.replace(ENV_EXPRESSION, (m) =>
+      m === '$${' ? m : `${PLACEHOLDER}${expressions.push(m) - 1}__`,
+    );
+    this.doc = parseDocument(protectedText, {
+      lineCounter: this.lines,
+      keepSourceTokens: false,
+      uniqueKeys: true,
+    });
+    if (expressions.length)
+      visit(this.doc, {
+        Scalar(_key, node) {
+          if (typeof node.value === 'string' && node.value.includes(PLACEHOLDER))
+            node.value = node.value.replace(PLACEHOLDERS, (_m, i: string) => expressions[Number(i)]!);
+        },
+      });
   }
 
   lineOfOffset = (offset: number): number => this.lines.linePos(offset).line;

@@ -135,7 +135,25 @@ export class HttpServer {
   }
 
   async listen(): Promise<string> {
-    this.address = await this.app.listen({ host: this.options.host, port: this.options.port });
+    try {
+      this.address = await this.app.listen({
+        host: this.options.host,
+        port: this.options.port,
+        // Fastify's own line, once: the bot does not log the start a second time.
+        listenTextResolver: (address) => `http server listening at ${address}`,
+      });
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE')
+        throw new Error(
+          `port ${this.options.port} on ${this.options.host} is in use by another program: set server.port in the config (or DINGOPS_PORT) to a free port`,
+        );
+      if (code === 'EACCES')
+        throw new Error(
+          `port ${this.options.port} needs privileges this user does not have: set server.port (or DINGOPS_PORT) to 1024 or above`,
+        );
+      throw err;
+    }
     return this.address;
   }
 

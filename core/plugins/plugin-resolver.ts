@@ -1,7 +1,8 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { didYouMean } from '../util/did-you-mean.js';
 import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
 
 /** Built-in plugins: `plugins/` beside `core/` (in a source checkout and in `dist/`). */
@@ -20,10 +21,12 @@ export function locatePlugin(
   if (!from) {
     const dir = join(BUILTIN_PLUGIN_DIR, name);
     const file = findIndex(dir);
-    if (!file)
+    if (!file) {
+      const guess = didYouMean(name, builtinPlugins(), 1)[0];
       throw new PluginResolveError(
-        `no built-in plugin '${name}' (looked in ${dir}); set 'from' to a path or npm package`,
+        `no built-in plugin '${name}'${guess ? `; did you mean '${guess}'?` : ''} (built-in: ${builtinPlugins().join(', ')}); for your own plugin set 'from' to a path or npm package`,
       );
+    }
     return { kind: 'file', path: file };
   }
   if (from.startsWith('.') || isAbsolute(from)) {
@@ -37,6 +40,15 @@ export function locatePlugin(
     return { kind: 'file', path: p };
   }
   return { kind: 'package', specifier: from };
+}
+
+/** The names of the plugins shipped with dingops. */
+export function builtinPlugins(): string[] {
+  if (!existsSync(BUILTIN_PLUGIN_DIR)) return [];
+  return readdirSync(BUILTIN_PLUGIN_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && findIndex(join(BUILTIN_PLUGIN_DIR, e.name)))
+    .map((e) => e.name)
+    .sort();
 }
 
 function findIndex(dir: string): string | undefined {
@@ -92,11 +104,20 @@ async function importFile(path: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(path).href;
   if (!/\.(c|m)?ts$/.test(path)) return import(url);
   try {
+    // Node 22.18+ runs TypeScript by itself (type stripping); older ones refuse the extension.
     return await import(url);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== 'ERR_UNKNOWN_FILE_EXTENSION' && !(err instanceof SyntaxError)) throw err;
-    const { tsImport } = await import('tsx/esm/api');
+    // tsx is a development tool: a source checkout has it; a production install may not.
+    let tsImport: (url: string, parent: string) => Promise<unknown>;
+    try {
+      ({ tsImport } = await import('tsx/esm/api'));
+    } catch {
+      throw new PluginResolveError(
+        `${path} is TypeScript, which Node ${process.versions.node} cannot load by itself: build the plugin to JavaScript, run Node 22.18 or newer, or install tsx`,
+      );
+    }
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
 }

@@ -235,10 +235,7 @@ export class Bot implements InboundSink {
   async start(): Promise<void> {
     const c = this.container;
     c.resolve<AuditLog>(TOKENS.Audit).start();
-    if (this.options.listen !== false) {
-      const address = await this.http.listen();
-      this.log.info({ address }, 'http server listening');
-    }
+    if (this.options.listen !== false) await this.http.listen();
     await c.resolve<Messenger>(TOKENS.Messenger).start?.();
     const t = this.options.transports;
     this.transports = typeof t === 'function' ? t(c) : (t ?? []);

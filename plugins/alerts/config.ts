@@ -40,7 +40,10 @@ const targets = {
 
 const route = z.strictObject({
   name: z.string().optional(),
-  match: z.array(matcher).default([]).describe('label matchers: name=value, !=, =~ (regex), !~'),
+  match: z
+    .array(matcher, { error: "expected a list of label matchers, e.g. ['severity=critical']" })
+    .default([])
+    .describe('label matchers: name=value, !=, =~ (regex), !~'),
   ...targets,
   escalation: z.string().optional().describe('an escalation policy name'),
   continue: z.boolean().default(false).describe('keep matching later routes'),

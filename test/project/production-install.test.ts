@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,6 +15,8 @@ const enabled =
   (process.env.CI === 'true' || process.env.DINGOPS_TEST_PRODUCTION === '1') &&
   process.env.DINGOPS_TEST_STORAGE !== 'postgres';
 const root = resolve('.');
+/** The README's container section states this bound on the production node_modules. */
+const PRODUCTION_MODULES_MB = 60;
 let dir: string | undefined;
 let child: ChildProcess | undefined;
 
@@ -31,25 +33,52 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
       cpSync(join(root, f), join(dir, f));
     cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
     cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
-    execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
+    const install = execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
       cwd: dir,
+      encoding: 'utf8',
       stdio: 'pipe',
       timeout: 600_000,
     });
+    // A clean install prints no engine warning (EBADENGINE) on the Node floor.
+    expect(install).not.toMatch(/EBADENGINE/);
+    execFileSync('node', [join(root, 'deploy/slim-node-modules.mjs'), join(dir, 'node_modules')]);
+    // No compiler or TypeScript runtime in what ships, and the size the README states.
+    for (const devOnly of ['typescript', 'tsx', 'esbuild', '@esbuild', 'vitest', '@biomejs'])
+      expect(existsSync(join(dir, 'node_modules', devOnly)), devOnly).toBe(false);
+    expect(existsSync(join(dir, 'node_modules/better-sqlite3/deps'))).toBe(false);
+    const mb = Number(
+      execFileSync('du', ['-sm', join(dir, 'node_modules')], { encoding: 'utf8' }).split('\t')[0],
+    );
+    console.log(`production node_modules: ${mb} MB`);
+    expect(mb).toBeLessThanOrEqual(PRODUCTION_MODULES_MB);
     writeFileSync(
       join(dir, 'prod.yaml'),
       'server:\n  port: 0\nstorage:\n  url: sqlite:/tmp/placeholder.db\nplugins:\n  hello: {}\n',
     );
     const port = 18000 + Math.floor(Math.random() * 2000);
-    child = spawn('node', ['dist/core/cli/main.js', 'start', '--config', 'prod.yaml'], {
+    const env = {
+      ...process.env,
+      DINGTALK_CLIENT_ID: '',
+      DINGTALK_CLIENT_SECRET: '',
+      DINGOPS_PORT: String(port),
+      DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'data', 'db.sqlite')}`,
+      DINGOPS_LOG_LEVEL: 'info',
+      NODE_ENV: 'production',
+    };
+    // The image's command without credentials: it refuses, and says what to set.
+    const refused = spawnSync('node', ['dist/core/cli/main.js', 'start', '--config', 'prod.yaml'], {
       cwd: dir,
-      env: {
-        ...process.env,
-        DINGOPS_PORT: String(port),
-        DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'data', 'db.sqlite')}`,
-        DINGOPS_LOG_LEVEL: 'info',
-        NODE_ENV: 'production',
-      },
+      env,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET');
+    expect(refused.stderr).toContain('dingops start --demo');
+    // Asked for explicitly, the demo runs on the embedded simulator.
+    child = spawn('node', ['dist/core/cli/main.js', 'start', '--demo', '--config', 'prod.yaml'], {
+      cwd: dir,
+      env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let output = '';
@@ -63,6 +92,11 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
     }
     expect(health?.status, output).toBe(200);
     expect(await health!.json()).toEqual({ status: 'ok' });
+    const ready = (await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()) as {
+      checks: Array<{ name: string; detail: string }>;
+    };
+    expect(ready.checks.find((c) => c.name === 'mode')?.detail).toMatch(/^demo \(simulator/);
+    expect(output).toContain('Talk to it with: dingops chat --sim http');
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -1,0 +1,163 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = new URL('../../../', import.meta.url).pathname;
+const TSX = join(ROOT, 'node_modules/.bin/tsx');
+
+let children: ChildProcess[] = [];
+let servers: Server[] = [];
+afterEach(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  for (const s of servers) await new Promise((r) => s.close(r));
+  children = [];
+  servers = [];
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as { port: number }).port;
+  await new Promise((r) => s.close(r));
+  return port;
+}
+
+/** `dingops start ...` as an operator runs it, in its own process, with a fresh store. */
+function start(
+  args: string[],
+  yaml = '',
+  env: Record<string, string> = {},
+): { child: ChildProcess; done: Promise<{ code: number | null; out: string; ms: number }> } {
+  const dir = mkdtempSync(join(tmpdir(), 'dingops-start-'));
+  const file = join(dir, 'bot.config.yaml');
+  writeFileSync(file, yaml || '{}\n');
+  const started = Date.now();
+  const child = spawn(TSX, ['core/cli/main.ts', 'start', '--config', file, ...args], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      DINGTALK_CLIENT_ID: '',
+      DINGTALK_CLIENT_SECRET: '',
+      DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'bot.db')}`,
+      DINGOPS_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (b) => (out += b));
+  child.stderr!.on('data', (b) => (out += b));
+  const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) =>
+    child.on('exit', (code) => resolve({ code, out, ms: Date.now() - started })),
+  );
+  return { child, done };
+}
+
+/** Whether something still listens on the port (the embedded simulator after a failed start). */
+async function listening(port: number): Promise<boolean> {
+  try {
+    await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('dingops start', () => {
+  it('without credentials refuses to run (no simulator by accident), naming the variables', async () => {
+    const r = await start([], '', { NODE_ENV: 'production' }).done;
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET');
+    expect(r.out).toContain('start --demo');
+    expect(r.out).not.toContain('simulator at http');
+  });
+
+  it('exits 1 on each fatal start-up error, closing the simulator it opened', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    servers.push(blocker);
+    const taken = (blocker.address() as { port: number }).port;
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-boom-'));
+    writeFileSync(
+      join(dir, 'index.ts'),
+      `export default { name: 'boom', setup() { throw new Error('boom in setup'); } };\n`,
+    );
+    const cases: Array<[string, string, Record<string, string>, RegExp]> = [
+      [
+        'unknown plugin',
+        'plugins:\n  alrets: {}\n',
+        {},
+        /no built-in plugin 'alrets'; did you mean 'alerts'\?/,
+      ],
+      ['missing from', 'plugins:\n  mine: { from: ./nope }\n', {}, /plugin 'mine': .*nope does not exist/],
+      [
+        'unreachable PostgreSQL',
+        '',
+        { DINGOPS_STORAGE_URL: 'postgres://u:p@127.0.0.1:1/none' },
+        /cannot open storage postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/none: connect ECONNREFUSED/,
+      ],
+      [
+        'port in use',
+        `server:\n  port: ${taken}\n`,
+        {},
+        /port \d+ on 127\.0\.0\.1 is in use by another program: set server\.port in the config \(or DINGOPS_PORT\)/,
+      ],
+      [
+        'required plugin failing',
+        `plugins:\n  boom: { from: ${dir}, required: true }\n`,
+        {},
+        /boom in setup/,
+      ],
+    ];
+    for (const [what, yaml, env, message] of cases) {
+      const simPort = await freePort();
+      const r = await start(['--demo', '--sim-port', String(simPort)], yaml, env).done;
+      expect(r.code, what).toBe(1);
+      expect(r.out, what).toMatch(message);
+      expect(r.out, what).not.toContain('EADDRINUSE');
+      // Nothing hangs: the process is gone and so is the simulator it started.
+      expect(r.ms, what).toBeLessThan(15_000);
+      expect(await listening(simPort), what).toBe(false);
+    }
+  });
+
+  it('with --demo runs on the embedded simulator and says so in /readyz and status', async () => {
+    const port = await freePort();
+    const simPort = await freePort();
+    const { child, done } = start(['--demo', '--sim-port', String(simPort)], `server:\n  port: ${port}\n`);
+    let ready: { status: string; checks: Array<{ name: string; detail: string }> } | undefined;
+    for (let i = 0; i < 100 && !ready; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      ready = (await fetch(`http://127.0.0.1:${port}/readyz`)
+        .then((r) => (r.ok ? r.json() : undefined))
+        .catch(() => undefined)) as typeof ready;
+    }
+    expect(ready?.status).toBe('ready');
+    expect(ready?.checks.find((c) => c.name === 'mode')?.detail).toMatch(/^demo \(simulator at http/);
+    // `status` in chat says it too (alice is the demo org's admin).
+    const sim = `http://127.0.0.1:${simPort}/sim/api`;
+    const said = await fetch(`${sim}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ conversation: null, sender: 'alice', text: 'status' }),
+    });
+    expect(said.ok).toBe(true);
+    let reply = '';
+    for (let i = 0; i < 50 && !reply; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { messages } = (await (await fetch(`${sim}/messages?conversation=dm:alice`)).json()) as {
+        messages: Array<{ sender: string; content: string }>;
+      };
+      reply = messages.find((m) => m.sender === 'bot')?.content ?? '';
+    }
+    expect(reply).toMatch(/demo \(simulator at http/);
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/Talk to it with: npm run dingops -- chat --sim http/);
+  });
+});
