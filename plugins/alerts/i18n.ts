@@ -63,6 +63,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     alreadyAcked: 'Incident #{id} is already acknowledged by @{by}.',
     notAcked: 'Incident #{id} is not acknowledged.',
     nothingToSilence: 'Incident #{id} has no labels to silence by.',
+    groupWaiting:
+      'Alerts for the group “{group}” are waiting: the bot does not know that group yet. Install the app in the group (or @mention the bot there once), and the waiting alerts go out then.',
     notResponder:
       'Only responders may change incidents and silences (responders: {responders}; admins and the people an incident was sent to also may). Ask an admin to add you.',
     badAction: 'This button’s parameters are not valid: use the command shown on the card instead.',
@@ -159,6 +161,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     alreadyAcked: '故障 #{id} 已由 @{by} 认领。',
     notAcked: '故障 #{id} 尚未认领。',
     nothingToSilence: '故障 #{id} 没有可用于静默的标签。',
+    groupWaiting:
+      '发往群“{group}”的告警正在等待：机器人还不认识这个群。请在该群安装应用（或在群里 @机器人 一次），等待中的告警随即发出。',
     notResponder:
       '只有处理人可以变更故障和静默（处理人：{responders}；管理员和告警已通知到的人也可以）。请联系管理员把你加入。',
     badAction: '这个按钮的参数无效：请改用卡片上显示的命令。',

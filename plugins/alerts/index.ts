@@ -12,6 +12,7 @@ import { Notifier } from './notifier.js';
 import { ResponderPolicy } from './responders.js';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 import { StormWatch } from './storm-watch.js';
+import { WaitingGroups } from './waiting-groups.js';
 
 const SNOOZE = { min: 60_000, max: 7 * 86_400_000 };
 const SILENCE = { min: MIN_SILENCE_MS, max: MAX_SILENCE_MS };
@@ -111,6 +112,13 @@ export default definePlugin({
     };
 
     const renderDigest = (list: Incident[]) => digestCard(list, { t: (k, v) => ctx.t(k, v) });
+    const admins = ctx.services.resolve(TOKENS.CoreConfig).access.admins;
+    const waiting = new WaitingGroups(ctx.store.kv, async (group) => {
+      for (const admin of admins)
+        await ctx.send
+          .toUser(admin, ctx.t('groupWaiting', { group }))
+          .catch((err) => ctx.log.warn({ err }, 'alerts: could not tell an admin about a waiting group'));
+    });
     const notifier = new Notifier({
       store,
       silences,
@@ -122,7 +130,15 @@ export default definePlugin({
       log: ctx.log,
       now,
       changed: (id, kind, detail) => changed(id, kind, 'dingops', detail),
+      waiting,
     });
+    // The bot learns a group from its install event or the first @mention there.
+    ctx.events.on('group.installed', ({ openConversationId, title }) =>
+      notifier.groupKnown([openConversationId, ...(title ? [title] : [])]),
+    );
+    ctx.events.on('group.renamed', ({ openConversationId, title }) =>
+      notifier.groupKnown([openConversationId, title]),
+    );
     const storm = new StormWatch(config.storm.alertsPerMinute, now);
     const actions = new IncidentActions(
       store,

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
-import type { Card, PluginContext } from '../../core/index.js';
+import { type Card, GroupReferenceError, type PluginContext } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, IncidentStore } from './incident-store.js';
 import { Silences } from './silences.js';
+import type { WaitingGroups } from './waiting-groups.js';
 
 export interface NotifierDeps {
   store: IncidentStore;
@@ -19,6 +20,8 @@ export interface NotifierDeps {
   now: () => number;
   /** Told when an escalation level is reached (more responders). */
   changed?: (id: number, kind: string, detail: string) => void;
+  /** Incidents waiting for a group the bot does not know yet. */
+  waiting: WaitingGroups;
 }
 
 /**
@@ -119,6 +122,11 @@ export class Notifier {
           await store.note(i.id, 'dingops', 'notified', `group ${g} (digest of ${taken.length})`);
         }
       } catch (err) {
+        if (err instanceof GroupReferenceError) {
+          // Each waits for the group, and gets its own card once the group is known.
+          for (const i of taken) await this.waitFor(i, g, err);
+          continue;
+        }
         this.d.log.error({ err, group: g }, 'alerts: cannot send a digest');
         for (const i of taken)
           await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
@@ -216,6 +224,25 @@ export class Notifier {
     await store.update(i.id, { last_notified_at: now });
   }
 
+  /** A group the bot does not know yet (a fresh install): the incident waits for it, it is not dropped. */
+  private async waitFor(i: Incident, group: string, err: Error): Promise<void> {
+    await this.d.waiting.wait(group, i.id);
+    this.d.log.warn({ incident: i.id, group, reason: err.message }, 'alerts: waiting for a group');
+    await this.d.store.note(i.id, 'dingops', 'notify.waiting', `group ${group}: ${err.message}`);
+  }
+
+  /** A group became known: the incidents that waited for it get their card there now. */
+  async groupKnown(refs: string[]): Promise<void> {
+    for (const ref of refs)
+      for (const id of await this.d.waiting.take(ref)) {
+        const i = await this.d.store.incident(id);
+        if (!i || i.status === 'resolved') continue;
+        if ((await this.sendTo(i, await this.d.render(i), [ref], [])) && i.lastNotifiedAt === undefined)
+          // Notified now: the retry of its first notification becomes an update of this card.
+          await this.d.store.update(i.id, { last_notified_at: this.d.now() });
+      }
+  }
+
   /** Sends a new card to groups and people; resolves to how many of them were reached. */
   private async sendTo(i: Incident, card: Card, groups: string[], people: string[]): Promise<number> {
     const { ctx, store } = this.d;
@@ -226,7 +253,12 @@ export class Notifier {
         if (r.cardId) await store.saveCard(i.id, `group:${g}`, r.cardId);
         reached++;
         await store.note(i.id, 'dingops', 'notified', `group ${g}`);
+        await this.d.waiting.reached(g, i.id);
       } catch (err) {
+        if (err instanceof GroupReferenceError) {
+          await this.waitFor(i, g, err);
+          continue;
+        }
         this.d.log.error({ err, incident: i.id, group: g }, 'alerts: cannot notify a group');
         await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
       }

@@ -94,7 +94,14 @@ describe('every config example parses', () => {
     delete env.ALERTS_TOKEN;
     const r = spawnSync(
       join(ROOT, 'node_modules/.bin/tsx'),
-      ['--tsconfig', join(ROOT, 'tsconfig.json'), join(ROOT, 'core/cli/main.ts'), 'config', 'check', 'bot.config.yaml'],
+      [
+        '--tsconfig',
+        join(ROOT, 'tsconfig.json'),
+        join(ROOT, 'core/cli/main.ts'),
+        'config',
+        'check',
+        'bot.config.yaml',
+      ],
       { cwd: dir, env, encoding: 'utf8' },
     );
     expect(r.status).toBe(1);

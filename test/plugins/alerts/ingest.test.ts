@@ -179,3 +179,38 @@ async function notifySilenceThenResolve(bot: SimBot) {
   );
   return card;
 }
+
+describe('a group the bot does not know yet', () => {
+  it('keeps the alert for it, tells the admins once, and delivers it when the group becomes known', async () => {
+    // The shipped example routes by title (`groups: [ops]`); on a fresh store no group is known.
+    sb = await alertsBot('    routes:\n      - match: [team=web]\n        groups: [ops]\n', {
+      groupWait: '100ms',
+    });
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'WebDown', labels: { team: 'web' } }], 'web-1'));
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'WebSlow', labels: { team: 'web' } }], 'web-2'));
+    const told = await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('dm:alice').find((m) => /waiting/.test(m.content)),
+      3000,
+      'the admin told',
+    );
+    expect(told.content).toContain('“ops”');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(cards(sb)).toHaveLength(0);
+    expect(sb.sim.client.botMessages('dm:alice').filter((m) => /waiting/.test(m.content))).toHaveLength(1);
+    expect(sb.logs.lines.some((l) => l.includes('waiting for a group') && !l.includes('"stack"'))).toBe(true);
+    // Someone @mentions the bot in ops: now the bot knows the group, and the alerts go out.
+    await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
+    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'the waiting cards');
+    expect(
+      cards(sb)
+        .map((c) => c.title)
+        .join(' '),
+    ).toMatch(/WebDown.*WebSlow|WebSlow.*WebDown/);
+    const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
+    expect(detail.content).toContain('notify.waiting');
+    expect(detail.content).toContain('notified');
+    // Nothing is sent twice when the first notification's retry comes round.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(cards(sb)).toHaveLength(2);
+  });
+});
