@@ -36,7 +36,16 @@ export function auditCommand(audit: AuditLog) {
             items: rows.map((r) => {
               // What was typed when known (secrets masked), else the command and its params.
               const what = r.text ?? `${r.command}${r.args ? ` ${JSON.stringify(r.args)}` : ''}`;
-              return `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} **${r.actorNick ?? r.actorId}** \`${what}\` → ${r.outcome}${r.detail ? ` (${r.detail})` : ''}`;
+              // Outcomes, access reasons and refusals (catalog keys) in the reader's language;
+              // other details as recorded.
+              const reason = r.detail && `builtin.audit.reason.${r.detail}`;
+              const detail =
+                reason && ctx.t(reason) !== reason
+                  ? ctx.t(reason)
+                  : r.detail && /^[a-z]+(\.[a-zA-Z]+)+$/.test(r.detail) && ctx.t(r.detail) !== r.detail
+                    ? ctx.t(r.detail).replace(/\{\w+\}/g, '…')
+                    : r.detail;
+              return `${new Date(r.at).toISOString().replace('T', ' ').slice(0, 19)} **${r.actorNick ?? r.actorId}** \`${what}\` → ${ctx.t(`builtin.audit.outcome.${r.outcome}`)}${detail ? ` (${detail})` : ''}`;
             }),
           },
         ],

@@ -9,7 +9,7 @@ export function statusCommand(status: StatusBoard, version: string) {
     aliases: ['状态'],
     description: 'builtin.status.description',
     handler: async (ctx) => {
-      const items = await status.collect();
+      const items = await status.collect(ctx.locale);
       const bad = items.filter((i) => !i.ok);
       return card({
         title: ctx.t('builtin.status.title', { version }),

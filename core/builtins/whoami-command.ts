@@ -22,7 +22,7 @@ export function whoamiCommand() {
           },
           {
             label: ctx.t('builtin.whoami.conversation'),
-            value: `${m.conversation.id} (${m.conversation.type}${m.conversation.title ? `, ${m.conversation.title}` : ''})`,
+            value: `${m.conversation.id} (${ctx.t(`builtin.whoami.${m.conversation.type}`)}${m.conversation.title ? `, ${m.conversation.title}` : ''})`,
           },
           ...(m.sender.dingtalkId ? [{ label: 'senderId', value: m.sender.dingtalkId }] : []),
         ],

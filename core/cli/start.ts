@@ -100,10 +100,10 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
         transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
         if (simUrl)
           c.resolve<StatusBoard>(TOKENS.Status).register('core', 'demo', () => ({
-            name: 'mode',
+            name: { key: 'status.mode' },
             ok: true,
             critical: false,
-            detail: `demo (simulator at ${simUrl}): not connected to DingTalk`,
+            detail: { key: 'status.demo', vars: { url: simUrl } },
           }));
       },
       transports: () => [transport!],

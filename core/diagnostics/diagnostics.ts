@@ -153,7 +153,7 @@ const ICON: Record<CheckSeverity, string> = { ok: '✅', warn: '⚠️', error: 
 
 /** One result as a chat line (markdown): icon, id, message, then where and fix when not ok. */
 export function checkLine(r: CheckResult, t: (k: string) => string): string {
-  const head = `${ICON[r.severity]} **${r.id}** ${r.message}`;
+  const head = `${ICON[r.severity]} \`${r.id}\` ${r.message}`;
   if (r.severity === 'ok') return head;
   return [
     head,

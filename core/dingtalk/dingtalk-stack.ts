@@ -95,16 +95,19 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   c.registerInstance(TOKENS.Messenger, m);
   const status = c.resolve<StatusBoard>(TOKENS.Status);
   status.register('core', 'outbox', () => ({
-    name: 'outbox',
+    name: { key: 'status.outbox' },
     ok: outbox.deadCount === 0,
-    detail: `${outbox.pendingCount} queued, ${outbox.deadCount} dead-lettered${outbox.lastDeadReason ? ` (last: ${outbox.lastDeadReason})` : ''}`,
+    detail: {
+      key: outbox.lastDeadReason ? 'status.outboxDetailDead' : 'status.outboxDetail',
+      vars: { queued: outbox.pendingCount, dead: outbox.deadCount, reason: outbox.lastDeadReason ?? '' },
+    },
   }));
   status.register('core', 'api-budget', () => {
     const s = budget.snapshot();
     return {
-      name: 'DingTalk API calls this month',
+      name: { key: 'status.budget' },
       ok: s.projected <= s.limit,
-      detail: `${s.used} of ${s.limit}, projected ${s.projected}`,
+      detail: { key: 'status.budgetDetail', vars: { used: s.used, limit: s.limit, projected: s.projected } },
     };
   });
 }

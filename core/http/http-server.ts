@@ -98,7 +98,7 @@ export class HttpServer {
     });
     this.app.get('/healthz', async () => ({ status: 'ok' }));
     this.app.get('/readyz', async (_req, reply) => {
-      const items = await this.status.collect();
+      const items = await this.status.collect('en');
       const ready = items.filter((i) => i.critical).every((i) => i.ok);
       reply.code(ready ? 200 : 503);
       return { status: ready ? 'ready' : 'not ready', checks: items };

@@ -52,9 +52,12 @@ export class I18n {
   t: Translate = (key, vars, locale = this.defaultLocale) => {
     const template = this.catalogs.get(locale)!.get(key) ?? this.catalogs.get('en')!.get(key) ?? key;
     if (!vars) return template;
-    return template.replace(PLACEHOLDER, (whole, name: string) =>
-      name in vars ? String(vars[name]) : whole,
-    );
+    // A value that is itself a text to translate (`{ key }`) is rendered in the same language.
+    return template.replace(PLACEHOLDER, (whole, name: string) => {
+      if (!(name in vars)) return whole;
+      const v = vars[name];
+      return v && typeof v === 'object' && 'key' in v ? this.text(v as I18nText, locale) : String(v);
+    });
   };
 
   /** Resolves an I18nText to a string in the given locale. */

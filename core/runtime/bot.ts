@@ -113,7 +113,7 @@ export class Bot implements InboundSink {
     const i18n = new I18n(config.core.locale);
     i18n.add({ en, 'zh-CN': zhCN });
     const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
-    const status = new StatusBoard();
+    const status = new StatusBoard((v, l) => i18n.text(v, l));
 
     let db: Database;
     try {
@@ -178,9 +178,12 @@ export class Bot implements InboundSink {
       const started = performance.now();
       await db.db.selectFrom('plugin_kv').select('plugin').limit(1).execute();
       return {
-        name: 'store',
+        name: { key: 'status.store' },
         ok: true,
-        detail: `${db.dialect}, ${Math.round(performance.now() - started)} ms`,
+        detail: {
+          key: 'status.storeDetail',
+          vars: { dialect: db.dialect, ms: Math.round(performance.now() - started) },
+        },
         critical: true,
       };
     });
@@ -201,11 +204,22 @@ export class Bot implements InboundSink {
       const records = [...host.records.values()];
       const failed = records.filter((r) => r.state === 'failed');
       return {
-        name: 'plugins',
+        name: { key: 'status.plugins' },
         ok: failed.length === 0,
         detail: records.length
-          ? records.map((r) => (r.state === 'failed' ? `${r.name} (failed: ${r.error})` : r.name)).join(', ')
-          : 'none',
+          ? {
+              key: 'status.pluginList',
+              vars: {
+                list: records
+                  .map((r) =>
+                    r.state === 'failed'
+                      ? i18n.t('status.pluginFailed', { name: r.name, error: r.error })
+                      : r.name,
+                  )
+                  .join(', '),
+              },
+            }
+          : { key: 'status.none' },
       };
     });
     try {
@@ -253,10 +267,18 @@ export class Bot implements InboundSink {
     for (const transport of this.transports) {
       status.register('core', `transport:${transport.name}`, () => {
         const s = transport.state();
+        const state = { key: `status.transportState.${s.status}` };
         return {
-          name: `transport ${transport.name}`,
+          name: { key: 'status.transport', vars: { name: transport.name } },
           ok: isReceiving(s),
-          detail: `${s.status}${s.lastFrameAt ? `, last frame ${new Date(s.lastFrameAt).toISOString()}` : ''}${s.detail ? `, ${s.detail}` : ''}`,
+          detail: {
+            key: s.lastFrameAt ? 'status.transportDetailFrame' : 'status.transportDetail',
+            vars: {
+              state,
+              at: s.lastFrameAt ? new Date(s.lastFrameAt).toISOString() : '',
+              detail: s.detail ? `, ${s.detail}` : '',
+            },
+          },
           critical: true,
         };
       });

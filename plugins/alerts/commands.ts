@@ -270,7 +270,7 @@ export function registerCommands(
             title: c.t('alerts.section.timeline'),
             items: timeline.map(
               (e) =>
-                `${time(e.at)} **${mdText(e.actor, 100)}** ${e.kind}${e.detail ? `: ${mdText(e.detail, 300)}` : ''}`,
+                `${time(e.at)} **${mdText(e.actor, 100)}** ${timelineKind(c.t, e.kind)}${e.detail ? `: ${mdText(e.detail, 300)}` : ''}`,
             ),
           },
         ],
@@ -341,4 +341,11 @@ export function registerCommands(
 export function incidentSummary(t: (k: string, v?: Record<string, unknown>) => string) {
   return (i: Incident) =>
     `#${i.id} ${SEVERITY_ICON[i.severity]} **${mdText(i.title, 200)}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
+}
+
+/** A timeline event's kind in the reader's language (a kind without a translation as it is). */
+export function timelineKind(t: (key: string) => string, kind: string): string {
+  const key = `alerts.timeline.${kind}`;
+  const text = t(key);
+  return text === key ? kind : text;
 }

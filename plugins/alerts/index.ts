@@ -261,9 +261,12 @@ export default definePlugin({
     ctx.status('incidents', async () => {
       const open = await store.list({ status: ['triggered', 'acknowledged', 'snoozed'], limit: 1000 });
       return {
-        name: 'alerts',
+        name: { key: 'alerts.board.name' },
         ok: true,
-        detail: `${open.filter((i) => i.status === 'triggered').length} triggered, ${open.length} open`,
+        detail: {
+          key: 'alerts.board.detail',
+          vars: { triggered: open.filter((i) => i.status === 'triggered').length, open: open.length },
+        },
       };
     });
     // `doctor`: every group the config names must resolve to one installed group.

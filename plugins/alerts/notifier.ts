@@ -119,7 +119,12 @@ export class Notifier {
         const r = await ctx.send.toGroup(g, card);
         for (const i of taken) {
           if (r.cardId) await store.saveCard(i.id, `digest:${g}`, r.cardId);
-          await store.note(i.id, 'dingops', 'notified', `group ${g} (digest of ${taken.length})`);
+          await store.note(
+            i.id,
+            'dingops',
+            'notified',
+            ctx.t('alerts.digestOf', { group: g, count: taken.length }),
+          );
         }
       } catch (err) {
         if (err instanceof GroupReferenceError) {
@@ -129,7 +134,7 @@ export class Notifier {
         }
         this.d.log.error({ err, group: g }, 'alerts: cannot send a digest');
         for (const i of taken)
-          await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
+          await store.note(i.id, 'dingops', 'notify.failed', `${g}: ${(err as Error).message}`);
       }
     }
     // People on the route get the digest once, not a card per incident.
@@ -228,7 +233,7 @@ export class Notifier {
   private async waitFor(i: Incident, group: string, err: Error): Promise<void> {
     await this.d.waiting.wait(group, i.id);
     this.d.log.warn({ incident: i.id, group, reason: err.message }, 'alerts: waiting for a group');
-    await this.d.store.note(i.id, 'dingops', 'notify.waiting', `group ${group}: ${err.message}`);
+    await this.d.store.note(i.id, 'dingops', 'notify.waiting', group);
   }
 
   /** A group became known: the incidents that waited for it get their card there now. */
@@ -252,7 +257,7 @@ export class Notifier {
         const r = await ctx.send.toGroup(g, card, { atUserIds: card.mentions });
         if (r.cardId) await store.saveCard(i.id, `group:${g}`, r.cardId);
         reached++;
-        await store.note(i.id, 'dingops', 'notified', `group ${g}`);
+        await store.note(i.id, 'dingops', 'notified', g);
         await this.d.waiting.reached(g, i.id);
       } catch (err) {
         if (err instanceof GroupReferenceError) {
@@ -260,13 +265,13 @@ export class Notifier {
           continue;
         }
         this.d.log.error({ err, incident: i.id, group: g }, 'alerts: cannot notify a group');
-        await store.note(i.id, 'dingops', 'notify.failed', `group ${g}: ${(err as Error).message}`);
+        await store.note(i.id, 'dingops', 'notify.failed', `${g}: ${(err as Error).message}`);
       }
     }
     for (const p of people) {
       const userId = await this.d.person(p);
       if (!userId) {
-        await store.note(i.id, 'dingops', 'notify.failed', `person ${p}: no userId`);
+        await store.note(i.id, 'dingops', 'notify.failed', ctx.t('alerts.noUserId', { person: p }));
         continue;
       }
       try {

@@ -56,9 +56,12 @@ export default definePlugin({
     ctx.status('runs', async () => {
       const running = await store.runs({ status: 'running', limit: 1000 });
       return {
-        name: 'tasks',
+        name: { key: 'tasks.board.name' },
         ok: true,
-        detail: `${Object.keys(ctx.config.tasks).length} declared, ${running.length} running`,
+        detail: {
+          key: 'tasks.board.detail',
+          vars: { declared: Object.keys(ctx.config.tasks).length, running: running.length },
+        },
       };
     });
     // Stopping the bot stops its runs (each is recorded as cancelled, its card finalized).

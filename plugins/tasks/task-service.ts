@@ -228,7 +228,7 @@ export class TaskService {
       command: `run ${name}`,
       args: shownParams(task, params),
       outcome: 'pending',
-      detail: `run #${id} started`,
+      detail: this.t('audit.started', { id }),
     });
 
     const env = buildEnv(task);
@@ -318,7 +318,14 @@ export class TaskService {
       command: `run ${name}`,
       args: shownParams(task, run.params),
       outcome: status === 'succeeded' ? 'ok' : status === 'cancelled' ? 'cancelled' : 'error',
-      detail: `run #${run.id}: ${status}${result.exitCode !== null ? ` exit ${result.exitCode}` : ''}${result.signal ? ` ${result.signal}` : ''}${run.approvedBy ? `, approved by ${run.approvedBy}` : ''}${live.cancelledBy ? `, cancelled by ${live.cancelledBy}` : ''}`,
+      detail: this.t('audit.ended', {
+        id: run.id,
+        status: { key: `tasks.audit.status.${status}` },
+        exit: result.exitCode !== null ? this.t('audit.exit', { code: result.exitCode }) : '',
+        signal: result.signal ? ` ${result.signal}` : '',
+        approved: run.approvedBy ? this.t('audit.approvedBy', { who: run.approvedBy }) : '',
+        cancelled: live.cancelledBy ? this.t('audit.cancelledBy', { who: live.cancelledBy }) : '',
+      }),
       durationMs: result.durationMs,
     });
   }
@@ -462,7 +469,7 @@ export class TaskService {
       command: `run ${name}`,
       args: shownParams(task, params),
       outcome: 'pending',
-      detail: `request #${id}: approval asked`,
+      detail: this.t('audit.approvalAsked', { id }),
     });
     return this.t('approvalAsked', {
       id,
@@ -519,7 +526,7 @@ export class TaskService {
       command: `task ${decision === 'approved' ? 'approve' : 'reject'}`,
       args: { request: id },
       outcome: 'ok',
-      detail: `${a.task} requested by ${a.requestedBy}`,
+      detail: this.t('audit.requestedBy', { task: a.task, who: a.requestedBy }),
     });
     const settled = (await this.d.store.approval(id))!;
     await this.refreshApprovalCards(settled);
@@ -558,7 +565,7 @@ export class TaskService {
       command: `run ${a.task}`,
       args: shownParams(this.tasks[a.task], a.params),
       outcome: 'denied',
-      detail: `request #${a.id} expired`,
+      detail: this.t('audit.expired', { id: a.id }),
     });
   }
 

@@ -157,7 +157,8 @@ export function registerCommands(
         sections: [
           {
             items: entries.map(
-              (e) => `${time(e.at)} **${name(e.actor)}** ${e.kind}${e.detail ? `: ${e.detail}` : ''}`,
+              (e) =>
+                `${time(e.at)} **${name(e.actor)}** ${kindText(c.t(`alerts.timeline.${e.kind}`), e.kind)}${e.detail ? `: ${e.detail}` : ''}`,
             ),
           },
         ],
@@ -200,4 +201,9 @@ export function openedText(
         status: t(`warroom.roomStatus.${r.room.status}`),
       });
   return [head, ...r.notes].join('\n');
+}
+
+/** The alerts plugin's name for a timeline event (its catalog), or the kind itself without one. */
+function kindText(translated: string, kind: string): string {
+  return translated.startsWith('alerts.timeline.') ? kind : translated;
 }

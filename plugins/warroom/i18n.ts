@@ -3,6 +3,9 @@ import type { Catalogs } from '../../core/index.js';
 /** The plugin's messages (`warroom.<key>`), in both languages. */
 export const warroomCatalogs: Partial<Catalogs> = {
   en: {
+    'board.name': 'war rooms',
+    'board.detail': '{open} open (template {template})',
+    'board.detailOpening': '{open} open, {opening} being created (template {template})',
     description: 'War rooms: one DingTalk group per incident',
     'cmd.warroom': 'War rooms for incidents',
     'cmd.open': 'Open the war room of an incident (or answer the existing one)',
@@ -110,6 +113,9 @@ export const warroomCatalogs: Partial<Catalogs> = {
     'err.api': 'DingTalk refused the request: {detail}',
   },
   'zh-CN': {
+    'board.name': '作战群',
+    'board.detail': '{open} 个进行中（模板 {template}）',
+    'board.detailOpening': '{open} 个进行中，{opening} 个创建中（模板 {template}）',
     description: '作战群：每个故障一个钉钉群',
     'cmd.warroom': '故障作战群',
     'cmd.open': '为故障建作战群（已有则返回已有的群）',

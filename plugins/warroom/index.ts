@@ -106,10 +106,13 @@ export default definePlugin({
       const open = (await store.list('open')).length;
       const opening = (await store.list('opening')).length;
       return {
-        name: 'war rooms',
+        name: { key: 'warroom.board.name' },
         // A creation still pending means DingTalk did not answer (retried by the sweep).
         ok: opening === 0,
-        detail: `${open} open${opening ? `, ${opening} being created` : ''} (template ${ctx.config.templateId})`,
+        detail: {
+          key: opening ? 'warroom.board.detailOpening' : 'warroom.board.detail',
+          vars: { open, opening, template: ctx.config.templateId },
+        },
       };
     });
   },

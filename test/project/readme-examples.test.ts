@@ -43,7 +43,12 @@ async function check(yaml: string): Promise<{ code: number; text: string }> {
   // Long enough for any token or secret minimum.
   for (const v of vars) process.env[v] ??= `example-${v.toLowerCase()}-0123456789abcdef`;
   let text = '';
-  const sink = { write: (s: string) => ((text += s), true) } as unknown as NodeJS.WritableStream;
+  const sink = {
+    write: (s: string) => {
+      text += s;
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
   try {
     return { code: await configCheck([file], sink, sink), text };
   } finally {

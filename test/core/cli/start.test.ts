@@ -154,7 +154,8 @@ describe('dingops start', () => {
       };
       reply = messages.find((m) => m.sender === 'bot')?.content ?? '';
     }
-    expect(reply).toMatch(/demo \(simulator at http/);
+    // The default locale: zh-CN.
+    expect(reply).toMatch(/演示模式（模拟器 http/);
     child.kill('SIGTERM');
     const r = await done;
     expect(r.code).toBe(0);

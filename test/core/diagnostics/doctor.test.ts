@@ -164,7 +164,7 @@ describe('doctor, through the simulator', () => {
     expect((await sb.sim.client.as('bob').ask('doctor')).content).toMatch(/not allowed|permission/i);
     const card = await sb.sim.client.as('alice').ask('doctor people');
     expect(card.title).toBe('Doctor: 1 error(s), 0 warning(s)');
-    expect(card.content).toContain('❌ **people.Dave**');
+    expect(card.content).toContain('❌ `people.Dave`');
   });
 });
 

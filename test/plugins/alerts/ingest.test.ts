@@ -163,7 +163,7 @@ describe('notification windows', () => {
     await new Promise((r) => setTimeout(r, 1200));
     expect(sb.sim.client.card(card.cardId!).content).toContain('Triggered');
     const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
-    expect(detail.content).toContain('notify.muted: silence #1');
+    expect(detail.content).toContain('muted: silence #1');
   });
 });
 
@@ -207,8 +207,8 @@ describe('a group the bot does not know yet', () => {
         .join(' '),
     ).toMatch(/WebDown.*WebSlow|WebSlow.*WebDown/);
     const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
-    expect(detail.content).toContain('notify.waiting');
-    expect(detail.content).toContain('notified');
+    expect(detail.content).toContain('waiting for the group: ops');
+    expect(detail.content).toContain('notified: ops');
     // Nothing is sent twice when the first notification's retry comes round.
     await new Promise((r) => setTimeout(r, 1200));
     expect(cards(sb)).toHaveLength(2);

@@ -21,7 +21,7 @@ describe('faq', () => {
     const zh = await sb.sim.client.as('alice').ask('faq 机器人在群里没反应');
     expect(zh.title).toBe('机器人在群里不回复');
     // The admin sees the live result: no group has the app installed yet.
-    expect(zh.content).toContain('⚠️ **groups**');
+    expect(zh.content).toContain('⚠️ `groups`');
     const byId = await sb.sim.client.as('bob').ask('faq person-not-linked');
     expect(byId.title).toBe('Messages do not reach a person (app not linked)');
     const list = await sb.sim.client.as('bob').ask('faq list');
