@@ -33,6 +33,12 @@ export interface AuditQuery {
 
 /** How many segments a query reads at most (each holds up to one flush batch). */
 const MAX_SEGMENTS_SCANNED = 2000;
+/** The most of a command line or detail an entry keeps (characters). */
+const MAX_TEXT = 2000;
+
+function capText(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
 const PAGE = 20;
 
 /**
@@ -79,6 +85,9 @@ export class AuditLog {
       if (entry.text) entry.text = r.redact(entry.text);
       if (entry.detail) entry.detail = r.redact(entry.detail);
     }
+    // Bounded where it is stored: a 100 KB message is kept as its start, marked as cut.
+    if (entry.text) entry.text = capText(entry.text, MAX_TEXT);
+    if (entry.detail) entry.detail = capText(entry.detail, MAX_TEXT);
     if (entry.args) {
       let args = entry.args;
       if (secretKeys?.size) {

@@ -118,3 +118,22 @@ describe('AuditLog', () => {
     expect(logs.text).toContain('audit buffer overflow');
   });
 });
+
+describe('audit in chat', () => {
+  it('one huge entry does not push the others out of `audit -n 3`', async () => {
+    const { createTestBot } = await import('../../helpers/test-bot.js');
+    const tb = await createTestBot();
+    try {
+      await tb.ask('ping');
+      await tb.ask(`x${'y'.repeat(100_000)}`);
+      await tb.ask('whoami');
+      const shown = await tb.ask('audit -n 3');
+      const lines = shown.split('\n').filter((l) => /^\s*- \d{4}-/.test(l));
+      expect(lines).toHaveLength(3);
+      expect(lines.map((l) => /`([^`]*)`/.exec(l)?.[1]?.slice(0, 6))).toEqual(['whoami', 'xyyyyy', 'ping']);
+      expect(shown.length).toBeLessThan(6000);
+    } finally {
+      await tb.stop();
+    }
+  });
+});
