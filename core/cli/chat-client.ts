@@ -26,12 +26,17 @@ export interface ChatOptions {
   input?: NodeJS.ReadableStream;
   output?: NodeJS.WritableStream;
   pollMs?: number;
+  /** How long to wait for the bot's answer before taking the next line (default 10 s). */
+  replyTimeoutMs?: number;
+  /** Called once the prompt is up, with a way to draw it again (after a log line, say). */
+  onReady?: (prompt: { redraw: () => void }) => void;
 }
 
 /**
  * `dingops chat`: a terminal DingTalk, talking to the simulator's test API. Type to send
  * (the bot is @mentioned in groups); bot cards show numbered buttons: type the number to
- * click. `/as bob`, `/group ops`, `/dm` switch who and where; `/quit` leaves.
+ * click. `/as bob`, `/group ops`, `/dm` switch who and where; `/quit` (or the end of the
+ * input) leaves.
  */
 export async function runChat(options: ChatOptions): Promise<void> {
   const out = options.output ?? process.stdout;
@@ -51,13 +56,18 @@ export async function runChat(options: ChatOptions): Promise<void> {
     return json;
   };
   const prompt = () => `${user}@${group ?? 'dm'}> `;
+  // A terminal gets a prompt; piped input (a script) gets the bot's answers only.
+  const interactive = (options.input ?? process.stdin) === process.stdin && process.stdin.isTTY === true;
   const rl = createInterface({
     input: options.input ?? process.stdin,
     output: out,
-    prompt: prompt(),
-    terminal: (options.input ?? process.stdin) === process.stdin && process.stdin.isTTY === true,
+    prompt: interactive ? prompt() : '',
+    terminal: interactive,
     historySize: 200,
   });
+  // Taken now: readline reads its input at once, and lines read before the loop below starts
+  // would be lost to a later iterator (piped input arrives all at once).
+  const lines = rl[Symbol.asyncIterator]();
   const show = (m: SimMessage) => {
     const lines = [
       m.title ? `[${m.kind}] ${m.title}` : `[${m.kind}]`,
@@ -69,71 +79,95 @@ export async function runChat(options: ChatOptions): Promise<void> {
     if (m.buttons.some((b) => b.type === 'callback')) lastCard = m;
     rl.prompt(true);
   };
+  // Bot messages printed so far (a reply wait ends when this grows).
+  let botSeen = 0;
   const sync = async (print: boolean) => {
     const r = await api(
       'GET',
       `/messages?conversation=${encodeURIComponent(conversation())}&after=${cursor}`,
     );
-    for (const m of r.messages as SimMessage[]) if (print && m.sender === 'bot') show(m);
+    for (const m of r.messages as SimMessage[])
+      if (print && m.sender === 'bot') {
+        show(m);
+        botSeen++;
+      }
     cursor = r.cursor;
   };
   await sync(false);
-  const poll = setInterval(() => void sync(true).catch(() => undefined), options.pollMs ?? 300);
+  // One sync at a time: the background poll and a reply wait must not print a message twice.
+  let syncing: Promise<void> = Promise.resolve();
+  const syncNow = () => {
+    syncing = syncing.then(() => sync(true)).catch(() => undefined);
+    return syncing;
+  };
+  const poll = setInterval(() => void syncNow(), options.pollMs ?? 300);
+  /** Waits (a while) for the bot to answer what was just said, printing the answer. */
+  const awaitReply = async (seenBefore: number) => {
+    for (const deadline = Date.now() + (options.replyTimeoutMs ?? 10_000); Date.now() < deadline; ) {
+      await syncNow();
+      if (botSeen > seenBefore) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  options.onReady?.({ redraw: () => rl.prompt(true) });
   out.write(
     `Chatting with the bot on ${options.sim} as ${user} (${group ? `group ${group}` : 'direct message'}). /as <user>, /group <title>, /dm, a number clicks a button, /quit.\n`,
   );
   rl.prompt();
-  await new Promise<void>((resolve) => {
-    rl.on('line', async (line) => {
-      const text = line.trim();
-      try {
-        if (!text) {
-          // nothing
-        } else if (text === '/quit' || text === '/exit') {
-          rl.close();
-          return;
-        } else if (text.startsWith('/as ')) {
-          user = text.slice(4).trim();
-          cursor = 0;
-          await sync(false);
-        } else if (text.startsWith('/group ')) {
-          group = text.slice(7).trim();
-          cursor = 0;
-          await sync(false);
-        } else if (text === '/dm') {
-          group = undefined;
-          cursor = 0;
-          await sync(false);
-        } else if (/^\d+$/.test(text) && lastCard) {
-          const b = lastCard.buttons[Number(text) - 1];
-          if (!b) out.write(`no button ${text}\n`);
-          else if (b.type === 'link') out.write(`(opens ${b.url})\n`);
-          else {
-            const card = await api('POST', `/cards/${encodeURIComponent(lastCard.cardId!)}/actions`, {
-              sender: user,
-              params: b.params ?? {},
-            });
-            show({
-              seq: 0,
-              sender: 'bot',
-              kind: 'card',
-              title: card.title,
-              content: card.content,
-              cardId: card.outTrackId,
-              buttons: card.buttons,
-            });
-          }
-        } else {
-          await api('POST', '/messages', { conversation: group ?? null, sender: user, text });
-          await sync(true);
+  // Lines are handled one after another, each once the bot answered the one before: piped
+  // input (a script) keeps its order, and the end of the input ends the chat after the last reply.
+  for await (const line of lines) {
+    const text = line.trim();
+    try {
+      if (!text) {
+        // nothing
+      } else if (text === '/quit' || text === '/exit') {
+        break;
+      } else if (text.startsWith('/as ')) {
+        user = text.slice(4).trim();
+        cursor = 0;
+        await sync(false);
+      } else if (text.startsWith('/group ')) {
+        group = text.slice(7).trim();
+        cursor = 0;
+        await sync(false);
+      } else if (text === '/dm') {
+        group = undefined;
+        cursor = 0;
+        await sync(false);
+      } else if (/^\d+$/.test(text) && lastCard) {
+        const b = lastCard.buttons[Number(text) - 1];
+        if (!b) out.write(`no button ${text}\n`);
+        else if (b.type === 'link') out.write(`(opens ${b.url})\n`);
+        else {
+          const card = await api('POST', `/cards/${encodeURIComponent(lastCard.cardId!)}/actions`, {
+            sender: user,
+            params: b.params ?? {},
+          });
+          show({
+            seq: 0,
+            sender: 'bot',
+            kind: 'card',
+            title: card.title,
+            content: card.content,
+            cardId: card.outTrackId,
+            buttons: card.buttons,
+          });
         }
-      } catch (err) {
-        out.write(`! ${err instanceof Error ? err.message : String(err)}\n`);
+      } else {
+        const seen = botSeen;
+        await api('POST', '/messages', { conversation: group ?? null, sender: user, text });
+        await awaitReply(seen);
       }
+    } catch (err) {
+      out.write(`! ${err instanceof Error ? err.message : String(err)}\n`);
+    }
+    if (interactive) {
       rl.setPrompt(prompt());
       rl.prompt();
-    });
-    rl.on('close', () => resolve());
-  });
+    }
+  }
+  rl.close();
   clearInterval(poll);
+  await syncing;
 }

@@ -9,6 +9,7 @@ import type { StatusBoard } from '../runtime/status.js';
 import { TOKENS } from '../tokens.js';
 import type { Transport } from '../transport/transport.js';
 import { runChat } from './chat-client.js';
+import { PromptSafeLog } from './prompt-safe-log.js';
 
 /** The embedded simulator's app (the documented default org). */
 const DEMO_APP = {
@@ -71,6 +72,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
     return 1;
   };
   let transport: Transport | undefined;
+  const chatLog = demo && process.stdin.isTTY ? new PromptSafeLog() : undefined;
   try {
     if (demo) {
       const { startSimulator } = await import('../../simulator/index.js');
@@ -94,6 +96,8 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
     const simUrl = sim?.url;
     bot = await Bot.create({
       config,
+      // The chat shares this terminal: log lines must not draw over its prompt.
+      logDestination: chatLog,
       compose: (c) => {
         composeDingTalk(c);
         // HTTP routes must exist before the server starts, so the transport is built here.
@@ -144,7 +148,13 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
     const user = config.core.access.admins[0] ?? 'alice';
     if (process.stdin.isTTY) {
       process.stdout.write(`\nDemo mode: the bot runs against the embedded simulator at ${sim.url}.\n`);
-      await runChat({ sim: sim.url, user });
+      await runChat({
+        sim: sim.url,
+        user,
+        onReady: (prompt) => {
+          if (chatLog) chatLog.redraw = prompt.redraw;
+        },
+      });
       await stop('chat closed');
       return 0;
     }

@@ -5,6 +5,7 @@ import type { InboundSink, Transport, TransportState } from '../transport/transp
 import { backoffMs } from './backoff.js';
 import type { CardCallbacks } from './card-callbacks.js';
 import type { InboundIntake } from './inbound-intake.js';
+import { routeSdkConsole } from './sdk-console.js';
 import { ConfigurableDWClient, GatewayError, type StreamClientOptions } from './stream-client.js';
 
 export const TOPIC_ROBOT = '/v1.0/im/bot/messages/get';
@@ -27,6 +28,7 @@ export class StreamTransport implements Transport {
   private current: TransportState = { status: 'idle' };
   private attempt = 0;
   private stopped = false;
+  private unrouteConsole: (() => void) | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
@@ -47,6 +49,8 @@ export class StreamTransport implements Transport {
 
   async start(sink: InboundSink): Promise<void> {
     this.stopped = false;
+    // The SDK prints to the console: its lines go to our log while it runs.
+    this.unrouteConsole ??= routeSdkConsole(this.log.child({ component: 'dingtalk-stream' }));
     const client = new ConfigurableDWClient({
       ...this.options,
       subscriptions: [
@@ -140,6 +144,8 @@ export class StreamTransport implements Transport {
     await this.connecting?.catch(() => undefined);
     this.client?.disconnect();
     this.current = { status: 'stopped', lastFrameAt: this.current.lastFrameAt };
+    this.unrouteConsole?.();
+    this.unrouteConsole = undefined;
   }
 
   // --- inbound
