@@ -1,14 +1,11 @@
 import { card, defineCommand, definePlugin } from '../../core/index.js';
 
-/**
- * The "write your first plugin" example (README). A `hello` command that greets and
- * counts, and a card button that people can click to wave back, updating the card in
- * place. Plugins outside this repository import from 'dingops' instead of the relative path.
- */
+// The README's "Write your first plugin" shows this whole file (a test keeps them equal).
+// A plugin outside this repository imports from 'dingops' instead of the relative path.
 export default definePlugin({
   name: 'hello',
-  description: 'Example plugin: a greeting with a card button',
-  // The plugin's slice of bot.config.yaml (`plugins.hello`), validated at startup.
+  description: { en: 'A greeting with a card button', 'zh-CN': '带卡片按钮的问候' },
+  // The plugin's slice of bot.config.yaml (`plugins.hello`), validated at start-up.
   config: (z) =>
     z.strictObject({
       greeting: z.string().min(1).default('Hello'),
@@ -19,48 +16,55 @@ export default definePlugin({
       description: 'Greet someone; they can wave back from the card',
       name: 'Who to greet (default: you)',
       greeted: '{greeting}, {name}!',
-      count: 'Greetings from you so far: {count}',
+      count: 'Greetings from {who} so far: {count}',
       wave: 'Wave back',
       waves: 'Waves: {count}',
+      waved: '{who} waves back at {name} 👋',
       tooMany: 'That card has had enough waves.',
+      waveDescription: 'Wave back at a greeting (what the card button does)',
     },
     'zh-CN': {
       description: '向某人问好；对方可以在卡片上挥手回应',
       name: '问候谁（默认：你自己）',
       greeted: '{greeting}，{name}！',
-      count: '你已问候 {count} 次',
+      count: '{who} 已问候 {count} 次',
       wave: '挥手回应',
       waves: '挥手次数：{count}',
+      waved: '{who} 向 {name} 挥手回应 👋',
       tooMany: '这张卡片挥手次数已达上限。',
+      waveDescription: '挥手回应一条问候（与卡片按钮相同）',
     },
   },
   setup(ctx) {
-    const greetingCard = (name: string, count: number, waves: number) =>
+    // The card carries what it shows (who greeted, their count) in its button's params, so a
+    // click by anyone redraws the same card with one more wave.
+    const greetingCard = (name: string, who: string, count: number, waves: number) =>
       card({
         title: ctx.t('greeted', { greeting: ctx.config.greeting, name }),
         status: 'success',
-        body: ctx.t('count', { count }),
+        body: ctx.t('count', { who, count }),
         fields: [{ label: '👋', value: ctx.t('waves', { count: waves }) }],
         buttons: [
           {
             text: ctx.t('wave'),
             style: 'primary',
-            action: { id: waveAction, params: { name } },
-            command: `hello ${name}`,
+            action: { id: 'hello.wave', params: { name, who, count: String(count) } },
+            // Where buttons cannot be shown (markdown), the command that does the same.
+            command: `hello wave ${name}`,
           },
         ],
       });
 
     // A card action: clicking "Wave back" lands here, after the core's permission check.
-    const waveAction = ctx.actions.register({
+    ctx.actions.register({
       name: 'wave',
       handler: async ({ action, params }) => {
         const key = `waves:${action.cardId}`;
         const waves = ((await ctx.store.kv.get<number>(key)) ?? 0) + 1;
         if (waves > ctx.config.maxWaves) return { message: ctx.t('tooMany') };
         await ctx.store.kv.set(key, waves, { ttlMs: 7 * 86_400_000 });
-        const count = (await ctx.store.kv.get<number>(`count:${action.user.userId}`)) ?? 0;
-        return { card: greetingCard(params.name ?? '?', count, waves) };
+        const count = Number(params.count) || 0;
+        return { card: greetingCard(params.name ?? '?', params.who ?? '?', count, waves) };
       },
     });
 
@@ -75,8 +79,16 @@ export default definePlugin({
           const key = `count:${caller.userId}`;
           const count = ((await ctx.store.kv.get<number>(key)) ?? 0) + 1;
           await ctx.store.kv.set(key, count);
-          return greetingCard(args.name ?? caller.nick, count, 0);
+          return greetingCard(args.name ?? caller.nick, caller.nick, count, 0);
         },
+        subcommands: [
+          defineCommand({
+            name: 'wave',
+            description: { key: 'hello.waveDescription' },
+            args: [{ name: 'name', type: 'rest', description: { key: 'hello.name' } }],
+            handler: ({ args, caller }) => ctx.t('waved', { who: caller.nick, name: args.name }),
+          }),
+        ],
       }),
     );
   },
