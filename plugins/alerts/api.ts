@@ -1,6 +1,7 @@
 import type { Caller, CardButton } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, LinkedRoom, StoredAlert, TimelineEntry } from './incident-store.js';
+import { incidentTitle } from './incident-title.js';
 import type { IncidentStatus, Severity } from './model.js';
 
 /** An incident as other plugins see it (`alerts.incidents` service, `alerts.incident.changed` event). */
@@ -89,7 +90,7 @@ declare module '../../core/events/event-bus.js' {
 export function incidentView(i: Incident, alerts: StoredAlert[], config: AlertsConfig): IncidentView {
   return {
     id: i.id,
-    title: i.title,
+    title: incidentTitle(i, config.grouping.by),
     severity: i.severity,
     status: i.status,
     labels: i.labels,

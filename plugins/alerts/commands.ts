@@ -12,11 +12,12 @@ import {
 import type { AlertsConfig } from './config.js';
 import type { IncidentActions } from './incident-actions.js';
 import type { Incident, IncidentStore } from './incident-store.js';
+import { incidentTitle } from './incident-title.js';
 import { type Matcher, parseMatcher } from './matchers.js';
 import { SEVERITY_ICON } from './model.js';
 import type { ResponderPolicy } from './responders.js';
 import { route } from './router.js';
-import { MAX_SILENCE_MS, MIN_SILENCE_MS, type Silences } from './silences.js';
+import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 
 /** Silences are bounded like snoozes: a typo of `99999999d` is refused, not stored. */
 function checkSilenceDuration(ms: number): void {
@@ -38,7 +39,7 @@ export function registerCommands(
     store: IncidentStore;
     silences: Silences;
     actions: IncidentActions;
-    summary: (i: Incident) => string;
+    summary: (i: Incident, silence?: number) => string;
     /** Throws unless the caller may change this incident. */
     mayRespond: (id: number, who: Caller) => Promise<void>;
     responders: ResponderPolicy;
@@ -227,10 +228,19 @@ export function registerCommands(
         limit: 20,
       });
       if (!list.length) return c.t('alerts.noIncidents');
+      // Open incidents an active silence mutes are marked (they stay quiet until it ends).
+      const active = await silences.active();
+      const open = (i: Incident) => i.status !== 'resolved';
       return card({
         title: c.t('alerts.incidentsTitle', { count: list.length }),
         status: 'info',
-        sections: [{ items: list.map(deps.summary) }],
+        sections: [
+          {
+            items: list.map((i) =>
+              deps.summary(i, open(i) ? Silences.muting(active, i.labels)?.id : undefined),
+            ),
+          },
+        ],
       });
     },
   });
@@ -245,7 +255,7 @@ export function registerCommands(
       const timeline = await store.timelineOf(i.id);
       const alerts = await store.alerts(i.id);
       return card({
-        title: `#${i.id} ${mdText(i.title, 200)}`,
+        title: `#${i.id} ${mdText(incidentTitle(i, ctx.config.grouping.by), 200)}`,
         status: i.status === 'resolved' ? 'success' : 'info',
         fields: [
           { label: c.t('alerts.field.status'), value: c.t(`alerts.status.${i.status}`) },
@@ -298,6 +308,8 @@ export function registerCommands(
                 labels[m[1]!] = m[2]!;
               }
               const r = route(ctx.config, labels);
+              // The silences that would keep such an alert quiet, now.
+              const muting = (await silences.active()).filter((x) => Silences.muting([x], labels));
               const groups = r.groups.map((g) => {
                 try {
                   const resolved = ctx.groups.resolve(g);
@@ -314,6 +326,14 @@ export function registerCommands(
                   { label: c.t('alerts.field.groups'), value: groups.join('; ') || '-' },
                   { label: c.t('alerts.field.people'), value: r.people.join(', ') || '-' },
                   { label: c.t('alerts.field.escalation'), value: r.escalation ?? '-' },
+                  {
+                    label: c.t('alerts.field.silences'),
+                    value: muting.length
+                      ? muting
+                          .map((x) => `#${x.id} ${x.text.map((m) => mdCode(m, 100)).join(' ')}`)
+                          .join('; ')
+                      : '-',
+                  },
                 ],
                 footer: c.t('alerts.routeTestFooter'),
               });
@@ -338,9 +358,13 @@ export function registerCommands(
   });
 }
 
-export function incidentSummary(t: (k: string, v?: Record<string, unknown>) => string) {
-  return (i: Incident) =>
-    `#${i.id} ${SEVERITY_ICON[i.severity]} **${mdText(i.title, 200)}** · ${t(`alerts.status.${i.status}`)} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
+/** One line of `incidents`: a silence that mutes it says so (its status alone would not). */
+export function incidentSummary(
+  t: (k: string, v?: Record<string, unknown>) => string,
+  groupBy: readonly string[],
+) {
+  return (i: Incident, silence?: number) =>
+    `#${i.id} ${i.status === 'resolved' ? '✅' : SEVERITY_ICON[i.severity]} **${mdText(incidentTitle(i, groupBy), 200)}** · ${t(`alerts.status.${i.status}`)}${silence ? ` · 🔇 ${t('alerts.silencedBy', { id: silence })}` : ''} · ${t('alerts.alertCount', { firing: i.firing, total: i.total })}${i.ackedBy ? ` · @${i.ackedBy}` : ''} · ${formatDuration(Math.max(0, Date.now() - i.createdAt))}`;
 }
 
 /** A timeline event's kind in the reader's language (a kind without a translation as it is). */

@@ -4,6 +4,8 @@ import type { Catalogs } from '../../core/index.js';
 export const alertsCatalogs: Partial<Catalogs> = {
   en: {
     'board.name': 'alerts',
+    silencedBy: 'silenced by #{id}',
+    'field.silences': 'Silences that mute it',
     digestOf: '{group} (digest of {count})',
     noUserId: '{person}: no userId (add it, or a mobile, under people)',
     'board.detail': '{triggered} triggered, {open} open',
@@ -70,7 +72,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'cmd.incidents': 'List incidents',
     'cmd.incident': 'Show an incident with its alerts and timeline',
     'cmd.alerts': 'Alert routing tools',
-    'cmd.route': 'Routing',
+    'cmd.route':
+      'Where alerts go: `alerts route test key=value ...` shows the routes, groups, people, escalation and silences an alert would get',
     'cmd.routeTest': 'Show where an alert with these labels would go (sends nothing)',
     'cmd.budget': "This month's DingTalk API calls",
     'arg.id': 'Incident number',
@@ -126,6 +129,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
   },
   'zh-CN': {
     'board.name': '告警',
+    silencedBy: '被静默 #{id} 屏蔽',
+    'field.silences': '会屏蔽它的静默',
     digestOf: '{group}（{count} 个故障的汇总）',
     noUserId: '{person}：没有 userId（请在 people 中配置 userId 或手机号）',
     'board.detail': '{triggered} 个触发中，{open} 个未关闭',
@@ -191,7 +196,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'cmd.incidents': '列出故障',
     'cmd.incident': '查看故障的告警和时间线',
     'cmd.alerts': '告警路由工具',
-    'cmd.route': '路由',
+    'cmd.route':
+      '告警发往哪里：`alerts route test key=value ...` 显示告警会命中的路由、群、人员、升级策略和静默',
     'cmd.routeTest': '查看带这些标签的告警会发往哪里（不发送）',
     'cmd.budget': '本月钉钉 API 调用量',
     'arg.id': '故障编号',

@@ -10,6 +10,7 @@ import {
 } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident-store.js';
+import { incidentTitle } from './incident-title.js';
 import { SEVERITY_ICON } from './model.js';
 
 export interface CardDeps {
@@ -105,7 +106,8 @@ export function incidentCard(
     if (i.room.url) buttons.push({ text: t('button.room'), url: i.room.url });
   }
   return card({
-    title: `${SEVERITY_ICON[i.severity]} #${i.id} ${mdText(i.title, 200)}`,
+    // A resolved incident is no longer red: its icon says it is over.
+    title: `${i.status === 'resolved' ? '✅' : SEVERITY_ICON[i.severity]} #${i.id} ${mdText(incidentTitle(i, config.grouping.by), 200)}`,
     status: statusOf(i),
     fields,
     sections: [
@@ -124,7 +126,10 @@ export function incidentCard(
 }
 
 /** One card for many new incidents in a storm: each line says how to act on it. */
-export function digestCard(list: Incident[], deps: Pick<CardDeps, 't'>): Card {
+export function digestCard(
+  list: Incident[],
+  deps: Pick<CardDeps, 't'> & { groupBy: readonly string[] },
+): Card {
   const { t } = deps;
   const worst = list.some((i) => i.severity === 'critical') ? 'critical' : 'warning';
   return card({
@@ -135,7 +140,7 @@ export function digestCard(list: Incident[], deps: Pick<CardDeps, 't'>): Card {
       {
         items: list.map(
           (i) =>
-            `${SEVERITY_ICON[i.severity]} **#${i.id}** ${mdText(i.title, 200)} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
+            `${SEVERITY_ICON[i.severity]} **#${i.id}** ${mdText(incidentTitle(i, deps.groupBy), 200)} · ${t('alertCount', { firing: i.firing, total: i.total })} · \`ack ${i.id}\``,
         ),
       },
     ],

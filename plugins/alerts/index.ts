@@ -111,7 +111,8 @@ export default definePlugin({
       })().catch((err) => ctx.log.warn({ err, incident: id }, 'alerts: change event failed'));
     };
 
-    const renderDigest = (list: Incident[]) => digestCard(list, { t: (k, v) => ctx.t(k, v) });
+    const renderDigest = (list: Incident[]) =>
+      digestCard(list, { t: (k, v) => ctx.t(k, v), groupBy: config.grouping.by });
     const admins = ctx.services.resolve(TOKENS.CoreConfig).access.admins;
     const waiting = new WaitingGroups(ctx.store.kv, async (group) => {
       for (const admin of admins)
@@ -171,7 +172,7 @@ export default definePlugin({
       store,
       silences,
       actions,
-      summary: incidentSummary((k, v) => ctx.t(k, v)),
+      summary: incidentSummary((k, v) => ctx.t(k, v), config.grouping.by),
       mayRespond,
       responders,
     });

@@ -145,3 +145,29 @@ describe('escalation', () => {
     expect(sb.sim.client.botMessages('dm:carol')).toHaveLength(1);
   });
 });
+
+describe('alert cards read right', () => {
+  it('a resolved card is not red, a silenced incident says so in incidents, route test names the silences', async () => {
+    sb = await alertsBot('', { access: ACCESS });
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Loud' }], 'loud'));
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Muffled' }], 'muffled'));
+    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'the cards');
+    const loud = cards(sb).find((c) => c.title?.includes('Loud'))!;
+    expect(loud.title).toMatch(/^🔴 #\d Loud is high$/);
+    await sb.sim.client.as('bob').ask('silence add alertname=Muffled 1h', { group: 'ops' });
+    const list = await sb.sim.client.as('alice').ask('incidents', { group: 'ops' });
+    expect(list.content).toMatch(/Muffled is high\*\* · Triggered · 🔇 silenced by #1/);
+    expect(list.content).not.toMatch(/Loud is high\*\* · Triggered · 🔇/);
+    const test = await sb.sim.client.as('alice').ask('alerts route test alertname=Muffled', { group: 'ops' });
+    expect(test.content).toContain('Silences that mute it**: #1 `alertname="Muffled"`');
+    const id = /#(\d)/.exec(loud.title!)![1];
+    await sb.sim.client.as('bob').ask(`resolve ${id}`, { group: 'ops' });
+    await sb.sim.client.until(
+      () => sb!.sim.client.card(loud.cardId!).title?.startsWith('✅'),
+      3000,
+      'the resolved card',
+    );
+    const help = await sb.sim.client.as('alice').ask('help alerts', { group: 'ops' });
+    expect(help.content).toContain('alerts route test key=value');
+  });
+});
