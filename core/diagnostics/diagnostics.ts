@@ -157,7 +157,7 @@ export function checkLine(r: CheckResult, t: (k: string) => string): string {
   if (r.severity === 'ok') return head;
   return [
     head,
-    r.where ? `${t('doctor.where')}: ${r.where}` : '',
+    r.where ? `${t('doctor.where')}: \`${r.where}\`` : '',
     r.fix ? `${t('doctor.fix')}: ${r.fix}` : '',
   ]
     .filter(Boolean)

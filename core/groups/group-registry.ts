@@ -14,7 +14,19 @@ export interface KnownGroup {
 }
 
 /** A group reference in config or code that names no group, or several. */
-export class GroupReferenceError extends Error {}
+/** A group reference that resolves to no installed group, or to several; the parts let a caller say it in its language. */
+export class GroupReferenceError extends Error {
+  constructor(
+    message: string,
+    readonly ref: string,
+    readonly matches: string[] = [],
+    readonly suggestions: string[] = [],
+    readonly known: string[] = [],
+  ) {
+    super(message);
+    this.name = 'GroupReferenceError';
+  }
+}
 
 /** A message from a known group refreshes `last_seen_at` in the store at most this often. */
 const SEEN_WRITE_INTERVAL_MS = 10 * 60_000;
@@ -78,6 +90,8 @@ export class GroupRegistry {
     if (byTitle.length > 1)
       throw new GroupReferenceError(
         `group title '${ref}' matches ${byTitle.length} installed groups (${byTitle.map((g) => g.openConversationId).join(', ')}); use the openConversationId instead`,
+        ref,
+        byTitle.map((g) => g.openConversationId),
       );
     if (/^cid\S+$/.test(ref)) return ref;
     const close = didYouMean(
@@ -90,6 +104,10 @@ export class GroupRegistry {
           ? `known groups: ${installed.map((g) => `'${g.title}'`).join(', ')}`
           : 'no group is known yet: install the cool app in the group (or @mention the bot there) first'
       }, or use the openConversationId`,
+      ref,
+      [],
+      close,
+      installed.map((g) => g.title),
     );
   }
 

@@ -4,6 +4,10 @@ import type { Catalogs } from '../../core/index.js';
 export const alertsCatalogs: Partial<Catalogs> = {
   en: {
     'board.name': 'alerts',
+    'doctor.groupAmbiguous': 'the title “{group}” matches several groups ({ids})',
+    'doctor.groupUnknown': 'no installed group is titled “{group}”{guess}; known: {known}',
+    'doctor.didYouMean': ' (did you mean {names}?)',
+    'doctor.noGroupYet': 'no installed group is titled “{group}”: the bot knows no group yet',
     silencedBy: 'silenced by #{id}',
     'field.silences': 'Silences that mute it',
     digestOf: '{group} (digest of {count})',
@@ -129,6 +133,10 @@ export const alertsCatalogs: Partial<Catalogs> = {
   },
   'zh-CN': {
     'board.name': '告警',
+    'doctor.groupAmbiguous': '群名“{group}”对应多个群（{ids}）',
+    'doctor.groupUnknown': '没有已安装的群名为“{group}”{guess}；已知的群：{known}',
+    'doctor.didYouMean': '（是不是 {names}？）',
+    'doctor.noGroupYet': '没有已安装的群名为“{group}”：机器人还不认识任何群',
     silencedBy: '被静默 #{id} 屏蔽',
     'field.silences': '会屏蔽它的静默',
     digestOf: '{group}（{count} 个故障的汇总）',

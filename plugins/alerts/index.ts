@@ -1,4 +1,11 @@
-import { type Caller, type CardButton, definePlugin, TOKENS, UserError } from '../../core/index.js';
+import {
+  type Caller,
+  type CardButton,
+  definePlugin,
+  GroupReferenceError,
+  TOKENS,
+  UserError,
+} from '../../core/index.js';
 import { type IncidentsApi, type IncidentView, incidentView, pagedPeople } from './api.js';
 import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';
@@ -13,6 +20,19 @@ import { ResponderPolicy } from './responders.js';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 import { StormWatch } from './storm-watch.js';
 import { WaitingGroups } from './waiting-groups.js';
+
+/** Why a group named in the routes cannot be used, in the reader's language. */
+function groupProblem(t: (key: string, vars?: Record<string, unknown>) => string, err: unknown): string {
+  if (!(err instanceof GroupReferenceError)) return err instanceof Error ? err.message : String(err);
+  if (err.matches.length)
+    return t('alerts.doctor.groupAmbiguous', { group: err.ref, ids: err.matches.join(', ') });
+  const guess = err.suggestions.length
+    ? t('alerts.doctor.didYouMean', { names: err.suggestions.join(', ') })
+    : '';
+  return err.known.length
+    ? t('alerts.doctor.groupUnknown', { group: err.ref, guess, known: err.known.join(', ') })
+    : t('alerts.doctor.noGroupYet', { group: err.ref });
+}
 
 const SNOOZE = { min: 60_000, max: 7 * 86_400_000 };
 const SILENCE = { min: MIN_SILENCE_MS, max: MAX_SILENCE_MS };
@@ -300,7 +320,7 @@ export default definePlugin({
               {
                 id: `alerts.groups.${ref}`,
                 severity: 'error' as const,
-                message: (err as Error).message,
+                message: groupProblem(t, err),
                 where,
                 fix: t('alerts.doctor.groupFix'),
               },

@@ -77,7 +77,7 @@ describe('zh-CN means zh-CN', () => {
   it('the main commands of the core and every plugin answer in Chinese', async () => {
     sb = await createSimBot({
       env: { DINGOPS_LOCALE: 'zh-CN' },
-      yaml: `people:\n  - { name: Alice, userId: alice }\n  - { name: Bob, userId: bob }\n  - { name: Carol, userId: carol }\nplugins:\n  hello: {}\n  faq: {}\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n    grouping: { groupWait: 100ms, groupInterval: 200ms, repeatInterval: 1h }\n    defaultRoute: { groups: [cid-ops] }\n  warroom:\n    templateId: warroom-template\n    robotCode: dingops-warroom\n  tasks:\n    updateInterval: 200ms\n    tasks:\n      uptime:\n        command: ${nodeCommand('console.log("up")')}\n        allow: { roles: [oncall] }\n`,
+      yaml: `people:\n  - { name: Alice, userId: alice }\n  - { name: Bob, userId: bob }\n  - { name: Carol, userId: carol }\nplugins:\n  hello: {}\n  faq: {}\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n    grouping: { groupWait: 100ms, groupInterval: 200ms, repeatInterval: 1h }\n    defaultRoute: { groups: [cid-ops] }\n    routes:\n      - { match: [team=dba], groups: [dba] }\n  warroom:\n    templateId: warroom-template\n    robotCode: dingops-warroom\n  tasks:\n    updateInterval: 200ms\n    tasks:\n      uptime:\n        command: ${nodeCommand('console.log("up")')}\n        allow: { roles: [oncall] }\n`,
     });
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'DiskFull' }]));
     await sb.sim.client.until(() => sb!.sim.client.botMessages('ops').length > 0, 3000, 'the incident card');
@@ -101,6 +101,7 @@ describe('zh-CN means zh-CN', () => {
       ['alice', 'faq list'],
       ['alice', 'audit -n 20'],
       ['alice', 'doctor alerts'],
+      ['alice', 'doctor alerts.groups.dba'],
     ];
     const found: string[] = [];
     for (const [who, line] of lines) {
