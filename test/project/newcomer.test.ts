@@ -1,0 +1,101 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * The README's newcomer path, walked as a newcomer would, in a fresh clone of this
+ * repository: `npm ci`, `npm start` (demo mode, no credentials), the chat it points to,
+ * the README's `curl` to the generic alert webhook, and `config check` of the shipped
+ * config. It installs from the registry (npm's cache first), so it runs in CI (CI=true) or
+ * with DINGOPS_TEST_NEWCOMER=1.
+ */
+const enabled =
+  (process.env.CI === 'true' || process.env.DINGOPS_TEST_NEWCOMER === '1') &&
+  process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+const root = resolve('.');
+let dir: string | undefined;
+let bot: ChildProcess | undefined;
+
+afterAll(() => {
+  bot?.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs a command in the clone, with the newcomer's environment (no DingTalk credentials). */
+function run(cmd: string, args: string[], input?: string): string {
+  return execFileSync(cmd, args, {
+    cwd: dir,
+    input,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      DINGTALK_CLIENT_ID: '',
+      DINGTALK_CLIENT_SECRET: '',
+      ALERTS_TOKEN: 'newcomer-token-0123456789',
+    },
+    timeout: 600_000,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+}
+
+describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
+  it('npm ci, npm start (demo), chat, a webhook with curl, config check', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dingops-newcomer-'));
+    execFileSync('git', ['clone', '--quiet', root, dir]);
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    expect(readme).toContain('npm ci && npm start');
+    const install = run('npm', ['ci', '--no-audit', '--no-fund', '--prefer-offline']);
+    expect(install).not.toMatch(/EBADENGINE/);
+
+    // The alerts example of the README, on: the generic source reads its token from the environment.
+    writeFileSync(
+      join(dir, 'newcomer.yaml'),
+      `${readFileSync(join(dir, 'bot.config.yaml'), 'utf8')}  alerts:\n    sources:\n      generic: { token: \${ALERTS_TOKEN} }\n    defaultRoute: { groups: [cid-ops] }\n`,
+    );
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    const simPort = 20000 + Math.floor(Math.random() * 2000);
+    bot = spawn('npm', ['start', '--', '--config', 'newcomer.yaml', '--sim-port', String(simPort)], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        DINGTALK_CLIENT_ID: '',
+        DINGTALK_CLIENT_SECRET: '',
+        DINGOPS_PORT: String(port),
+        DINGOPS_LOCALE: 'en',
+        ALERTS_TOKEN: 'newcomer-token-0123456789',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    bot.stdout!.on('data', (d) => (output += d));
+    bot.stderr!.on('data', (d) => (output += d));
+    // `npm start` without a terminal says how to open the chat.
+    let hint: RegExpExecArray | null = null;
+    for (let i = 0; i < 300 && !hint; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      hint = /Talk to it with: (npm run dingops -- chat --sim (\S+))/.exec(output);
+    }
+    expect(hint, output).not.toBeNull();
+    const chat = run(
+      'npm',
+      ['run', '--silent', 'dingops', '--', 'chat', '--sim', hint![2]!],
+      'help\nping\n/group ops\nhello team\n',
+    );
+    expect(chat).toContain('pong');
+    expect(chat).toContain('Hello, team!');
+
+    // The README's curl, as printed there, with the newcomer's token and port.
+    const curl = /```sh\n\s*(curl -X POST[\s\S]*?)\n\s*#/
+      .exec(readme.replace(/^ {2}/gm, ''))![1]!
+      .replace(/\\\n\s*/g, ' ')
+      .replace('127.0.0.1:8080', `127.0.0.1:${port}`);
+    const answer = run('sh', ['-c', curl], undefined);
+    expect(JSON.parse(answer)).toMatchObject({ status: 'ok', accepted: 1 });
+
+    const check = run('npm', ['run', '--silent', 'dingops', '--', 'config', 'check']);
+    expect(check).toMatch(/bot\.config\.yaml: OK/);
+    bot.kill('SIGTERM');
+  }, 900_000);
+});
