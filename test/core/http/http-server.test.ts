@@ -106,6 +106,8 @@ describe('HTTP server', () => {
       bot: { listen: true },
     });
     const port = Number(new URL(tb.bot.http.url!).port);
+    // The server's start is logged once (not by Fastify and again by the bot).
+    expect(tb.logs.lines.filter((l) => l.includes('http server listening')).length).toBe(1);
     const started = Date.now();
     // One byte every 100 ms: never idle, never done. Node checked the limit only every 30 s.
     const closedAfter = await new Promise<number>((resolve) => {
