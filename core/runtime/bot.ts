@@ -242,6 +242,11 @@ export class Bot implements InboundSink {
     return this.container.resolve(TOKENS.Http);
   }
 
+  /** Runs a schedule now, as if it were due (`<plugin>:<name>`): for tests. */
+  runSchedule(id: string): Promise<void> {
+    return this.container.resolve<Scheduler>(TOKENS.Scheduler).runNow(id);
+  }
+
   resolve<T>(token: symbol): T {
     return this.container.resolve<T>(token as never);
   }

@@ -20,7 +20,10 @@ export interface ScheduleHandle {
  * an owner registers stops when the owner is disposed.
  */
 export class Scheduler {
-  private readonly tasks = new Map<string, { task: ScheduledTask; owner: string }>();
+  private readonly tasks = new Map<
+    string,
+    { task: ScheduledTask; owner: string; run: () => Promise<void> }
+  >();
 
   constructor(
     private readonly log: Logger,
@@ -52,7 +55,7 @@ export class Scheduler {
       unref: true,
       suppressMissedWarning: true,
     });
-    this.tasks.set(id, { task, owner });
+    this.tasks.set(id, { task, owner, run });
     if (options.runOnStart) void run();
     return {
       name: id,
@@ -62,6 +65,14 @@ export class Scheduler {
       },
       nextRun: () => task.getNextRun(),
     };
+  }
+
+  /** Runs a schedule now, as if it were due (tests; `<owner>:<name>`). */
+  async runNow(id: string): Promise<void> {
+    const t = this.tasks.get(id);
+    if (!t)
+      throw new Error(`no schedule '${id}' (registered: ${[...this.tasks.keys()].join(', ') || 'none'})`);
+    await t.run();
   }
 
   list(): Array<{ name: string; owner: string; next: Date | null }> {

@@ -1,10 +1,7 @@
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
 
-export interface WriteResult {
-  numAffectedRows: number;
-  rows: Array<Record<string, unknown>>;
-}
+import type { WriteResult } from './database.js';
 
 interface Pending {
   query: CompiledQuery;

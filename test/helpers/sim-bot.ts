@@ -1,11 +1,7 @@
-import type { AddressInfo } from 'node:net';
-import { createServer } from 'node:net';
-import { loadConfig } from '../../core/config/load-config.js';
-import { composeDingTalk, httpTransport, streamTransport } from '../../core/dingtalk/dingtalk-stack.js';
 import type { PluginDefinition } from '../../core/plugins/define-plugin.js';
-import { Bot } from '../../core/runtime/bot.js';
-import type { Transport } from '../../core/transport/transport.js';
+import type { Bot } from '../../core/runtime/bot.js';
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from '../../simulator/index.js';
+import { freePort, startBotOnSimulator } from '../../testing/index.js';
 import { dropTestStorage, persistentTestStorageUrl } from './storage.js';
 import { LogCapture } from './test-bot.js';
 
@@ -36,70 +32,36 @@ export interface SimBotOptions {
   mode?: 'stream' | 'http';
 }
 
-/** Event subscription keys of the test app in HTTP mode (any 43 letters and digits will do). */
-export const TEST_AES_KEY = 'TestAesKey0123456789abcdefghijklmnopqrstuvw';
-export const TEST_TOKEN = 'testtoken42';
-
-/** A free loopback port: the bot's public URL must be known before its config is loaded. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
+export { TEST_AES_KEY, TEST_TOKEN } from '../../testing/index.js';
 
 /**
  * A bot wired to DingTalk exactly as in production (Stream transport through the real SDK,
- * OpenAPI client, outbox), pointed at an in-process simulator.
+ * OpenAPI client, outbox), pointed at an in-process simulator: the test kit plugin authors
+ * get (`dingops/testing`), on this project's test stores (SQLite file or a PostgreSQL schema).
  */
 export async function createSimBot(options: SimBotOptions = {}): Promise<SimBot> {
   const sim = options.simulator ?? (await startSimulator({ pingIntervalMs: 0, ...options.sim }));
   const storageUrl = persistentTestStorageUrl();
   const logs = new LogCapture();
-  const http = options.mode === 'http';
-  const port = http ? await freePort() : 0;
-  const publicUrl = `http://127.0.0.1:${port}`;
-  const modeYaml = http ? `  mode: http\n  aesKey: ${TEST_AES_KEY}\n  token: ${TEST_TOKEN}\n` : '';
-  const serverYaml = http ? `server:\n  port: ${port}\n  publicUrl: ${publicUrl}\n` : '';
-  const make = async () => {
-    const config = loadConfig({
-      text: `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\n${modeYaml}${options.dingtalk ?? ''}${serverYaml}access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.access ?? ''}${options.yaml ?? ''}`,
-      env: { DINGOPS_STORAGE_URL: storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
-    });
-    let transport: Transport | undefined;
-    const bot = await Bot.create({
-      config,
+  const port = options.mode === 'http' ? await freePort() : 0;
+  const make = () =>
+    startBotOnSimulator(sim, {
       plugins: options.plugins,
-      logDestination: logs,
-      listen: http,
-      defaultMetrics: false,
-      compose: (c) => {
-        // Short retry delays: the scenarios are the same, the waits are not worth the minutes.
-        composeDingTalk(c, { outbox: { retryBaseMs: 20, pollMs: 50 } });
-        transport = http ? httpTransport(c) : streamTransport(c);
-      },
-      transports: () => [transport!],
+      config: options.yaml,
+      dingtalk: options.dingtalk,
+      access: options.access,
+      env: options.env,
+      mode: options.mode,
+      storageUrl,
+      port,
+      logs,
     });
-    await bot.start();
-    if (http) {
-      const app = await sim.client.api.updateApp('dingops-demo', {
-        mode: 'http',
-        callbackUrl: `${publicUrl}/dingtalk/robot`,
-        eventUrl: `${publicUrl}/dingtalk/events`,
-        aesKey: TEST_AES_KEY,
-        token: TEST_TOKEN,
-      });
-      if (!app.checkUrl?.ok) throw new Error(`check_url failed: ${app.checkUrl?.error}`);
-    } else await sim.client.until(() => sim.client.api.connections() > 0, 5000, 'the bot to connect');
-    return bot;
-  };
   const handle: SimBot = {
     sim,
     bot: await make(),
     logs,
     storageUrl,
-    publicUrl,
+    publicUrl: `http://127.0.0.1:${port}`,
     restart: async () => {
       handle.bot = await make();
       return handle.bot;
