@@ -17,6 +17,7 @@ Usage:
   dingops doctor [--json] [--fresh] [--only id,...]   check the bot and the DingTalk app (exit 0 ok, 1 warnings, 2 errors)
   dingops config check [file]                 validate a config file (exit 0 valid, 1 invalid)
   dingops config schema                       print the config JSON Schema (for editor completion)
+  dingops plugin new <name> [--dir path]      create a plugin package (command, card, config, test)
   dingops help [command]                      this text, or a command's
 
 Every command takes --help. Environment: DINGOPS_CONFIG, DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET,
@@ -59,6 +60,12 @@ quota, and the plugins' own checks. Asks the running bot when there is one. Exit
   --json    machine-readable results
   --fresh   run the DingTalk probes again instead of using results from the last 10 minutes
   --only    only these checks (ids or id prefixes, comma-separated)`,
+  plugin: `Usage: dingops plugin new <name> [--dir path]
+
+Creates a plugin package in ./<name> (or --dir): index.ts with a command, a card with a button
+and a config schema; a test on dingops/testing (node --test); package.json with dingops as a
+peer dependency; a strict tsconfig.json; a bot.config.yaml that loads it; a README.
+Then: cd <name> && npm install && npm test && npm start`,
   config: `Usage: dingops config check [file]
        dingops config schema
 
@@ -100,6 +107,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     case 'doctor':
       return (await import('./doctor.js')).doctor(args);
+    case 'plugin':
+      if (sub === 'new') return (await import('./plugin-new.js')).pluginNew(rest);
+      process.stderr.write(`unknown: dingops plugin ${sub ?? ''}\n${HELP.plugin}\n`);
+      return 2;
     case 'config':
       if (sub === 'check') return configCheck(rest);
       if (sub === 'schema') return configSchema(rest);

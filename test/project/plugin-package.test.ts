@@ -1,0 +1,113 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/**
+ * A plugin author outside this repository: `npm pack` (which builds first), the tarball
+ * installed into an empty project, `dingops plugin new`, then in the new plugin: `npm install`,
+ * a strict type-check without skipLibCheck, its own tests on `dingops/testing` (node --test),
+ * and `npm start`, a bot with the plugin answering through the simulator. It installs from
+ * the registry (npm's cache first), so it runs in CI (CI=true) or with DINGOPS_TEST_PACKAGE=1.
+ */
+const enabled =
+  (process.env.CI === 'true' || process.env.DINGOPS_TEST_PACKAGE === '1') &&
+  process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+const root = resolve('.');
+let dir: string | undefined;
+let bot: ChildProcess | undefined;
+
+afterAll(() => {
+  bot?.kill('SIGKILL');
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+function run(cwd: string, cmd: string, args: string[], env: Record<string, string> = {}): string {
+  return execFileSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, DINGTALK_CLIENT_ID: '', DINGTALK_CLIENT_SECRET: '', ...env },
+    timeout: 600_000,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
+describe.runIf(enabled)('a plugin package outside this repository', () => {
+  it('packs, scaffolds, type-checks strictly, passes its own tests, and runs in a bot', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'dingops-author-'));
+    run(root, 'npm', ['pack', '--pack-destination', dir]);
+    const tarball = join(dir, readdirSync(dir).find((f) => f.endsWith('.tgz'))!);
+    // What the package ships: the build, the CLI, the simulator, the test kit.
+    const listing = run(dir, 'tar', ['-tzf', tarball]);
+    for (const f of [
+      'package/bin/dingops.js',
+      'package/dist/core/index.d.ts',
+      'package/dist/simulator/index.js',
+      'package/dist/testing/index.d.ts',
+    ])
+      expect(listing).toContain(f);
+
+    // An empty project with dingops installed scaffolds a plugin, as the README says.
+    const project = join(dir, 'project');
+    run(dir, 'mkdir', ['-p', project]);
+    run(project, 'npm', ['init', '-y']);
+    run(project, 'npm', [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--prefer-offline',
+      '--ignore-scripts',
+      tarball,
+    ]);
+    const made = run(project, 'npx', ['--no-install', 'dingops', 'plugin', 'new', 'greeter'], {
+      DINGOPS_PACKAGE_SPEC: tarball,
+    });
+    expect(made).toContain("Created the plugin 'greeter'");
+    const plugin = join(project, 'greeter');
+    const install = run(plugin, 'npm', ['install', '--no-audit', '--no-fund', '--prefer-offline']);
+    expect(install).not.toMatch(/EBADENGINE/);
+    expect(existsSync(join(plugin, 'node_modules/dingops/dist/testing/index.js'))).toBe(true);
+    run(plugin, 'npx', ['--no-install', 'tsc', '--noEmit']);
+    const tests = run(plugin, 'npm', ['test']);
+    expect(tests).toMatch(/# pass 1/);
+    expect(tests).toMatch(/# fail 0/);
+
+    // npm start: a bot with the plugin, on the embedded simulator.
+    const port = 18000 + Math.floor(Math.random() * 2000);
+    const simPort = 20000 + Math.floor(Math.random() * 2000);
+    bot = spawn('npm', ['start', '--', '--sim-port', String(simPort)], {
+      cwd: plugin,
+      env: {
+        ...process.env,
+        DINGTALK_CLIENT_ID: '',
+        DINGTALK_CLIENT_SECRET: '',
+        DINGOPS_PORT: String(port),
+        DINGOPS_LOCALE: 'en',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    bot.stdout!.on('data', (d) => (output += d));
+    bot.stderr!.on('data', (d) => (output += d));
+    for (let i = 0; i < 300 && !/Talk to it with/.test(output); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(output).toContain('Talk to it with: dingops chat');
+    const sim = `http://127.0.0.1:${simPort}/sim/api`;
+    await fetch(`${sim}/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ conversation: 'ops', sender: 'alice', text: 'greeter team' }),
+    });
+    let reply: { title?: string } | undefined;
+    for (let i = 0; i < 100 && !reply; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const { messages } = (await (await fetch(`${sim}/messages?conversation=ops`)).json()) as {
+        messages: Array<{ sender: string; title?: string }>;
+      };
+      reply = messages.find((m) => m.sender === 'bot');
+    }
+    expect(reply?.title).toBe('Hello, team!');
+    bot.kill('SIGTERM');
+  }, 900_000);
+});
