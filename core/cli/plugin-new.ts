@@ -145,7 +145,7 @@ test('answers with a card, and its button updates it', async () => {
   const reply = await tb.ask('${name} team', { group: 'ops' });
   assert.equal(reply.title, 'Hi, team!');
   const clicked = await tb.click(reply, 'Click me', { as: 'bob' });
-  assert.match(clicked.content, /Clicked by Bob/);
+  assert.match(clicked.content, /Clicked by bob/);
 });
 `;
 }
