@@ -1,7 +1,9 @@
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import semver from 'semver';
+import { packageInfo } from '../runtime/version.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
 
@@ -89,6 +91,7 @@ export async function importPlugin(
   const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(
     isPluginDefinition,
   );
+  if (where.kind === 'package' || from) checkApiRange(name, where.kind === 'file' ? where.path : undefined, from, baseDir);
   if (!def)
     throw new PluginResolveError(
       `plugin '${name}': the module exports no plugin (export default definePlugin({...}))`,
@@ -98,6 +101,47 @@ export async function importPlugin(
       `plugin configured as '${name}' calls itself '${def.name}'; use the same name in config`,
     );
   return def;
+}
+
+/**
+ * A plugin package declares the dingops API it was built for (`"dingops": { "api": "^0.1" }`
+ * in its package.json, as `dingops plugin new` writes it); one built for another major is
+ * refused with both versions named, rather than failing later in some call.
+ */
+function checkApiRange(name: string, file: string | undefined, from: string | undefined, baseDir: string): void {
+  const pkgFile = file ? findPackageJson(dirname(file)) : findInstalledPackage(from!, baseDir);
+  if (!pkgFile) return;
+  const range = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { dingops?: { api?: string } }).dingops?.api;
+  if (!range) return;
+  const { version } = packageInfo();
+  if (!semver.validRange(range))
+    throw new PluginResolveError(`plugin '${name}': "dingops": { "api": "${range}" } in ${pkgFile} is not a version range`);
+  if (!semver.satisfies(version, range, { includePrerelease: true }))
+    throw new PluginResolveError(
+      `plugin '${name}' was built for dingops ${range}, and this is dingops ${version}: use a version of the plugin made for ${semver.major(version)}.x, or a dingops in ${range}`,
+    );
+}
+
+/** The nearest package.json at or above `dir` (a plugin folder or file). */
+function findPackageJson(dir: string): string | undefined {
+  for (let d = dir, i = 0; i < 8; i++, d = dirname(d)) {
+    const p = join(d, 'package.json');
+    if (existsSync(p)) {
+      const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string };
+      // dingops' own package.json (a built-in plugin) declares no plugin API range.
+      return pkg.name === 'dingops' ? undefined : p;
+    }
+    if (dirname(d) === d) break;
+  }
+  return undefined;
+}
+
+function findInstalledPackage(specifier: string, baseDir: string): string | undefined {
+  try {
+    return createRequire(join(baseDir, 'package.json')).resolve(`${specifier}/package.json`);
+  } catch {
+    return undefined;
+  }
 }
 
 async function importFile(path: string): Promise<Record<string, unknown>> {

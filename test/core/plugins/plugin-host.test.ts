@@ -250,3 +250,27 @@ describe('plugins from npm packages', () => {
     expect(await tb.ask('greet')).toBe('from-npm');
   });
 });
+
+describe('the plugin API contract', () => {
+  it('refuses a plugin built for another dingops major, naming both versions; accepts a matching one', async () => {
+    const { mkdtempSync, mkdirSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { importPlugin } = await import('../../../core/plugins/plugin-resolver.js');
+    const { packageInfo } = await import('../../../core/runtime/version.js');
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-api-'));
+    const make = (name: string, api: string) => {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, 'package.json'), JSON.stringify({ name, dingops: { api } }));
+      writeFileSync(join(dir, name, 'index.mjs'), `export default { name: '${name}', setup() {} };\n`);
+    };
+    make('old', '^9.0.0');
+    make('fits', `^${packageInfo().version}`);
+    await expect(importPlugin('old', './old', dir)).rejects.toThrow(
+      new RegExp(
+        `plugin 'old' was built for dingops \\^9\\.0\\.0, and this is dingops ${packageInfo().version.replace(/\./g, '\\.')}`,
+      ),
+    );
+    expect((await importPlugin('fits', './fits', dir)).name).toBe('fits');
+  });
+});
