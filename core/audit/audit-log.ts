@@ -7,7 +7,7 @@ export type AuditOutcome = 'ok' | 'denied' | 'invalid' | 'error' | 'unknown' | '
 
 export interface AuditEntry {
   at: number;
-  kind: 'command' | 'action' | 'task' | 'system';
+  kind: 'command' | 'action' | 'task' | 'system' | 'plugin';
   actorId: string;
   actorNick?: string;
   conversationId?: string;

@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
-import type { InjectionToken } from 'tsyringe';
+import type { Registry } from 'prom-client';
 import type { ActionSpec } from '../actions/action-registry.js';
+import type { AuditEntry } from '../audit/audit-log.js';
 import type { Card } from '../cards/card.js';
 import type { CommandSpec, OptionSpec, ValueSpec } from '../commands/spec.js';
 import type { Person } from '../config/core-schema.js';
-import type { DiagnosticCheck } from '../diagnostics/diagnostics.js';
+import type { CheckResult, DiagnosticCheck } from '../diagnostics/diagnostics.js';
+import type { OpenApiClient } from '../dingtalk/openapi-client.js';
 import type { DingopsEvents, EventName } from '../events/event-bus.js';
 import type { KnownGroup } from '../groups/group-registry.js';
 import type { RouteSpec } from '../http/http-server.js';
@@ -18,6 +20,7 @@ import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js'
 import type { DialectName } from '../storage/database.js';
 import type { KeyValueStore } from '../storage/kv-store.js';
 import type { ReplayVerdict } from '../storage/replay-guard.js';
+import type { SecretRedactor } from '../util/redact.js';
 import type { PluginServices, ServiceKey } from './plugin-services.js';
 
 /** Everything a plugin may do; everything registered through it is undone when the plugin stops. */
@@ -115,13 +118,34 @@ export interface PluginContext<C = unknown> {
   /** `doctor`: checks of this plugin's own setup (ids under `<plugin>.`), run on demand only. */
   diagnostics: {
     register(check: DiagnosticCheck): void;
+    /** Runs checks now (ids or prefixes), as `doctor` would, in a language. */
+    run(options: { only?: string[]; fresh?: boolean; locale?: Locale }): Promise<CheckResult[]>;
   };
+  /** The bot's timezone (IANA), for times shown to people. */
+  readonly timezone: string;
+  /** The bot's clock (ms since the epoch): what the bot's own time-based logic uses. */
+  now(): number;
+  /** The folder of the config file (relative paths in a plugin's config resolve against it). */
+  readonly configDir: string;
+  /** Who the config names: admins, and the members of each role. */
+  readonly access: {
+    readonly admins: readonly string[];
+    readonly roles: Readonly<Record<string, readonly string[]>>;
+  };
+  /** The audit log (`audit` in chat): record what people did through this plugin. */
+  audit: {
+    record(entry: Omit<AuditEntry, 'kind'> & { kind?: AuditEntry['kind'] }): void;
+  };
+  /** The bot's secrets (app secret, keys, tokens): remove them from text; `with` adds a plugin's own. */
+  readonly redactor: SecretRedactor;
+  /** Prometheus metrics: add the plugin's own to `registry` (removed when it stops, by you). */
+  readonly metrics: { readonly registry: Registry };
+  /** DingTalk's OpenAPI calls the core makes for plugins (scene groups, users...); undefined without DingTalk. */
+  readonly dingtalk: OpenApiClient | undefined;
+  /** This month's metered DingTalk calls against the app's quota; undefined without DingTalk. */
+  readonly budget: { snapshot(): { used: number; limit: number; projected: number } } | undefined;
   /** Adds a line to `status` and, when critical, to `/readyz`. */
   status(key: string, provider: StatusProvider): void;
-  /** Core services by token (`TOKENS.X`). */
-  services: {
-    resolve<T>(token: InjectionToken<T>): T;
-  };
   /** Runs when the plugin stops (after its registrations are removed), in reverse order. */
   onDispose(fn: () => void | Promise<void>): void;
 }

@@ -1,15 +1,19 @@
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import type { ActionRegistry } from '../actions/action-registry.js';
+import type { AuditLog } from '../audit/audit-log.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
 import type { Diagnostics } from '../diagnostics/diagnostics.js';
+import type { ApiBudget } from '../dingtalk/api-budget.js';
+import type { OpenApiClient } from '../dingtalk/openapi-client.js';
 import type { EventBus } from '../events/event-bus.js';
 import type { GroupRegistry } from '../groups/group-registry.js';
 import type { HttpServer } from '../http/http-server.js';
+import type { Metrics } from '../http/metrics.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { Messenger } from '../messages/outbound.js';
 import type { PeopleDirectory } from '../people/people-directory.js';
@@ -20,6 +24,7 @@ import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
 import type { ReplayGuard } from '../storage/replay-guard.js';
 import { TOKENS } from '../tokens.js';
+import type { SecretRedactor } from '../util/redact.js';
 import { type PluginDefinition, pluginSchema } from './define-plugin.js';
 import type { PluginContext } from './plugin-context.js';
 import { orderPlugins } from './plugin-order.js';
@@ -259,8 +264,19 @@ export class PluginHost {
             );
           c.resolve<Diagnostics>(TOKENS.Diagnostics).register(name, check);
         },
+        run: (options) => c.resolve<Diagnostics>(TOKENS.Diagnostics).run(options),
       },
-      services: { resolve: (token) => c.resolve(token) },
+      timezone: core.timezone,
+      now: () => c.resolve<() => number>(TOKENS.Clock)(),
+      configDir: c.resolve<LoadedConfig>(TOKENS.Config).baseDir,
+      access: { admins: core.access.admins, roles: core.access.roles },
+      audit: {
+        record: (entry) => c.resolve<AuditLog>(TOKENS.Audit).record({ kind: 'plugin', ...entry }),
+      },
+      redactor: c.resolve<SecretRedactor>(TOKENS.Redactor),
+      metrics: { registry: c.resolve<Metrics>(TOKENS.Metrics).registry },
+      dingtalk: c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined,
+      budget: c.isRegistered(TOKENS.ApiBudget) ? c.resolve<ApiBudget>(TOKENS.ApiBudget) : undefined,
       onDispose: (fn) => void record.disposers.push(fn),
     };
   }

@@ -91,7 +91,8 @@ export async function importPlugin(
   const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(
     isPluginDefinition,
   );
-  if (where.kind === 'package' || from) checkApiRange(name, where.kind === 'file' ? where.path : undefined, from, baseDir);
+  if (where.kind === 'package' || from)
+    checkApiRange(name, where.kind === 'file' ? where.path : undefined, from, baseDir);
   if (!def)
     throw new PluginResolveError(
       `plugin '${name}': the module exports no plugin (export default definePlugin({...}))`,
@@ -108,14 +109,21 @@ export async function importPlugin(
  * in its package.json, as `dingops plugin new` writes it); one built for another major is
  * refused with both versions named, rather than failing later in some call.
  */
-function checkApiRange(name: string, file: string | undefined, from: string | undefined, baseDir: string): void {
+function checkApiRange(
+  name: string,
+  file: string | undefined,
+  from: string | undefined,
+  baseDir: string,
+): void {
   const pkgFile = file ? findPackageJson(dirname(file)) : findInstalledPackage(from!, baseDir);
   if (!pkgFile) return;
   const range = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { dingops?: { api?: string } }).dingops?.api;
   if (!range) return;
   const { version } = packageInfo();
   if (!semver.validRange(range))
-    throw new PluginResolveError(`plugin '${name}': "dingops": { "api": "${range}" } in ${pkgFile} is not a version range`);
+    throw new PluginResolveError(
+      `plugin '${name}': "dingops": { "api": "${range}" } in ${pkgFile} is not a version range`,
+    );
   if (!semver.satisfies(version, range, { includePrerelease: true }))
     throw new PluginResolveError(
       `plugin '${name}' was built for dingops ${range}, and this is dingops ${version}: use a version of the plugin made for ${semver.major(version)}.x, or a dingops in ${range}`,

@@ -6,7 +6,6 @@ import {
   mdText,
   type PluginContext,
   parseDuration,
-  TOKENS,
   UserError,
 } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
@@ -347,7 +346,8 @@ export function registerCommands(
         handler: async (c) => {
           let s: { used: number; limit: number; projected: number };
           try {
-            s = ctx.services.resolve(TOKENS.ApiBudget).snapshot();
+            if (!ctx.budget) throw new Error('no DingTalk budget');
+            s = ctx.budget.snapshot();
           } catch {
             return c.t('alerts.budgetUnknown');
           }

@@ -3,7 +3,6 @@ import {
   type CardButton,
   definePlugin,
   GroupReferenceError,
-  TOKENS,
   UserError,
 } from '../../core/index.js';
 import { type IncidentsApi, type IncidentView, incidentView, pagedPeople } from './api.js';
@@ -72,7 +71,7 @@ export default definePlugin({
     const config = ctx.config;
     const store = new IncidentStore(ctx.store.db, () => config, now);
     const silences = new Silences(ctx.store.db, now);
-    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+    const timezone = ctx.timezone;
 
     const ids = {
       ack: 'alerts.ack',
@@ -133,7 +132,7 @@ export default definePlugin({
 
     const renderDigest = (list: Incident[]) =>
       digestCard(list, { t: (k, v) => ctx.t(k, v), groupBy: config.grouping.by });
-    const admins = ctx.services.resolve(TOKENS.CoreConfig).access.admins;
+    const admins = ctx.access.admins;
     const waiting = new WaitingGroups(ctx.store.kv, async (group) => {
       for (const admin of admins)
         await ctx.send
@@ -348,7 +347,7 @@ export default definePlugin({
             where: 'plugins.alerts.responders',
             fix: t('alerts.doctor.respondersFix'),
           };
-        const roles = ctx.services.resolve(TOKENS.CoreConfig).access.roles;
+        const roles = ctx.access.roles;
         const empty = config.responders
           .filter((r) => r.startsWith('role:') && !(roles[r.slice(5)] ?? []).length)
           .map((r) => r.slice(5));

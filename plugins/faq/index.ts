@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
-import { card, checkLine, definePlugin, type Locale, TOKENS } from '../../core/index.js';
+import { card, checkLine, definePlugin, type Locale } from '../../core/index.js';
 import { FaqSearch, questionLocale } from './faq-search.js';
 import { faqCatalogs } from './i18n.js';
 import { BUILTIN_FAQ, type FaqEntry, loadKnowledgeBase } from './knowledge-base.js';
@@ -21,10 +21,10 @@ export default definePlugin({
   }),
   i18n: faqCatalogs,
   setup(ctx) {
-    const baseDir = ctx.services.resolve(TOKENS.Config).baseDir;
+    const baseDir = ctx.configDir;
     const files = [BUILTIN_FAQ, ...ctx.config.files.map((f) => (isAbsolute(f) ? f : resolve(baseDir, f)))];
     const faq = new FaqSearch(loadKnowledgeBase(files));
-    const diagnostics = ctx.services.resolve(TOKENS.Diagnostics);
+    const diagnostics = ctx.diagnostics;
 
     const entryCard = async (e: FaqEntry, locale: Locale, isAdmin: boolean, others: FaqEntry[] = []) => {
       const t = (k: string, v?: Record<string, unknown>) => ctx.t(k, v, locale);

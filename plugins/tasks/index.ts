@@ -1,4 +1,4 @@
-import { definePlugin, localTime, TOKENS } from '../../core/index.js';
+import { definePlugin, localTime } from '../../core/index.js';
 import { registerCommands } from './commands.js';
 import { tasksConfigSchema } from './config.js';
 import { tasksCatalogs } from './i18n.js';
@@ -23,7 +23,7 @@ export default definePlugin({
     'Card.Streaming.Write': { en: "stream a run's output into its card", 'zh-CN': '把运行输出流式写入卡片' },
   },
   async setup(ctx) {
-    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+    const timezone = ctx.timezone;
     const time = (ms: number) => localTime(ms, timezone);
     const store = new RunStore(ctx.store.db);
     const service = new TaskService({ ctx, store, time, now: Date.now });

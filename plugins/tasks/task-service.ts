@@ -4,7 +4,6 @@ import {
   type InboundMessage,
   type PluginContext,
   type SecretRedactor,
-  TOKENS,
   UserError,
 } from '../../core/index.js';
 import type { TaskConfig, TasksConfig } from './config.js';
@@ -65,7 +64,7 @@ export class TaskService {
     detail?: string;
     durationMs?: number;
   }): void {
-    this.d.ctx.services.resolve(TOKENS.Audit).record({
+    this.d.ctx.audit.record({
       at: this.d.now(),
       kind: 'task',
       actorId: entry.by.userId,
@@ -282,7 +281,7 @@ export class TaskService {
     env: Record<string, string>,
     params: Record<string, string | boolean>,
   ): SecretRedactor {
-    return this.d.ctx.services.resolve(TOKENS.Redactor).with(...secretValues(task, env, params));
+    return this.d.ctx.redactor.with(...secretValues(task, env, params));
   }
 
   private async finish(
@@ -423,7 +422,7 @@ export class TaskService {
 
   /** The userIds of a task's approvers (`people` names, userIds, `role:<name>`). */
   approvers(task: TaskConfig): string[] {
-    const roles = this.d.ctx.services.resolve(TOKENS.CoreConfig).access.roles;
+    const roles = this.d.ctx.access.roles;
     const ids = new Set<string>();
     for (const ref of task.approval?.approvers ?? []) {
       if (ref.startsWith('role:')) for (const u of roles[ref.slice(5)] ?? []) ids.add(u);

@@ -1,4 +1,4 @@
-import { definePlugin, localTime, TOKENS } from '../../core/index.js';
+import { definePlugin, localTime } from '../../core/index.js';
 import { openedText, registerCommands } from './commands.js';
 import { warroomConfigSchema } from './config.js';
 import { warroomCatalogs } from './i18n.js';
@@ -26,7 +26,7 @@ export default definePlugin({
     qyapi_get_member_by_mobile: { en: 'invite people by mobile number', 'zh-CN': '按手机号邀请成员' },
   },
   setup(ctx) {
-    const timezone = ctx.services.resolve(TOKENS.CoreConfig).timezone;
+    const timezone = ctx.timezone;
     const time = (ms: number) => localTime(ms, timezone);
     const actions = {
       ack: 'warroom.ack',

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatDuration, type PluginContext, TOKENS, UserError } from '../../core/index.js';
+import { formatDuration, type PluginContext, UserError } from '../../core/index.js';
 import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from '../alerts/api.js';
 import type { WarroomConfig } from './config.js';
 import { explainError } from './explain-error.js';
@@ -49,11 +49,9 @@ export class WarRooms {
   }
 
   private client() {
-    try {
-      return this.d.ctx.services.resolve(TOKENS.OpenApi);
-    } catch {
-      throw new UserError('warroom.noDingTalk');
-    }
+    const api = this.d.ctx.dingtalk;
+    if (!api) throw new UserError('warroom.noDingTalk');
+    return api;
   }
 
   /** The robot that speaks in rooms: the template's robot when configured. */

@@ -32,7 +32,7 @@ describe('dingops/testing', () => {
         ctx.commands.register({
           name: 'now',
           description: 'now',
-          handler: () => String(ctx.services.resolve<() => number>(Symbol.for('dingops.Clock'))()),
+          handler: () => String(ctx.now()),
         });
       },
     });

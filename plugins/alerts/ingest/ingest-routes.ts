@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import { type PluginContext, TOKENS } from '../../../core/index.js';
+import type { PluginContext } from '../../../core/index.js';
 import type { AlertsConfig } from '../config.js';
 import type { IncidentStore } from '../incident-store.js';
 import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
@@ -30,11 +30,9 @@ export function registerIngestRoutes(
     name: 'dingops_alerts_received_total',
     help: 'Alert webhook requests by source and outcome',
     labelNames: ['source', 'outcome'],
-    registers: [ctx.services.resolve(TOKENS.Metrics).registry],
+    registers: [ctx.metrics.registry],
   });
-  ctx.onDispose(() =>
-    ctx.services.resolve(TOKENS.Metrics).registry.removeSingleMetric('dingops_alerts_received_total'),
-  );
+  ctx.onDispose(() => ctx.metrics.registry.removeSingleMetric('dingops_alerts_received_total'));
   for (const source of Object.keys(PARSERS) as Source[]) {
     ctx.http.route({
       method: 'POST',
