@@ -24,6 +24,7 @@ export {
   type OptionSpec,
   type ValueSpec,
 } from './commands/spec.js';
+export type { FallbackContext, FallbackHandler } from './commands/fallbacks.js';
 export { PermissionDenied, UserError } from './commands/user-error.js';
 export { durationSetting } from './config/duration-setting.js';
 export { loadConfig } from './config/load-config.js';

@@ -39,4 +39,5 @@ export const TOKENS = {
   People: token<import('./people/people-directory.js').PeopleDirectory>('People'),
   Diagnostics: token<import('./diagnostics/diagnostics.js').Diagnostics>('Diagnostics'),
   ReplayGuard: token<import('./storage/replay-guard.js').ReplayGuard>('ReplayGuard'),
+  Fallbacks: token<import('./commands/fallbacks.js').FallbackHandlers>('Fallbacks'),
 } as const;

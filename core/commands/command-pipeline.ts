@@ -18,6 +18,7 @@ import type { CommandNode, CommandRegistry } from './registry.js';
 import type { Caller, OptionSpec } from './spec.js';
 import { type Token, TokenizeError, tokenize } from './tokenize.js';
 import { usageLine } from './usage.js';
+import type { FallbackHandlers } from './fallbacks.js';
 import { PermissionDenied, UserError } from './user-error.js';
 
 const YES_FLAG: OptionSpec = { name: 'yes', short: 'y', type: 'boolean' };
@@ -54,6 +55,7 @@ export class CommandPipeline {
     @inject(TOKENS.Logger) private readonly log: Logger,
     @inject(TOKENS.CoreConfig) config: CoreConfig,
     @inject(TOKENS.Clock) private readonly now: () => number,
+    @inject(TOKENS.Fallbacks) private readonly fallbacks: FallbackHandlers,
   ) {
     this.locale = config.locale;
     this.t = (key, vars) => this.i18n.t(key, vars, this.locale);
@@ -86,6 +88,20 @@ export class CommandPipeline {
     if (!resolved) {
       const word = tokens[0]!.value;
       const suggestions = this.registry.suggest(word, this.help.permitted(caller, message.conversation));
+      // Not a command, nor close to one: free text, for the plugins' fallback handlers.
+      if (!suggestions.length && this.fallbacks.size) {
+        const owner = await this.fallbacks.run({
+          message,
+          caller,
+          locale: this.locale,
+          t,
+          reply: (content, options) => this.messenger.send({ kind: 'reply', to: message }, content, options),
+        });
+        if (owner) {
+          this.record(message, caller, `(${owner})`, 'ok', started, undefined, 'fallback');
+          return;
+        }
+      }
       await this.replyTo(
         message,
         suggestions.length

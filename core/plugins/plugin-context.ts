@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { ActionSpec } from '../actions/action-registry.js';
 import type { AuditEntry } from '../audit/audit-log.js';
 import type { Card } from '../cards/card.js';
+import type { FallbackHandler } from '../commands/fallbacks.js';
 import type { CommandSpec, OptionSpec, ValueSpec } from '../commands/spec.js';
 import type { Person } from '../config/core-schema.js';
 import type { CheckResult, DiagnosticCheck } from '../diagnostics/diagnostics.js';
@@ -36,6 +37,11 @@ export interface PluginContext<C = unknown> {
   i18n: {
     add(catalogs: Partial<Catalogs>): void;
     text(value: I18nText, locale?: Locale): string;
+  };
+  /** Messages that are no command (free text): handlers in order, each may pass with `next()`. */
+  messages: {
+    /** Returns a function that removes the handler (it goes when the plugin stops anyway). */
+    fallback(handler: FallbackHandler, options?: { order?: number }): () => void;
   };
   commands: {
     register<const A extends readonly ValueSpec[], const O extends readonly OptionSpec[]>(

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import type { ActionRegistry } from '../actions/action-registry.js';
 import type { AuditLog } from '../audit/audit-log.js';
+import type { FallbackHandlers } from '../commands/fallbacks.js';
 import type { CommandRegistry } from '../commands/registry.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
@@ -212,6 +213,9 @@ export class PluginHost {
           : i18n.t(key, vars, locale),
       i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
       commands: { register: (spec) => void commands.register(spec as never, name) },
+      messages: {
+        fallback: (handler, options) => c.resolve<FallbackHandlers>(TOKENS.Fallbacks).add(name, handler, options?.order),
+      },
       actions: { register: (spec) => actions.register(name, spec).id },
       http: {
         route: (spec) => http.route(name, spec),
@@ -291,6 +295,7 @@ export class PluginHost {
     c.resolve<Scheduler>(TOKENS.Scheduler).stopOwner(record.name);
     c.resolve<StatusBoard>(TOKENS.Status).removeOwner(record.name);
     c.resolve<Diagnostics>(TOKENS.Diagnostics).removeOwner(record.name);
+    c.resolve<FallbackHandlers>(TOKENS.Fallbacks).removeOwner(record.name);
     c.resolve<HttpServer>(TOKENS.Http).disableOwner(record.name);
     for (const fn of record.disposers.reverse()) {
       try {

@@ -10,6 +10,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
 import { CardRenderer } from '../cards/card-renderer.js';
 import { CommandPipeline } from '../commands/command-pipeline.js';
+import { FallbackHandlers } from '../commands/fallbacks.js';
 import { HelpBuilder } from '../commands/help.js';
 import { CommandRegistry } from '../commands/registry.js';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -171,6 +172,7 @@ export class Bot implements InboundSink {
         c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined,
       ),
     );
+    c.registerInstance(TOKENS.Fallbacks, new FallbackHandlers());
     c.registerSingleton(TOKENS.Pipeline, CommandPipeline);
     c.registerSingleton(TOKENS.ActionPipeline, ActionPipeline);
 

@@ -10,6 +10,9 @@ import { BUILTIN_FAQ, type FaqEntry, loadKnowledgeBase } from './knowledge-base.
  * base (shipped in both languages, extended by the operator), each entry tied to the
  * `doctor` check that confirms it live.
  */
+/** How good a match free text (no `faq` in front) needs: a question, not a stray word. */
+const FREE_TEXT_MIN_SCORE = 40;
+
 export default definePlugin({
   name: 'faq',
   description: { en: 'Setup questions and live checks', 'zh-CN': '配置问答与实时检查' },
@@ -62,6 +65,24 @@ export default definePlugin({
         footer: `faq ${e.id}`,
       });
     };
+
+    // A question asked in a direct message without `faq` in front: answered when one entry
+    // clearly fits (a weak match passes on, and the sender gets "unknown command" with help).
+    ctx.messages.fallback(async (m, next) => {
+      if (m.message.conversation.type !== 'direct') return next();
+      const question = m.message.text.trim();
+      const hits = faq.search(question);
+      if (!hits.length || hits[0]!.score < FREE_TEXT_MIN_SCORE) return next();
+      const locale = questionLocale(question, m.locale);
+      await m.reply(
+        await entryCard(
+          hits[0]!.entry,
+          locale,
+          m.caller.isAdmin,
+          hits.slice(1).map((h) => h.entry),
+        ),
+      );
+    });
 
     ctx.commands.register({
       name: 'faq',

@@ -80,3 +80,24 @@ describe('plugin checks in doctor', () => {
     expect(perms.find((x) => x.id === 'permissions.qyapi_get_member_by_mobile')?.message).toContain('alerts');
   });
 });
+
+describe('questions without the faq command', () => {
+  it('answers free text in a direct message; a near-miss command still gets its did-you-mean', async () => {
+    sb = await createSimBot({ yaml: 'plugins:\n  faq: {}\n' });
+    const asked = await sb.sim.client.as('bob').ask('机器人不回复怎么办');
+    expect(asked.title).toBe('机器人不回复单聊消息');
+    expect((await sb.sim.client.as('bob').ask('pnig')).content).toMatch(
+      /Did you mean `ping`\?|did you mean `ping`/i,
+    );
+    // Not a question the FAQ knows: the usual unknown command.
+    expect((await sb.sim.client.as('bob').ask('zebra giraffe')).content).toMatch(/^Unknown command `zebra`/);
+    // In a group, free text is not the FAQ's to answer.
+    expect((await sb.sim.client.as('bob').ask('机器人不回复怎么办', { group: 'ops' })).content).toMatch(
+      /Unknown command/,
+    );
+    const audit = await sb.bot
+      .resolve<import('../../../core/audit/audit-log.js').AuditLog>(TOKENS.Audit)
+      .query({ limit: 10 });
+    expect(audit.some((e) => e.command === '(faq)' && e.outcome === 'ok')).toBe(true);
+  });
+});
