@@ -16,6 +16,7 @@ export {
   isCard,
 } from './cards/card.js';
 export { mdCode, mdText } from './cards/markdown-escape.js';
+export type { FallbackContext, FallbackHandler } from './commands/fallbacks.js';
 export {
   type Caller,
   type CommandContext,
@@ -24,7 +25,6 @@ export {
   type OptionSpec,
   type ValueSpec,
 } from './commands/spec.js';
-export type { FallbackContext, FallbackHandler } from './commands/fallbacks.js';
 export { PermissionDenied, UserError } from './commands/user-error.js';
 export { durationSetting } from './config/duration-setting.js';
 export { loadConfig } from './config/load-config.js';

@@ -11,6 +11,7 @@ import type { InboundMessage } from '../messages/inbound.js';
 import type { Messenger, OutboundContent } from '../messages/outbound.js';
 import { TOKENS } from '../tokens.js';
 import { CommandContextImpl } from './command-context.js';
+import type { FallbackHandlers } from './fallbacks.js';
 import type { HelpBuilder } from './help.js';
 import { normalizeInput } from './normalize.js';
 import { ParseError, parseArgs } from './parse-args.js';
@@ -18,7 +19,6 @@ import type { CommandNode, CommandRegistry } from './registry.js';
 import type { Caller, OptionSpec } from './spec.js';
 import { type Token, TokenizeError, tokenize } from './tokenize.js';
 import { usageLine } from './usage.js';
-import type { FallbackHandlers } from './fallbacks.js';
 import { PermissionDenied, UserError } from './user-error.js';
 
 const YES_FLAG: OptionSpec = { name: 'yes', short: 'y', type: 'boolean' };

@@ -214,7 +214,8 @@ export class PluginHost {
       i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
       commands: { register: (spec) => void commands.register(spec as never, name) },
       messages: {
-        fallback: (handler, options) => c.resolve<FallbackHandlers>(TOKENS.Fallbacks).add(name, handler, options?.order),
+        fallback: (handler, options) =>
+          c.resolve<FallbackHandlers>(TOKENS.Fallbacks).add(name, handler, options?.order),
       },
       actions: { register: (spec) => actions.register(name, spec).id },
       http: {

@@ -7,6 +7,7 @@ import { AccessControl } from '../access/access-control.js';
 import { ActionPipeline } from '../actions/action-pipeline.js';
 import { ActionRegistry, type ActionResult } from '../actions/action-registry.js';
 import { AuditLog } from '../audit/audit-log.js';
+import { corePlugin } from '../builtins/core-plugin.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
 import { CardRenderer } from '../cards/card-renderer.js';
 import { CommandPipeline } from '../commands/command-pipeline.js';
@@ -191,7 +192,7 @@ export class Bot implements InboundSink {
     });
 
     const { version } = packageInfo();
-    registerBuiltins(c, version);
+    registerBuiltins(c);
     // Audit retention: segments older than 180 days are removed nightly.
     c.resolve<Scheduler>(TOKENS.Scheduler).schedule('core', 'audit-retention', '23 3 * * *', () =>
       c.resolve<AuditLog>(TOKENS.Audit).prune(clock() - AUDIT_RETENTION_MS),
@@ -225,7 +226,8 @@ export class Bot implements InboundSink {
       };
     });
     try {
-      const prepared = await preparePlugins(config, options.plugins);
+      // The built-in commands first, as a plugin like the others (config: `plugins.core`).
+      const prepared = await preparePlugins(config, [corePlugin(c, version), ...(options.plugins ?? [])]);
       if (options.setupPlugins === false) host.declared = prepared.map((p) => p.def);
       else await host.start(prepared);
     } catch (err) {

@@ -48,6 +48,7 @@ const NAMES = [
   'https',
   'Stream',
   // plugin names
+  'core',
   'faq',
   'alerts',
   'warroom',

@@ -274,3 +274,25 @@ describe('the plugin API contract', () => {
     expect((await importPlugin('fits', './fits', dir)).name).toBe('fits');
   });
 });
+
+describe('the built-in commands are a plugin', () => {
+  it('can turn single commands off, and another plugin may then provide its own of that name', async () => {
+    const { definePlugin } = await import('../../../core/plugins/define-plugin.js');
+    const { createTestBot } = await import('../../helpers/test-bot.js');
+    const myPing = definePlugin({
+      name: 'myping',
+      setup: (ctx) => ctx.commands.register({ name: 'ping', description: 'ping', handler: () => 'my pong' }),
+    });
+    const tb = await createTestBot({
+      plugins: [myPing],
+      yaml: 'access:\n  admins: [alice]\nplugins:\n  core:\n    disable: [ping, audit]\n  myping: {}\n',
+    });
+    try {
+      expect(await tb.ask('ping')).toBe('my pong');
+      expect(await tb.ask('audit')).toMatch(/Unknown command `audit`/);
+      expect(await tb.ask('whoami')).toContain('alice');
+    } finally {
+      await tb.stop();
+    }
+  });
+});

@@ -1,0 +1,54 @@
+import type { DependencyContainer } from 'tsyringe';
+import type { z } from 'zod';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { HelpBuilder } from '../commands/help.js';
+import type { CommandRegistry } from '../commands/registry.js';
+import type { CommandSpec } from '../commands/spec.js';
+import type { Diagnostics } from '../diagnostics/diagnostics.js';
+import type { GroupRegistry } from '../groups/group-registry.js';
+import { definePlugin, type PluginDefinition } from '../plugins/define-plugin.js';
+import type { StatusBoard } from '../runtime/status.js';
+import { TOKENS } from '../tokens.js';
+import { auditCommand } from './audit-command.js';
+import { doctorCommand } from './doctor-command.js';
+import { groupsCommand } from './groups-command.js';
+import { helpCommand } from './help-command.js';
+import { pingCommand } from './ping-command.js';
+import { statusCommand } from './status-command.js';
+import { whoamiCommand } from './whoami-command.js';
+
+export const CORE_COMMANDS = ['help', 'ping', 'whoami', 'status', 'audit', 'groups', 'doctor'] as const;
+
+/**
+ * The core's own commands as an ordinary plugin (`core`), the way Errbot ships its core
+ * plugins: `plugins: { core: { disable: [audit] } }` turns single commands off (another plugin
+ * may then register its own `audit`), `core: { enabled: false }` all of them. They reach the
+ * runtime's internals through the container the bot gives them, which no other plugin gets.
+ */
+export function corePlugin(c: DependencyContainer, version: string): PluginDefinition<any> {
+  return definePlugin({
+    name: 'core',
+    description: { en: 'Built-in commands', 'zh-CN': '内置命令' },
+    config: (zod: typeof z) =>
+      zod.strictObject({
+        disable: zod
+          .array(zod.enum(CORE_COMMANDS))
+          .default([])
+          .describe('built-in commands to turn off (a plugin may then register its own of that name)'),
+      }),
+    setup(ctx) {
+      const registry = c.resolve<CommandRegistry>(TOKENS.Commands);
+      const commands: Record<(typeof CORE_COMMANDS)[number], () => CommandSpec<any, any>> = {
+        help: () => helpCommand(c.resolve<HelpBuilder>(TOKENS.Help), registry),
+        ping: () => pingCommand(),
+        whoami: () => whoamiCommand(),
+        status: () => statusCommand(c.resolve<StatusBoard>(TOKENS.Status), version),
+        audit: () => auditCommand(c.resolve<AuditLog>(TOKENS.Audit)),
+        groups: () => groupsCommand(c.resolve<GroupRegistry>(TOKENS.Groups)),
+        doctor: () => doctorCommand(c.resolve<Diagnostics>(TOKENS.Diagnostics)),
+      };
+      for (const name of CORE_COMMANDS)
+        if (!ctx.config.disable.includes(name)) ctx.commands.register(commands[name]());
+    },
+  });
+}
