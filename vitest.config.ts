@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 // The whole suite runs on SQLite, and a second time on PostgreSQL when
@@ -6,7 +7,14 @@ import { defineConfig } from 'vitest/config';
 const pg = process.env.DINGOPS_TEST_PG_URL;
 // A larger young generation: with V8's default, garbage collection alone makes string work on
 // 1 MB grow faster than linearly, which the linear-time tests would mistake for our code's.
+// Plugins import 'dingops' as plugin authors do: in this repository, the sources.
+const alias = [
+  { find: /^dingops$/, replacement: fileURLToPath(new URL('./core/index.ts', import.meta.url)) },
+  { find: /^dingops\/testing$/, replacement: fileURLToPath(new URL('./testing/index.ts', import.meta.url)) },
+  { find: /^dingops\/simulator$/, replacement: fileURLToPath(new URL('./simulator/index.ts', import.meta.url)) },
+];
 const common = {
+  alias,
   include: ['test/**/*.test.ts'],
   testTimeout: 20_000,
   hookTimeout: 30_000,

@@ -90,7 +90,11 @@ export interface TestBot {
   /** The bot's messages in a conversation (`ops`, `dm:alice`). */
   messages(conversation: string): Reply[];
   /** Waits until `check` gives something truthy (polling), for asynchronous effects. */
-  until<T>(check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs?: number, what?: string): Promise<T>;
+  until<T>(
+    check: () => T | undefined | false | Promise<T | undefined | false>,
+    timeoutMs?: number,
+    what?: string,
+  ): Promise<T>;
   /** DingTalk misbehaving: throttling, errors, latency (see `Faults`); `null` resets. */
   faults(faults: Partial<Faults> | null): Faults;
   /** Runs a plugin's schedule now, as if it were due (`<plugin>:<name>`). */
@@ -197,9 +201,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     say: (text, o = {}) => client.as(o.as ?? 'alice').say(text, { group: o.group, atBot: o.atBot }),
     click: async (reply, button, o = {}) => {
       const params =
-        typeof button === 'string'
-          ? reply.buttons.find((b) => b.text === button)?.params
-          : button;
+        typeof button === 'string' ? reply.buttons.find((b) => b.text === button)?.params : button;
       if (!params) throw new Error(`no button '${String(button)}' on that card`);
       return client.as(o.as ?? 'alice').click(reply as Reply, params);
     },

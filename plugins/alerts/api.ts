@@ -1,14 +1,16 @@
-import type { Caller, CardButton } from '../../core/index.js';
+import type { Caller, CardButton } from 'dingops';
 import type { AlertsConfig } from './config.js';
 import type { Incident, LinkedRoom, StoredAlert, TimelineEntry } from './incident-store.js';
 import { incidentTitle } from './incident-title.js';
-import type { IncidentStatus, Severity } from './model.js';
+import { type IncidentStatus, SEVERITY_ICON, type Severity } from './model.js';
 
 /** An incident as other plugins see it (`alerts.incidents` service, `alerts.incident.changed` event). */
 export interface IncidentView {
   id: number;
   title: string;
   severity: Severity;
+  /** How the severity shows in chat (🔴 🟠 🔵). */
+  icon: string;
   status: IncidentStatus;
   labels: Record<string, string>;
   firing: number;
@@ -92,6 +94,7 @@ export function incidentView(i: Incident, alerts: StoredAlert[], config: AlertsC
     id: i.id,
     title: incidentTitle(i, config.grouping.by),
     severity: i.severity,
+    icon: SEVERITY_ICON[i.severity],
     status: i.status,
     labels: i.labels,
     firing: i.firing,

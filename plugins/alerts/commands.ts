@@ -7,7 +7,7 @@ import {
   type PluginContext,
   parseDuration,
   UserError,
-} from '../../core/index.js';
+} from 'dingops';
 import type { AlertsConfig } from './config.js';
 import type { IncidentActions } from './incident-actions.js';
 import type { Incident, IncidentStore } from './incident-store.js';

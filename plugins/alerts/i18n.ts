@@ -1,4 +1,4 @@
-import type { Catalogs } from '../../core/index.js';
+import type { Catalogs } from 'dingops';
 
 /** The plugin's messages (`alerts.<key>`), in both languages. */
 export const alertsCatalogs: Partial<Catalogs> = {

@@ -1,4 +1,4 @@
-import { type Card, formatDuration, UserError } from '../../core/index.js';
+import { type Card, formatDuration, UserError } from 'dingops';
 import type { Incident, IncidentStore } from './incident-store.js';
 import { matcher } from './matchers.js';
 import type { Notifier } from './notifier.js';

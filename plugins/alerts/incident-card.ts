@@ -7,7 +7,7 @@ import {
   localTime,
   mdCode,
   mdText,
-} from '../../core/index.js';
+} from 'dingops';
 import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident-store.js';
 import { incidentTitle } from './incident-title.js';

@@ -1,10 +1,4 @@
-import {
-  type Caller,
-  type CardButton,
-  definePlugin,
-  GroupReferenceError,
-  UserError,
-} from '../../core/index.js';
+import { type Caller, type CardButton, definePlugin, GroupReferenceError, UserError } from 'dingops';
 import { type IncidentsApi, type IncidentView, incidentView, pagedPeople } from './api.js';
 import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';

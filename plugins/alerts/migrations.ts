@@ -1,5 +1,5 @@
+import { type MigrationList, withAutoId } from 'dingops';
 import type { Kysely } from 'kysely';
-import { type MigrationList, withAutoId } from '../../core/index.js';
 
 export const alertsMigrations: MigrationList = {
   '0001_alerts': {

@@ -1,4 +1,4 @@
-import { nestedDeeperThan } from '../../core/index.js';
+import { nestedDeeperThan } from 'dingops';
 
 export type Severity = 'critical' | 'warning' | 'info';
 

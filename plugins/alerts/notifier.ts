@@ -1,5 +1,5 @@
+import { type Card, GroupReferenceError, type PluginContext } from 'dingops';
 import type { Logger } from 'pino';
-import { type Card, GroupReferenceError, type PluginContext } from '../../core/index.js';
 import type { AlertsConfig } from './config.js';
 import type { Incident, IncidentStore } from './incident-store.js';
 import { Silences } from './silences.js';

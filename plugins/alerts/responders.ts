@@ -1,4 +1,4 @@
-import { type Caller, PermissionDenied, type PluginContext } from '../../core/index.js';
+import { type Caller, PermissionDenied, type PluginContext } from 'dingops';
 import type { AlertsConfig } from './config.js';
 
 /** `responders: [everyone]` opens the changing commands to every member (doctor warns). */

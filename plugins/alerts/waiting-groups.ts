@@ -1,4 +1,4 @@
-import type { KeyValueStore } from '../../core/index.js';
+import type { KeyValueStore } from 'dingops';
 
 /** Incidents kept per group at most (a storm to an unknown group must not grow without bound). */
 const MAX_WAITING = 1000;

@@ -1,5 +1,5 @@
+import type { Locale } from 'dingops';
 import MiniSearch from 'minisearch';
-import type { Locale } from '../../core/index.js';
 import type { FaqEntry } from './knowledge-base.js';
 
 const HAN = /\p{Script=Han}/u;

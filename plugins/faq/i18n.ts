@@ -1,4 +1,4 @@
-import type { Catalogs } from '../../core/index.js';
+import type { Catalogs } from 'dingops';
 
 /** The plugin's messages (`faq.<key>`), in both languages. */
 export const faqCatalogs: Partial<Catalogs> = {

@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
+import { card, checkLine, definePlugin, type Locale } from 'dingops';
 import { z } from 'zod';
-import { card, checkLine, definePlugin, type Locale } from '../../core/index.js';
 import { FaqSearch, questionLocale } from './faq-search.js';
 import { faqCatalogs } from './i18n.js';
 import { BUILTIN_FAQ, type FaqEntry, loadKnowledgeBase } from './knowledge-base.js';

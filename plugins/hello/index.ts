@@ -1,7 +1,7 @@
-import { card, defineCommand, definePlugin } from '../../core/index.js';
+import { card, defineCommand, definePlugin } from 'dingops';
 
 // The README's "Write your first plugin" shows this whole file (a test keeps them equal).
-// A plugin outside this repository imports from 'dingops' instead of the relative path.
+// Plugins import 'dingops' only, in this repository as outside it.
 export default definePlugin({
   name: 'hello',
   description: { en: 'A greeting with a card button', 'zh-CN': '带卡片按钮的问候' },

@@ -7,7 +7,7 @@ import {
   parseDuration,
   UserError,
   type ValueSpec,
-} from '../../core/index.js';
+} from 'dingops';
 import type { ParamSpec, TaskConfig, TasksConfig } from './config.js';
 import type { RunPlace } from './run-store.js';
 import { usage } from './task-args.js';

@@ -1,5 +1,5 @@
+import { durationSetting } from 'dingops';
 import { z } from 'zod';
-import { durationSetting } from '../../core/index.js';
 
 /** A secret value (a token, a password): masked in cards, `task` views, history and audit, redacted from output. */
 const secret = z.boolean().default(false);

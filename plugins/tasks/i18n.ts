@@ -1,4 +1,4 @@
-import type { Catalogs } from '../../core/index.js';
+import type { Catalogs } from 'dingops';
 
 /** The plugin's messages (`tasks.<key>`), in both languages. */
 export const tasksCatalogs: Partial<Catalogs> = {

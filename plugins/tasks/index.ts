@@ -1,4 +1,4 @@
-import { definePlugin, localTime } from '../../core/index.js';
+import { definePlugin, localTime } from 'dingops';
 import { registerCommands } from './commands.js';
 import { tasksConfigSchema } from './config.js';
 import { tasksCatalogs } from './i18n.js';

@@ -1,4 +1,4 @@
-import { type SecretRedactor, StreamRedactor } from '../../core/index.js';
+import { type SecretRedactor, StreamRedactor } from 'dingops';
 
 /** The most of a run's output a card shows (DingTalk takes 10,000 bytes per streaming update). */
 export const STREAM_TAIL_BYTES = 6000;

@@ -1,4 +1,4 @@
-import type { CheckResult } from '../../core/index.js';
+import type { CheckResult } from 'dingops';
 import type { TasksConfig } from './config.js';
 
 /**

@@ -1,4 +1,4 @@
-import { formatDuration, UserError } from '../../core/index.js';
+import { formatDuration, UserError } from 'dingops';
 import { type ParamSpec, PROTECTED_ENV, type TaskConfig } from './config.js';
 
 /** Control characters (newlines included) never reach a program through a parameter. */

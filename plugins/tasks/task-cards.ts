@@ -1,4 +1,4 @@
-import { type Card, type CardStatus, card, formatDuration } from '../../core/index.js';
+import { type Card, type CardStatus, card, formatDuration } from 'dingops';
 import type { Approval, Run } from './run-store.js';
 
 type T = (key: string, vars?: Record<string, unknown>) => string;

@@ -5,7 +5,7 @@ import {
   type PluginContext,
   type SecretRedactor,
   UserError,
-} from '../../core/index.js';
+} from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
 import { OutputStream, STREAM_TAIL_BYTES, tail } from './output-stream.js';
 import type { Approval, Asked, Run, RunPlace, RunStatus, RunStore } from './run-store.js';

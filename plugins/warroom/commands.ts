@@ -1,4 +1,4 @@
-import { card, type PluginContext, UserError } from '../../core/index.js';
+import { card, type PluginContext, UserError } from 'dingops';
 import type { WarroomConfig } from './config.js';
 import type { WarRooms } from './war-rooms.js';
 

@@ -1,5 +1,5 @@
+import { durationSetting } from 'dingops';
 import { z } from 'zod';
-import { durationSetting } from '../../core/index.js';
 
 export const warroomConfigSchema = z.strictObject({
   templateId: z

@@ -1,4 +1,4 @@
-import { DingTalkApiError, UserError } from '../../core/index.js';
+import { DingTalkApiError, UserError } from 'dingops';
 
 /** The permissions war rooms use, each with a message saying what it is for. */
 const KNOWN_SCOPES = [

@@ -1,4 +1,4 @@
-import { definePlugin, localTime } from '../../core/index.js';
+import { definePlugin, localTime } from 'dingops';
 import { openedText, registerCommands } from './commands.js';
 import { warroomConfigSchema } from './config.js';
 import { warroomCatalogs } from './i18n.js';

@@ -1,5 +1,5 @@
+import type { MigrationList } from 'dingops';
 import type { Kysely } from 'kysely';
-import type { MigrationList } from '../../core/index.js';
 
 export const warroomMigrations: MigrationList = {
   '0001_warroom': {

@@ -1,6 +1,5 @@
-import { formatDuration } from '../../core/index.js';
-import type { IncidentView } from '../alerts/api.js';
-import type { TimelineEntry } from '../alerts/incident-store.js';
+import { formatDuration } from 'dingops';
+import type { IncidentView, TimelineEntry } from './incidents.js';
 
 export interface PostmortemDeps {
   t: (key: string, vars?: Record<string, unknown>) => string;

@@ -1,4 +1,4 @@
-import type { PersonResolution, PluginContext } from '../../core/index.js';
+import type { PersonResolution, PluginContext } from 'dingops';
 
 /** Someone who could not be brought into a room, and why. */
 export type Unresolved = Exclude<PersonResolution, { userId: string }>;

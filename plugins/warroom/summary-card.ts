@@ -1,6 +1,5 @@
-import { type Card, type CardButton, type CardStatus, card, formatDuration } from '../../core/index.js';
-import type { IncidentView } from '../alerts/api.js';
-import { SEVERITY_ICON } from '../alerts/model.js';
+import { type Card, type CardButton, type CardStatus, card, formatDuration } from 'dingops';
+import type { IncidentView } from './incidents.js';
 import type { Room } from './room-store.js';
 
 export interface SummaryDeps {
@@ -29,7 +28,7 @@ export function summaryCard(i: IncidentView, room: Room, d: SummaryDeps): Card {
   const assignees = i.ackedBy ? [i.ackedBy] : i.responders;
   const fields = [
     { label: t('field.status'), value: t(`status.${i.status}`) },
-    { label: t('field.severity'), value: `${SEVERITY_ICON[i.severity]} ${i.severity}` },
+    { label: t('field.severity'), value: `${i.icon} ${i.severity}` },
     { label: t('field.alerts'), value: t('alertCount', { firing: i.firing, total: i.total }) },
     {
       label: t('field.assignees'),

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { formatDuration, type PluginContext, UserError } from '../../core/index.js';
-import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from '../alerts/api.js';
+import { formatDuration, type PluginContext, UserError } from 'dingops';
 import type { WarroomConfig } from './config.js';
 import { explainError } from './explain-error.js';
+import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from './incidents.js';
 import { postmortemDraft } from './postmortem.js';
 import type { Responders, Unresolved } from './responders.js';
 import type { Room, RoomStore } from './room-store.js';

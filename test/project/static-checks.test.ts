@@ -1,4 +1,5 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
 // The README's one test command also guards types and lint, so CI catches them.
@@ -27,4 +28,25 @@ describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks',
     const r = run('npx', ['--no-install', 'biome', 'check', '.']);
     expect(r.code, r.output.slice(0, 4000)).toBe(0);
   }, 120_000);
+
+  it("enforces that plugins import only 'dingops' and their own files", () => {
+    // A file directly under plugins/ (not a folder: no plugin is created), removed after.
+    const lint = (source: string) => {
+      const file = `plugins/.lint-probe-${process.pid}.ts`;
+      writeFileSync(file, source);
+      try {
+        return spawnSync('npx', ['--no-install', 'biome', 'lint', file], { encoding: 'utf8' });
+      } finally {
+        rmSync(file, { force: true });
+      }
+    };
+    const inside = lint("import { TOKENS } from '../../core/tokens.js';\nexport const x = TOKENS;\n");
+    expect(inside.status).not.toBe(0);
+    expect(`${inside.stdout}${inside.stderr}`).toContain("A plugin imports only 'dingops'");
+    const other = lint(
+      "import { SEVERITY_ICON } from '../alerts/model.js';\nexport const x = SEVERITY_ICON;\n",
+    );
+    expect(other.status).not.toBe(0);
+    expect(lint("import { card } from 'dingops';\nexport const x = card;\n").status).toBe(0);
+  }, 60_000);
 });

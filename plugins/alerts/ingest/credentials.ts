@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { sameSecretText } from '../../../core/index.js';
+import { sameSecretText } from 'dingops';
 import type { SourceConfig } from '../config.js';
 
 /**

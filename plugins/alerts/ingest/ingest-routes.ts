@@ -1,6 +1,6 @@
+import type { PluginContext } from 'dingops';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
-import type { PluginContext } from '../../../core/index.js';
 import type { AlertsConfig } from '../config.js';
 import type { IncidentStore } from '../incident-store.js';
 import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
