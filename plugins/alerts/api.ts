@@ -76,13 +76,13 @@ export interface IncidentsApi {
   addCardButtons(fn: (i: IncidentView) => CardButton[]): () => void;
 }
 
-declare module '../../core/plugins/plugin-services.js' {
+declare module 'dingops' {
   interface PluginServices {
     'alerts.incidents': IncidentsApi;
   }
 }
 
-declare module '../../core/events/event-bus.js' {
+declare module 'dingops' {
   interface DingopsEvents {
     'alerts.incident.changed': IncidentChange;
   }
