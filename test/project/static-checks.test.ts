@@ -1,5 +1,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 // The README's one test command also guards types and lint, so CI catches them.
@@ -49,4 +51,53 @@ describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks',
     expect(other.status).not.toBe(0);
     expect(lint("import { card } from 'dingops';\nexport const x = card;\n").status).toBe(0);
   }, 60_000);
+
+  it('the API reference in docs/api is generated from the current declarations', () => {
+    // Declarations, extraction and rendering in a scratch folder (dist/ is not touched: other
+    // tests build it), which must equal what is committed.
+    const tmp = mkdtempSync(join(tmpdir(), 'dingops-api-'));
+    const out = join(tmp, 'md');
+    execFileSync(
+      'npx',
+      [
+        '--no-install',
+        'tsc',
+        '-p',
+        'tsconfig.build.json',
+        '--outDir',
+        join(tmp, 'dist'),
+        '--emitDeclarationOnly',
+      ],
+      {
+        stdio: 'pipe',
+        timeout: 120_000,
+      },
+    );
+    const config = JSON.parse(readFileSync('api-extractor.json', 'utf8'));
+    // API Extractor names the package from the package.json above the declarations.
+    copyFileSync('package.json', join(tmp, 'package.json'));
+    config.projectFolder = tmp;
+    config.mainEntryPointFilePath = join(tmp, 'dist/core/index.d.ts');
+    config.compiler.overrideTsconfig.include = [join(tmp, 'dist/core/index.d.ts')];
+    config.docModel.apiJsonFilePath = join(tmp, 'api/dingops.api.json');
+    writeFileSync(join(tmp, 'api-extractor.json'), JSON.stringify(config));
+    execFileSync(
+      'npx',
+      ['--no-install', 'api-extractor', 'run', '--local', '--config', join(tmp, 'api-extractor.json')],
+      {
+        stdio: 'pipe',
+        timeout: 120_000,
+      },
+    );
+    execFileSync('npx', ['--no-install', 'api-documenter', 'markdown', '-i', join(tmp, 'api'), '-o', out], {
+      stdio: 'pipe',
+      timeout: 120_000,
+    });
+    const files = readdirSync(out).sort();
+    expect(files).toEqual(readdirSync('docs/api').sort());
+    for (const f of files)
+      expect(readFileSync(join(out, f), 'utf8'), `docs/api/${f} is stale: run npm run docs`).toBe(
+        readFileSync(join('docs/api', f), 'utf8'),
+      );
+  }, 300_000);
 });
