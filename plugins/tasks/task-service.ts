@@ -500,6 +500,8 @@ export class TaskService {
       });
       return new UserError(key, { id, task: a.task, ...vars });
     };
+    // Expired is expired, whether the sweep or this request noticed first.
+    if (a.status === 'expired') throw deny('tasks.approvalExpired');
     if (a.status !== 'pending')
       throw deny('tasks.approvalSettled', {
         status: this.t(`approval.${a.status}`),

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { outsideUserTests, runAs } from '../helpers/outside-user.js';
 
 /**
  * The README's newcomer path, walked as a newcomer would, in a fresh clone of this
@@ -11,9 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * config. It installs from the registry (npm's cache first), so it runs in CI (CI=true) or
  * with DINGOPS_TEST_NEWCOMER=1.
  */
-const enabled =
-  (process.env.CI === 'true' || process.env.DINGOPS_TEST_NEWCOMER === '1') &&
-  process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+const enabled = outsideUserTests('DINGOPS_TEST_NEWCOMER');
 const root = resolve('.');
 let dir: string | undefined;
 let bot: ChildProcess | undefined;
@@ -23,22 +22,9 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Runs a command in the clone, with the newcomer's environment (no DingTalk credentials). */
-function run(cmd: string, args: string[], input?: string): string {
-  return execFileSync(cmd, args, {
-    cwd: dir,
-    input,
-    encoding: 'utf8',
-    env: {
-      ...process.env,
-      DINGTALK_CLIENT_ID: '',
-      DINGTALK_CLIENT_SECRET: '',
-      ALERTS_TOKEN: 'newcomer-token-0123456789',
-    },
-    timeout: 600_000,
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-}
+/** Runs a command in the clone, as the newcomer (their alert token set for the webhook). */
+const run = (cmd: string, args: string[], input?: string): string =>
+  runAs(dir!, cmd, args, { input, env: { ALERTS_TOKEN: 'newcomer-token-0123456789' } });
 
 describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
   it('npm ci, npm start (demo), chat, a webhook with curl, config check', async () => {

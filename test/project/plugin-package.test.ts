@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { outsideUserTests, runAs } from '../helpers/outside-user.js';
 
 /**
  * A plugin author outside this repository: `npm pack` (which builds first), the tarball
@@ -11,9 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
  * and `npm start`, a bot with the plugin answering through the simulator. It installs from
  * the registry (npm's cache first), so it runs in CI (CI=true) or with DINGOPS_TEST_PACKAGE=1.
  */
-const enabled =
-  (process.env.CI === 'true' || process.env.DINGOPS_TEST_PACKAGE === '1') &&
-  process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+const enabled = outsideUserTests('DINGOPS_TEST_PACKAGE');
 const root = resolve('.');
 let dir: string | undefined;
 let bot: ChildProcess | undefined;
@@ -23,15 +22,7 @@ afterAll(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function run(cwd: string, cmd: string, args: string[], env: Record<string, string> = {}): string {
-  return execFileSync(cmd, args, {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, DINGTALK_CLIENT_ID: '', DINGTALK_CLIENT_SECRET: '', ...env },
-    timeout: 600_000,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
+const run = (cwd: string, cmd: string, args: string[]): string => runAs(cwd, cmd, args);
 
 describe.runIf(enabled)('a plugin package outside this repository', () => {
   it('packs, scaffolds, type-checks strictly, passes its own tests, and runs in a bot', async () => {

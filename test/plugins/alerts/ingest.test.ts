@@ -200,8 +200,12 @@ describe('a group the bot does not know yet', () => {
     expect(sb.sim.client.botMessages('dm:alice').filter((m) => /waiting/.test(m.content))).toHaveLength(1);
     expect(sb.logs.lines.some((l) => l.includes('waiting for a group') && !l.includes('"stack"'))).toBe(true);
     // Someone @mentions the bot in ops: now the bot knows the group, and the alerts go out.
-    await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
-    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'the waiting cards');
+    await sb.sim.client.as('bob').say('ping', { group: 'ops' });
+    await sb.sim.client.until(
+      () => cards(sb!).length === 2 && sb!.sim.client.botMessages('ops').some((m) => m.content === 'pong'),
+      3000,
+      'the waiting cards and the pong',
+    );
     expect(
       cards(sb)
         .map((c) => c.title)
