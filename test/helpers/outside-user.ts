@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { afterAll } from 'vitest';
 
 /**
  * The project tests that act as someone outside this repository (a newcomer, a plugin
@@ -27,4 +29,14 @@ export function runAs(
     timeout: 600_000,
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+}
+
+/** A scratch folder and the bot process such a test starts, both removed after the file's tests. */
+export function useScratch(): { dir?: string; bot?: ChildProcess } {
+  const scratch: { dir?: string; bot?: ChildProcess } = {};
+  afterAll(() => {
+    scratch.bot?.kill('SIGKILL');
+    if (scratch.dir) rmSync(scratch.dir, { recursive: true, force: true });
+  });
+  return scratch;
 }

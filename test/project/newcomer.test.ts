@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { outsideUserTests, runAs } from '../helpers/outside-user.js';
+import { describe, expect, it } from 'vitest';
+import { outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
 
 /**
  * The README's newcomer path, walked as a newcomer would, in a fresh clone of this
@@ -14,21 +14,16 @@ import { outsideUserTests, runAs } from '../helpers/outside-user.js';
  */
 const enabled = outsideUserTests('DINGOPS_TEST_NEWCOMER');
 const root = resolve('.');
-let dir: string | undefined;
-let bot: ChildProcess | undefined;
-
-afterAll(() => {
-  bot?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = useScratch();
 
 /** Runs a command in the clone, as the newcomer (their alert token set for the webhook). */
 const run = (cmd: string, args: string[], input?: string): string =>
-  runAs(dir!, cmd, args, { input, env: { ALERTS_TOKEN: 'newcomer-token-0123456789' } });
+  runAs(scratch.dir!, cmd, args, { input, env: { ALERTS_TOKEN: 'newcomer-token-0123456789' } });
 
 describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
   it('npm ci, npm start (demo), chat, a webhook with curl, config check', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dingops-newcomer-'));
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-newcomer-'));
+    scratch.dir = dir;
     execFileSync('git', ['clone', '--quiet', root, dir]);
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     expect(readme).toContain('npm ci && npm start');
@@ -42,7 +37,7 @@ describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
     );
     const port = 18000 + Math.floor(Math.random() * 2000);
     const simPort = 20000 + Math.floor(Math.random() * 2000);
-    bot = spawn('npm', ['start', '--', '--config', 'newcomer.yaml', '--sim-port', String(simPort)], {
+    const bot = spawn('npm', ['start', '--', '--config', 'newcomer.yaml', '--sim-port', String(simPort)], {
       cwd: dir,
       env: {
         ...process.env,
@@ -54,6 +49,7 @@ describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    scratch.bot = bot;
     let output = '';
     bot.stdout!.on('data', (d) => (output += d));
     bot.stderr!.on('data', (d) => (output += d));

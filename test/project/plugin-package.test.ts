@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { outsideUserTests, runAs } from '../helpers/outside-user.js';
+import { describe, expect, it } from 'vitest';
+import { outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
 
 /**
  * A plugin author outside this repository: `npm pack` (which builds first), the tarball
@@ -14,19 +14,14 @@ import { outsideUserTests, runAs } from '../helpers/outside-user.js';
  */
 const enabled = outsideUserTests('DINGOPS_TEST_PACKAGE');
 const root = resolve('.');
-let dir: string | undefined;
-let bot: ChildProcess | undefined;
-
-afterAll(() => {
-  bot?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
-});
+const scratch = useScratch();
 
 const run = (cwd: string, cmd: string, args: string[]): string => runAs(cwd, cmd, args);
 
 describe.runIf(enabled)('a plugin package outside this repository', () => {
   it('packs, scaffolds, type-checks strictly, passes its own tests, and runs in a bot', async () => {
-    dir = mkdtempSync(join(tmpdir(), 'dingops-author-'));
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-author-'));
+    scratch.dir = dir;
     // The README's guide, line by line, in one shell (its `cd`s carry on), beside a `dingops`
     // folder that is this repository.
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
@@ -63,7 +58,7 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
     // npm start: a bot with the plugin, on the embedded simulator.
     const port = 18000 + Math.floor(Math.random() * 2000);
     const simPort = 20000 + Math.floor(Math.random() * 2000);
-    bot = spawn('npm', ['start', '--', '--sim-port', String(simPort)], {
+    const bot = spawn('npm', ['start', '--', '--sim-port', String(simPort)], {
       cwd: plugin,
       env: {
         ...process.env,
@@ -74,6 +69,7 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    scratch.bot = bot;
     let output = '';
     bot.stdout!.on('data', (d) => (output += d));
     bot.stderr!.on('data', (d) => (output += d));
