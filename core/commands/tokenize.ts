@@ -39,12 +39,11 @@ export function tokenize(input: string): Token[] {
     if (i < n && !isSpace(input.charCodeAt(i))) {
       // Quotes or escapes: the token is put together from runs of the input (slices), never
       // a character at a time, so a long quoted or escaped token costs one pass.
-      const parts = [value];
       let run = i;
       while (i < n && !isSpace(input.charCodeAt(i))) {
         const ch = input[i]!;
         if (ch === '"' || ch === "'") {
-          parts.push(input.slice(run, i));
+          value += input.slice(run, i);
           quoted = true;
           const close = ch;
           const open = i;
@@ -52,7 +51,7 @@ export function tokenize(input: string): Token[] {
           run = i;
           while (i < n && input[i] !== close) {
             if (close === '"' && input[i] === '\\' && i + 1 < n) {
-              parts.push(input.slice(run, i));
+              value += input.slice(run, i);
               // The escaped character starts the next run.
               run = i + 1;
               i += 2;
@@ -61,17 +60,16 @@ export function tokenize(input: string): Token[] {
             i++;
           }
           if (i >= n) throw new TokenizeError('unclosedQuote', open);
-          parts.push(input.slice(run, i));
+          value += input.slice(run, i);
           i++;
           run = i;
         } else if (ch === '\\' && i + 1 < n) {
-          parts.push(input.slice(run, i));
+          value += input.slice(run, i);
           run = i + 1;
           i += 2;
         } else i++;
       }
-      parts.push(input.slice(run, i));
-      value = parts.join('');
+      value += input.slice(run, i);
     }
     tokens.push({ value, quoted, start, end: i });
     if (tokens.length > MAX_TOKENS) throw new TokenizeError('tooManyTokens', start);
