@@ -1,6 +1,7 @@
-import { type ChildProcess, execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll } from 'vitest';
+import { freePort } from '../../testing/index.js';
 
 /**
  * The project tests that act as someone outside this repository (a newcomer, a plugin
@@ -39,4 +40,40 @@ export function useScratch(): { dir?: string; bot?: ChildProcess } {
     if (scratch.dir) rmSync(scratch.dir, { recursive: true, force: true });
   });
   return scratch;
+}
+
+/**
+ * `npm start` in a folder, as that user runs it without a terminal (no credentials: the
+ * embedded simulator), until it prints how to open the chat. The process is the scratch's bot.
+ */
+export async function npmStartDemo(
+  scratch: { bot?: ChildProcess },
+  cwd: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+): Promise<{ hint: string; output: () => string; port: number; simPort: number }> {
+  const port = await freePort();
+  const simPort = await freePort();
+  const bot = spawn('npm', ['start', '--', ...args, '--sim-port', String(simPort)], {
+    cwd,
+    env: {
+      ...process.env,
+      DINGTALK_CLIENT_ID: '',
+      DINGTALK_CLIENT_SECRET: '',
+      DINGOPS_PORT: String(port),
+      DINGOPS_LOCALE: 'en',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  scratch.bot = bot;
+  let output = '';
+  bot.stdout!.on('data', (d) => (output += d));
+  bot.stderr!.on('data', (d) => (output += d));
+  for (let i = 0; i < 300; i++) {
+    const hint = /Talk to it with: (.*)/.exec(output)?.[1];
+    if (hint) return { hint: hint.trim(), output: () => output, port, simPort };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`npm start printed no chat hint in 30 s:\n${output}`);
 }

@@ -1,9 +1,9 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
+import { npmStartDemo, outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
 
 /**
  * The README's newcomer path, walked as a newcomer would, in a fresh clone of this
@@ -35,31 +35,13 @@ describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
       join(dir, 'newcomer.yaml'),
       `${readFileSync(join(dir, 'bot.config.yaml'), 'utf8')}  alerts:\n    sources:\n      generic: { token: \${ALERTS_TOKEN} }\n    defaultRoute: { groups: [cid-ops] }\n`,
     );
-    const port = 18000 + Math.floor(Math.random() * 2000);
-    const simPort = 20000 + Math.floor(Math.random() * 2000);
-    const bot = spawn('npm', ['start', '--', '--config', 'newcomer.yaml', '--sim-port', String(simPort)], {
-      cwd: dir,
-      env: {
-        ...process.env,
-        DINGTALK_CLIENT_ID: '',
-        DINGTALK_CLIENT_SECRET: '',
-        DINGOPS_PORT: String(port),
-        DINGOPS_LOCALE: 'en',
-        ALERTS_TOKEN: 'newcomer-token-0123456789',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    scratch.bot = bot;
-    let output = '';
-    bot.stdout!.on('data', (d) => (output += d));
-    bot.stderr!.on('data', (d) => (output += d));
     // `npm start` without a terminal says how to open the chat.
-    let hint: RegExpExecArray | null = null;
-    for (let i = 0; i < 300 && !hint; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      hint = /Talk to it with: (npm run dingops -- chat --sim (\S+))/.exec(output);
-    }
-    expect(hint, output).not.toBeNull();
+    const started = await npmStartDemo(scratch, dir, ['--config', 'newcomer.yaml'], {
+      ALERTS_TOKEN: 'newcomer-token-0123456789',
+    });
+    const hint = /^(npm run dingops -- chat --sim (\S+))$/.exec(started.hint);
+    expect(hint, started.output()).not.toBeNull();
+    const port = started.port;
     const chat = run(
       'npm',
       ['run', '--silent', 'dingops', '--', 'chat', '--sim', hint![2]!],
@@ -78,6 +60,6 @@ describe.runIf(enabled)("the README's newcomer path, in a fresh clone", () => {
 
     const check = run('npm', ['run', '--silent', 'dingops', '--', 'config', 'check']);
     expect(check).toMatch(/bot\.config\.yaml: OK/);
-    bot.kill('SIGTERM');
+    scratch.bot?.kill('SIGTERM');
   }, 900_000);
 });

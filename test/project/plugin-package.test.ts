@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
+import { npmStartDemo, outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
 
 /**
  * A plugin author outside this repository: `npm pack` (which builds first), the tarball
@@ -56,26 +55,8 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
     expect(existsSync(join(plugin, 'node_modules/dingops/dist/testing/index.js'))).toBe(true);
 
     // npm start: a bot with the plugin, on the embedded simulator.
-    const port = 18000 + Math.floor(Math.random() * 2000);
-    const simPort = 20000 + Math.floor(Math.random() * 2000);
-    const bot = spawn('npm', ['start', '--', '--sim-port', String(simPort)], {
-      cwd: plugin,
-      env: {
-        ...process.env,
-        DINGTALK_CLIENT_ID: '',
-        DINGTALK_CLIENT_SECRET: '',
-        DINGOPS_PORT: String(port),
-        DINGOPS_LOCALE: 'en',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    scratch.bot = bot;
-    let output = '';
-    bot.stdout!.on('data', (d) => (output += d));
-    bot.stderr!.on('data', (d) => (output += d));
-    for (let i = 0; i < 300 && !/Talk to it with/.test(output); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    expect(output).toContain('Talk to it with: dingops chat');
+    const { hint, simPort } = await npmStartDemo(scratch, plugin);
+    expect(hint).toMatch(/^dingops chat --sim http/);
     const sim = `http://127.0.0.1:${simPort}/sim/api`;
     await fetch(`${sim}/messages`, {
       method: 'POST',
@@ -91,6 +72,6 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
       reply = messages.find((m) => m.sender === 'bot');
     }
     expect(reply?.title).toBe('Hello, team!');
-    bot.kill('SIGTERM');
+    scratch.bot?.kill('SIGTERM');
   }, 900_000);
 });
