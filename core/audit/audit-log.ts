@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import { capText } from '../util/cap-text.js';
 import type { SecretRedactor } from '../util/redact.js';
 
 export type AuditOutcome = 'ok' | 'denied' | 'invalid' | 'error' | 'unknown' | 'cancelled' | 'pending';
@@ -35,10 +36,6 @@ export interface AuditQuery {
 const MAX_SEGMENTS_SCANNED = 2000;
 /** The most of a command line or detail an entry keeps (characters). */
 const MAX_TEXT = 2000;
-
-function capText(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}
 const PAGE = 20;
 
 /**

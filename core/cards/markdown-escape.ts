@@ -1,3 +1,5 @@
+import { capText } from '../util/cap-text.js';
+
 /**
  * Untrusted text (alert labels and titles, chat text, task output, names) shown in DingTalk
  * markdown. DingTalk documents no escape character for its markdown, so a backslash may show
@@ -12,7 +14,7 @@ const BLOCK_START = /^(?:[#>+\-|=]|\d+[.)])/;
 const ZWSP = '\u200b';
 
 export function mdText(text: string, maxChars = 1000): string {
-  const out = cut(text, maxChars).replace(MARKUP, (m) =>
+  const out = capText(text, maxChars).replace(MARKUP, (m) =>
     m === '://' ? `:${ZWSP}//` : m.length > 1 || m === '\n' || m === '\r' ? ' ' : `${ZWSP}${m}`,
   );
   return BLOCK_START.test(out) ? `${ZWSP}${out}` : out;
@@ -23,16 +25,7 @@ export function mdText(text: string, maxChars = 1000): string {
  * becomes the look-alike `ˋ` (U+02CB); line breaks become spaces.
  */
 export function mdCode(text: string, maxChars = 1000): string {
-  return `\`${cut(text, maxChars)
+  return `\`${capText(text, maxChars)
     .replace(/`/g, 'ˋ')
     .replace(/\r\n|[\r\n]/g, ' ')}\``;
-}
-
-/** At most `maxChars` characters, with a visible mark where it was cut. */
-export function cut(text: string, maxChars: number): string {
-  if (text.length <= maxChars) return text;
-  let end = maxChars - 1;
-  // Never half of a surrogate pair.
-  if (end > 0 && /[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
-  return `${text.slice(0, end)}…`;
 }

@@ -1,4 +1,4 @@
-import { nestedDeeperThan } from 'dingops';
+import { capText, nestedDeeperThan } from 'dingops';
 
 export type Severity = 'critical' | 'warning' | 'info';
 
@@ -46,13 +46,6 @@ export function severityOf(labels: Record<string, string>): Severity {
 
 /** What one alert may carry: longer names, values and titles are cut with a visible `…`. */
 export const LIMITS = { labelName: 128, labelValue: 2048, title: 300, entries: 100 } as const;
-
-/** At most `max` characters; a cut text ends with `…` so whoever reads it knows. */
-export function capText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const end = /[\uD800-\uDBFF]/.test(text[max - 2] ?? '') ? max - 2 : max - 1;
-  return `${text.slice(0, end)}…`;
-}
 
 /** Labels or annotations: strings (other JSON values as their JSON text), each name and value capped. */
 export function stringMap(value: unknown, where: string): Record<string, string> {

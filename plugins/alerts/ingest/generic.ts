@@ -1,6 +1,6 @@
+import { capText } from 'dingops';
 import {
   BadPayload,
-  capText,
   type IncomingAlert,
   type IngestBatch,
   LIMITS,
