@@ -5,7 +5,7 @@
  */
 import 'reflect-metadata';
 
-export type { ActionContext, ActionResult, ActionSpec } from './actions/action-registry.js';
+export type { OutboundContent } from './cards/card.js';
 export {
   type Card,
   type CardButton,
@@ -16,7 +16,10 @@ export {
   isCard,
 } from './cards/card.js';
 export { mdCode, mdText } from './cards/markdown-escape.js';
-export type { FallbackContext, FallbackHandler } from './commands/fallbacks.js';
+export { durationSetting } from './config/duration-setting.js';
+export { loadConfig } from './config/load-config.js';
+export type { ActionContext, ActionSpec } from './decide/actions/action-registry.js';
+export type { FallbackContext, FallbackHandler } from './decide/commands/fallbacks.js';
 export {
   type Caller,
   type CommandContext,
@@ -24,10 +27,10 @@ export {
   defineCommand,
   type OptionSpec,
   type ValueSpec,
-} from './commands/spec.js';
-export { PermissionDenied, UserError } from './commands/user-error.js';
-export { durationSetting } from './config/duration-setting.js';
-export { loadConfig } from './config/load-config.js';
+} from './decide/commands/spec.js';
+export { PermissionDenied, UserError } from './decide/commands/user-error.js';
+export type { Messenger, SendOptions, SendReceipt, StreamOptions } from './deliver/messenger.js';
+export { type ApiErrorKind, DingTalkApiError } from './deliver/openapi/api-error.js';
 export {
   type CheckContext,
   type CheckResult,
@@ -35,25 +38,24 @@ export {
   checkLine,
   type DiagnosticCheck,
 } from './diagnostics/diagnostics.js';
-export { type ApiErrorKind, DingTalkApiError } from './dingtalk/api-error.js';
-export type { DingopsEvents, DingTalkEvent } from './events/event-bus.js';
-export { GroupReferenceError, type KnownGroup } from './groups/group-registry.js';
+export { GroupReferenceError, type KnownGroup } from './directory/group-registry.js';
+export type { PersonResolution } from './directory/people-directory.js';
+export type { DingopsEvents } from './events/event-bus.js';
 export type { Catalog, Catalogs, I18nText, Locale } from './i18n/i18n.js';
-export type { CardAction, Conversation, InboundMessage, Mention, Sender } from './messages/inbound.js';
 export type {
-  Destination,
-  Messenger,
-  OutboundContent,
-  SendOptions,
-  SendReceipt,
-  StreamOptions,
-} from './messages/outbound.js';
-export type { PersonResolution } from './people/people-directory.js';
+  CardAction,
+  Conversation,
+  DingTalkEvent,
+  InboundMessage,
+  Mention,
+  Sender,
+} from './messages/inbound.js';
+export type { ActionResult, Destination } from './messages/outbound.js';
+export type { StatusItem } from './observe/status.js';
 export { definePlugin, type PluginDefinition } from './plugins/define-plugin.js';
 export type { PluginContext } from './plugins/plugin-context.js';
 export type { PluginServices } from './plugins/plugin-services.js';
 export { Bot, type BotOptions } from './runtime/bot.js';
-export type { StatusItem } from './runtime/status.js';
 export type { KeyValueStore } from './storage/kv-store.js';
 export type { MigrationList } from './storage/migrations.js';
 export { withAutoId } from './storage/schema-helpers.js';

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../core/config/load-config.js';
-import { composeDingTalk, httpTransport, streamTransport } from '../core/dingtalk/dingtalk-stack.js';
 import type { PluginDefinition } from '../core/plugins/define-plugin.js';
+import type { Transport } from '../core/receive/transport.js';
 import { Bot } from '../core/runtime/bot.js';
-import type { Transport } from '../core/transport/transport.js';
+import { composeDingTalk, httpTransport, streamTransport } from '../core/runtime/dingtalk-wiring.js';
 import {
   type CardView,
   type Faults,
@@ -64,7 +64,7 @@ export interface TestBotOptions {
 export interface Reply extends SimMessage {}
 
 export interface TestBot {
-  /** The running bot (`resolve(TOKENS.X)` for internals is not part of the stable API). */
+  /** The running bot (`resolve(XToken)` for internals is not part of the stable API). */
   bot: Bot;
   /** The simulator: `sim.client` (test API: messages, cards, calls, faults), `sim.url`. */
   sim: RunningSimulator;

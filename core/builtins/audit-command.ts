@@ -1,6 +1,6 @@
-import type { AuditLog } from '../audit/audit-log.js';
 import { card } from '../cards/card.js';
-import { defineCommand } from '../commands/spec.js';
+import type { AuditLog } from '../decide/audit-log.js';
+import { defineCommand } from '../decide/commands/spec.js';
 
 export function auditCommand(audit: AuditLog) {
   return defineCommand({

@@ -1,5 +1,5 @@
-import type { ActionSpec } from '../actions/action-registry.js';
-import type { CommandPipeline } from '../commands/command-pipeline.js';
+import type { ActionSpec } from '../decide/actions/action-registry.js';
+import type { CommandPipeline } from '../decide/commands/command-pipeline.js';
 
 /** `core.confirm`: the Confirm button of a command that asked before running. */
 export function confirmAction(pipeline: CommandPipeline): ActionSpec {

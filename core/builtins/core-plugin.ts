@@ -1,14 +1,19 @@
 import type { DependencyContainer } from 'tsyringe';
 import type { z } from 'zod';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { HelpBuilder } from '../commands/help.js';
-import type { CommandRegistry } from '../commands/registry.js';
-import type { CommandSpec } from '../commands/spec.js';
+import type { AuditLog } from '../decide/audit-log.js';
+import { AuditToken } from '../decide/audit-log.js';
+import type { HelpBuilder } from '../decide/commands/help.js';
+import { HelpToken } from '../decide/commands/help.js';
+import type { CommandRegistry } from '../decide/commands/registry.js';
+import { CommandsToken } from '../decide/commands/registry.js';
+import type { CommandSpec } from '../decide/commands/spec.js';
 import type { Diagnostics } from '../diagnostics/diagnostics.js';
-import type { GroupRegistry } from '../groups/group-registry.js';
+import { DiagnosticsToken } from '../diagnostics/diagnostics.js';
+import type { GroupRegistry } from '../directory/group-registry.js';
+import { GroupsToken } from '../directory/group-registry.js';
+import type { StatusBoard } from '../observe/status.js';
+import { StatusToken } from '../observe/status.js';
 import { definePlugin, type PluginDefinition } from '../plugins/define-plugin.js';
-import type { StatusBoard } from '../runtime/status.js';
-import { TOKENS } from '../tokens.js';
 import { auditCommand } from './audit-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { groupsCommand } from './groups-command.js';
@@ -37,15 +42,15 @@ export function corePlugin(c: DependencyContainer, version: string): PluginDefin
           .describe('built-in commands to turn off (a plugin may then register its own of that name)'),
       }),
     setup(ctx) {
-      const registry = c.resolve<CommandRegistry>(TOKENS.Commands);
+      const registry = c.resolve<CommandRegistry>(CommandsToken);
       const commands: Record<(typeof CORE_COMMANDS)[number], () => CommandSpec<any, any>> = {
-        help: () => helpCommand(c.resolve<HelpBuilder>(TOKENS.Help), registry),
+        help: () => helpCommand(c.resolve<HelpBuilder>(HelpToken), registry),
         ping: () => pingCommand(),
         whoami: () => whoamiCommand(),
-        status: () => statusCommand(c.resolve<StatusBoard>(TOKENS.Status), version),
-        audit: () => auditCommand(c.resolve<AuditLog>(TOKENS.Audit)),
-        groups: () => groupsCommand(c.resolve<GroupRegistry>(TOKENS.Groups)),
-        doctor: () => doctorCommand(c.resolve<Diagnostics>(TOKENS.Diagnostics)),
+        status: () => statusCommand(c.resolve<StatusBoard>(StatusToken), version),
+        audit: () => auditCommand(c.resolve<AuditLog>(AuditToken)),
+        groups: () => groupsCommand(c.resolve<GroupRegistry>(GroupsToken)),
+        doctor: () => doctorCommand(c.resolve<Diagnostics>(DiagnosticsToken)),
       };
       for (const name of CORE_COMMANDS)
         if (!ctx.config.disable.includes(name)) ctx.commands.register(commands[name]());

@@ -1,5 +1,5 @@
 import { card } from '../cards/card.js';
-import { defineCommand } from '../commands/spec.js';
+import { defineCommand } from '../decide/commands/spec.js';
 import { checkLine, type Diagnostics } from '../diagnostics/diagnostics.js';
 
 /** `doctor [check...] [--fresh]`: the bot's self-diagnosis, for admins. */

@@ -1,6 +1,6 @@
 import { card } from '../cards/card.js';
-import { defineCommand } from '../commands/spec.js';
-import type { GroupRegistry } from '../groups/group-registry.js';
+import { defineCommand } from '../decide/commands/spec.js';
+import type { GroupRegistry } from '../directory/group-registry.js';
 import { formatDuration } from '../util/duration.js';
 
 /** `groups` (admins): the group chats the bot knows and whether the app is installed there. */

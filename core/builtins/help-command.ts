@@ -1,6 +1,6 @@
-import type { HelpBuilder } from '../commands/help.js';
-import type { CommandRegistry } from '../commands/registry.js';
-import { defineCommand } from '../commands/spec.js';
+import type { HelpBuilder } from '../decide/commands/help.js';
+import type { CommandRegistry } from '../decide/commands/registry.js';
+import { defineCommand } from '../decide/commands/spec.js';
 
 export function helpCommand(help: HelpBuilder, registry: CommandRegistry) {
   return defineCommand({

@@ -1,4 +1,4 @@
-import { defineCommand } from '../commands/spec.js';
+import { defineCommand } from '../decide/commands/spec.js';
 
 export function pingCommand() {
   return defineCommand({

@@ -1,7 +1,8 @@
 import type { DependencyContainer } from 'tsyringe';
-import type { ActionRegistry } from '../actions/action-registry.js';
-import type { CommandPipeline } from '../commands/command-pipeline.js';
-import { TOKENS } from '../tokens.js';
+import type { ActionRegistry } from '../decide/actions/action-registry.js';
+import { ActionsToken } from '../decide/actions/action-registry.js';
+import type { CommandPipeline } from '../decide/commands/command-pipeline.js';
+import { PipelineToken } from '../decide/commands/command-pipeline.js';
 import { confirmAction } from './confirm-action.js';
 
 /**
@@ -9,8 +10,8 @@ import { confirmAction } from './confirm-action.js';
  * built-in commands are a plugin (`corePlugin`), started with the others.
  */
 export function registerBuiltins(c: DependencyContainer): void {
-  c.resolve<ActionRegistry>(TOKENS.Actions).register(
+  c.resolve<ActionRegistry>(ActionsToken).register(
     'core',
-    confirmAction(c.resolve<CommandPipeline>(TOKENS.Pipeline)),
+    confirmAction(c.resolve<CommandPipeline>(PipelineToken)),
   );
 }

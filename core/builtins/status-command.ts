@@ -1,6 +1,6 @@
 import { card } from '../cards/card.js';
-import { defineCommand } from '../commands/spec.js';
-import type { StatusBoard } from '../runtime/status.js';
+import { defineCommand } from '../decide/commands/spec.js';
+import type { StatusBoard } from '../observe/status.js';
 import { formatDuration } from '../util/duration.js';
 
 export function statusCommand(status: StatusBoard, version: string) {

@@ -1,5 +1,5 @@
 import { card } from '../cards/card.js';
-import { defineCommand } from '../commands/spec.js';
+import { defineCommand } from '../decide/commands/spec.js';
 
 export function whoamiCommand() {
   return defineCommand({

@@ -1,6 +1,7 @@
 import type { I18n, Locale } from '../i18n/i18n.js';
-import type { OutboundContent } from '../messages/outbound.js';
 import { truncateMarkdown, truncateUtf8 } from '../util/bytes.js';
+import { token } from '../util/di-token.js';
+import type { OutboundContent } from './card.js';
 import { type Card, isCard } from './card.js';
 import { LIMITS, type RenderLimits } from './limits.js';
 import { type RobotMessage, renderActionCard } from './render-action-card.js';
@@ -95,3 +96,6 @@ function firstLine(s: string): string {
 }
 
 export type { Card };
+
+/** The DI token of the CardRenderer. */
+export const RendererToken = token<CardRenderer>('Renderer');

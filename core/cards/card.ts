@@ -52,3 +52,6 @@ export function card(input: CardInput): Card {
 export function isCard(value: unknown): value is Card {
   return typeof value === 'object' && value !== null && (value as Card).kind === 'card';
 }
+
+/** What a handler may send: plain text, markdown, or a card (rendered per destination). */
+export type OutboundContent = string | { markdown: string; title?: string } | Card;

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
-import { configJsonSchema } from '../config/json-schema.js';
 import { loadConfig } from '../config/load-config.js';
 import type { PluginDefinition } from '../plugins/define-plugin.js';
 import { BUILTIN_PLUGIN_DIR, importPlugin } from '../plugins/plugin-resolver.js';
+import { configJsonSchema } from './config-json-schema.js';
 
 /** `dingops config schema`: JSON Schema of core sections plus built-in and configured plugins. */
 export async function configSchema(

@@ -2,21 +2,22 @@ import { Writable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
+import type { ApiBudget } from '../deliver/openapi/api-budget.js';
+import { ApiBudgetToken } from '../deliver/openapi/api-budget.js';
 import {
   type CheckResult,
   type Diagnostics,
+  DiagnosticsToken,
   exitCodeOf,
   formatResults,
   resultsJson,
 } from '../diagnostics/diagnostics.js';
 import { DOCTOR_TOKEN_HEADER, doctorToken } from '../diagnostics/register-core-checks.js';
-import type { ApiBudget } from '../dingtalk/api-budget.js';
-import { composeDingTalk } from '../dingtalk/dingtalk-stack.js';
 import { en } from '../i18n/catalog/en.js';
 import { zhCN } from '../i18n/catalog/zh-CN.js';
 import { I18n } from '../i18n/i18n.js';
 import { Bot } from '../runtime/bot.js';
-import { TOKENS } from '../tokens.js';
+import { composeDingTalk } from '../runtime/dingtalk-wiring.js';
 
 type Out = (text: string) => void;
 
@@ -84,11 +85,11 @@ async function here(config: LoadedConfig, fresh: boolean, only?: string[]): Prom
     compose: d.clientId && d.clientSecret ? (c) => composeDingTalk(c) : undefined,
   });
   try {
-    const budget = bot.container.isRegistered(TOKENS.ApiBudget)
-      ? bot.resolve<ApiBudget>(TOKENS.ApiBudget)
+    const budget = bot.container.isRegistered(ApiBudgetToken)
+      ? bot.resolve<ApiBudget>(ApiBudgetToken)
       : undefined;
     await budget?.start();
-    const results = await bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ fresh, only });
+    const results = await bot.resolve<Diagnostics>(DiagnosticsToken).run({ fresh, only });
     return results;
   } finally {
     await bot.stop('doctor');

@@ -3,9 +3,9 @@ import { ConfigError } from '../config/config-error.js';
 import type { DingTalkConfig } from '../config/core-schema.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import { callbackUrl } from '../config/public-url.js';
-import { CallbackCrypto, randomAlnum } from '../dingtalk/callback-crypto.js';
-import { robotCallbackSign } from '../dingtalk/robot-signature.js';
-import { ConfigurableDWClient, GatewayError } from '../dingtalk/stream-client.js';
+import { CallbackCrypto, randomAlnum } from '../receive/http/callback-crypto.js';
+import { robotCallbackSign } from '../receive/http/robot-signature.js';
+import { ConfigurableDWClient, GatewayError } from '../receive/stream/stream-client.js';
 
 type Out = (line: string) => void;
 

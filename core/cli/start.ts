@@ -2,12 +2,12 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import { callbackUrl } from '../config/public-url.js';
-import { randomAlnum } from '../dingtalk/callback-crypto.js';
-import { composeDingTalk, httpTransport, streamTransport } from '../dingtalk/dingtalk-stack.js';
+import type { StatusBoard } from '../observe/status.js';
+import { StatusToken } from '../observe/status.js';
+import { randomAlnum } from '../receive/http/callback-crypto.js';
+import type { Transport } from '../receive/transport.js';
 import { Bot } from '../runtime/bot.js';
-import type { StatusBoard } from '../runtime/status.js';
-import { TOKENS } from '../tokens.js';
-import type { Transport } from '../transport/transport.js';
+import { composeDingTalk, httpTransport, streamTransport } from '../runtime/dingtalk-wiring.js';
 import { runChat } from './chat-client.js';
 import { PromptSafeLog } from './prompt-safe-log.js';
 
@@ -103,7 +103,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
         // HTTP routes must exist before the server starts, so the transport is built here.
         transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
         if (simUrl)
-          c.resolve<StatusBoard>(TOKENS.Status).register('core', 'demo', () => ({
+          c.resolve<StatusBoard>(StatusToken).register('core', 'demo', () => ({
             name: { key: 'status.mode' },
             ok: true,
             critical: false,

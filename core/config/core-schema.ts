@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LOCALES } from '../i18n/i18n.js';
+import { token } from '../util/di-token.js';
 import { EDITION_LIMITS, EDITIONS } from './editions.js';
 import { publicUrlProblem } from './public-url.js';
 
@@ -165,3 +166,6 @@ export type CoreConfig = z.output<typeof coreSchema>;
 export type DingTalkConfig = CoreConfig['dingtalk'];
 export type AccessConfig = CoreConfig['access'];
 export type Person = CoreConfig['people'][number];
+
+/** The DI token of the CoreConfig. */
+export const CoreConfigToken = token<CoreConfig>('CoreConfig');

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { token } from '../util/di-token.js';
 import { SECRET_KEY } from '../util/redact.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type CoreConfig, coreSchema, PLUGIN_ENTRY_KEYS } from './core-schema.js';
@@ -153,3 +154,6 @@ function collectLiteralSecrets(value: unknown, path: string[], fromEnv: Set<stri
     else if (typeof v === 'object') collectLiteralSecrets(v, p, fromEnv, out);
   }
 }
+
+/** The DI token of the LoadedConfig. */
+export const ConfigToken = token<LoadedConfig>('Config');

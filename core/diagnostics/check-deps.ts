@@ -1,9 +1,9 @@
 import type { LoadedConfig } from '../config/load-config.js';
-import type { ApiBudget } from '../dingtalk/api-budget.js';
-import type { OpenApiClient } from '../dingtalk/openapi-client.js';
-import type { GroupRegistry } from '../groups/group-registry.js';
+import type { ApiBudget } from '../deliver/openapi/api-budget.js';
+import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
+import type { GroupRegistry } from '../directory/group-registry.js';
+import type { TransportState } from '../receive/transport.js';
 import type { Database } from '../storage/database.js';
-import type { TransportState } from '../transport/transport.js';
 
 /** A DingTalk permission the bot needs, and who needs it. */
 export interface PermissionNeed {

@@ -1,4 +1,5 @@
 import type { I18n, Locale } from '../i18n/i18n.js';
+import { token } from '../util/di-token.js';
 
 export type CheckSeverity = 'ok' | 'warn' | 'error';
 
@@ -185,3 +186,6 @@ export function formatResults(
 export function resultsJson(results: CheckResult[]): string {
   return JSON.stringify({ schemaVersion: 1, exitCode: exitCodeOf(results), checks: results }, null, 2);
 }
+
+/** The DI token of the Diagnostics. */
+export const DiagnosticsToken = token<Diagnostics>('Diagnostics');

@@ -1,7 +1,7 @@
 import { publicUrlProblem } from '../config/public-url.js';
-import { ROBOT_SIGN_WINDOW_MS } from '../dingtalk/robot-signature.js';
-import { ConfigurableDWClient, GatewayError } from '../dingtalk/stream-client.js';
-import { isReceiving } from '../transport/transport.js';
+import { ROBOT_SIGN_WINDOW_MS } from '../receive/http/robot-signature.js';
+import { ConfigurableDWClient, GatewayError } from '../receive/stream/stream-client.js';
+import { isReceiving } from '../receive/transport.js';
 import type { CoreCheckDeps } from './check-deps.js';
 import type { CheckContext, CheckResult, DiagnosticCheck } from './diagnostics.js';
 import { canProbe, probePermission } from './permission-probes.js';

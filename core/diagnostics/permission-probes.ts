@@ -1,6 +1,6 @@
-import { DingTalkApiError } from '../dingtalk/api-error.js';
-import { STREAM_KEY } from '../dingtalk/dingtalk-messenger.js';
-import type { OpenApiClient } from '../dingtalk/openapi-client.js';
+import { STREAM_KEY } from '../deliver/dingtalk-messenger.js';
+import { DingTalkApiError } from '../deliver/openapi/api-error.js';
+import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
 
 /** An id no real card, group or person has: probes must never touch anything real. */
 const PROBE = 'dingops-permission-probe';

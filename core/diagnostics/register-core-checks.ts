@@ -1,13 +1,19 @@
 import { createHmac } from 'node:crypto';
 import type { DependencyContainer } from 'tsyringe';
 import type { LoadedConfig } from '../config/load-config.js';
-import type { ApiBudget } from '../dingtalk/api-budget.js';
-import type { OpenApiClient } from '../dingtalk/openapi-client.js';
-import type { GroupRegistry } from '../groups/group-registry.js';
-import type { HttpServer } from '../http/http-server.js';
+import { ConfigToken } from '../config/load-config.js';
+import type { ApiBudget } from '../deliver/openapi/api-budget.js';
+import { ApiBudgetToken } from '../deliver/openapi/api-budget.js';
+import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
+import { OpenApiToken } from '../deliver/openapi/openapi-client.js';
+import type { GroupRegistry } from '../directory/group-registry.js';
+import { GroupsToken } from '../directory/group-registry.js';
+import type { HttpServer } from '../receive/http/http-server.js';
+import { HttpToken } from '../receive/http/http-server.js';
+import type { TransportState } from '../receive/transport.js';
 import type { Database } from '../storage/database.js';
-import { TOKENS } from '../tokens.js';
-import type { TransportState } from '../transport/transport.js';
+import { DatabaseToken } from '../storage/database.js';
+import { ClockToken } from '../util/clock.js';
 import { sameSecretText } from '../util/constant-time.js';
 import { corePermissions, type PermissionNeed } from './check-deps.js';
 import type { Diagnostics } from './diagnostics.js';
@@ -27,15 +33,15 @@ export function registerCoreDiagnostics(
     plugins: () => Array<{ scope: string; plugin: string }>;
   },
 ): void {
-  const config = c.resolve<LoadedConfig>(TOKENS.Config);
-  const api = c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined;
+  const config = c.resolve<LoadedConfig>(ConfigToken);
+  const api = c.isRegistered(OpenApiToken) ? c.resolve<OpenApiClient>(OpenApiToken) : undefined;
   if (api) api.onMissingScopes = (name, scopes) => diagnostics.noteMissingScopes(name, scopes);
   const deps = {
     config,
-    db: c.resolve<Database>(TOKENS.Database),
-    groups: c.resolve<GroupRegistry>(TOKENS.Groups),
+    db: c.resolve<Database>(DatabaseToken),
+    groups: c.resolve<GroupRegistry>(GroupsToken),
     api,
-    budget: c.isRegistered(TOKENS.ApiBudget) ? c.resolve<ApiBudget>(TOKENS.ApiBudget) : undefined,
+    budget: c.isRegistered(ApiBudgetToken) ? c.resolve<ApiBudget>(ApiBudgetToken) : undefined,
     transports: live.transports,
     permissions: (): PermissionNeed[] => {
       const by = new Map<string, string[]>();
@@ -44,12 +50,12 @@ export function registerCoreDiagnostics(
       return [...by].map(([scope, who]) => ({ scope, by: who }));
     },
     seenMissing: () => diagnostics.missingScopes(),
-    now: c.resolve<() => number>(TOKENS.Clock),
+    now: c.resolve<() => number>(ClockToken),
   };
   for (const check of [...localChecks(deps), ...dingtalkChecks(deps), ...orgChecks(deps)])
     diagnostics.register('core', check);
 
-  c.resolve<HttpServer>(TOKENS.Http).route('core', {
+  c.resolve<HttpServer>(HttpToken).route('core', {
     method: 'GET',
     url: '/doctor',
     handler: async (req, reply) => {

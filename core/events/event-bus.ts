@@ -1,17 +1,6 @@
 import type { Logger } from 'pino';
-import type { CardAction, InboundMessage } from '../messages/inbound.js';
-
-/** A DingTalk event (Stream `EVENT` frame or decrypted HTTP push), transport-independent. */
-export interface DingTalkEvent {
-  /** `chat_update_title`, `im_cool_app_install`, ... */
-  type: string;
-  id: string;
-  corpId?: string;
-  bornAt?: number;
-  /** Business fields of the event. */
-  data: Record<string, unknown>;
-  via: string;
-}
+import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
+import { token } from '../util/di-token.js';
 
 /**
  * Events the core emits. Plugins add their own by declaration merging:
@@ -83,3 +72,6 @@ export class EventBus {
       );
   }
 }
+
+/** The DI token of the EventBus. */
+export const EventsToken = token<EventBus>('Events');

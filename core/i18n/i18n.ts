@@ -1,3 +1,4 @@
+import { token } from '../util/di-token.js';
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
@@ -78,3 +79,6 @@ export class I18n {
 export function placeholders(template: string): string[] {
   return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).sort();
 }
+
+/** The DI token of the I18n. */
+export const I18nToken = token<I18n>('I18n');

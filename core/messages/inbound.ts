@@ -59,3 +59,15 @@ export interface CardAction {
   receivedAt: number;
   via: string;
 }
+
+/** A DingTalk event (Stream `EVENT` frame or decrypted HTTP push), transport-independent. */
+export interface DingTalkEvent {
+  /** `chat_update_title`, `im_cool_app_install`, ... */
+  type: string;
+  id: string;
+  corpId?: string;
+  bornAt?: number;
+  /** Business fields of the event. */
+  data: Record<string, unknown>;
+  via: string;
+}

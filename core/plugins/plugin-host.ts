@@ -1,31 +1,52 @@
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
-import type { ActionRegistry } from '../actions/action-registry.js';
-import type { AuditLog } from '../audit/audit-log.js';
-import type { FallbackHandlers } from '../commands/fallbacks.js';
-import type { CommandRegistry } from '../commands/registry.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
+import { ConfigToken } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
+import type { ActionRegistry } from '../decide/actions/action-registry.js';
+import { ActionsToken } from '../decide/actions/action-registry.js';
+import type { AuditLog } from '../decide/audit-log.js';
+import { AuditToken } from '../decide/audit-log.js';
+import type { FallbackHandlers } from '../decide/commands/fallbacks.js';
+import { FallbacksToken } from '../decide/commands/fallbacks.js';
+import type { CommandRegistry } from '../decide/commands/registry.js';
+import { CommandsToken } from '../decide/commands/registry.js';
+import type { Messenger } from '../deliver/messenger.js';
+import { MessengerToken } from '../deliver/messenger.js';
+import type { ApiBudget } from '../deliver/openapi/api-budget.js';
+import { ApiBudgetToken } from '../deliver/openapi/api-budget.js';
+import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
+import { OpenApiToken } from '../deliver/openapi/openapi-client.js';
 import type { Diagnostics } from '../diagnostics/diagnostics.js';
-import type { ApiBudget } from '../dingtalk/api-budget.js';
-import type { OpenApiClient } from '../dingtalk/openapi-client.js';
+import { DiagnosticsToken } from '../diagnostics/diagnostics.js';
+import type { GroupRegistry } from '../directory/group-registry.js';
+import { GroupsToken } from '../directory/group-registry.js';
+import type { PeopleDirectory } from '../directory/people-directory.js';
+import { PeopleToken } from '../directory/people-directory.js';
 import type { EventBus } from '../events/event-bus.js';
-import type { GroupRegistry } from '../groups/group-registry.js';
-import type { HttpServer } from '../http/http-server.js';
-import type { Metrics } from '../http/metrics.js';
+import { EventsToken } from '../events/event-bus.js';
 import type { I18n } from '../i18n/i18n.js';
-import type { Messenger } from '../messages/outbound.js';
-import type { PeopleDirectory } from '../people/people-directory.js';
-import type { StatusBoard } from '../runtime/status.js';
+import { I18nToken } from '../i18n/i18n.js';
+import { LoggerToken } from '../observe/logger.js';
+import type { Metrics } from '../observe/metrics.js';
+import { MetricsToken } from '../observe/metrics.js';
+import type { StatusBoard } from '../observe/status.js';
+import { StatusToken } from '../observe/status.js';
+import type { HttpServer } from '../receive/http/http-server.js';
+import { HttpToken } from '../receive/http/http-server.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import { SchedulerToken } from '../scheduler/scheduler.js';
 import type { Database } from '../storage/database.js';
+import { DatabaseToken } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
 import type { ReplayGuard } from '../storage/replay-guard.js';
-import { TOKENS } from '../tokens.js';
+import { ReplayGuardToken } from '../storage/replay-guard.js';
+import { ClockToken } from '../util/clock.js';
 import type { SecretRedactor } from '../util/redact.js';
+import { RedactorToken } from '../util/redact.js';
 import { type PluginDefinition, pluginSchema } from './define-plugin.js';
 import type { PluginContext } from './plugin-context.js';
 import { orderPlugins } from './plugin-order.js';
@@ -179,7 +200,7 @@ export class PluginHost {
 
   private async setup(record: PluginRecord): Promise<void> {
     const c = this.container;
-    const db = c.resolve<Database>(TOKENS.Database);
+    const db = c.resolve<Database>(DatabaseToken);
     if (record.def.migrations) await migrateToLatest(db.db, record.name, record.def.migrations);
     const ctx = this.context(record, db);
     await record.def.setup(ctx as PluginContext<any>);
@@ -188,20 +209,20 @@ export class PluginHost {
   private context(record: PluginRecord, db: Database): PluginContext<unknown> {
     const c = this.container;
     const name = record.name;
-    const i18n = c.resolve<I18n>(TOKENS.I18n);
-    const commands = c.resolve<CommandRegistry>(TOKENS.Commands);
-    const actions = c.resolve<ActionRegistry>(TOKENS.Actions);
-    const events = c.resolve<EventBus>(TOKENS.Events);
-    const scheduler = c.resolve<Scheduler>(TOKENS.Scheduler);
-    const http = c.resolve<HttpServer>(TOKENS.Http);
-    const messenger = c.resolve<Messenger>(TOKENS.Messenger);
-    const status = c.resolve<StatusBoard>(TOKENS.Status);
-    const groups = c.resolve<GroupRegistry>(TOKENS.Groups);
-    const core = c.resolve<LoadedConfig>(TOKENS.Config).core;
-    const log = c.resolve<Logger>(TOKENS.Logger).child({ plugin: name });
+    const i18n = c.resolve<I18n>(I18nToken);
+    const commands = c.resolve<CommandRegistry>(CommandsToken);
+    const actions = c.resolve<ActionRegistry>(ActionsToken);
+    const events = c.resolve<EventBus>(EventsToken);
+    const scheduler = c.resolve<Scheduler>(SchedulerToken);
+    const http = c.resolve<HttpServer>(HttpToken);
+    const messenger = c.resolve<Messenger>(MessengerToken);
+    const status = c.resolve<StatusBoard>(StatusToken);
+    const groups = c.resolve<GroupRegistry>(GroupsToken);
+    const core = c.resolve<LoadedConfig>(ConfigToken).core;
+    const log = c.resolve<Logger>(LoggerToken).child({ plugin: name });
     if (record.def.i18n) i18n.add(record.def.i18n, name);
     const people = core.people;
-    const directory = c.resolve<PeopleDirectory>(TOKENS.People);
+    const directory = c.resolve<PeopleDirectory>(PeopleToken);
     return {
       name,
       config: record.config,
@@ -215,15 +236,15 @@ export class PluginHost {
       commands: { register: (spec) => void commands.register(spec as never, name) },
       messages: {
         fallback: (handler, options) =>
-          c.resolve<FallbackHandlers>(TOKENS.Fallbacks).add(name, handler, options?.order),
+          c.resolve<FallbackHandlers>(FallbacksToken).add(name, handler, options?.order),
       },
       actions: { register: (spec) => actions.register(name, spec).id },
       http: {
         route: (spec) => http.route(name, spec),
         acceptOnce: (scope, signature, body, ttlMs) =>
-          c.resolve<ReplayGuard>(TOKENS.ReplayGuard).check(`${name}.${scope}`, signature, body, ttlMs),
+          c.resolve<ReplayGuard>(ReplayGuardToken).check(`${name}.${scope}`, signature, body, ttlMs),
         releaseOnce: (scope, signature) =>
-          c.resolve<ReplayGuard>(TOKENS.ReplayGuard).release(`${name}.${scope}`, signature),
+          c.resolve<ReplayGuard>(ReplayGuardToken).release(`${name}.${scope}`, signature),
       },
       schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
       events: {
@@ -267,21 +288,21 @@ export class PluginHost {
             throw new Error(
               `plugin '${name}' may only register its own checks ('${name}.*'), not '${check.id}'`,
             );
-          c.resolve<Diagnostics>(TOKENS.Diagnostics).register(name, check);
+          c.resolve<Diagnostics>(DiagnosticsToken).register(name, check);
         },
-        run: (options) => c.resolve<Diagnostics>(TOKENS.Diagnostics).run(options),
+        run: (options) => c.resolve<Diagnostics>(DiagnosticsToken).run(options),
       },
       timezone: core.timezone,
-      now: () => c.resolve<() => number>(TOKENS.Clock)(),
-      configDir: c.resolve<LoadedConfig>(TOKENS.Config).baseDir,
+      now: () => c.resolve<() => number>(ClockToken)(),
+      configDir: c.resolve<LoadedConfig>(ConfigToken).baseDir,
       access: { admins: core.access.admins, roles: core.access.roles },
       audit: {
-        record: (entry) => c.resolve<AuditLog>(TOKENS.Audit).record({ kind: 'plugin', ...entry }),
+        record: (entry) => c.resolve<AuditLog>(AuditToken).record({ kind: 'plugin', ...entry }),
       },
-      redactor: c.resolve<SecretRedactor>(TOKENS.Redactor),
-      metrics: { registry: c.resolve<Metrics>(TOKENS.Metrics).registry },
-      dingtalk: c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined,
-      budget: c.isRegistered(TOKENS.ApiBudget) ? c.resolve<ApiBudget>(TOKENS.ApiBudget) : undefined,
+      redactor: c.resolve<SecretRedactor>(RedactorToken),
+      metrics: { registry: c.resolve<Metrics>(MetricsToken).registry },
+      dingtalk: c.isRegistered(OpenApiToken) ? c.resolve<OpenApiClient>(OpenApiToken) : undefined,
+      budget: c.isRegistered(ApiBudgetToken) ? c.resolve<ApiBudget>(ApiBudgetToken) : undefined,
       onDispose: (fn) => void record.disposers.push(fn),
     };
   }
@@ -289,15 +310,15 @@ export class PluginHost {
   /** Removes everything a plugin registered, then runs its own disposers (newest first). */
   private async undo(record: PluginRecord): Promise<void> {
     const c = this.container;
-    c.resolve<CommandRegistry>(TOKENS.Commands).unregisterOwner(record.name);
-    c.resolve<ActionRegistry>(TOKENS.Actions).unregisterOwner(record.name);
-    c.resolve<EventBus>(TOKENS.Events).removeOwner(record.name);
+    c.resolve<CommandRegistry>(CommandsToken).unregisterOwner(record.name);
+    c.resolve<ActionRegistry>(ActionsToken).unregisterOwner(record.name);
+    c.resolve<EventBus>(EventsToken).removeOwner(record.name);
     this.services.removeOwner(record.name);
-    c.resolve<Scheduler>(TOKENS.Scheduler).stopOwner(record.name);
-    c.resolve<StatusBoard>(TOKENS.Status).removeOwner(record.name);
-    c.resolve<Diagnostics>(TOKENS.Diagnostics).removeOwner(record.name);
-    c.resolve<FallbackHandlers>(TOKENS.Fallbacks).removeOwner(record.name);
-    c.resolve<HttpServer>(TOKENS.Http).disableOwner(record.name);
+    c.resolve<Scheduler>(SchedulerToken).stopOwner(record.name);
+    c.resolve<StatusBoard>(StatusToken).removeOwner(record.name);
+    c.resolve<Diagnostics>(DiagnosticsToken).removeOwner(record.name);
+    c.resolve<FallbackHandlers>(FallbacksToken).removeOwner(record.name);
+    c.resolve<HttpServer>(HttpToken).disableOwner(record.name);
     for (const fn of record.disposers.reverse()) {
       try {
         await fn();
@@ -306,7 +327,7 @@ export class PluginHost {
       }
     }
     record.disposers = [];
-    c.resolve<I18n>(TOKENS.I18n).remove(record.name);
+    c.resolve<I18n>(I18nToken).remove(record.name);
   }
 
   async stopAll(): Promise<void> {

@@ -3,45 +3,50 @@ import type pino from 'pino';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
-import { AccessControl } from '../access/access-control.js';
-import { ActionPipeline } from '../actions/action-pipeline.js';
-import { ActionRegistry, type ActionResult } from '../actions/action-registry.js';
-import { AuditLog } from '../audit/audit-log.js';
 import { corePlugin } from '../builtins/core-plugin.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
-import { CardRenderer } from '../cards/card-renderer.js';
-import { CommandPipeline } from '../commands/command-pipeline.js';
-import { FallbackHandlers } from '../commands/fallbacks.js';
-import { HelpBuilder } from '../commands/help.js';
-import { CommandRegistry } from '../commands/registry.js';
+import { CardRenderer, RendererToken } from '../cards/card-renderer.js';
+import { CoreConfigToken } from '../config/core-schema.js';
 import type { LoadedConfig } from '../config/load-config.js';
-import { Diagnostics } from '../diagnostics/diagnostics.js';
+import { ConfigToken } from '../config/load-config.js';
+import { AccessControl, AccessToken } from '../decide/access-control.js';
+import { ActionPipeline, ActionPipelineToken } from '../decide/actions/action-pipeline.js';
+import { ActionRegistry, ActionsToken } from '../decide/actions/action-registry.js';
+import { AuditLog, AuditToken } from '../decide/audit-log.js';
+import { CommandPipeline, PipelineToken } from '../decide/commands/command-pipeline.js';
+import { FallbackHandlers, FallbacksToken } from '../decide/commands/fallbacks.js';
+import { HelpBuilder, HelpToken } from '../decide/commands/help.js';
+import { CommandRegistry, CommandsToken } from '../decide/commands/registry.js';
+import { LocalMessenger } from '../deliver/local-messenger.js';
+import type { Messenger } from '../deliver/messenger.js';
+import { MessengerToken } from '../deliver/messenger.js';
+import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
+import { OpenApiToken } from '../deliver/openapi/openapi-client.js';
+import { Diagnostics, DiagnosticsToken } from '../diagnostics/diagnostics.js';
 import { registerCoreDiagnostics } from '../diagnostics/register-core-checks.js';
-import type { OpenApiClient } from '../dingtalk/openapi-client.js';
-import { type DingTalkEvent, EventBus } from '../events/event-bus.js';
-import { GroupRegistry } from '../groups/group-registry.js';
-import { HttpServer } from '../http/http-server.js';
-import { Metrics } from '../http/metrics.js';
+import { GroupRegistry, GroupsToken } from '../directory/group-registry.js';
+import { PeopleDirectory, PeopleToken } from '../directory/people-directory.js';
+import { EventBus, EventsToken } from '../events/event-bus.js';
 import { en } from '../i18n/catalog/en.js';
 import { zhCN } from '../i18n/catalog/zh-CN.js';
-import { I18n } from '../i18n/i18n.js';
-import { createLogger } from '../log/logger.js';
-import type { CardAction, InboundMessage } from '../messages/inbound.js';
-import { LocalMessenger } from '../messages/local-messenger.js';
-import type { Messenger } from '../messages/outbound.js';
-import { PeopleDirectory } from '../people/people-directory.js';
+import { I18n, I18nToken } from '../i18n/i18n.js';
+import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
+import type { ActionResult } from '../messages/outbound.js';
+import { createLogger, LoggerToken } from '../observe/logger.js';
+import { Metrics, MetricsToken } from '../observe/metrics.js';
+import { StatusBoard, StatusToken } from '../observe/status.js';
 import type { PluginDefinition } from '../plugins/define-plugin.js';
 import { PluginHost, preparePlugins } from '../plugins/plugin-host.js';
-import { Scheduler } from '../scheduler/scheduler.js';
+import { HttpServer, HttpToken } from '../receive/http/http-server.js';
+import { type InboundSink, isReceiving, type Transport } from '../receive/transport.js';
+import { Scheduler, SchedulerToken } from '../scheduler/scheduler.js';
 import { coreMigrations } from '../storage/core-migrations.js';
-import { type Database, openDatabase } from '../storage/database.js';
+import { type Database, DatabaseToken, openDatabase } from '../storage/database.js';
 import { SqlKeyValueStore } from '../storage/kv-store.js';
 import { migrateToLatest } from '../storage/migrations.js';
-import { ReplayGuard } from '../storage/replay-guard.js';
-import { TOKENS } from '../tokens.js';
-import { type InboundSink, isReceiving, type Transport } from '../transport/transport.js';
-import { SecretRedactor } from '../util/redact.js';
-import { StatusBoard } from './status.js';
+import { ReplayGuard, ReplayGuardToken } from '../storage/replay-guard.js';
+import { ClockToken } from '../util/clock.js';
+import { RedactorToken, SecretRedactor } from '../util/redact.js';
 import { packageInfo } from './version.js';
 
 /** How long audit entries are kept. */
@@ -93,11 +98,11 @@ export class Bot implements InboundSink {
     readonly plugins: PluginHost,
     private readonly options: BotOptions,
   ) {
-    this.metrics = container.resolve(TOKENS.Metrics);
-    this.events = container.resolve(TOKENS.Events);
-    this.pipeline = container.resolve(TOKENS.Pipeline);
-    this.actionPipeline = container.resolve(TOKENS.ActionPipeline);
-    this.groups = container.resolve(TOKENS.Groups);
+    this.metrics = container.resolve(MetricsToken);
+    this.events = container.resolve(EventsToken);
+    this.pipeline = container.resolve(PipelineToken);
+    this.actionPipeline = container.resolve(ActionPipelineToken);
+    this.groups = container.resolve(GroupsToken);
   }
 
   static async create(options: BotOptions): Promise<Bot> {
@@ -130,52 +135,52 @@ export class Bot implements InboundSink {
       );
     }
 
-    c.registerInstance(TOKENS.Config, config);
-    c.registerInstance(TOKENS.CoreConfig, config.core);
-    c.registerInstance(TOKENS.Logger, log);
-    c.registerInstance(TOKENS.Redactor, redactor);
-    c.registerInstance(TOKENS.I18n, i18n);
-    c.registerInstance(TOKENS.Clock, clock);
-    c.registerInstance(TOKENS.Metrics, metrics);
-    c.registerInstance(TOKENS.Status, status);
-    c.registerInstance(TOKENS.Database, db);
-    c.registerInstance(TOKENS.ReplayGuard, new ReplayGuard(db, clock));
-    c.registerInstance(TOKENS.Audit, new AuditLog(db.db, log, { redactor }));
+    c.registerInstance(ConfigToken, config);
+    c.registerInstance(CoreConfigToken, config.core);
+    c.registerInstance(LoggerToken, log);
+    c.registerInstance(RedactorToken, redactor);
+    c.registerInstance(I18nToken, i18n);
+    c.registerInstance(ClockToken, clock);
+    c.registerInstance(MetricsToken, metrics);
+    c.registerInstance(StatusToken, status);
+    c.registerInstance(DatabaseToken, db);
+    c.registerInstance(ReplayGuardToken, new ReplayGuard(db, clock));
+    c.registerInstance(AuditToken, new AuditLog(db.db, log, { redactor }));
     const access = new AccessControl(config.core.access);
-    c.registerInstance(TOKENS.Access, access);
+    c.registerInstance(AccessToken, access);
     const commands = new CommandRegistry();
-    c.registerInstance(TOKENS.Commands, commands);
-    c.registerInstance(TOKENS.Actions, new ActionRegistry());
-    c.registerInstance(TOKENS.Help, new HelpBuilder(commands, access, i18n));
+    c.registerInstance(CommandsToken, commands);
+    c.registerInstance(ActionsToken, new ActionRegistry());
+    c.registerInstance(HelpToken, new HelpBuilder(commands, access, i18n));
     c.registerInstance(
-      TOKENS.Renderer,
+      RendererToken,
       new CardRenderer(i18n, { cardTemplateId: config.core.dingtalk.cardTemplateId }),
     );
     const events = new EventBus(log);
-    c.registerInstance(TOKENS.Events, events);
+    c.registerInstance(EventsToken, events);
     const groups = new GroupRegistry(db, events, log.child({ component: 'groups' }), clock);
     await groups.load();
-    c.registerInstance(TOKENS.Groups, groups);
-    c.registerInstance(TOKENS.Scheduler, new Scheduler(log, config.core.timezone));
-    c.registerInstance(TOKENS.Http, new HttpServer(config.core.server, log, metrics, status));
+    c.registerInstance(GroupsToken, groups);
+    c.registerInstance(SchedulerToken, new Scheduler(log, config.core.timezone));
+    c.registerInstance(HttpToken, new HttpServer(config.core.server, log, metrics, status));
     const diagnostics = new Diagnostics(i18n, config.core.locale, clock);
-    c.registerInstance(TOKENS.Diagnostics, diagnostics);
+    c.registerInstance(DiagnosticsToken, diagnostics);
     await options.compose?.(c);
-    if (!c.isRegistered(TOKENS.Messenger)) {
+    if (!c.isRegistered(MessengerToken)) {
       c.registerInstance(
-        TOKENS.Messenger,
-        options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(TOKENS.Renderer)),
+        MessengerToken,
+        options.messenger ? options.messenger(c) : new LocalMessenger(c.resolve(RendererToken)),
       );
     }
     c.registerInstance(
-      TOKENS.People,
+      PeopleToken,
       new PeopleDirectory(config.core.people, new SqlKeyValueStore(db.db, 'core', clock, db.write), () =>
-        c.isRegistered(TOKENS.OpenApi) ? c.resolve<OpenApiClient>(TOKENS.OpenApi) : undefined,
+        c.isRegistered(OpenApiToken) ? c.resolve<OpenApiClient>(OpenApiToken) : undefined,
       ),
     );
-    c.registerInstance(TOKENS.Fallbacks, new FallbackHandlers());
-    c.registerSingleton(TOKENS.Pipeline, CommandPipeline);
-    c.registerSingleton(TOKENS.ActionPipeline, ActionPipeline);
+    c.registerInstance(FallbacksToken, new FallbackHandlers());
+    c.registerSingleton(PipelineToken, CommandPipeline);
+    c.registerSingleton(ActionPipelineToken, ActionPipeline);
 
     status.register('core', 'store', async () => {
       const started = performance.now();
@@ -194,8 +199,8 @@ export class Bot implements InboundSink {
     const { version } = packageInfo();
     registerBuiltins(c);
     // Audit retention: segments older than 180 days are removed nightly.
-    c.resolve<Scheduler>(TOKENS.Scheduler).schedule('core', 'audit-retention', '23 3 * * *', () =>
-      c.resolve<AuditLog>(TOKENS.Audit).prune(clock() - AUDIT_RETENTION_MS),
+    c.resolve<Scheduler>(SchedulerToken).schedule('core', 'audit-retention', '23 3 * * *', () =>
+      c.resolve<AuditLog>(AuditToken).prune(clock() - AUDIT_RETENTION_MS),
     );
     const host = new PluginHost(c, log);
     const bot = new Bot(c, host, options);
@@ -239,16 +244,16 @@ export class Bot implements InboundSink {
   }
 
   get log(): Logger {
-    return this.container.resolve(TOKENS.Logger);
+    return this.container.resolve(LoggerToken);
   }
 
   get http(): HttpServer {
-    return this.container.resolve(TOKENS.Http);
+    return this.container.resolve(HttpToken);
   }
 
   /** Runs a schedule now, as if it were due (`<plugin>:<name>`): for tests. */
   runSchedule(id: string): Promise<void> {
-    return this.container.resolve<Scheduler>(TOKENS.Scheduler).runNow(id);
+    return this.container.resolve<Scheduler>(SchedulerToken).runNow(id);
   }
 
   resolve<T>(token: symbol): T {
@@ -257,18 +262,18 @@ export class Bot implements InboundSink {
 
   async start(): Promise<void> {
     const c = this.container;
-    c.resolve<AuditLog>(TOKENS.Audit).start();
+    c.resolve<AuditLog>(AuditToken).start();
     if (this.options.listen !== false) await this.http.listen();
-    await c.resolve<Messenger>(TOKENS.Messenger).start?.();
+    await c.resolve<Messenger>(MessengerToken).start?.();
     const t = this.options.transports;
     this.transports = typeof t === 'function' ? t(c) : (t ?? []);
-    const status = c.resolve<StatusBoard>(TOKENS.Status);
+    const status = c.resolve<StatusBoard>(StatusToken);
     const transports = this.transports;
     new Gauge({
       name: 'dingops_transport_connected',
       help: 'Whether a transport is connected (1) or not (0)',
       labelNames: ['transport'],
-      registers: [c.resolve<Metrics>(TOKENS.Metrics).registry],
+      registers: [c.resolve<Metrics>(MetricsToken).registry],
       collect() {
         for (const t of transports) this.set({ transport: t.name }, isReceiving(t.state()) ? 1 : 0);
       },
@@ -293,7 +298,7 @@ export class Bot implements InboundSink {
       });
       await transport.start(this);
     }
-    await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.ready', { startedAt: Date.now() });
+    await c.resolve<EventBus>(EventsToken).emit('lifecycle.ready', { startedAt: Date.now() });
     this.log.info(
       { plugins: [...this.plugins.records.keys()], transports: this.transports.map((x) => x.name) },
       'dingops ready',
@@ -354,7 +359,7 @@ export class Bot implements InboundSink {
     const c = this.container;
     const log = this.log;
     log.info({ reason, inflight: this.inflight }, 'stopping');
-    await c.resolve<EventBus>(TOKENS.Events).emit('lifecycle.stopping', { reason });
+    await c.resolve<EventBus>(EventsToken).emit('lifecycle.stopping', { reason });
     for (const t of this.transports)
       await t.stop().catch((err) => log.error({ err, transport: t.name }, 'transport stop failed'));
     this.accepting = false;
@@ -366,12 +371,12 @@ export class Bot implements InboundSink {
         log.warn({ inflight: this.inflight }, 'stop deadline reached with work still running');
     }
     await this.plugins.stopAll();
-    c.resolve<Scheduler>(TOKENS.Scheduler).stopAll();
-    const messenger = c.resolve<Messenger & { close?: () => Promise<void> }>(TOKENS.Messenger);
+    c.resolve<Scheduler>(SchedulerToken).stopAll();
+    const messenger = c.resolve<Messenger & { close?: () => Promise<void> }>(MessengerToken);
     await messenger.close?.();
-    await c.resolve<AuditLog>(TOKENS.Audit).stop();
+    await c.resolve<AuditLog>(AuditToken).stop();
     await this.http.close().catch(() => undefined);
-    await c.resolve<Database>(TOKENS.Database).close();
+    await c.resolve<Database>(DatabaseToken).close();
     log.info('stopped');
     log.flush?.();
   }

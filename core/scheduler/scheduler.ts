@@ -1,5 +1,6 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { token } from '../util/di-token.js';
 
 export interface ScheduleOptions {
   /** IANA zone; defaults to the bot's `timezone`. */
@@ -93,3 +94,6 @@ export class Scheduler {
     this.tasks.clear();
   }
 }
+
+/** The DI token of the Scheduler. */
+export const SchedulerToken = token<Scheduler>('Scheduler');

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
+import { token } from '../util/di-token.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriteBatcher } from './write-batcher.js';
 
@@ -145,3 +146,6 @@ export function isPostgres(db: Kysely<any>): boolean {
 export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
 }
+
+/** The DI token of the Database. */
+export const DatabaseToken = token<Database>('Database');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { token } from '../util/di-token.js';
 import type { Database } from './database.js';
 
 export type ReplayVerdict = 'first' | 'same' | 'reused';
@@ -77,3 +78,6 @@ export class ReplayGuard {
 function digest(text: string): string {
   return createHash('sha256').update(text).digest('hex').slice(0, 48);
 }
+
+/** The DI token of the ReplayGuard. */
+export const ReplayGuardToken = token<ReplayGuard>('ReplayGuard');

@@ -1,3 +1,4 @@
+import { token } from './di-token.js';
 /**
  * Knows the secret values of this process (client secret, AES key, tokens, webhook
  * tokens) and removes them from any text before it is logged, stored or shown.
@@ -173,3 +174,6 @@ export function privateKeyEnd(text: string, from = 0): number {
   const end = KEY_END.exec(text);
   return end ? end.index + end[0].length : -1;
 }
+
+/** The DI token of the SecretRedactor. */
+export const RedactorToken = token<SecretRedactor>('Redactor');

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'node:http';
 import { loadConfig } from '../../core/config/load-config.js';
-import { composeDingTalk, streamTransport } from '../../core/dingtalk/dingtalk-stack.js';
 import { Bot } from '../../core/runtime/bot.js';
+import { composeDingTalk, streamTransport } from '../../core/runtime/dingtalk-wiring.js';
 import alerts from '../../plugins/alerts/index.js';
 import { startSimulator } from '../../simulator/index.js';
 import { DEFAULT_ORG } from '../../simulator/org/default-org.js';

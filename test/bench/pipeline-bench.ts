@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { CardRenderer } from '../../core/cards/card-renderer.js';
+import { RendererToken } from '../../core/cards/card-renderer.js';
 import { loadConfig } from '../../core/config/load-config.js';
+import type { Messenger, SendReceipt } from '../../core/deliver/messenger.js';
 import type { InboundMessage } from '../../core/messages/inbound.js';
-import type { Messenger, SendReceipt } from '../../core/messages/outbound.js';
 import { definePlugin } from '../../core/plugins/define-plugin.js';
 import { Bot } from '../../core/runtime/bot.js';
-import { TOKENS } from '../../core/tokens.js';
 import { LogCapture } from '../helpers/test-bot.js';
 
 /** Renders every reply exactly as delivery would, then drops it: the pipeline's last stage. */
@@ -81,7 +81,7 @@ export async function benchPipeline(count = 200_000): Promise<PipelineResult[]> 
     defaultMetrics: false,
     logDestination: new LogCapture(),
     messenger: (c) => {
-      sink = new RenderingSink(c.resolve(TOKENS.Renderer));
+      sink = new RenderingSink(c.resolve(RendererToken));
       return sink;
     },
   });

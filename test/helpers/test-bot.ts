@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../../core/config/load-config.js';
+import type { LocalDelivery, LocalMessenger } from '../../core/deliver/local-messenger.js';
+import { MessengerToken } from '../../core/deliver/messenger.js';
 import type { CardAction, InboundMessage } from '../../core/messages/inbound.js';
-import type { LocalDelivery, LocalMessenger } from '../../core/messages/local-messenger.js';
 import type { PluginDefinition } from '../../core/plugins/define-plugin.js';
 import { Bot, type BotOptions } from '../../core/runtime/bot.js';
-import { TOKENS } from '../../core/tokens.js';
 import { dropTestStorage, testStorageUrl } from './storage.js';
 
 /** Collects log lines so tests can assert on them (e.g. that secrets are redacted). */
@@ -49,7 +49,7 @@ export interface TestBot {
     params: Record<string, string>,
     user?: string,
     group?: string,
-  ): Promise<import('../../core/actions/action-registry.js').ActionResult>;
+  ): Promise<import('../../core/messages/outbound.js').ActionResult>;
   stop(): Promise<void>;
 }
 
@@ -72,7 +72,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
     ...options.bot,
   });
   await bot.start();
-  const messenger = bot.resolve<LocalMessenger>(TOKENS.Messenger);
+  const messenger = bot.resolve<LocalMessenger>(MessengerToken);
   const say: TestBot['say'] = async (text, from = {}) => {
     const before = messenger.sent.length;
     const user = from.user ?? 'alice';

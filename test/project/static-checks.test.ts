@@ -42,7 +42,9 @@ describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks',
         rmSync(file, { force: true });
       }
     };
-    const inside = lint("import { TOKENS } from '../../core/tokens.js';\nexport const x = TOKENS;\n");
+    const inside = lint(
+      "import { MessengerToken } from '../../core/deliver/messenger.js';\nexport const x = MessengerToken;\n",
+    );
     expect(inside.status).not.toBe(0);
     expect(`${inside.stdout}${inside.stderr}`).toContain("A plugin imports only 'dingops'");
     const other = lint(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { CallbackCrypto } from '../../core/dingtalk/callback-crypto.js';
-import { robotCallbackSign } from '../../core/dingtalk/robot-signature.js';
+import { CallbackCrypto } from '../../core/receive/http/callback-crypto.js';
+import { robotCallbackSign } from '../../core/receive/http/robot-signature.js';
 import { decryptEvent, encryptEvent, eventSignature, robotSign } from '../../simulator/event-crypto.js';
 import { VECTORS } from '../fixtures/crypto-vectors.js';
 

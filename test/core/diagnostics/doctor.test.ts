@@ -3,10 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { doctor } from '../../../core/cli/doctor.js';
+import type { OpenApiClient } from '../../../core/deliver/openapi/openapi-client.js';
+import { OpenApiToken } from '../../../core/deliver/openapi/openapi-client.js';
 import type { CheckResult, Diagnostics } from '../../../core/diagnostics/diagnostics.js';
-import type { OpenApiClient } from '../../../core/dingtalk/openapi-client.js';
+import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
+import { GroupsToken } from '../../../core/directory/group-registry.js';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
-import { TOKENS } from '../../../core/tokens.js';
 import { startSimulator } from '../../../simulator/index.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 import { persistentTestStorageUrl } from '../../helpers/storage.js';
@@ -21,7 +23,7 @@ const PEOPLE =
   'people:\n  - { name: Bob, mobile: "13800000002" }\n  - { name: Dave, mobile: "13900000009" }\n';
 
 async function run(s: SimBot, only?: string[]): Promise<CheckResult[]> {
-  return s.bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ only, fresh: true });
+  return s.bot.resolve<Diagnostics>(DiagnosticsToken).run({ only, fresh: true });
 }
 const find = (r: CheckResult[], id: string) => r.find((x) => x.id === id);
 
@@ -80,7 +82,7 @@ describe('doctor, through the simulator', () => {
     sb = await createSimBot({ plugins: [plugin] });
     const before = find(await run(sb, ['permissions']), 'permissions.Contact.User.Read')!;
     expect(before).toMatchObject({ severity: 'ok', message: expect.stringContaining('no harmless probe') });
-    sb.bot.resolve<OpenApiClient>(TOKENS.OpenApi).onMissingScopes('contact/users/get', ['Contact.User.Read']);
+    sb.bot.resolve<OpenApiClient>(OpenApiToken).onMissingScopes('contact/users/get', ['Contact.User.Read']);
     expect(find(await run(sb, ['permissions']), 'permissions.Contact.User.Read')).toMatchObject({
       severity: 'error',
       message:
@@ -111,7 +113,7 @@ describe('doctor, through the simulator', () => {
     expect(none.fix).toMatch(/add the app/);
     await sb.sim.client.api.groupChange('ops', 'install', {});
     await sb.sim.client.until(
-      () => sb!.bot.resolve<any>(TOKENS.Groups).list().length > 0,
+      () => sb!.bot.resolve<any>(GroupsToken).list().length > 0,
       3000,
       'the install event',
     );

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import type { StatusBoard } from '../../../core/observe/status.js';
+import { StatusToken } from '../../../core/observe/status.js';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
-import type { StatusBoard } from '../../../core/runtime/status.js';
 import type { Scheduler } from '../../../core/scheduler/scheduler.js';
-import { TOKENS } from '../../../core/tokens.js';
+import { SchedulerToken } from '../../../core/scheduler/scheduler.js';
 import { createTestBot, type TestBot } from '../../helpers/test-bot.js';
 
 let tb: TestBot | undefined;
@@ -63,12 +64,12 @@ describe('plugin host', () => {
     expect(await tb.ask('badcmd')).toContain('Unknown command');
     expect(
       tb.bot
-        .resolve<Scheduler>(TOKENS.Scheduler)
+        .resolve<Scheduler>(SchedulerToken)
         .list()
         .filter((s) => s.owner === 'bad'),
     ).toEqual([]);
     expect(tb.logs.text).toContain('cannot reach the thing');
-    const status = await tb.bot.resolve<StatusBoard>(TOKENS.Status).collect();
+    const status = await tb.bot.resolve<StatusBoard>(StatusToken).collect();
     const plugins = status.find((s) => s.name === 'plugins')!;
     expect(plugins.ok).toBe(false);
     expect(plugins.detail).toContain('bad (failed: cannot reach the thing)');
@@ -212,7 +213,7 @@ describe('plugin host', () => {
       },
     });
     tb = await createTestBot({ plugins: [p] });
-    const scheduler = tb.bot.resolve<Scheduler>(TOKENS.Scheduler);
+    const scheduler = tb.bot.resolve<Scheduler>(SchedulerToken);
     expect(
       scheduler
         .list()

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { card } from '../../../core/cards/card.js';
 import { CardRenderer } from '../../../core/cards/card-renderer.js';
 import { mdCode, mdText } from '../../../core/cards/markdown-escape.js';
-import { tokenize } from '../../../core/commands/tokenize.js';
+import { tokenize } from '../../../core/decide/commands/tokenize.js';
 import { en } from '../../../core/i18n/catalog/en.js';
 import { zhCN } from '../../../core/i18n/catalog/zh-CN.js';
 import { I18n } from '../../../core/i18n/i18n.js';

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../core/audit/audit-log.js';
-import { TOKENS } from '../../../core/tokens.js';
+import type { AuditLog } from '../../../core/decide/audit-log.js';
+import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
@@ -82,7 +82,7 @@ describe('who may change incidents', () => {
       3000,
       'the refusal of the click',
     );
-    const denied = (await sb.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 100 })).filter(
+    const denied = (await sb.bot.resolve<AuditLog>(AuditToken).query({ limit: 100 })).filter(
       (e) => e.actorId === 'carol' && e.outcome === 'denied' && e.detail === 'alerts.notResponder',
     );
     expect(denied.length).toBe(6);

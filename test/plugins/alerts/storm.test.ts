@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../core/storage/database.js';
-import { TOKENS } from '../../../core/tokens.js';
+import { DatabaseToken } from '../../../core/storage/database.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
@@ -14,7 +14,7 @@ const count = async (s: SimBot, table: string) =>
   Number(
     (
       await s.bot
-        .resolve<Database>(TOKENS.Database)
+        .resolve<Database>(DatabaseToken)
         .db.selectFrom(table)
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow()

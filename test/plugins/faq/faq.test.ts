@@ -2,8 +2,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { Diagnostics } from '../../../core/diagnostics/diagnostics.js';
-import { TOKENS } from '../../../core/tokens.js';
+import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 
 let sb: SimBot | undefined;
@@ -55,7 +56,7 @@ describe('plugin checks in doctor', () => {
     sb = await createSimBot({
       yaml: `plugins:\n  alerts:\n    sources: { generic: { token: generic-token-0123456789 } }\n    defaultRoute: { groups: [cid-ops, Night shift] }\n  tasks:\n    tasks:\n      ask:\n        kind: agent\n        command: [agent]\n        allow: { users: [alice], directOnly: false }\n      restart:\n        command: [systemctl, restart, api]\n        allow: { roles: [oncall] }\n      deploy:\n        command: [deploy]\n        allow: { roles: [oncall], groups: [Release train] }\n`,
     });
-    const r = await sb.bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ only: ['alerts', 'tasks'] });
+    const r = await sb.bot.resolve<Diagnostics>(DiagnosticsToken).run({ only: ['alerts', 'tasks'] });
     const by = (id: string) => r.find((x) => x.id === id);
     expect(by('alerts.groups.Night shift')).toMatchObject({
       severity: 'error',
@@ -73,7 +74,7 @@ describe('plugin checks in doctor', () => {
     });
     expect(by('tasks.groups.deploy')?.message).toMatch(/no installed group titled 'Release train'/);
     // Their permissions join the core's: Card.Streaming.Write for tasks.
-    const perms = await sb.bot.resolve<Diagnostics>(TOKENS.Diagnostics).run({ only: ['permissions'] });
+    const perms = await sb.bot.resolve<Diagnostics>(DiagnosticsToken).run({ only: ['permissions'] });
     expect(perms.find((x) => x.id === 'permissions.Card.Streaming.Write')?.message).toBe(
       'Card.Streaming.Write granted (needed by tasks)',
     );
@@ -96,7 +97,7 @@ describe('questions without the faq command', () => {
       /Unknown command/,
     );
     const audit = await sb.bot
-      .resolve<import('../../../core/audit/audit-log.js').AuditLog>(TOKENS.Audit)
+      .resolve<import('../../../core/decide/audit-log.js').AuditLog>(AuditToken)
       .query({ limit: 10 });
     expect(audit.some((e) => e.command === '(faq)' && e.outcome === 'ok')).toBe(true);
   });

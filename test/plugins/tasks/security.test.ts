@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../core/audit/audit-log.js';
-import { TOKENS } from '../../../core/tokens.js';
+import type { AuditLog } from '../../../core/decide/audit-log.js';
+import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { cardText, nodeCommand, TWO_GROUPS, tasksBot } from './helpers.js';
 
@@ -52,7 +52,7 @@ describe('who sees a run', () => {
     expect((await sb.sim.client.as('alice').ask('task history', { group: 'ops' })).content).toContain(
       'payroll',
     );
-    const denied = (await sb.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 100 })).filter(
+    const denied = (await sb.bot.resolve<AuditLog>(AuditToken).query({ limit: 100 })).filter(
       (e) => e.detail === 'tasks.denied.view',
     );
     expect(denied.map((e) => e.actorId)).toEqual(expect.arrayContaining(['carol', 'bob']));
@@ -104,7 +104,7 @@ describe('secrets in the output', () => {
       (await sb.sim.client.as('bob').ask('task 1', { group: 'ops' })).content,
       (await sb.sim.client.as('bob').ask('task log 1', { group: 'ops' })).content,
       (await sb.sim.client.as('bob').ask('task history', { group: 'ops' })).content,
-      JSON.stringify(await sb.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 100 })),
+      JSON.stringify(await sb.bot.resolve<AuditLog>(AuditToken).query({ limit: 100 })),
       ...streamedUpdates(sb, run.cardId!),
     ];
     for (const v of views) expect(v).not.toContain('hunter2-Password-9');
@@ -129,7 +129,7 @@ describe('assembled arguments', () => {
     expect(await finished(sb, shift.cardId!)).toContain('--offset=-1 -3');
     const ok = await ask('run concat a b');
     expect(await finished(sb, ok.cardId!)).toContain('/srv/data/ab/x');
-    const audit = await sb.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 100 });
+    const audit = await sb.bot.resolve<AuditLog>(AuditToken).query({ limit: 100 });
     expect(audit.filter((e) => e.outcome === 'denied' && e.detail === 'tasks.badValue')).toHaveLength(2);
   });
 });

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditLog } from '../../../core/audit/audit-log.js';
-import { TOKENS } from '../../../core/tokens.js';
+import type { AuditLog } from '../../../core/decide/audit-log.js';
+import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { AGENT, cardText, isRunning, NODE, nodeCommand, tasksBot } from './helpers.js';
 
@@ -13,7 +13,7 @@ afterEach(async () => {
 const COUNT = `      count:\n        description: Count to n\n        command: ${nodeCommand('for (let i = 1; i <= Number(process.argv[1]); i++) console.log("n=" + i); process.exit(Number(process.argv[2]))', '{n}', '{code}')}\n        params:\n          n: { type: int, min: 1, max: 100000 }\n          code: { type: int, min: 0, max: 9, default: 0 }\n        allow: { roles: [oncall] }\n`;
 
 function audit(s: SimBot) {
-  return s.bot.resolve<AuditLog>(TOKENS.Audit).query({ limit: 200 });
+  return s.bot.resolve<AuditLog>(AuditToken).query({ limit: 200 });
 }
 
 /** Waits for a run's card to reach a final state and returns its text. */

@@ -1,0 +1,40 @@
+import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
+import type { ActionResult } from '../messages/outbound.js';
+
+/** Where a transport hands what it received; the runtime tracks in-flight work for graceful stop. */
+export interface InboundSink {
+  message(message: InboundMessage): Promise<void>;
+  action(action: CardAction): Promise<ActionResult>;
+  event(event: DingTalkEvent): Promise<void>;
+}
+
+export type ConnectionStatus =
+  | 'idle'
+  | 'connecting'
+  | 'connected'
+  /** HTTP callback mode: routes are up, DingTalk calls us. */
+  | 'registered'
+  | 'reconnecting'
+  | 'disconnected'
+  | 'stopped';
+
+export interface TransportState {
+  status: ConnectionStatus;
+  /** When the last frame or request arrived (ms epoch). */
+  lastFrameAt?: number;
+  detail?: string;
+}
+
+/** A way messages reach the bot: DingTalk Stream, HTTP callbacks, the local console. */
+export interface Transport {
+  readonly name: string;
+  start(sink: InboundSink): Promise<void>;
+  /** Stop accepting new input; in-flight work is awaited by the runtime. */
+  stop(): Promise<void>;
+  state(): TransportState;
+}
+
+/** Whether a transport can receive: connected (Stream) or registered (HTTP callbacks). */
+export function isReceiving(state: TransportState): boolean {
+  return state.status === 'connected' || state.status === 'registered';
+}

@@ -1,0 +1,63 @@
+import pino from 'pino';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiBudget } from '../../../../core/deliver/openapi/api-budget.js';
+import { SqlKeyValueStore } from '../../../../core/storage/kv-store.js';
+import { createSimBot, type SimBot } from '../../../helpers/sim-bot.js';
+import { useMigratedStore } from '../../../helpers/storage.js';
+
+const useStore = useMigratedStore();
+
+describe('ApiBudget', () => {
+  it('warns once at 80 % and once at 95 %, keeps the count across restarts, and projects month end', async () => {
+    const now = Date.UTC(2026, 10, 11); // 10 days into a 30-day month
+    const warnings: number[] = [];
+    const budget = new ApiBudget(
+      new SqlKeyValueStore(useStore().db, 'core'),
+      20,
+      pino({ level: 'silent' }),
+      new Registry(),
+      () => now,
+    );
+    budget.onWarning = (t) => void warnings.push(t);
+    await budget.start();
+    for (let i = 0; i < 16; i++) budget.count();
+    expect(warnings).toEqual([0.8]);
+    for (let i = 0; i < 3; i++) budget.count();
+    expect(warnings).toEqual([0.8, 0.95]);
+    expect(budget.snapshot()).toEqual({ month: '2026-11', used: 19, limit: 20, projected: 57 });
+    await budget.stop();
+    const again = new ApiBudget(
+      new SqlKeyValueStore(useStore().db, 'core'),
+      20,
+      pino({ level: 'silent' }),
+      new Registry(),
+      () => now,
+    );
+    again.onWarning = (t) => void warnings.push(t);
+    await again.start();
+    again.count();
+    expect(again.snapshot().used).toBe(20);
+    expect(warnings).toEqual([0.8, 0.95]);
+    await again.stop();
+  });
+});
+
+describe('monthly budget warnings reach the admins', () => {
+  let sb: SimBot | undefined;
+  afterEach(async () => sb?.stop());
+
+  it('sends the admins a direct message when 80 % of the quota is used', async () => {
+    // Replies go through the metered OpenAPI (webhooks expire at once): 4 of 5 calls is 80 %.
+    sb = await createSimBot({
+      dingtalk: '  limits:\n    monthlyCalls: 5\n',
+      sim: { sessionWebhookTtlMs: 1000 },
+    });
+    const { client } = sb.sim;
+    for (let i = 0; i < 4; i++) await client.as('bob').ask('ping', { group: 'ops' });
+    const warning = await client.nextReply('dm:alice', { after: 0, timeoutMs: 5000 });
+    expect(warning.content).toContain('80% of the monthly quota');
+    expect(warning.content).toContain('dingtalk.limits.monthlyCalls');
+    expect(sb.logs.text).toContain('passed 80% of the monthly quota');
+  });
+});

@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  GroupReferenceError,
+  type GroupRegistry,
+  GroupsToken,
+} from '../../../core/directory/group-registry.js';
+import { EventsToken } from '../../../core/events/event-bus.js';
+import { definePlugin } from '../../../core/plugins/define-plugin.js';
+import { persistentTestStorageUrl } from '../../helpers/storage.js';
+import { createTestBot, type TestBot } from '../../helpers/test-bot.js';
+
+let tb: TestBot | undefined;
+afterEach(async () => {
+  await tb?.stop();
+  tb = undefined;
+});
+
+function event(type: string, data: Record<string, unknown>) {
+  return { type, id: `${type}-${Math.random()}`, data, via: 'test' };
+}
+
+describe('group registry', () => {
+  it('follows install, rename and uninstall events and the groups messages come from', async () => {
+    tb = await createTestBot();
+    const groups = tb.bot.resolve<GroupRegistry>(GroupsToken);
+    const seen: string[] = [];
+    const events = tb.bot.resolve<any>(EventsToken);
+    for (const e of ['group.installed', 'group.renamed', 'group.uninstalled'])
+      events.on(e, (p: { openConversationId: string }) => seen.push(`${e} ${p.openConversationId}`));
+
+    await tb.bot.event(event('im_cool_app_install', { openConversationId: 'cid-a', operator: 'alice' }));
+    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-a', title: 'Payments' }));
+    await tb.say('ping', { group: 'cid-b' });
+    expect(groups.list()).toEqual([
+      expect.objectContaining({ openConversationId: 'cid-b', title: 'cid-b', installed: true }),
+      expect.objectContaining({ openConversationId: 'cid-a', title: 'Payments', installed: true }),
+    ]);
+    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-a' }));
+    expect(groups.get('cid-a')).toMatchObject({ title: 'Payments', installed: false });
+    expect(seen).toEqual([
+      'group.installed cid-a',
+      'group.renamed cid-a',
+      'group.installed cid-b',
+      'group.uninstalled cid-a',
+    ]);
+  });
+
+  it('resolves titles to exactly one installed group, and explains what does not resolve', async () => {
+    tb = await createTestBot();
+    const groups = tb.bot.resolve<GroupRegistry>(GroupsToken);
+    for (const [id, title] of [
+      ['cid-1', 'ops'],
+      ['cid-2', 'dba'],
+      ['cid-3', 'dba'],
+      ['cid-4', 'old'],
+    ])
+      await tb.bot.event(event('chat_update_title', { openConversationId: id, title }));
+    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-4' }));
+    expect(groups.resolve('ops')).toBe('cid-1');
+    expect(groups.resolve('cid-2')).toBe('cid-2');
+    // An id DingTalk has not told us about yet is still usable.
+    expect(groups.resolve('cidNewGroup==')).toBe('cidNewGroup==');
+    expect(() => groups.resolve('dba')).toThrow(/matches 2 installed groups \(cid-2, cid-3\)/);
+    expect(() => groups.resolve('old')).toThrow(GroupReferenceError);
+    expect(() => groups.resolve('opps')).toThrow(/no installed group titled 'opps' \(did you mean 'ops'\?\)/);
+  });
+
+  it('survives a restart (kept in the store)', async () => {
+    tb = await createTestBot({ storageUrl: persistentTestStorageUrl(), keepStorage: true });
+    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-k', title: 'Kept' }));
+    await tb.bot.stop('test');
+    const again = await createTestBot({ storageUrl: tb.storageUrl });
+    // The second bot drops the store when it stops.
+    tb = again;
+    expect(again.bot.resolve<GroupRegistry>(GroupsToken).resolve('Kept')).toBe('cid-k');
+  });
+
+  it('lets plugins send to a group by title and reports a bad title as the error it is', async () => {
+    const sent: string[] = [];
+    const errors: string[] = [];
+    const notify = definePlugin({
+      name: 'notify',
+      setup: (ctx) =>
+        ctx.commands.register({
+          name: 'notify',
+          description: 'send to a group by title',
+          args: [{ name: 'group', type: 'string' }],
+          handler: async ({ args }) => {
+            try {
+              const r = await ctx.send.toGroup(args.group, 'hello group');
+              sent.push(r.id ?? 'sent');
+            } catch (err) {
+              errors.push((err as Error).message);
+            }
+            return 'ok';
+          },
+        }),
+    });
+    tb = await createTestBot({ plugins: [notify] });
+    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-n', title: 'Night shift' }));
+    await tb.say('notify "Night shift"');
+    expect(
+      tb.messenger.sent.some((d) => d.to.kind === 'group' && (d.to as any).openConversationId === 'cid-n'),
+    ).toBe(true);
+    await tb.say('notify Day');
+    expect(errors).toEqual([expect.stringMatching(/no installed group titled 'Day'/)]);
+  });
+});
+
+describe('groups command', () => {
+  it('explains an empty registry, then lists groups with their state (admins only)', async () => {
+    tb = await createTestBot();
+    expect(await tb.ask('groups')).toMatch(/Install the cool app/);
+    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-x', title: 'Release' }));
+    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-x' }));
+    await tb.say('ping', { group: 'cid-y' });
+    const list = await tb.ask('groups');
+    expect(list).toContain('installed in 1 of 2');
+    expect(list).toMatch(/Release.*cid-x.*uninstalled/);
+    expect(await tb.ask('groups', { user: 'bob' })).toMatch(/not allowed|permission|admin/i);
+  });
+});

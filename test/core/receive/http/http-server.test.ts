@@ -1,0 +1,151 @@
+import { connect } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { definePlugin } from '../../../../core/plugins/define-plugin.js';
+import { createTestBot, type TestBot } from '../../../helpers/test-bot.js';
+
+let tb: TestBot;
+afterEach(async () => tb?.stop());
+
+const hook = definePlugin({
+  name: 'hook',
+  setup(ctx) {
+    ctx.http.route({ method: 'POST', url: '/hook', bodyLimit: 100, handler: (req) => ({ got: req.body }) });
+    ctx.http.route({
+      method: 'POST',
+      url: '/raw',
+      rawBody: true,
+      handler: (req) => ({ type: typeof req.body, body: req.body }),
+    });
+    ctx.http.route({
+      method: 'GET',
+      url: '/fail',
+      handler: () => {
+        throw new Error('database password is hunter2');
+      },
+    });
+  },
+});
+
+describe('HTTP server', () => {
+  it('answers /healthz and /readyz with the store check', async () => {
+    tb = await createTestBot();
+    expect((await tb.bot.http.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await tb.bot.http.app.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(200);
+    expect(ready.json().checks.find((c: { name: string }) => c.name === 'store')).toMatchObject({
+      ok: true,
+      critical: true,
+    });
+  });
+
+  it('serves Prometheus metrics that count commands', async () => {
+    tb = await createTestBot();
+    await tb.ask('ping');
+    await tb.ask('pnig');
+    const res = await tb.bot.http.app.inject({ url: '/metrics' });
+    expect(res.headers['content-type']).toContain('text/plain');
+    expect(res.body).toContain('dingops_commands_total{command="ping",outcome="ok"} 1');
+    expect(res.body).toContain('dingops_commands_total{command="(unknown)",outcome="unknown"} 1');
+    expect(res.body).toMatch(/dingops_command_duration_seconds_count\{command="ping"\} 1/);
+  });
+
+  it('enforces body limits, rejects bad JSON, and keeps raw bodies for signature routes', async () => {
+    tb = await createTestBot({ plugins: [hook] });
+    const app = tb.bot.http.app;
+    expect((await app.inject({ method: 'POST', url: '/hook', payload: { a: 1 } })).json()).toEqual({
+      got: { a: 1 },
+    });
+    expect(
+      (await app.inject({ method: 'POST', url: '/hook', payload: { a: 'x'.repeat(200) } })).statusCode,
+    ).toBe(413);
+    const bad = await app.inject({
+      method: 'POST',
+      url: '/hook',
+      payload: '{nope',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toContain('not valid JSON');
+    expect(
+      (
+        await app.inject({
+          method: 'POST',
+          url: '/raw',
+          payload: '{"a": 1}',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).json(),
+    ).toEqual({ type: 'string', body: '{"a": 1}' });
+  });
+
+  it('hides handler errors from callers and logs them', async () => {
+    tb = await createTestBot({
+      plugins: [hook],
+      env: { DB_PASSWORD: 'hunter2' },
+      yaml: 'storage:\n  url: ${DINGOPS_STORAGE_URL}\nplugins:\n  hook:\n    {}\n',
+    });
+    const res = await tb.bot.http.app.inject({ url: '/fail' });
+    expect(res.statusCode).toBe(500);
+    expect(res.body).not.toContain('hunter2');
+    expect(tb.logs.text).toContain('http handler failed');
+  });
+
+  it('refuses plugin routes on reserved paths and duplicates', async () => {
+    const bad = definePlugin({
+      name: 'bad',
+      setup: (ctx) => ctx.http.route({ method: 'GET', url: '/metrics', handler: () => 1 }),
+    });
+    tb = await createTestBot({ plugins: [bad], yaml: 'plugins:\n  bad: {}\n' });
+    expect(tb.logs.text).toContain('/metrics is reserved');
+  });
+
+  it('ends a request whose body trickles in past the request timeout, and logs a flood of them as a count', async () => {
+    tb = await createTestBot({
+      plugins: [hook],
+      yaml: 'server:\n  port: 0\n  requestTimeoutMs: 500\nplugins:\n  hook: {}\n',
+      bot: { listen: true },
+    });
+    const port = Number(new URL(tb.bot.http.url!).port);
+    // The server's start is logged once (not by Fastify and again by the bot).
+    expect(tb.logs.lines.filter((l) => l.includes('http server listening')).length).toBe(1);
+    const started = Date.now();
+    // One byte every 100 ms: never idle, never done. Node checked the limit only every 30 s.
+    const closedAfter = await new Promise<number>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          'POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{',
+        );
+        const drip = setInterval(() => socket.write(' '), 100);
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(Date.now() - started);
+        });
+      });
+      socket.on('error', () => undefined);
+    });
+    expect(closedAfter).toBeLessThan(5_000);
+    // 200 requests aborted mid-body: a bounded number of log lines, the rest counted.
+    for (let i = 0; i < 200; i++)
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            'POST /hook HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{"a"',
+          );
+          setTimeout(() => {
+            socket.destroy();
+            resolve();
+          }, 1);
+        });
+        socket.on('error', () => resolve());
+      });
+    await new Promise((r) => setTimeout(r, 200));
+    const warned = tb.logs.lines.filter((l) => l.includes('http request rejected')).length;
+    expect(warned).toBeGreaterThan(0);
+    expect(warned).toBeLessThanOrEqual(20);
+    const metrics = (await tb.bot.http.app.inject({ url: '/metrics' })).body;
+    const suppressed = Number(
+      /dingops_log_suppressed_total\{kind="http.rejected"\} (\d+)/.exec(metrics)?.[1],
+    );
+    expect(warned + suppressed).toBeGreaterThanOrEqual(150);
+  });
+});

@@ -1,0 +1,26 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createSimBot, type SimBot } from '../../../helpers/sim-bot.js';
+
+let sb: SimBot | undefined;
+afterEach(async () => {
+  await sb?.stop();
+  sb = undefined;
+  vi.restoreAllMocks();
+});
+
+describe("the Stream SDK's console lines", () => {
+  it('go through the bot logger, not to the console; other console output is untouched', async () => {
+    // The console as it was before the bot started: what reaches it is what a terminal shows.
+    const shown: string[] = [];
+    for (const m of ['log', 'info', 'warn', 'error'] as const)
+      vi.spyOn(console, m).mockImplementation((...args: unknown[]) => void shown.push(args.join(' ')));
+    sb = await createSimBot();
+    console.info('a line of the host program');
+    await sb.bot.stop('test');
+    const sdk = sb.logs.lines.filter((l) => l.includes('"component":"dingtalk-stream"'));
+    expect(sdk.some((l) => /connect success/.test(l))).toBe(true);
+    expect(sdk.some((l) => l.includes('Disconnecting.'))).toBe(true);
+    expect(shown.join('\n')).not.toMatch(/connect success|Disconnecting\./);
+    expect(shown).toContain('a line of the host program');
+  });
+});
