@@ -17,9 +17,9 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { loadConfig } from '../core/config/load-config.js';
 import type { PluginDefinition } from '../core/plugins/define-plugin.js';
-import type { Transport } from '../core/receive/transport.js';
 import { Bot } from '../core/runtime/bot.js';
-import { composeDingTalk, httpTransport, streamTransport } from '../core/runtime/dingtalk-wiring.js';
+import { composeDingTalk } from '../core/runtime/wire-delivery.js';
+import { httpTransport, streamTransport } from '../core/runtime/wire-receivers.js';
 import {
   type CardView,
   type Faults,
@@ -150,7 +150,6 @@ export async function startBotOnSimulator(
     text: `dingtalk:\n  clientId: ${DEMO_APP.clientId}\n  clientSecret: ${DEMO_APP.clientSecret}\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\n  cardTemplateId: dingops.default.schema\n${modeYaml}${options.dingtalk ?? ''}${serverYaml}access:\n  admins: [alice]\n  roles:\n    oncall: [bob]\n${options.access ?? ''}${options.config ?? ''}`,
     env: { DINGOPS_STORAGE_URL: options.storageUrl, DINGOPS_LOCALE: 'en', ...options.env },
   });
-  let transport: Transport | undefined;
   const bot = await Bot.create({
     config,
     plugins: options.plugins,
@@ -158,11 +157,9 @@ export async function startBotOnSimulator(
     listen: http,
     defaultMetrics: false,
     clock: options.clock,
-    compose: (c) => {
-      composeDingTalk(c, options.fastRetries === false ? {} : { outbox: { retryBaseMs: 20, pollMs: 50 } });
-      transport = http ? httpTransport(c) : streamTransport(c);
-    },
-    transports: () => [transport!],
+    compose: (c) =>
+      composeDingTalk(c, options.fastRetries === false ? {} : { outbox: { retryBaseMs: 20, pollMs: 50 } }),
+    transports: (c) => [http ? httpTransport(c) : streamTransport(c)],
   });
   await bot.start();
   if (http) {

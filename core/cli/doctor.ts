@@ -17,7 +17,7 @@ import { en } from '../i18n/catalog/en.js';
 import { zhCN } from '../i18n/catalog/zh-CN.js';
 import { I18n } from '../i18n/i18n.js';
 import { Bot } from '../runtime/bot.js';
-import { composeDingTalk } from '../runtime/dingtalk-wiring.js';
+import { composeDingTalk } from '../runtime/wire-delivery.js';
 
 type Out = (text: string) => void;
 

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { packageInfo } from '../runtime/version.js';
+import { packageInfo } from '../config/version.js';
 
 /**
  * `dingops plugin new <name> [--dir path]`: a plugin package that works out of the box: a

@@ -5,9 +5,9 @@ import { callbackUrl } from '../config/public-url.js';
 import type { StatusBoard } from '../observe/status.js';
 import { StatusToken } from '../observe/status.js';
 import { randomAlnum } from '../receive/http/callback-crypto.js';
-import type { Transport } from '../receive/transport.js';
 import { Bot } from '../runtime/bot.js';
-import { composeDingTalk, httpTransport, streamTransport } from '../runtime/dingtalk-wiring.js';
+import { composeDingTalk } from '../runtime/wire-delivery.js';
+import { httpTransport, streamTransport } from '../runtime/wire-receivers.js';
 import { runChat } from './chat-client.js';
 import { PromptSafeLog } from './prompt-safe-log.js';
 
@@ -71,7 +71,6 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
     await sim?.stop().catch(() => undefined);
     return 1;
   };
-  let transport: Transport | undefined;
   const chatLog = demo && process.stdin.isTTY ? new PromptSafeLog() : undefined;
   try {
     if (demo) {
@@ -100,8 +99,6 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
       logDestination: chatLog,
       compose: (c) => {
         composeDingTalk(c);
-        // HTTP routes must exist before the server starts, so the transport is built here.
-        transport = d.mode === 'http' ? httpTransport(c) : streamTransport(c);
         if (simUrl)
           c.resolve<StatusBoard>(StatusToken).register('core', 'demo', () => ({
             name: { key: 'status.mode' },
@@ -110,7 +107,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
             detail: { key: 'status.demo', vars: { url: simUrl } },
           }));
       },
-      transports: () => [transport!],
+      transports: (c) => [d.mode === 'http' ? httpTransport(c) : streamTransport(c)],
     });
     await bot.start();
   } catch (e) {

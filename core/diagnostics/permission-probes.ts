@@ -1,4 +1,4 @@
-import { STREAM_KEY } from '../deliver/dingtalk-messenger.js';
+import { STREAM_KEY } from '../deliver/dingtalk-delivery.js';
 import { DingTalkApiError } from '../deliver/openapi/api-error.js';
 import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
 

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
-import { packageInfo } from '../runtime/version.js';
+import { packageInfo } from '../config/version.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
 

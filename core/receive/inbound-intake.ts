@@ -10,17 +10,12 @@ import type { InboundSink } from './transport.js';
  * mark it handled, and after a restart handle what a crash interrupted.
  */
 export class InboundIntake {
-  private sink: InboundSink | undefined;
-
   constructor(
     private readonly inbox: Inbox,
+    private readonly sink: InboundSink,
     private readonly via: string,
     private readonly log: Logger,
   ) {}
-
-  bind(sink: InboundSink): void {
-    this.sink = sink;
-  }
 
   /**
    * Records a robot message payload. Returns its inbox id when it is new, undefined for a
@@ -43,11 +38,11 @@ export class InboundIntake {
   }
 
   handleRobot(id: string, data: Record<string, any>): Promise<void> {
-    return this.handle(id, () => this.sink!.message(decodeRobotMessage(data, this.via)));
+    return this.handle(id, () => this.sink.message(decodeRobotMessage(data, this.via)));
   }
 
   handleEvent(id: string, event: DingTalkEvent): Promise<void> {
-    return this.handle(id, () => this.sink!.event(event));
+    return this.handle(id, () => this.sink.event(event));
   }
 
   /**

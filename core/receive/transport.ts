@@ -1,5 +1,6 @@
 import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
 import type { ActionResult } from '../messages/outbound.js';
+import { token } from '../util/di-token.js';
 
 /** Where a transport hands what it received; the runtime tracks in-flight work for graceful stop. */
 export interface InboundSink {
@@ -25,10 +26,14 @@ export interface TransportState {
   detail?: string;
 }
 
-/** A way messages reach the bot: DingTalk Stream, HTTP callbacks, the local console. */
+/**
+ * A way messages reach the bot: DingTalk's Stream connection or its HTTP callbacks. A
+ * transport is built with the `InboundSink` it hands messages to (`runtime/wire-receivers.ts`).
+ */
 export interface Transport {
   readonly name: string;
-  start(sink: InboundSink): Promise<void>;
+  /** Starts receiving: connects (Stream) or tells DingTalk where to call (HTTP). */
+  start(): Promise<void>;
   /** Stop accepting new input; in-flight work is awaited by the runtime. */
   stop(): Promise<void>;
   state(): TransportState;
@@ -38,3 +43,6 @@ export interface Transport {
 export function isReceiving(state: TransportState): boolean {
   return state.status === 'connected' || state.status === 'registered';
 }
+
+/** The DI token of the bot's inbound sink (the runtime's `InboundRouter`). */
+export const InboundSinkToken = token<InboundSink>('InboundSink');

@@ -4,15 +4,9 @@ import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 import { token } from '../util/di-token.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { WriteBatcher } from './write-batcher.js';
+import { WriteBatcher, type WriteResult } from './write-batcher.js';
 
 export type DialectName = 'sqlite' | 'postgres';
-
-/** What a write did: rows changed, and the rows a `returning` gave back. */
-export interface WriteResult {
-  numAffectedRows: number;
-  rows: Array<Record<string, unknown>>;
-}
 
 /** An open store: one Kysely instance over SQLite or PostgreSQL. */
 export interface Database {

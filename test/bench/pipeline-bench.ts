@@ -96,13 +96,13 @@ export async function benchPipeline(count = 200_000): Promise<PipelineResult[]> 
   const results: PipelineResult[] = [];
   for (const c of cases.filter((x) => !process.env.BENCH_ONLY || x.name.startsWith(process.env.BENCH_ONLY))) {
     const msgs = Array.from({ length: 1000 }, (_, i) => message(c.text, i));
-    for (let i = 0; i < 20_000; i++) await bot.message(msgs[i % 1000]!); // warm up the JIT
+    for (let i = 0; i < 20_000; i++) await bot.inbound.message(msgs[i % 1000]!); // warm up the JIT
     const lat = new Float64Array(count);
     const before = sink.rendered;
     const start = performance.now();
     for (let i = 0; i < count; i++) {
       const t0 = performance.now();
-      await bot.message(msgs[i % 1000]!);
+      await bot.inbound.message(msgs[i % 1000]!);
       lat[i] = performance.now() - t0;
     }
     const elapsed = performance.now() - start;

@@ -89,7 +89,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
       reply: {},
       via: 'test',
     };
-    await bot.message(msg);
+    await bot.inbound.message(msg);
     return messenger.sent.slice(before);
   };
   return {
@@ -110,7 +110,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
         receivedAt: Date.now(),
         via: 'test',
       };
-      return bot.action(action);
+      return bot.inbound.action(action);
     },
     stop: async () => {
       await bot.stop('test');

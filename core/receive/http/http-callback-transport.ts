@@ -7,7 +7,7 @@ import { nestedDeeperThan } from '../../util/json-depth.js';
 import type { CardCallbacks } from '../card-callbacks.js';
 import { robotMessageProblem } from '../decode.js';
 import type { InboundIntake } from '../inbound-intake.js';
-import type { InboundSink, Transport, TransportState } from '../transport.js';
+import type { Transport, TransportState } from '../transport.js';
 import { type CallbackCrypto, CallbackCryptoError } from './callback-crypto.js';
 import { CARD_SIGN_WINDOW_MS, checkCardSignature } from './card-callback-signature.js';
 import type { HttpServer } from './http-server.js';
@@ -62,7 +62,8 @@ class Refusal extends Error {
  */
 export class HttpCallbackTransport implements Transport {
   readonly name = 'http';
-  private sink: InboundSink | undefined;
+  /** Answering: between start and stop (503 otherwise, so DingTalk retries elsewhere or later). */
+  private accepting = false;
   private current: TransportState = { status: 'idle' };
   /** When DingTalk last verified the event URL (`check_url`). */
   lastCheckUrlAt: number | undefined;
@@ -108,10 +109,8 @@ export class HttpCallbackTransport implements Transport {
     };
   }
 
-  async start(sink: InboundSink): Promise<void> {
-    this.sink = sink;
-    this.intake.bind(sink);
-    this.cards.bind(sink);
+  async start(): Promise<void> {
+    this.accepting = true;
     await this.intake.replayUnfinished();
     this.current = { status: 'registered' };
     try {
@@ -124,7 +123,7 @@ export class HttpCallbackTransport implements Transport {
   }
 
   async stop(): Promise<void> {
-    this.sink = undefined;
+    this.accepting = false;
     this.current = { ...this.current, status: 'stopped' };
   }
 
@@ -135,7 +134,7 @@ export class HttpCallbackTransport implements Transport {
     what: string,
     run: () => Promise<unknown>,
   ): Promise<unknown> {
-    if (!this.sink)
+    if (!this.accepting)
       return reply.code(503).send({ error: 'dingops is starting or stopping; DingTalk will retry' });
     try {
       return await run();

@@ -4,7 +4,7 @@ import type { DingTalkEvent } from '../../messages/inbound.js';
 import { backoffMs } from '../../util/backoff.js';
 import type { CardCallbacks } from '../card-callbacks.js';
 import type { InboundIntake } from '../inbound-intake.js';
-import type { InboundSink, Transport, TransportState } from '../transport.js';
+import type { Transport, TransportState } from '../transport.js';
 import { routeSdkConsole } from './sdk-console.js';
 import { ConfigurableDWClient, GatewayError, type StreamClientOptions } from './stream-client.js';
 
@@ -47,7 +47,7 @@ export class StreamTransport implements Transport {
     return { ...this.current, detail: this.current.status === 'connected' ? undefined : this.lastError };
   }
 
-  async start(sink: InboundSink): Promise<void> {
+  async start(): Promise<void> {
     this.stopped = false;
     // The SDK prints to the console: its lines go to our log while it runs.
     this.unrouteConsole ??= routeSdkConsole(this.log.child({ component: 'dingtalk-stream' }));
@@ -71,8 +71,6 @@ export class StreamTransport implements Transport {
       client.ws?.close();
     };
     this.client = client;
-    this.intake.bind(sink);
-    this.cards.bind(sink);
     await this.intake.replayUnfinished();
     this.connecting = this.connect();
     await this.connecting;

@@ -28,14 +28,18 @@ describe('group registry', () => {
     for (const e of ['group.installed', 'group.renamed', 'group.uninstalled'])
       events.on(e, (p: { openConversationId: string }) => seen.push(`${e} ${p.openConversationId}`));
 
-    await tb.bot.event(event('im_cool_app_install', { openConversationId: 'cid-a', operator: 'alice' }));
-    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-a', title: 'Payments' }));
+    await tb.bot.inbound.event(
+      event('im_cool_app_install', { openConversationId: 'cid-a', operator: 'alice' }),
+    );
+    await tb.bot.inbound.event(
+      event('chat_update_title', { openConversationId: 'cid-a', title: 'Payments' }),
+    );
     await tb.say('ping', { group: 'cid-b' });
     expect(groups.list()).toEqual([
       expect.objectContaining({ openConversationId: 'cid-b', title: 'cid-b', installed: true }),
       expect.objectContaining({ openConversationId: 'cid-a', title: 'Payments', installed: true }),
     ]);
-    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-a' }));
+    await tb.bot.inbound.event(event('im_cool_app_uninstall', { openConversationId: 'cid-a' }));
     expect(groups.get('cid-a')).toMatchObject({ title: 'Payments', installed: false });
     expect(seen).toEqual([
       'group.installed cid-a',
@@ -54,8 +58,8 @@ describe('group registry', () => {
       ['cid-3', 'dba'],
       ['cid-4', 'old'],
     ])
-      await tb.bot.event(event('chat_update_title', { openConversationId: id, title }));
-    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-4' }));
+      await tb.bot.inbound.event(event('chat_update_title', { openConversationId: id, title }));
+    await tb.bot.inbound.event(event('im_cool_app_uninstall', { openConversationId: 'cid-4' }));
     expect(groups.resolve('ops')).toBe('cid-1');
     expect(groups.resolve('cid-2')).toBe('cid-2');
     // An id DingTalk has not told us about yet is still usable.
@@ -67,7 +71,7 @@ describe('group registry', () => {
 
   it('survives a restart (kept in the store)', async () => {
     tb = await createTestBot({ storageUrl: persistentTestStorageUrl(), keepStorage: true });
-    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-k', title: 'Kept' }));
+    await tb.bot.inbound.event(event('chat_update_title', { openConversationId: 'cid-k', title: 'Kept' }));
     await tb.bot.stop('test');
     const again = await createTestBot({ storageUrl: tb.storageUrl });
     // The second bot drops the store when it stops.
@@ -97,7 +101,9 @@ describe('group registry', () => {
         }),
     });
     tb = await createTestBot({ plugins: [notify] });
-    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-n', title: 'Night shift' }));
+    await tb.bot.inbound.event(
+      event('chat_update_title', { openConversationId: 'cid-n', title: 'Night shift' }),
+    );
     await tb.say('notify "Night shift"');
     expect(
       tb.messenger.sent.some((d) => d.to.kind === 'group' && (d.to as any).openConversationId === 'cid-n'),
@@ -111,8 +117,8 @@ describe('groups command', () => {
   it('explains an empty registry, then lists groups with their state (admins only)', async () => {
     tb = await createTestBot();
     expect(await tb.ask('groups')).toMatch(/Install the cool app/);
-    await tb.bot.event(event('chat_update_title', { openConversationId: 'cid-x', title: 'Release' }));
-    await tb.bot.event(event('im_cool_app_uninstall', { openConversationId: 'cid-x' }));
+    await tb.bot.inbound.event(event('chat_update_title', { openConversationId: 'cid-x', title: 'Release' }));
+    await tb.bot.inbound.event(event('im_cool_app_uninstall', { openConversationId: 'cid-x' }));
     await tb.say('ping', { group: 'cid-y' });
     const list = await tb.ask('groups');
     expect(list).toContain('installed in 1 of 2');

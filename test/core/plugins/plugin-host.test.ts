@@ -258,7 +258,7 @@ describe('the plugin API contract', () => {
     const { tmpdir } = await import('node:os');
     const { join } = await import('node:path');
     const { importPlugin } = await import('../../../core/plugins/plugin-resolver.js');
-    const { packageInfo } = await import('../../../core/runtime/version.js');
+    const { packageInfo } = await import('../../../core/config/version.js');
     const dir = mkdtempSync(join(tmpdir(), 'dingops-api-'));
     const make = (name: string, api: string) => {
       mkdirSync(join(dir, name));

@@ -32,13 +32,13 @@ describe('bot lifecycle', () => {
     });
     tb = await createTestBot({ plugins: [slowPlugin(gate)] });
     const pending = tb.say('slow');
-    expect(tb.bot.inflightCount).toBe(1);
+    expect(tb.bot.inbound.inflightCount).toBe(1);
     const stopping = tb.bot.stop('test');
     setTimeout(release, 50);
     await stopping;
     await pending;
     expect(tb.messenger.sent.map((d) => d.rendered.plain)).toEqual(['finished']);
-    expect(tb.bot.inflightCount).toBe(0);
+    expect(tb.bot.inbound.inflightCount).toBe(0);
     expect(tb.logs.text).toContain('"inflight":1');
     tb = undefined;
   });

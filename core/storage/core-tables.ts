@@ -1,0 +1,72 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The core's tables as Kysely sees them (the columns `core-migrations.ts` creates). Times are
+ * milliseconds since the epoch in `bigint` columns, read back as numbers on both dialects
+ * (`database.ts` parses PostgreSQL's int8). Flags are integers 0/1: SQLite has no boolean.
+ */
+export interface CoreTables {
+  plugin_kv: {
+    plugin: string;
+    key: string;
+    /** JSON. */
+    value: string;
+    expires_at: number | null;
+    updated_at: number;
+  };
+  audit_segment: {
+    id: Generated<number>;
+    first_at: number;
+    last_at: number;
+    entries: number;
+    /** Space-separated actor ids, for finding segments without decompressing them. */
+    actors: string;
+    commands: string;
+    /** Compressed JSON lines. */
+    data: Uint8Array;
+  };
+  outbox: {
+    id: Generated<number>;
+    kind: string;
+    conversation_key: string;
+    /** JSON. */
+    payload: string;
+    status: string;
+    attempts: Generated<number>;
+    next_attempt_at: number;
+    last_error: string | null;
+    created_at: number;
+    sent_at: number | null;
+    card_id: string | null;
+  };
+  card_instance: {
+    card_id: string;
+    interactive: number;
+    /** JSON `CardTarget`. */
+    destination: string;
+    created_at: number;
+  };
+  inbound_seen: {
+    id: string;
+    kind: string;
+    received_at: number;
+    /** JSON, kept until handled. */
+    payload: string | null;
+    /** 0 waiting, 1 handled, 2 dead-lettered. */
+    done: Generated<number>;
+    attempts: Generated<number>;
+    error: string | null;
+  };
+  dingtalk_group: {
+    open_conversation_id: string;
+    title: string;
+    installed: number;
+    last_seen_at: number;
+    updated_at: number;
+  };
+  replay_guard: {
+    key: string;
+    fingerprint: string;
+    expires_at: number;
+  };
+}
