@@ -1,5 +1,6 @@
 import type { I18n, Locale } from '../i18n/i18n.js';
 import { token } from '../util/di-token.js';
+import type { Disposer } from '../util/disposer.js';
 
 export type CheckSeverity = 'ok' | 'warn' | 'error';
 
@@ -41,7 +42,7 @@ const CHECK_TIMEOUT_MS = 15_000;
  * instead of ending the run; slow checks run after the quick ones.
  */
 export class Diagnostics {
-  private readonly checks: Array<{ owner: string; check: DiagnosticCheck }> = [];
+  private checks: Array<{ owner: string; check: DiagnosticCheck }> = [];
   private readonly cache = new Map<string, { until: number; ok: boolean; value: unknown }>();
   private readonly inflight = new Map<string, Promise<unknown>>();
 
@@ -62,15 +63,14 @@ export class Diagnostics {
     return this.missing;
   }
 
-  register(owner: string, check: DiagnosticCheck): void {
+  register(owner: string, check: DiagnosticCheck): Disposer {
     if (this.checks.some((c) => c.check.id === check.id))
       throw new Error(`diagnostic check '${check.id}' exists`);
-    this.checks.push({ owner, check });
-  }
-
-  removeOwner(owner: string): void {
-    for (let i = this.checks.length - 1; i >= 0; i--)
-      if (this.checks[i]!.owner === owner) this.checks.splice(i, 1);
+    const entry = { owner, check };
+    this.checks.push(entry);
+    return () => {
+      this.checks = this.checks.filter((c) => c !== entry);
+    };
   }
 
   /** Runs every check (or those whose id starts with one of `only`); results in registration order. */

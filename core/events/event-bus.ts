@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
 import { token } from '../util/di-token.js';
+import type { Disposer } from '../util/disposer.js';
 
 /**
  * Events the core emits. Plugins add their own by declaration merging:
@@ -11,12 +12,10 @@ export interface DingopsEvents {
   'lifecycle.ready': { startedAt: number };
   'lifecycle.stopping': { reason: string };
   'message.received': InboundMessage;
-  'card.action': CardAction;
   'dingtalk.event': DingTalkEvent;
   'group.installed': { openConversationId: string; title?: string; operator?: string };
   'group.uninstalled': { openConversationId: string; operator?: string };
   'group.renamed': { openConversationId: string; title: string; operator?: string };
-  'transport.state': { state: string; detail?: string };
 }
 
 export type EventName = keyof DingopsEvents & string;
@@ -31,7 +30,7 @@ export class EventBus {
 
   constructor(private readonly log: Logger) {}
 
-  on<E extends EventName>(event: E, fn: Listener<E>, owner = 'core'): () => void {
+  on<E extends EventName>(event: E, fn: Listener<E>, owner = 'core'): Disposer {
     const list = this.listeners.get(event) ?? [];
     const entry = { fn, owner };
     list.push(entry);
@@ -62,14 +61,6 @@ export class EventBus {
         }
       }),
     );
-  }
-
-  removeOwner(owner: string): void {
-    for (const [event, list] of this.listeners)
-      this.listeners.set(
-        event,
-        list.filter((l) => l.owner !== owner),
-      );
   }
 }
 

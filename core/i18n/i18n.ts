@@ -1,4 +1,5 @@
 import { token } from '../util/di-token.js';
+import type { Disposer } from '../util/disposer.js';
 export const LOCALES = ['zh-CN', 'en'] as const;
 export type Locale = (typeof LOCALES)[number];
 
@@ -26,20 +27,25 @@ export class I18n {
 
   constructor(public defaultLocale: Locale = 'zh-CN') {}
 
-  /** Adds messages; with a namespace, keys are stored as `<namespace>.<key>`. */
-  add(catalogs: Partial<Catalogs>, namespace?: string): void {
+  /**
+   * Adds messages; with a namespace, keys are stored as `<namespace>.<key>`. The disposer
+   * removes the messages this call added (those another call replaced since stay).
+   */
+  add(catalogs: Partial<Catalogs>, namespace?: string): Disposer {
+    const added: Array<[Map<string, string>, string, string]> = [];
     for (const locale of LOCALES) {
       const cat = catalogs[locale];
-      if (!cat) continue;
-      const target = this.catalogs.get(locale)!;
-      for (const [k, v] of Object.entries(cat)) target.set(namespace ? `${namespace}.${k}` : k, v);
+      const target = this.catalogs.get(locale);
+      if (!cat || !target) continue;
+      for (const [k, v] of Object.entries(cat)) {
+        const key = namespace ? `${namespace}.${k}` : k;
+        target.set(key, v);
+        added.push([target, key, v]);
+      }
     }
-  }
-
-  remove(namespace: string): void {
-    const prefix = `${namespace}.`;
-    for (const cat of this.catalogs.values())
-      for (const k of [...cat.keys()]) if (k.startsWith(prefix)) cat.delete(k);
+    return () => {
+      for (const [target, key, v] of added) if (target.get(key) === v) target.delete(key);
+    };
   }
 
   has(key: string, locale: Locale): boolean {

@@ -1,5 +1,6 @@
 import type { I18nText, Locale } from '../i18n/i18n.js';
 import { token } from '../util/di-token.js';
+import type { Disposer } from '../util/disposer.js';
 
 /** One line of `status`, `/readyz` and diagnostics. */
 export interface StatusItem {
@@ -30,12 +31,13 @@ export class StatusBoard {
   /** Renders texts in a language (the bot's i18n; plain text as it is without one). */
   constructor(private readonly text: (value: I18nText, locale?: Locale) => string = (v) => String(v)) {}
 
-  register(owner: string, key: string, fn: StatusProvider): void {
-    this.providers.set(`${owner}:${key}`, { owner, fn });
-  }
-
-  removeOwner(owner: string): void {
-    for (const [k, p] of this.providers) if (p.owner === owner) this.providers.delete(k);
+  register(owner: string, key: string, fn: StatusProvider): Disposer {
+    const id = `${owner}:${key}`;
+    const entry = { owner, fn };
+    this.providers.set(id, entry);
+    return () => {
+      if (this.providers.get(id) === entry) this.providers.delete(id);
+    };
   }
 
   /** Every line, in `locale` (`status` in chat: the bot's language; `/readyz`: English for machines). */

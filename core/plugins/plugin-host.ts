@@ -45,6 +45,7 @@ import { migrateToLatest } from '../storage/migrations.js';
 import type { ReplayGuard } from '../storage/replay-guard.js';
 import { ReplayGuardToken } from '../storage/replay-guard.js';
 import { ClockToken } from '../util/clock.js';
+import type { Disposer } from '../util/disposer.js';
 import type { SecretRedactor } from '../util/redact.js';
 import { RedactorToken } from '../util/redact.js';
 import { type PluginDefinition, pluginSchema } from './define-plugin.js';
@@ -62,6 +63,9 @@ export interface PluginRecord {
   required: boolean;
   state: PluginState;
   error?: string;
+  /** What the plugin registered through its context: undone first when it stops. */
+  registrations: Disposer[];
+  /** The plugin's own clean-up (`ctx.onDispose`), run after, newest first. */
   disposers: Array<() => void | Promise<void>>;
 }
 
@@ -149,6 +153,7 @@ export class PluginHost {
         config: p.config,
         required: p.entry.required,
         state: 'stopped',
+        registrations: [],
         disposers: [],
       };
       this.records.set(def.name, record);
@@ -220,7 +225,9 @@ export class PluginHost {
     const groups = c.resolve<GroupRegistry>(GroupsToken);
     const core = c.resolve<LoadedConfig>(ConfigToken).core;
     const log = c.resolve<Logger>(LoggerToken).child({ plugin: name });
-    if (record.def.i18n) i18n.add(record.def.i18n, name);
+    // Everything registered through this context is collected, to be undone when the plugin stops.
+    const collect = (dispose: Disposer): void => void record.registrations.push(dispose);
+    if (record.def.i18n) collect(i18n.add(record.def.i18n, name));
     const people = core.people;
     const directory = c.resolve<PeopleDirectory>(PeopleToken);
     return {
@@ -232,23 +239,40 @@ export class PluginHost {
         i18n.has(`${name}.${key}`, locale ?? core.locale) || i18n.has(`${name}.${key}`, 'en')
           ? i18n.t(`${name}.${key}`, vars, locale)
           : i18n.t(key, vars, locale),
-      i18n: { add: (cat) => i18n.add(cat, name), text: (v, l) => i18n.text(v, l) },
-      commands: { register: (spec) => void commands.register(spec as never, name) },
+      i18n: { add: (cat) => collect(i18n.add(cat, name)), text: (v, l) => i18n.text(v, l) },
+      commands: { register: (spec) => collect(commands.register(spec as never, name)) },
       messages: {
-        fallback: (handler, options) =>
-          c.resolve<FallbackHandlers>(FallbacksToken).add(name, handler, options?.order),
+        fallback: (handler, options) => {
+          const dispose = c.resolve<FallbackHandlers>(FallbacksToken).add(name, handler, options?.order);
+          collect(dispose);
+          return dispose;
+        },
       },
-      actions: { register: (spec) => actions.register(name, spec).id },
+      actions: {
+        register: (spec) => {
+          const { id, dispose } = actions.register(name, spec);
+          collect(dispose);
+          return id;
+        },
+      },
       http: {
-        route: (spec) => http.route(name, spec),
+        route: (spec) => collect(http.route(name, spec)),
         acceptOnce: (scope, signature, body, ttlMs) =>
           c.resolve<ReplayGuard>(ReplayGuardToken).check(`${name}.${scope}`, signature, body, ttlMs),
         releaseOnce: (scope, signature) =>
           c.resolve<ReplayGuard>(ReplayGuardToken).release(`${name}.${scope}`, signature),
       },
-      schedule: (jobName, expr, fn, options) => scheduler.schedule(name, jobName, expr, fn, options),
+      schedule: (jobName, expr, fn, options) => {
+        const handle = scheduler.schedule(name, jobName, expr, fn, options);
+        collect(handle.stop);
+        return handle;
+      },
       events: {
-        on: (event, fn) => events.on(event, fn, name),
+        on: (event, fn) => {
+          const off = events.on(event, fn, name);
+          collect(off);
+          return off;
+        },
         listening: (event) => events.listenerCount(event) > 0,
         emit: async (event, payload) => {
           if (!event.startsWith(`${name}.`))
@@ -278,17 +302,17 @@ export class PluginHost {
       },
       plugins: {
         isRunning: (n) => this.isRunning(n),
-        provide: (key, api) => this.services.provide(name, key, api),
+        provide: (key, api) => collect(this.services.provide(name, key, api)),
         use: (key) => this.services.get(key),
       },
-      status: (key, provider) => status.register(name, key, provider),
+      status: (key, provider) => collect(status.register(name, key, provider)),
       diagnostics: {
         register: (check) => {
           if (check.id !== name && !check.id.startsWith(`${name}.`))
             throw new Error(
               `plugin '${name}' may only register its own checks ('${name}.*'), not '${check.id}'`,
             );
-          c.resolve<Diagnostics>(DiagnosticsToken).register(name, check);
+          collect(c.resolve<Diagnostics>(DiagnosticsToken).register(name, check));
         },
         run: (options) => c.resolve<Diagnostics>(DiagnosticsToken).run(options),
       },
@@ -307,18 +331,13 @@ export class PluginHost {
     };
   }
 
-  /** Removes everything a plugin registered, then runs its own disposers (newest first). */
+  /**
+   * Undoes what a plugin registered (its collected disposers: no message reaches it after
+   * this), then runs its own clean-up, each newest first.
+   */
   private async undo(record: PluginRecord): Promise<void> {
-    const c = this.container;
-    c.resolve<CommandRegistry>(CommandsToken).unregisterOwner(record.name);
-    c.resolve<ActionRegistry>(ActionsToken).unregisterOwner(record.name);
-    c.resolve<EventBus>(EventsToken).removeOwner(record.name);
-    this.services.removeOwner(record.name);
-    c.resolve<Scheduler>(SchedulerToken).stopOwner(record.name);
-    c.resolve<StatusBoard>(StatusToken).removeOwner(record.name);
-    c.resolve<Diagnostics>(DiagnosticsToken).removeOwner(record.name);
-    c.resolve<FallbackHandlers>(FallbacksToken).removeOwner(record.name);
-    c.resolve<HttpServer>(HttpToken).disableOwner(record.name);
+    for (const dispose of record.registrations.reverse()) dispose();
+    record.registrations = [];
     for (const fn of record.disposers.reverse()) {
       try {
         await fn();
@@ -327,7 +346,6 @@ export class PluginHost {
       }
     }
     record.disposers = [];
-    c.resolve<I18n>(I18nToken).remove(record.name);
   }
 
   async stopAll(): Promise<void> {

@@ -1,3 +1,4 @@
+import type { Disposer } from '../util/disposer.js';
 /**
  * APIs plugins offer each other (`ctx.plugins.provide` / `ctx.plugins.use`), keyed
  * `<plugin>.<name>`. A plugin types its API by declaration merging:
@@ -17,19 +18,19 @@ export type ServiceKey = keyof PluginServices & string;
 export class PluginServiceRegistry {
   private readonly services = new Map<string, { owner: string; api: unknown }>();
 
-  provide(owner: string, key: string, api: unknown): void {
+  provide(owner: string, key: string, api: unknown): Disposer {
     if (!key.startsWith(`${owner}.`))
       throw new Error(`plugin '${owner}' may only provide its own services ('${owner}.*'), not '${key}'`);
     const existing = this.services.get(key);
     if (existing) throw new Error(`service '${key}' is already provided by plugin '${existing.owner}'`);
-    this.services.set(key, { owner, api });
+    const entry = { owner, api };
+    this.services.set(key, entry);
+    return () => {
+      if (this.services.get(key) === entry) this.services.delete(key);
+    };
   }
 
   get<T>(key: string): T | undefined {
     return this.services.get(key)?.api as T | undefined;
-  }
-
-  removeOwner(owner: string): void {
-    for (const [key, s] of this.services) if (s.owner === owner) this.services.delete(key);
   }
 }

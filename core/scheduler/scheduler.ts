@@ -80,15 +80,6 @@ export class Scheduler {
     return [...this.tasks].map(([name, { task, owner }]) => ({ name, owner, next: task.getNextRun() }));
   }
 
-  stopOwner(owner: string): void {
-    for (const [id, t] of this.tasks) {
-      if (t.owner === owner) {
-        void t.task.destroy();
-        this.tasks.delete(id);
-      }
-    }
-  }
-
   stopAll(): void {
     for (const { task } of this.tasks.values()) void task.destroy();
     this.tasks.clear();

@@ -4,6 +4,7 @@ import type { Locale } from '../../i18n/i18n.js';
 import type { CardAction } from '../../messages/inbound.js';
 import type { ActionResult } from '../../messages/outbound.js';
 import { token } from '../../util/di-token.js';
+import type { Disposer } from '../../util/disposer.js';
 import type { Caller, ConversationKind } from '../commands/spec.js';
 
 export interface ActionContext {
@@ -39,21 +40,23 @@ export interface ActionEntry {
 export class ActionRegistry {
   private readonly actions = new Map<string, ActionEntry>();
 
-  register(owner: string, spec: ActionSpec): ActionEntry {
+  /** Adds `<owner>.<name>`: its id (what buttons carry) and the disposer that removes it. */
+  register(owner: string, spec: ActionSpec): { id: string; dispose: Disposer } {
     if (!/^[a-z][a-z0-9-]*$/i.test(spec.name)) throw new Error(`invalid action name '${spec.name}'`);
     const id = `${owner}.${spec.name}`;
     if (this.actions.has(id)) throw new Error(`card action '${id}' is already registered`);
     const entry = { id, owner, spec };
     this.actions.set(id, entry);
-    return entry;
+    return {
+      id,
+      dispose: () => {
+        if (this.actions.get(id) === entry) this.actions.delete(id);
+      },
+    };
   }
 
   get(id: string): ActionEntry | undefined {
     return this.actions.get(id);
-  }
-
-  unregisterOwner(owner: string): void {
-    for (const [id, e] of this.actions) if (e.owner === owner) this.actions.delete(id);
   }
 }
 

@@ -3,6 +3,7 @@ import type { SendOptions, SendReceipt } from '../../deliver/messenger.js';
 import type { Locale } from '../../i18n/i18n.js';
 import type { InboundMessage } from '../../messages/inbound.js';
 import { token } from '../../util/di-token.js';
+import type { Disposer } from '../../util/disposer.js';
 import type { Caller } from './spec.js';
 
 /** What a fallback handler gets: a message that is no command, and a way to answer it. */
@@ -35,16 +36,12 @@ interface Entry {
 export class FallbackHandlers {
   private entries: Entry[] = [];
 
-  add(owner: string, fn: FallbackHandler, order = 0): () => void {
+  add(owner: string, fn: FallbackHandler, order = 0): Disposer {
     const entry = { owner, order, fn };
     this.entries = [...this.entries, entry].sort((a, b) => a.order - b.order);
     return () => {
       this.entries = this.entries.filter((e) => e !== entry);
     };
-  }
-
-  removeOwner(owner: string): void {
-    this.entries = this.entries.filter((e) => e.owner !== owner);
   }
 
   get size(): number {

@@ -1,5 +1,6 @@
 import { token } from '../../util/di-token.js';
 import { didYouMean } from '../../util/did-you-mean.js';
+import type { Disposer } from '../../util/disposer.js';
 import type { CommandSpec } from './spec.js';
 import type { Token } from './tokenize.js';
 
@@ -29,7 +30,8 @@ export class CommandRegistry {
   private readonly roots = new Map<string, CommandNode>();
   private readonly index = new Map<string, CommandNode>();
 
-  register(spec: CommandSpec<any, any>, owner: string): CommandNode {
+  /** Adds a top-level command (with its subcommands); the disposer removes it again. */
+  register(spec: CommandSpec<any, any>, owner: string): Disposer {
     const node = this.build(spec, owner);
     for (const name of [spec.name, ...(spec.aliases ?? [])].map((n) => n.toLowerCase())) {
       const existing = this.index.get(name);
@@ -41,12 +43,10 @@ export class CommandRegistry {
     }
     this.roots.set(spec.name.toLowerCase(), node);
     for (const name of [spec.name, ...(spec.aliases ?? [])]) this.index.set(name.toLowerCase(), node);
-    return node;
-  }
-
-  unregisterOwner(owner: string): void {
-    for (const [name, node] of [...this.index]) if (node.owner === owner) this.index.delete(name);
-    for (const [name, node] of [...this.roots]) if (node.owner === owner) this.roots.delete(name);
+    return () => {
+      for (const [name, n] of [...this.index]) if (n === node) this.index.delete(name);
+      for (const [name, n] of [...this.roots]) if (n === node) this.roots.delete(name);
+    };
   }
 
   private build(spec: CommandSpec<any, any>, owner: string, parent?: CommandNode): CommandNode {

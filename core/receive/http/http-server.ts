@@ -11,6 +11,7 @@ import type { Metrics } from '../../observe/metrics.js';
 import type { StatusBoard } from '../../observe/status.js';
 import { WarnThrottle } from '../../observe/warn-throttle.js';
 import { token } from '../../util/di-token.js';
+import type { Disposer } from '../../util/disposer.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
 
@@ -36,6 +37,8 @@ export class HttpServer {
   private readonly owners = new Map<string, string>();
   /** Owners whose routes answer 503: Fastify cannot remove routes once it started. */
   private readonly disabled = new Set<string>();
+  /** Each route's current handler (a route re-added after its disposer runs gets the new one). */
+  private readonly handlers = new Map<string, RouteSpec['handler']>();
   private address: string | undefined;
   /** Refused and aborted requests are logged, but a flood of them is counted, not written. */
   readonly warnings: WarnThrottle;
@@ -110,29 +113,39 @@ export class HttpServer {
     });
   }
 
-  route(owner: string, spec: RouteSpec): void {
+  /**
+   * Adds a route during setup. Fastify cannot remove a route once added, so the disposer
+   * disables it: it answers 503 until the same owner adds the route again (a restarted plugin).
+   */
+  route(owner: string, spec: RouteSpec): Disposer {
     const key = `${spec.method} ${spec.url}`;
     if (RESERVED.includes(spec.url)) throw new Error(`${owner}: ${spec.url} is reserved by the core`);
     const existing = this.owners.get(key);
-    if (existing) throw new Error(`${owner}: route ${key} is already registered by ${existing}`);
+    if (existing && (existing !== owner || !this.disabled.has(key)))
+      throw new Error(`${owner}: route ${key} is already registered by ${existing}`);
     if (this.address)
       throw new Error(`${owner}: routes must be registered during setup, before the server starts`);
+    const dispose = () => void this.disabled.add(key);
+    if (existing) {
+      this.handlers.set(key, spec.handler);
+      this.disabled.delete(key);
+      return dispose;
+    }
     this.owners.set(key, owner);
+    this.handlers.set(key, spec.handler);
     this.app.route({
       method: spec.method,
       url: spec.url,
       bodyLimit: spec.bodyLimit,
       config: { rawBody: spec.rawBody ?? false },
       handler: (req, reply) => {
-        if (this.disabled.has(owner)) return reply.code(503).send({ error: `${owner} is not running` });
-        return spec.handler(req, reply);
+        const handler = this.handlers.get(key);
+        if (this.disabled.has(key) || !handler)
+          return reply.code(503).send({ error: `${owner} is not running` });
+        return handler(req, reply);
       },
     });
-    this.disabled.delete(owner);
-  }
-
-  disableOwner(owner: string): void {
-    for (const o of this.owners.values()) if (o === owner) this.disabled.add(owner);
+    return dispose;
   }
 
   async listen(): Promise<string> {

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { type ActionRegistry, ActionsToken } from '../../../core/decide/actions/action-registry.js';
+import { type FallbackHandlers, FallbacksToken } from '../../../core/decide/commands/fallbacks.js';
+import { type Diagnostics, DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
+import { type EventBus, EventsToken } from '../../../core/events/event-bus.js';
+import { type I18n, I18nToken } from '../../../core/i18n/i18n.js';
 import type { StatusBoard } from '../../../core/observe/status.js';
 import { StatusToken } from '../../../core/observe/status.js';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
@@ -75,6 +80,47 @@ describe('plugin host', () => {
     expect(plugins.detail).toContain('bad (failed: cannot reach the thing)');
     expect(plugins.detail).toContain("dependent (failed: dependency 'bad' is not running)");
     expect(await tb.ask('status')).toContain('bad (failed');
+  });
+
+  it('undoes every kind of registration of a plugin that fails, through the disposers its scope collected', async () => {
+    const bad = definePlugin({
+      name: 'leaky',
+      i18n: { en: { hello: 'hi from leaky' } },
+      setup(ctx) {
+        ctx.commands.register({ name: 'leakycmd', description: 'x', handler: () => 'still here' });
+        ctx.actions.register({ name: 'press', handler: () => ({ message: 'pressed' }) });
+        ctx.events.on('lifecycle.ready', () => undefined);
+        ctx.messages.fallback(async () => undefined);
+        ctx.status('line', () => ({ name: 'leaky line', ok: false, detail: 'x', critical: true }));
+        ctx.diagnostics.register({
+          id: 'leaky.check',
+          run: () => ({ id: 'leaky.check', level: 'ok', title: 'leaky', detail: '' }) as never,
+        });
+        ctx.plugins.provide('leaky.api' as never, { ok: true } as never);
+        ctx.http.route({ method: 'GET', url: '/leaky', handler: () => ({ ok: true }) });
+        ctx.schedule('tick', '* * * * *', () => undefined);
+        throw new Error('half set up');
+      },
+    });
+    tb = await createTestBot({ plugins: [bad], yaml: 'plugins:\n  leaky: {}\n' });
+    const bot = tb.bot;
+    expect(await tb.ask('leakycmd')).toContain('Unknown command');
+    expect(bot.resolve<ActionRegistry>(ActionsToken).get('leaky.press')).toBeUndefined();
+    expect(bot.resolve<EventBus>(EventsToken).listenerCount('lifecycle.ready')).toBe(0);
+    expect(bot.resolve<FallbackHandlers>(FallbacksToken).size).toBe(0);
+    const lines = await bot.resolve<StatusBoard>(StatusToken).collect();
+    expect(lines.map((l) => l.name)).not.toContain('leaky line');
+    const checks = await bot.resolve<Diagnostics>(DiagnosticsToken).run({ only: ['leaky'] });
+    expect(checks).toEqual([]);
+    expect(bot.resolve<I18n>(I18nToken).has('leaky.hello', 'en')).toBe(false);
+    expect(
+      bot
+        .resolve<Scheduler>(SchedulerToken)
+        .list()
+        .filter((x) => x.owner === 'leaky'),
+    ).toEqual([]);
+    expect((await bot.http.app.inject({ url: '/leaky' })).statusCode).toBe(503);
+    expect(bot.plugins.isRunning('leaky')).toBe(false);
   });
 
   it('stops the bot from starting when a required plugin fails', async () => {

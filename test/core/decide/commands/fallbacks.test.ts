@@ -5,7 +5,7 @@ describe('fallback handlers', () => {
   it('run in order; each may pass with next(); the first that does not pass takes the message', async () => {
     const f = new FallbackHandlers();
     const seen: string[] = [];
-    f.add('late', async () => void seen.push('late'), 10);
+    const removeLate = f.add('late', async () => void seen.push('late'), 10);
     f.add('passes', async (_c, next) => {
       seen.push('passes');
       await next();
@@ -22,7 +22,7 @@ describe('fallback handlers', () => {
     expect(await f.run(ctx)).toBe('late');
     expect(seen).toEqual(['early', 'passes', 'late']);
     removeEarly();
-    f.removeOwner('late');
+    removeLate();
     seen.length = 0;
     expect(await f.run(ctx)).toBeUndefined();
     expect(seen).toEqual(['passes']);
