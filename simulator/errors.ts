@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-/** A new-API error (api.dingtalk.com): HTTP status + `{code, message, requestid}` (PROTOCOL.md 6.1). */
+/** A new-API error (api.dingtalk.com): HTTP status + `{code, message, requestid}` (docs/dingtalk-protocol.md §6.1). */
 export class ApiError extends Error {
   constructor(
     readonly status: number,

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, randomInt } from 'node:crypto';
 
 /**
- * DingTalk's side of the HTTP push crypto (PROTOCOL.md 3.1, 3.4, 4.3-4.5), written here
+ * DingTalk's side of the HTTP push crypto (docs/dingtalk-protocol.md §3.1, §3.4, §4.3-4.5), written here
  * from the protocol text rather than shared with the bot, so a bug on one side shows up.
  */
 
@@ -9,7 +9,7 @@ export interface EventKeys {
   token: string;
   /** The 43-character aes_key from the event subscription page. */
   aesKey: string;
-  /** AppKey (clientId) for console-configured subscriptions (PROTOCOL.md 4.9). */
+  /** AppKey (clientId) for console-configured subscriptions (docs/dingtalk-protocol.md §4.9). */
   ownerKey: string;
 }
 

@@ -3,7 +3,7 @@ import { cardSign, decryptEvent, encryptEvent, eventSignature, nonce, robotSign 
 import type { SimApp } from './org/org.js';
 import type { SimState } from './state.js';
 
-/** What DingTalk's console shows when the reply to an event push is wrong (PROTOCOL.md 4.5). */
+/** What DingTalk's console shows when the reply to an event push is wrong (docs/dingtalk-protocol.md §4.5). */
 export const WRONG_REPLY = 'HTTP请求结果校验返回字段值失败';
 
 export interface PushResult {
@@ -15,7 +15,7 @@ export interface PushResult {
   attempts: number;
 }
 
-/** DingTalk gives an event push 2.5 s (PROTOCOL.md 4.5); robot callbacks get the same here. */
+/** DingTalk gives an event push 2.5 s (docs/dingtalk-protocol.md §4.5); robot callbacks get the same here. */
 const PUSH_TIMEOUT_MS = 2_500;
 
 /**
@@ -30,7 +30,7 @@ export class HttpPush {
 
   constructor(private readonly state: SimState) {}
 
-  /** Robot message callback (PROTOCOL.md 3.1). A reply in the response body is posted to the chat (3.2). */
+  /** Robot message callback (docs/dingtalk-protocol.md §3.1). A reply in the response body is posted to the chat (3.2). */
   async robot(app: SimApp, payload: Record<string, unknown>): Promise<PushResult> {
     if (!app.callbackUrl)
       return this.log(app, 'robot', '', { ok: false, error: 'the app has no callbackUrl', attempts: 0 });
@@ -53,7 +53,7 @@ export class HttpPush {
   async event(app: SimApp, type: string, data: Record<string, unknown>): Promise<PushResult> {
     const eventId = randomUUID().replace(/-/g, '');
     const now = Date.now();
-    // HTTP events are flat: PascalCase meta beside the business fields (PROTOCOL.md 4.10).
+    // HTTP events are flat: PascalCase meta beside the business fields (docs/dingtalk-protocol.md §4.10).
     const body = {
       EventType: type,
       EventTime: now,
@@ -71,7 +71,7 @@ export class HttpPush {
     return this.log(app, `event ${type}`, app.eventUrl ?? '', last);
   }
 
-  /** What saving the event URL in the console does: push `check_url` and check the reply (PROTOCOL.md 4.6). */
+  /** What saving the event URL in the console does: push `check_url` and check the reply (docs/dingtalk-protocol.md §4.6). */
   async checkUrl(app: SimApp): Promise<PushResult> {
     return this.log(app, 'check_url', app.eventUrl ?? '', {
       ...(await this.encryptedPush(app, '{"EventType":"check_url"}')),

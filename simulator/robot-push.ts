@@ -33,7 +33,7 @@ export interface UserMessageInput {
 
 /**
  * Builds the robot message payload (the `data` of a Stream CALLBACK, or the body of an HTTP
- * callback) as PROTOCOL.md section 2 shows it: in groups the `@Bot` is removed from the
+ * callback) as docs/dingtalk-protocol.md §2 shows it: in groups the `@Bot` is removed from the
  * text leaving its leading space, `atUsers` lists the bot and the other mentions.
  */
 export function robotMessagePayload(state: SimState, input: UserMessageInput): Record<string, unknown> {
@@ -76,7 +76,7 @@ export function robotMessagePayload(state: SimState, input: UserMessageInput): R
   return base;
 }
 
-/** The card callback payload (PROTOCOL.md 5.6.4): `content` and `value` are JSON strings. */
+/** The card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` and `value` are JSON strings. */
 export function cardCallbackPayload(
   state: SimState,
   outTrackId: string,

@@ -76,7 +76,7 @@ export class SimServer {
     const r = await this.openApi.handle(req, url, body);
     if (!r) {
       this.record(req, url, 404, started);
-      // Unknown path: the legacy host answers errcode 22 "Invalid method" (PROTOCOL.md 6.1).
+      // Unknown path: the legacy host answers errcode 22 "Invalid method" (docs/dingtalk-protocol.md §6.1).
       return sendJson(res, 404, { errcode: 22, errmsg: 'Invalid method' });
     }
     this.record(req, url, r.status, started, r.app, r.code);

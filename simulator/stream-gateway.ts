@@ -5,7 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { randomText } from './random-text.js';
 import type { SimState } from './state.js';
 
-/** A frame pushed to a client (PROTOCOL.md 1.4): string header values, `data` a JSON string. */
+/** A frame pushed to a client (docs/dingtalk-protocol.md §1.4): string header values, `data` a JSON string. */
 export interface DownFrame {
   specVersion: '1.0';
   type: 'SYSTEM' | 'EVENT' | 'CALLBACK';

@@ -290,7 +290,7 @@ export class TestApi {
       throw new TestApiError(400, 'token must be 3-32 letters and digits');
     Object.assign(app, rest);
     if (used !== undefined) this.state.monthly.set(app.clientId, used);
-    // Saving an event URL in the console verifies it with check_url (PROTOCOL.md 4.6).
+    // Saving an event URL in the console verifies it with check_url (docs/dingtalk-protocol.md §4.6).
     const eventSettings = ['eventUrl', 'aesKey', 'token', 'mode'].some((k) => k in rest);
     if (app.mode === 'http' && app.eventUrl && eventSettings) {
       const r = await this.push.checkUrl(app);
@@ -336,7 +336,7 @@ export class TestApi {
       if (!title) throw new TestApiError(400, 'title is required');
       group.title = title;
       type = 'chat_update_title';
-      // Stream data of a real push (PROTOCOL.md 4.10).
+      // Stream data of a real push (docs/dingtalk-protocol.md §4.10).
       data = {
         timeStamp: now,
         chatId: `chat${group.openConversationId.replace(/[^a-z0-9]/gi, '')}`,

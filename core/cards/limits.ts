@@ -1,4 +1,4 @@
-/** DingTalk size limits that renderers respect (PROTOCOL.md 5.3, 5.6.1). */
+/** DingTalk size limits that renderers respect (docs/dingtalk-protocol.md §5.3, §5.6.1). */
 export const LIMITS = {
   /** Whole message body (robot send msgParam / webhook body). */
   messageBytes: 20_000,

@@ -20,7 +20,7 @@ export interface Messenger {
   /** Replaces the content of a card sent earlier (by card id). */
   updateCard(cardId: string, card: Card): Promise<void>;
   /**
-   * Streams text into a card sent earlier (its `stream` variable, PROTOCOL.md 5.6.3): each
+   * Streams text into a card sent earlier (its `stream` variable, docs/dingtalk-protocol.md §5.6.3): each
    * call replaces the streamed text; `final` ends the stream. Resolves to false when that card
    * cannot stream (sent as markdown): show the text another way.
    */

@@ -38,7 +38,7 @@ export class CardCallbacks {
     private readonly log: Logger,
   ) {}
 
-  /** Handles one callback payload (PROTOCOL.md 5.6.4); resolves to the response for DingTalk. */
+  /** Handles one callback payload (docs/dingtalk-protocol.md §5.6.4); resolves to the response for DingTalk. */
   async handle(data: Record<string, any>, callbackId: string, via: string): Promise<Record<string, unknown>> {
     const action = decodeCardCallback(data, callbackId, via);
     action.conversation = await this.conversationOf(action.cardId).catch(() => undefined);

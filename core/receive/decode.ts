@@ -1,7 +1,7 @@
 import type { CardAction, InboundMessage } from '../messages/inbound.js';
 
 /**
- * What is wrong with a robot message payload (PROTOCOL.md section 2), or undefined: the
+ * What is wrong with a robot message payload (docs/dingtalk-protocol.md §2), or undefined: the
  * fields the bot reads must have their documented types, so a message that was accepted
  * always decodes (a payload that cannot is refused, or dead-lettered, never replayed forever).
  */
@@ -32,7 +32,7 @@ export function robotMessageProblem(d: Record<string, any>): string | undefined 
   return undefined;
 }
 
-/** A robot message payload (PROTOCOL.md section 2), Stream `data` or HTTP body, normalized. */
+/** A robot message payload (docs/dingtalk-protocol.md §2), Stream `data` or HTTP body, normalized. */
 export function decodeRobotMessage(d: Record<string, any>, via: string): InboundMessage {
   const problem = robotMessageProblem(d);
   if (problem) throw new UndecodableMessage(problem);
@@ -81,7 +81,7 @@ export function decodeRobotMessage(d: Record<string, any>, via: string): Inbound
   };
 }
 
-/** A card callback payload (PROTOCOL.md 5.6.4): `content` is a JSON string with the button's params. */
+/** A card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` is a JSON string with the button's params. */
 export function decodeCardCallback(d: Record<string, any>, id: string, via: string): CardAction {
   let params: Record<string, string> = {};
   try {

@@ -158,7 +158,7 @@ export function streamCard(state: SimState, app: SimApp, body: Record<string, an
   return { success: true, result: true };
 }
 
-/** `POST /v1.0/card/callbacks/register` (PROTOCOL.md 5.6.5): where HTTP-callback cards send clicks. */
+/** `POST /v1.0/card/callbacks/register` (docs/dingtalk-protocol.md §5.6.5): where HTTP-callback cards send clicks. */
 export function registerCardCallback(state: SimState, app: SimApp, body: Record<string, any>) {
   const key = typeof body.callbackRouteKey === 'string' ? body.callbackRouteKey : '';
   const url = typeof body.callbackUrl === 'string' ? body.callbackUrl : '';

@@ -3,7 +3,7 @@ import { type ApiError, errors, type LegacyError, legacyErrors } from '../errors
 import type { SimApp } from '../org/org.js';
 import type { SimState } from '../state.js';
 
-/** Which credential style an endpoint uses (PROTOCOL.md 5.1). */
+/** Which credential style an endpoint uses (docs/dingtalk-protocol.md §5.1). */
 export type ApiStyle = 'new' | 'legacy';
 
 export interface CallContext {

@@ -101,7 +101,7 @@ export function groupBaseInfo(state: SimState, body: Record<string, any>) {
   };
 }
 
-/** POST /topapi/v2/user/getbymobile (legacy). Not found: errcode 60121 (commonly seen; PROTOCOL.md marks it UNCONFIRMED). */
+/** POST /topapi/v2/user/getbymobile (legacy). Not found: errcode 60121 (commonly seen; unconfirmed, docs/dingtalk-protocol.md §5.7). */
 export function userByMobile(state: SimState, body: Record<string, any>) {
   const mobile = String(body.mobile ?? '').replace(/[\s-]/g, '');
   if (!mobile) throw new LegacyError(40035, '缺少参数 mobile');

@@ -7,7 +7,7 @@ export interface Rendered {
   buttons: SimButton[];
 }
 
-/** Renders an OpenAPI robot message (`msgKey` + parsed `msgParam`), PROTOCOL.md 5.3. Throws a message for unknown keys. */
+/** Renders an OpenAPI robot message (`msgKey` + parsed `msgParam`), docs/dingtalk-protocol.md §5.3. Throws a message for unknown keys. */
 export function renderRobotMessage(msgKey: string, p: Record<string, unknown>): Rendered {
   const s = (k: string) => (typeof p[k] === 'string' ? (p[k] as string) : '');
   switch (msgKey) {
@@ -43,7 +43,7 @@ export function renderRobotMessage(msgKey: string, p: Record<string, unknown>): 
   }
 }
 
-/** Renders a custom-robot / sessionWebhook body (`msgtype` + its object), PROTOCOL.md 5.4. */
+/** Renders a custom-robot / sessionWebhook body (`msgtype` + its object), docs/dingtalk-protocol.md §5.4. */
 export function renderWebhookMessage(body: Record<string, any>): Rendered {
   switch (body.msgtype) {
     case 'text':

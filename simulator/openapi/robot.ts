@@ -3,7 +3,7 @@ import type { SimApp, SimGroup } from '../org/org.js';
 import type { SimState } from '../state.js';
 import { renderRobotMessage, renderWebhookMessage } from './render.js';
 
-/** Group messages: msgParam at most 15,000 bytes (PROTOCOL.md 5.3). */
+/** Group messages: msgParam at most 15,000 bytes (docs/dingtalk-protocol.md §5.3). */
 const GROUP_PARAM_LIMIT = 15_000;
 /** Messages to people and webhook bodies: 20,000 bytes. */
 const MESSAGE_LIMIT = 20_000;
@@ -115,7 +115,7 @@ export function batchSend(state: SimState, app: SimApp, body: Record<string, any
 /**
  * POST /robot/sendBySession?session= (the message's sessionWebhook). No access token is
  * needed. An expired session answers errcode 300001 "session 不存在" (the code seen in
- * third-party clients; PROTOCOL.md 5.4 marks it UNCONFIRMED).
+ * third-party clients; docs/dingtalk-protocol.md §5.4 marks it UNCONFIRMED).
  */
 export function sessionSend(state: SimState, url: URL, body: Record<string, any>) {
   const s = state.sessions.get(url.searchParams.get('session') ?? '');

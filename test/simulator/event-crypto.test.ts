@@ -20,7 +20,7 @@ describe("the simulator's push crypto (its own implementation)", () => {
     expect(decryptEvent(keys.aesKey, bot.encrypt(text))).toEqual({ message: text, ownerKey: 'dingops-demo' });
   });
 
-  it('signs robot callbacks like PROTOCOL.md 3.1 and like the bot', () => {
+  it('signs robot callbacks like docs/dingtalk-protocol.md §3.1 and like the bot', () => {
     expect(robotSign('1700000000000', 'this is secret')).toBe('sSFWELbV2YwjdDQhWZwTcWlX5BWUx5J6TPpsZmuPii0=');
     expect(robotSign('1', 's')).toBe(robotCallbackSign('1', 's'));
   });

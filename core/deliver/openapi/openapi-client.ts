@@ -138,7 +138,7 @@ export class OpenApiClient {
     }
   }
 
-  // --- Robot messages (PROTOCOL.md 5.3)
+  // --- Robot messages (docs/dingtalk-protocol.md §5.3)
 
   sendGroupMessage(
     openConversationId: string,
@@ -202,7 +202,7 @@ export class OpenApiClient {
     if (error) throw error;
   }
 
-  // --- Interactive cards (PROTOCOL.md 5.6)
+  // --- Interactive cards (docs/dingtalk-protocol.md §5.6)
 
   createAndDeliverCard(input: {
     outTrackId: string;
@@ -241,7 +241,7 @@ export class OpenApiClient {
     });
   }
 
-  /** Where DingTalk sends the button clicks of cards created with `callbackType: HTTP` (PROTOCOL.md 5.6.5). */
+  /** Where DingTalk sends the button clicks of cards created with `callbackType: HTTP` (docs/dingtalk-protocol.md §5.6.5). */
   registerCardCallback(input: { callbackRouteKey: string; callbackUrl: string; apiSecret: string }) {
     return this.call('new', 'POST', '/v1.0/card/callbacks/register', { ...input, forceUpdate: true });
   }
@@ -267,7 +267,7 @@ export class OpenApiClient {
     return this.call('new', 'PUT', '/v1.0/card/streaming', { ...input, isError: input.isError ?? false });
   }
 
-  // --- Groups and people (PROTOCOL.md 5.7)
+  // --- Groups and people (docs/dingtalk-protocol.md §5.7)
 
   createSceneGroup(input: {
     title: string;

@@ -12,7 +12,7 @@ export class CallbackCryptoError extends Error {
 }
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-/** DingTalk pads to 32-byte blocks (PROTOCOL.md 4.3), not AES's 16. */
+/** DingTalk pads to 32-byte blocks (docs/dingtalk-protocol.md §4.3), not AES's 16. */
 const PAD_BLOCK = 32;
 
 export function randomAlnum(n: number): string {
@@ -20,7 +20,7 @@ export function randomAlnum(n: number): string {
 }
 
 /**
- * The event subscription's encryption (DingTalk's `DingCallbackCrypto`, PROTOCOL.md 4.3-4.5):
+ * The event subscription's encryption (DingTalk's `DingCallbackCrypto`, docs/dingtalk-protocol.md §4.3-4.5):
  * SHA-1 signature over the sorted token, timestamp, nonce and ciphertext; AES-256-CBC with
  * the 43-character key (IV = first 16 key bytes); plaintext = 16 random bytes, big-endian
  * length, message, owner key, padded to 32.

@@ -8,7 +8,7 @@ import { sameSecretText } from '../../util/constant-time.js';
  */
 export const CARD_SIGN_WINDOW_MS = 5 * 60_000;
 
-/** `Base64(HmacSHA256(apiSecret, timestamp))`: the `x-ddpaas-signature` of HTTP card callbacks (PROTOCOL.md 3.4). */
+/** `Base64(HmacSHA256(apiSecret, timestamp))`: the `x-ddpaas-signature` of HTTP card callbacks (docs/dingtalk-protocol.md §3.4). */
 export function cardCallbackSign(timestamp: string, apiSecret: string): string {
   return createHmac('sha256', apiSecret).update(timestamp, 'utf8').digest('base64');
 }
@@ -29,7 +29,7 @@ export function checkCardSignature(
       reason: 'missing-headers',
       detail: 'x-ddpaas-signature-timestamp and x-ddpaas-signature are required',
     };
-  // The unit is not documented (PROTOCOL.md 3.4 shows `Long.toString(ts)`): seconds are accepted as well as ms.
+  // The unit is not documented (docs/dingtalk-protocol.md §3.4 shows `Long.toString(ts)`): seconds are accepted as well as ms.
   const ms = Number(timestamp) < 1e12 ? Number(timestamp) * 1000 : Number(timestamp);
   if (!/^\d{1,16}$/.test(timestamp) || Math.abs(now - ms) > CARD_SIGN_WINDOW_MS)
     return {

@@ -35,7 +35,7 @@ export interface HttpCallbackOptions {
 /**
  * How far an event's timestamp may be from our clock. Its signature covers the body, so a
  * captured event cannot carry another one, but an old one could be sent again. DingTalk
- * retries failed pushes (policy UNCONFIRMED, PROTOCOL.md 4.5); the simulator re-signs each
+ * retries failed pushes (policy UNCONFIRMED, docs/dingtalk-protocol.md §4.5); the simulator re-signs each
  * push, and we allow an hour in case DingTalk re-sends the original, like the robot rule's.
  */
 export const EVENT_WINDOW_MS = 60 * 60_000;
@@ -54,7 +54,7 @@ class Refusal extends Error {
 }
 
 /**
- * DingTalk's "URL callback" mode (PROTOCOL.md sections 3 and 4): robot messages signed with
+ * DingTalk's "URL callback" mode (docs/dingtalk-protocol.md §3 and §4): robot messages signed with
  * `timestamp`/`sign`, encrypted event pushes, and card button callbacks, all on the bot's
  * HTTP server. Routes are registered when the transport is built (the server starts before
  * transports do) and answer 503 until it starts. Each request is recorded durably before
@@ -192,7 +192,7 @@ export class HttpCallbackTransport implements Transport {
     await this.once('robot', `${header(h.timestamp)}:${header(h.sign)}`, req.body, 2 * ROBOT_SIGN_WINDOW_MS);
     const data = parseObject(req.body, 'robot message');
     if ('encrypt' in data && !('msgId' in data))
-      // PROTOCOL.md 3.3: encrypted robot bodies exist only in third-party code; not DingTalk's default.
+      // docs/dingtalk-protocol.md §3.3: encrypted robot bodies exist only in third-party code; not DingTalk's default.
       throw new Refusal(
         400,
         'encrypted-body',
@@ -210,7 +210,7 @@ export class HttpCallbackTransport implements Transport {
     if (!id) throw new Refusal(409, 'replay', `message ${data.msgId} was already received`);
     this.current.lastFrameAt = this.now();
     void this.intake.handleRobot(id, data);
-    // "Send nothing" in the webhook reply format (PROTOCOL.md 3.2): replies go through the outbox.
+    // "Send nothing" in the webhook reply format (docs/dingtalk-protocol.md §3.2): replies go through the outbox.
     return reply.code(200).send({ msgtype: 'empty' });
   }
 
@@ -231,7 +231,7 @@ export class HttpCallbackTransport implements Transport {
         `query parameters given more than once: ${repeated.join(', ')}`,
       );
     const one = q as Record<string, string | undefined>;
-    // Every spelling DingTalk's docs and SDKs use (PROTOCOL.md 4.2).
+    // Every spelling DingTalk's docs and SDKs use (docs/dingtalk-protocol.md §4.2).
     const signature = one.msg_signature ?? one.signature;
     const timestamp = one.timeStamp ?? one.timestamp;
     const nonce = one.nonce;
@@ -241,7 +241,7 @@ export class HttpCallbackTransport implements Transport {
         'missing-query',
         'msg_signature (or signature), timestamp and nonce are required',
       );
-    // PROTOCOL.md 4.2: milliseconds, or seconds in some senders.
+    // docs/dingtalk-protocol.md §4.2: milliseconds, or seconds in some senders.
     if (!/^\d{1,16}$/.test(timestamp))
       throw new Refusal(400, 'bad-timestamp', 'timestamp is not an epoch in seconds or milliseconds');
     const sent = Number(timestamp) < 1e12 ? Number(timestamp) * 1000 : Number(timestamp);
@@ -333,7 +333,7 @@ function parseObject(body: unknown, what: string): Record<string, any> {
   return value as Record<string, any>;
 }
 
-/** A decrypted HTTP event as the same typed event a Stream `EVENT` frame gives (PROTOCOL.md 4.10). */
+/** A decrypted HTTP event as the same typed event a Stream `EVENT` frame gives (docs/dingtalk-protocol.md §4.10). */
 function httpEvent(flat: Record<string, unknown>, plain: string): DingTalkEvent {
   const data: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(flat)) if (!EVENT_META.has(k)) data[k] = v;

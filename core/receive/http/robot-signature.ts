@@ -2,9 +2,9 @@ import { createHmac } from 'node:crypto';
 import { sameSecretText } from '../../util/constant-time.js';
 
 /**
- * DingTalk's documented rule refuses a callback more than an hour away (PROTOCOL.md 3.1).
+ * DingTalk's documented rule refuses a callback more than an hour away (docs/dingtalk-protocol.md §3.1).
  * Ours is narrower: DingTalk signs a message as it pushes it and does not retry robot pushes
- * (fire-and-forget, PROTOCOL.md 2), so the window only has to cover clock skew (the doctor
+ * (fire-and-forget, docs/dingtalk-protocol.md §2), so the window only has to cover clock skew (the doctor
  * warns from one minute). The signature covers the timestamp, not the body: each pair is
  * also accepted once (ReplayGuard).
  */

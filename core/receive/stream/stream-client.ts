@@ -12,7 +12,7 @@ export interface StreamClientOptions {
 
 /**
  * The official `dingtalk-stream` client, unmodified except for where it connects: the SDK
- * hard-codes api.dingtalk.com (PROTOCOL.md 1.10), so `getEndpoint`/`getAccessToken` are
+ * hard-codes api.dingtalk.com (docs/dingtalk-protocol.md §1.10), so `getEndpoint`/`getAccessToken` are
  * overridden to use the configured bases. Reconnection is driven by StreamTransport
  * (`autoReconnect: false`): the SDK's own retries run every second without backoff.
  * `onEvent` and `onSystem` are wrapped so events are acknowledged only once stored, and

@@ -12,7 +12,7 @@ function reason(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-describe('event subscription crypto (PROTOCOL.md 4.3-4.7)', () => {
+describe('event subscription crypto (docs/dingtalk-protocol.md §4.3-4.7)', () => {
   it.each(VECTORS.map((v, i) => [i + 1, v] as const))('decrypts and verifies vector %i', (_n, v) => {
     const crypto = new CallbackCrypto(v.token, v.aesKey, v.owner);
     expect(crypto.signature(v.timestamp, v.nonce, v.encrypt)).toBe(v.signature);

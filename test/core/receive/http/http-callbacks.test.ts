@@ -73,7 +73,7 @@ async function postEvent(
   return { status: res.status, body: await res.json().catch(() => undefined) };
 }
 
-describe('robot messages over HTTP (PROTOCOL.md 3)', () => {
+describe('robot messages over HTTP (docs/dingtalk-protocol.md §3)', () => {
   it('answers a signed message through the outbox, as in Stream mode', async () => {
     sb = await createSimBot({ mode: 'http' });
     const reply = await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
@@ -158,7 +158,7 @@ describe('robot messages over HTTP (PROTOCOL.md 3)', () => {
   });
 });
 
-describe('encrypted event subscription over HTTP (PROTOCOL.md 4)', () => {
+describe('encrypted event subscription over HTTP (docs/dingtalk-protocol.md §4)', () => {
   it('answers check_url with the encrypted success, under every query spelling', async () => {
     sb = await createSimBot({ mode: 'http' });
     const spellings: Array<(q: URLSearchParams, sig: string) => void> = [

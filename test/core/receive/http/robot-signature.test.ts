@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkRobotSignature, robotCallbackSign } from '../../../../core/receive/http/robot-signature.js';
 
-describe('robot callback signature (PROTOCOL.md 3.1)', () => {
+describe('robot callback signature (docs/dingtalk-protocol.md §3.1)', () => {
   const now = 1_700_000_000_000;
 
   it('matches the documented vector', () => {
