@@ -123,3 +123,21 @@ describe('core architecture', () => {
     expect(crossing.map((t) => relative(core, t))).toEqual(['deliver/outbox.ts']);
   });
 });
+
+describe('protocol references', () => {
+  it('every comment that cites docs/dingtalk-protocol.md names a section the page has', () => {
+    const page = readFileSync(join(root, 'docs/dingtalk-protocol.md'), 'utf8');
+    const sections = new Set([...page.matchAll(/^#{2,4} (\d+(?:\.\d+)*)\.? /gm)].map((m) => m[1]));
+    const cited: string[] = [];
+    for (const dir of ['core', 'plugins', 'simulator', 'testing', 'test'])
+      for (const file of sources(join(root, dir))) {
+        const src = readFileSync(file, 'utf8');
+        for (const m of src.matchAll(/dingtalk-protocol\.md((?: (?:and )?§[\d.]+(?:-[\d.]+)?,?)+)/g))
+          for (const s of (m[1] ?? '').matchAll(/§(\d+(?:\.\d+)*)(?:-(\d+(?:\.\d+)*))?/g))
+            for (const n of [s[1], s[2]]) if (n && !sections.has(n)) cited.push(`${relative(root, file)}: §${n}`);
+        if (/PROTOCOL\.md\s+\d/.test(src)) cited.push(`${relative(root, file)}: PROTOCOL.md (not in this repository)`);
+      }
+    expect(sections.size).toBeGreaterThan(30);
+    expect(cited).toEqual([]);
+  });
+});
