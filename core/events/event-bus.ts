@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { CardAction, DingTalkEvent, InboundMessage } from '../messages/inbound.js';
+import type { DingTalkEvent, InboundMessage } from '../messages/inbound.js';
 import { token } from '../util/di-token.js';
 import type { Disposer } from '../util/disposer.js';
 

@@ -134,8 +134,10 @@ describe('protocol references', () => {
         const src = readFileSync(file, 'utf8');
         for (const m of src.matchAll(/dingtalk-protocol\.md((?: (?:and )?§[\d.]+(?:-[\d.]+)?,?)+)/g))
           for (const s of (m[1] ?? '').matchAll(/§(\d+(?:\.\d+)*)(?:-(\d+(?:\.\d+)*))?/g))
-            for (const n of [s[1], s[2]]) if (n && !sections.has(n)) cited.push(`${relative(root, file)}: §${n}`);
-        if (/PROTOCOL\.md\s+\d/.test(src)) cited.push(`${relative(root, file)}: PROTOCOL.md (not in this repository)`);
+            for (const n of [s[1], s[2]])
+              if (n && !sections.has(n)) cited.push(`${relative(root, file)}: §${n}`);
+        if (/PROTOCOL\.md\s+\d/.test(src))
+          cited.push(`${relative(root, file)}: PROTOCOL.md (not in this repository)`);
       }
     expect(sections.size).toBeGreaterThan(30);
     expect(cited).toEqual([]);

@@ -54,6 +54,40 @@ describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks',
     expect(lint("import { card } from 'dingops';\nexport const x = card;\n").status).toBe(0);
   }, 60_000);
 
+  it('enforces the boundaries between the simulator, receiving and sending', () => {
+    // Probe files in the folders the rules cover, removed after.
+    const lint = (folder: string, source: string) => {
+      const file = `${folder}/.lint-probe-${process.pid}.ts`;
+      writeFileSync(file, source);
+      try {
+        const r = spawnSync('npx', ['--no-install', 'biome', 'lint', file], { encoding: 'utf8' });
+        return { status: r.status, text: `${r.stdout}${r.stderr}` };
+      } finally {
+        rmSync(file, { force: true });
+      }
+    };
+    const sim = lint('simulator', "import { card } from '../core/cards/card.js';\nexport const x = card;\n");
+    expect(sim.status).not.toBe(0);
+    expect(sim.text).toContain('shares no code with the bot');
+    expect(lint('simulator', "import { card } from 'dingops';\nexport const x = card;\n").status).not.toBe(0);
+    const receive = lint(
+      'core/receive',
+      "import { Outbox } from '../deliver/outbox.js';\nexport const x = Outbox;\n",
+    );
+    expect(receive.status).not.toBe(0);
+    expect(receive.text).toContain('Receiving code does not import sending code');
+    const deliver = lint(
+      'core/deliver',
+      "import { Inbox } from '../receive/inbox.js';\nexport const x = Inbox;\n",
+    );
+    expect(deliver.status).not.toBe(0);
+    expect(deliver.text).toContain('Sending code does not import receiving code');
+    // What each side may import still passes.
+    expect(
+      lint('core/receive', "import { isCard } from '../cards/card.js';\nexport const x = isCard;\n").status,
+    ).toBe(0);
+  }, 60_000);
+
   it('the API reference in docs/api is generated from the current declarations', () => {
     // Declarations, extraction and rendering in a scratch folder (dist/ is not touched: other
     // tests build it), which must equal what is committed.
