@@ -73,7 +73,16 @@ export interface PluginContext<C = unknown> {
   };
   store: {
     kv: KeyValueStore;
-    /** Kysely over the bot's database, for the plugin's own tables (created by its migrations). */
+    /**
+     * Kysely over the bot's database, typed with the plugin's own tables (those its migrations
+     * create): `const db = ctx.store.tables<MyTables>()`, where `MyTables` maps each table name
+     * to its columns (see plugins/alerts/tables.ts).
+     */
+    tables<T>(): Kysely<T>;
+    /**
+     * @deprecated Untyped: use `tables<MyTables>()`. Kept so plugins written before it still build.
+     */
+    // biome-ignore lint/suspicious/noExplicitAny: the untyped handle of plugins written before tables<T>()
     db: Kysely<any>;
     dialect: DialectName;
   };

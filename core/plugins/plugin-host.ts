@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
@@ -280,7 +281,13 @@ export class PluginHost {
           return events.emit(event, payload);
         },
       },
-      store: { kv: new SqlKeyValueStore(db.db, name, Date.now, db.write), db: db.db, dialect: db.dialect },
+      store: {
+        kv: new SqlKeyValueStore(db.db, name, Date.now, db.write),
+        // The plugin's tables are its own: the core's typing does not apply to them.
+        tables: <T>() => db.db as unknown as Kysely<T>,
+        db: db.db,
+        dialect: db.dialect,
+      },
       send: {
         toGroup: async (ref, content, o) =>
           messenger.send({ kind: 'group', openConversationId: groups.resolve(ref) }, content, o),

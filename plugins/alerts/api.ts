@@ -1,6 +1,6 @@
 import type { Caller, CardButton } from 'dingops';
 import type { AlertsConfig } from './config.js';
-import type { Incident, LinkedRoom, StoredAlert, TimelineEntry } from './incident-store.js';
+import type { Incident, LinkedRoom, StoredAlert, TimelineEntry } from './incident.js';
 import { incidentTitle } from './incident-title.js';
 import { type IncidentStatus, SEVERITY_ICON, type Severity } from './model.js';
 

@@ -9,8 +9,9 @@ import {
   UserError,
 } from 'dingops';
 import type { AlertsConfig } from './config.js';
+import type { Incident } from './incident.js';
 import type { IncidentActions } from './incident-actions.js';
-import type { Incident, IncidentStore } from './incident-store.js';
+import type { IncidentStore } from './incident-store.js';
 import { incidentTitle } from './incident-title.js';
 import { type Matcher, parseMatcher } from './matchers.js';
 import { SEVERITY_ICON } from './model.js';

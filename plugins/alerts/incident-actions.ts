@@ -1,5 +1,6 @@
 import { type Card, formatDuration, UserError } from 'dingops';
-import type { Incident, IncidentStore } from './incident-store.js';
+import type { Incident } from './incident.js';
+import type { IncidentStore } from './incident-store.js';
 import { matcher } from './matchers.js';
 import type { Notifier } from './notifier.js';
 import type { Silences } from './silences.js';

@@ -9,7 +9,7 @@ import {
   mdText,
 } from 'dingops';
 import type { AlertsConfig } from './config.js';
-import type { Incident, StoredAlert } from './incident-store.js';
+import type { Incident, StoredAlert } from './incident.js';
 import { incidentTitle } from './incident-title.js';
 import { SEVERITY_ICON } from './model.js';
 

@@ -1,4 +1,4 @@
-import type { Incident } from './incident-store.js';
+import type { Incident } from './incident.js';
 
 /**
  * How an incident is named: one alert, by that alert's title; several, by what grouped them,

@@ -2,16 +2,19 @@ import { type Caller, type CardButton, definePlugin, GroupReferenceError, UserEr
 import { type IncidentsApi, type IncidentView, incidentView, pagedPeople } from './api.js';
 import { incidentSummary, registerCommands } from './commands.js';
 import { alertsConfigSchema } from './config.js';
+import { AlertGrouping } from './grouping.js';
 import { alertsCatalogs } from './i18n.js';
+import type { Incident } from './incident.js';
 import { IncidentActions } from './incident-actions.js';
 import { type CardDeps, digestCard, incidentCard } from './incident-card.js';
-import { type Incident, IncidentStore } from './incident-store.js';
+import { IncidentStore } from './incident-store.js';
 import { registerIngestRoutes } from './ingest/ingest-routes.js';
 import { alertsMigrations } from './migrations.js';
 import { Notifier } from './notifier.js';
 import { ResponderPolicy } from './responders.js';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 import { StormWatch } from './storm-watch.js';
+import type { AlertsTables } from './tables.js';
 import { WaitingGroups } from './waiting-groups.js';
 
 /** Why a group named in the routes cannot be used, in the reader's language. */
@@ -63,8 +66,10 @@ export default definePlugin({
   setup(ctx) {
     const now = Date.now;
     const config = ctx.config;
-    const store = new IncidentStore(ctx.store.db, () => config, now);
-    const silences = new Silences(ctx.store.db, now);
+    const db = ctx.store.tables<AlertsTables>();
+    const store = new IncidentStore(db, now);
+    const grouping = new AlertGrouping(db, () => config, now);
+    const silences = new Silences(db, now);
     const timezone = ctx.timezone;
 
     const ids = {
@@ -171,7 +176,7 @@ export default definePlugin({
       responders.check(who, i ? pagedPeople(i, config) : []);
     };
 
-    registerIngestRoutes(ctx, store, (accepted, incidents) => {
+    registerIngestRoutes(ctx, grouping, (accepted, incidents) => {
       void notifier.kick();
       for (const id of incidents) changed(id, 'alerts');
       const count = storm.add(accepted);

@@ -1,7 +1,8 @@
 import { type Card, GroupReferenceError, type PluginContext } from 'dingops';
 import type { Logger } from 'pino';
 import type { AlertsConfig } from './config.js';
-import type { Incident, IncidentStore } from './incident-store.js';
+import type { Incident } from './incident.js';
+import type { IncidentStore } from './incident-store.js';
 import { Silences } from './silences.js';
 import type { WaitingGroups } from './waiting-groups.js';
 

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { formatMatcher, type Matcher, matcher, matchesAll, parseMatcher } from './matchers.js';
+import type { AlertsTables } from './tables.js';
 
 export interface Silence {
   id: number;
@@ -26,7 +27,7 @@ export const MIN_SILENCE_MS = 60_000;
 /** Silences: label matchers that mute notifications until they end (the incident is still tracked). */
 export class Silences {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<AlertsTables>,
     private readonly now: () => number = Date.now,
   ) {}
 

@@ -113,6 +113,16 @@ describe('core architecture', () => {
     expect(cycles).toEqual([]);
   });
 
+  it('the core knows no plugin: nothing in core/ imports from plugins/', () => {
+    const plugins = join(root, 'plugins');
+    const leaks = files.flatMap((f) =>
+      importsOf(f)
+        .filter((t) => t.startsWith(plugins))
+        .map((t) => `${relative(root, f)} -> ${relative(root, t)}`),
+    );
+    expect(leaks).toEqual([]);
+  });
+
   it('the checks see a planted upward import', () => {
     // A receiver importing the outbox would cross the receive/deliver line.
     const receiver = join(core, 'receive/inbound-intake.ts');

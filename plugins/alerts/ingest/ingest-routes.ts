@@ -2,7 +2,7 @@ import type { PluginContext } from 'dingops';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { AlertsConfig } from '../config.js';
-import type { IncidentStore } from '../incident-store.js';
+import type { AlertGrouping } from '../grouping.js';
 import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
 import { parseAlertmanagerLike } from './alertmanager.js';
 import { credentialProblem, SIGNATURE_TTL_MS, usedSignature } from './credentials.js';
@@ -23,7 +23,7 @@ const PARSERS: Record<Source, (body: unknown) => IngestBatch> = {
  */
 export function registerIngestRoutes(
   ctx: PluginContext<AlertsConfig>,
-  store: IncidentStore,
+  grouping: AlertGrouping,
   afterIngest: (accepted: number, incidents: number[]) => void,
 ): void {
   const received = new Counter({
@@ -87,7 +87,7 @@ export function registerIngestRoutes(
           throw err;
         }
         try {
-          const r = await store.ingest(batch);
+          const r = await grouping.ingest(batch);
           received.inc({ source, outcome: 'accepted' });
           afterIngest(r.accepted, r.incidents);
           return reply
