@@ -68,6 +68,8 @@ export interface PluginRecord {
   registrations: Disposer[];
   /** The plugin's own clean-up (`ctx.onDispose`), run after, newest first. */
   disposers: Array<() => void | Promise<void>>;
+  /** Its message catalogs: removed last, since its clean-up may still say something. */
+  catalogs: Disposer[];
 }
 
 export class PluginStartError extends Error {}
@@ -156,6 +158,7 @@ export class PluginHost {
         state: 'stopped',
         registrations: [],
         disposers: [],
+        catalogs: [],
       };
       this.records.set(def.name, record);
       if (blocked) {
@@ -228,7 +231,8 @@ export class PluginHost {
     const log = c.resolve<Logger>(LoggerToken).child({ plugin: name });
     // Everything registered through this context is collected, to be undone when the plugin stops.
     const collect = (dispose: Disposer): void => void record.registrations.push(dispose);
-    if (record.def.i18n) collect(i18n.add(record.def.i18n, name));
+    const keepCatalog = (dispose: Disposer): void => void record.catalogs.push(dispose);
+    if (record.def.i18n) keepCatalog(i18n.add(record.def.i18n, name));
     const people = core.people;
     const directory = c.resolve<PeopleDirectory>(PeopleToken);
     return {
@@ -240,7 +244,7 @@ export class PluginHost {
         i18n.has(`${name}.${key}`, locale ?? core.locale) || i18n.has(`${name}.${key}`, 'en')
           ? i18n.t(`${name}.${key}`, vars, locale)
           : i18n.t(key, vars, locale),
-      i18n: { add: (cat) => collect(i18n.add(cat, name)), text: (v, l) => i18n.text(v, l) },
+      i18n: { add: (cat) => keepCatalog(i18n.add(cat, name)), text: (v, l) => i18n.text(v, l) },
       commands: { register: (spec) => collect(commands.register(spec as never, name)) },
       messages: {
         fallback: (handler, options) => {
@@ -340,7 +344,7 @@ export class PluginHost {
 
   /**
    * Undoes what a plugin registered (its collected disposers: no message reaches it after
-   * this), then runs its own clean-up, each newest first.
+   * this), then runs its own clean-up, then removes its catalogs, each newest first.
    */
   private async undo(record: PluginRecord): Promise<void> {
     for (const dispose of record.registrations.reverse()) dispose();
@@ -353,6 +357,8 @@ export class PluginHost {
       }
     }
     record.disposers = [];
+    for (const dispose of record.catalogs.reverse()) dispose();
+    record.catalogs = [];
   }
 
   async stopAll(): Promise<void> {

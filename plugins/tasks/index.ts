@@ -26,7 +26,7 @@ export default definePlugin({
     const timezone = ctx.timezone;
     const time = (ms: number) => localTime(ms, timezone);
     const store = new RunStore(ctx.store.db);
-    const service = new TaskService({ ctx, store, time, now: Date.now });
+    const service = new TaskService(ctx, store, time, Date.now);
     // Runs a previous process was following cannot be resumed: say so on their cards.
     await service.markInterrupted();
     registerCommands(ctx, service);

@@ -1,0 +1,168 @@
+import type { Caller, Card, PluginContext } from 'dingops';
+import { UserError } from 'dingops';
+import type { TaskConfig, TasksConfig } from './config.js';
+import type { Approval, RunPlace, RunStore } from './run-store.js';
+import { shownParams } from './task-args.js';
+import type { TaskAuditEntry } from './task-audit.js';
+import type { Requester, TaskPolicy } from './task-policy.js';
+import type { TaskPresenter } from './task-presenter.js';
+import { asked, type TaskRuns } from './task-runs.js';
+
+/**
+ * Runs that need a second person: the request goes to the task's approvers as cards, is
+ * settled exactly once (approve, reject or expire), and an approved one starts its run.
+ */
+export class TaskApprovals {
+  constructor(
+    private readonly ctx: PluginContext<TasksConfig>,
+    private readonly store: RunStore,
+    private readonly policy: TaskPolicy,
+    private readonly present: TaskPresenter,
+    private readonly runs: TaskRuns,
+    private readonly audit: (entry: TaskAuditEntry) => void,
+    private readonly time: (ms: number) => string,
+    private readonly now: () => number,
+  ) {}
+
+  private get tasks(): Record<string, TaskConfig> {
+    return this.ctx.config.tasks;
+  }
+
+  async ask(
+    name: string,
+    task: TaskConfig,
+    params: Record<string, string | boolean>,
+    who: Requester,
+    place: RunPlace,
+  ): Promise<string> {
+    const approvers = this.policy.approvers(task);
+    const eligible = task.approval!.secondPerson ? approvers.filter((a) => a !== who.userId) : approvers;
+    if (!eligible.length)
+      throw new UserError('tasks.noApprovers', {
+        task: name,
+        approvers: task.approval!.approvers.join(', '),
+      });
+    const now = this.now();
+    const id = await this.store.createApproval({
+      ...asked(name, params, who, place),
+      createdAt: now,
+      expiresAt: now + task.approval!.expireAfter,
+    });
+    const approval = (await this.store.approval(id))!;
+    const cards: string[] = [];
+    for (const userId of eligible) {
+      const r = await this.ctx.send.toUser(userId, this.present.approvalCard(approval));
+      if (r.cardId) cards.push(r.cardId);
+    }
+    await this.store.setApprovalCards(id, cards);
+    this.audit({
+      by: who,
+      place,
+      command: `run ${name}`,
+      args: shownParams(task, params),
+      outcome: 'pending',
+      detail: this.present.t('audit.approvalAsked', { id }),
+    });
+    return this.present.t('approvalAsked', {
+      id,
+      task: name,
+      approvers: eligible.map((a) => `@${this.present.name(a)}`).join(', '),
+      expires: this.time(approval.expiresAt),
+    });
+  }
+
+  /** Approve or reject: settled exactly once, by an approver, not by the requester when a second person is required. */
+  async decide(id: number, decision: 'approved' | 'rejected', who: Caller): Promise<Card> {
+    const a = await this.store.approval(id);
+    if (!a) throw new UserError('tasks.unknownRequest', { id });
+    const task = this.tasks[a.task];
+    const deny = (key: string, vars: Record<string, unknown> = {}) => {
+      this.audit({
+        by: who,
+        place: a.place,
+        command: `task ${decision === 'approved' ? 'approve' : 'reject'}`,
+        args: { request: id },
+        outcome: 'denied',
+        detail: key,
+      });
+      return new UserError(key, { id, task: a.task, ...vars });
+    };
+    // Expired is expired, whether the sweep or this request noticed first.
+    if (a.status === 'expired') throw deny('tasks.approvalExpired');
+    if (a.status !== 'pending')
+      throw deny('tasks.approvalSettled', {
+        status: this.present.t(`approval.${a.status}`),
+        by: a.decidedBy ? this.present.t('approvedBy', { by: this.present.name(a.decidedBy) }) : '',
+      });
+    if (!task) throw deny('tasks.unknownRequest');
+    if (!this.policy.approvers(task).includes(who.userId)) throw deny('tasks.notApprover');
+    if (task.approval?.secondPerson && who.userId === a.requestedBy) throw deny('tasks.selfApproval');
+    if (!(await this.store.settle(id, decision, who.userId, this.now()))) {
+      const now = await this.store.approval(id);
+      if (now?.status === 'pending' && now.expiresAt <= this.now()) {
+        await this.expire(now);
+        throw deny('tasks.approvalExpired');
+      }
+      throw deny('tasks.approvalSettled', {
+        status: this.present.t(`approval.${now?.status ?? 'pending'}`),
+        by: now?.decidedBy ? this.present.t('approvedBy', { by: this.present.name(now.decidedBy) }) : '',
+      });
+    }
+    this.audit({
+      by: who,
+      place: a.place,
+      command: `task ${decision === 'approved' ? 'approve' : 'reject'}`,
+      args: { request: id },
+      outcome: 'ok',
+      detail: this.present.t('audit.requestedBy', { task: a.task, who: a.requestedBy }),
+    });
+    const settled = (await this.store.approval(id))!;
+    await this.refreshCards(settled);
+    if (decision === 'approved') {
+      const run = await this.runs.start(
+        a.task,
+        task,
+        a.params,
+        { userId: a.requestedBy, nick: a.requestedByNick },
+        a.place,
+        who.userId,
+      );
+      await this.store.linkRun(id, run.id);
+    } else {
+      await this.present.say(
+        a.place,
+        this.present.t('approvalRejected', { id, task: a.task, by: this.present.name(who.userId) }),
+      );
+    }
+    return this.present.approvalCard(settled);
+  }
+
+  private async refreshCards(a: Approval): Promise<void> {
+    const card = this.present.approvalCard(a);
+    for (const cardId of a.cards)
+      await this.ctx.send
+        .updateCard(cardId, card)
+        .catch((err) => this.ctx.log.warn({ err }, 'tasks: approval card not updated'));
+  }
+
+  private async expire(a: Approval): Promise<void> {
+    if (!(await this.store.settle(a.id, 'expired', undefined, this.now()))) return;
+    const expired = (await this.store.approval(a.id))!;
+    await this.refreshCards(expired);
+    await this.present.say(a.place, this.present.t('approvalExpired', { id: a.id }));
+    this.audit({
+      by: { userId: a.requestedBy, nick: a.requestedByNick },
+      place: a.place,
+      command: `run ${a.task}`,
+      args: shownParams(this.tasks[a.task], a.params),
+      outcome: 'denied',
+      detail: this.present.t('audit.expired', { id: a.id }),
+    });
+  }
+
+  /** Ends requests nobody decided in time (their cards say so; the requester is told). */
+  async expireDue(): Promise<void> {
+    const now = this.now();
+    for (const a of await this.store.pendingApprovals()) if (a.expiresAt <= now) await this.expire(a);
+  }
+}
