@@ -39,7 +39,31 @@ export class Notifier {
   private stopped = false;
   private again = false;
 
-  constructor(private readonly d: NotifierDeps) {}
+  private readonly store: NotifierDeps['store'];
+  private readonly silences: NotifierDeps['silences'];
+  private readonly config: NotifierDeps['config'];
+  private readonly ctx: NotifierDeps['ctx'];
+  private readonly render: NotifierDeps['render'];
+  private readonly renderDigest: NotifierDeps['renderDigest'];
+  private readonly person: NotifierDeps['person'];
+  private readonly log: NotifierDeps['log'];
+  private readonly now: NotifierDeps['now'];
+  private readonly changed: NotifierDeps['changed'];
+  private readonly waiting: NotifierDeps['waiting'];
+
+  constructor(deps: NotifierDeps) {
+    this.store = deps.store;
+    this.silences = deps.silences;
+    this.config = deps.config;
+    this.ctx = deps.ctx;
+    this.render = deps.render;
+    this.renderDigest = deps.renderDigest;
+    this.person = deps.person;
+    this.log = deps.log;
+    this.now = deps.now;
+    this.changed = deps.changed;
+    this.waiting = deps.waiting;
+  }
 
   start(intervalMs = 1000): void {
     this.intervalMs = intervalMs;
@@ -63,7 +87,7 @@ export class Notifier {
       return this.running;
     }
     this.running = this.pass()
-      .catch((err) => this.d.log.error({ err }, 'alerts: notification pass failed'))
+      .catch((err) => this.log.error({ err }, 'alerts: notification pass failed'))
       .finally(() => {
         this.running = undefined;
         if (this.again) {
@@ -75,8 +99,8 @@ export class Notifier {
   }
 
   private async pass(): Promise<void> {
-    const now = this.d.now();
-    const due = await this.d.store.due('notify_due_at', now);
+    const now = this.now();
+    const due = await this.store.due('notify_due_at', now);
     // First notifications of new incidents go through the digest gate, per destination.
     const fresh = new Map<string, Incident[]>();
     for (const i of due) {
@@ -87,22 +111,22 @@ export class Notifier {
     }
     // A few new incidents get a card each; more at once (a storm) get one digest card.
     for (const list of fresh.values()) {
-      if (list.length <= this.d.config.digest.threshold) for (const i of list) await this.notify(i, now);
+      if (list.length <= this.config.digest.threshold) for (const i of list) await this.notify(i, now);
       else await this.digest(list, now);
     }
-    for (const i of await this.d.store.due('escalation_due_at', now)) await this.escalate(i, now);
+    for (const i of await this.store.due('escalation_due_at', now)) await this.escalate(i, now);
     // Wake exactly when the next thing is due (group_wait ends mid-interval), not at the next tick.
-    const next = await this.d.store.nextDue();
+    const next = await this.store.nextDue();
     clearTimeout(this.wake);
-    if (!this.stopped && next !== undefined && next - this.d.now() < this.intervalMs) {
-      this.wake = setTimeout(() => void this.kick(), Math.max(0, next - this.d.now()));
+    if (!this.stopped && next !== undefined && next - this.now() < this.intervalMs) {
+      this.wake = setTimeout(() => void this.kick(), Math.max(0, next - this.now()));
       this.wake.unref();
     }
   }
 
   /** One card for many new incidents of the same destinations (a storm). */
   private async digest(list: Incident[], now: number): Promise<void> {
-    const { store, config, ctx } = this.d;
+    const { store, config, ctx } = this;
     const taken: Incident[] = [];
     for (const i of list) {
       if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, now + config.grouping.repeatInterval)))
@@ -114,7 +138,7 @@ export class Notifier {
       taken.push(i);
     }
     if (!taken.length) return;
-    const card = this.d.renderDigest(taken);
+    const card = this.renderDigest(taken);
     for (const g of taken[0]!.route.groups) {
       try {
         const r = await ctx.send.toGroup(g, card);
@@ -133,18 +157,18 @@ export class Notifier {
           for (const i of taken) await this.waitFor(i, g, err);
           continue;
         }
-        this.d.log.error({ err, group: g }, 'alerts: cannot send a digest');
+        this.log.error({ err, group: g }, 'alerts: cannot send a digest');
         for (const i of taken)
           await store.note(i.id, 'dingops', 'notify.failed', `${g}: ${(err as Error).message}`);
       }
     }
     // People on the route get the digest once, not a card per incident.
     for (const p of taken[0]!.route.people) {
-      const userId = await this.d.person(p);
+      const userId = await this.person(p);
       if (userId)
         await ctx.send
           .toUser(userId, card)
-          .catch((err) => this.d.log.warn({ err, person: p }, 'alerts: digest not sent'));
+          .catch((err) => this.log.warn({ err, person: p }, 'alerts: digest not sent'));
     }
     for (const i of taken) {
       await store.update(i.id, { last_notified_at: now });
@@ -154,7 +178,7 @@ export class Notifier {
   }
 
   private async notify(i: Incident, now: number): Promise<void> {
-    const { store, config } = this.d;
+    const { store, config } = this;
     const g = config.grouping;
     // Snoozed: when the snooze ends, a still-firing incident triggers again.
     if (i.status === 'snoozed') {
@@ -193,9 +217,9 @@ export class Notifier {
 
   /** The silence muting every firing alert of the incident (then it stays quiet), if any. */
   private async silenced(i: Incident): Promise<number | undefined> {
-    const active = await this.d.silences.active();
+    const active = await this.silences.active();
     if (!active.length) return undefined;
-    const alerts = await this.d.store.alerts(i.id);
+    const alerts = await this.store.alerts(i.id);
     const firing = alerts.filter((a) => a.status === 'firing');
     const considered = firing.length ? firing : alerts;
     const hits = considered.map((a) => Silences.muting(active, a.labels));
@@ -208,15 +232,15 @@ export class Notifier {
     now: number,
     options: { newMessage: boolean; mentions?: string[] },
   ): Promise<void> {
-    const { ctx, store } = this.d;
-    const card = await this.d.render(i, options.mentions);
+    const { ctx, store } = this;
+    const card = await this.render(i, options.mentions);
     const sent = await store.cards(i.id);
     if (!options.newMessage && sent.length) {
       // Its own cards are updated in place; a digest it was listed in stays as it is.
       for (const c of sent.filter((x) => !x.destination.startsWith('digest:')))
         await ctx.send
           .updateCard(c.cardId, card)
-          .catch((err) => this.d.log.warn({ err, incident: i.id }, 'alerts: card update failed'));
+          .catch((err) => this.log.warn({ err, incident: i.id }, 'alerts: card update failed'));
       await store.update(i.id, { last_notified_at: now });
       return;
     }
@@ -224,7 +248,7 @@ export class Notifier {
     if (reached === 0 && i.route.groups.length + i.route.people.length > 0) {
       // Nobody could be told (a group title not known yet, a person without a userId): try
       // again after group_interval rather than drop the notification.
-      await store.update(i.id, { notify_due_at: now + this.d.config.grouping.groupInterval });
+      await store.update(i.id, { notify_due_at: now + this.config.grouping.groupInterval });
       return;
     }
     await store.update(i.id, { last_notified_at: now });
@@ -232,26 +256,26 @@ export class Notifier {
 
   /** A group the bot does not know yet (a fresh install): the incident waits for it, it is not dropped. */
   private async waitFor(i: Incident, group: string, err: Error): Promise<void> {
-    await this.d.waiting.wait(group, i.id);
-    this.d.log.warn({ incident: i.id, group, reason: err.message }, 'alerts: waiting for a group');
-    await this.d.store.note(i.id, 'dingops', 'notify.waiting', group);
+    await this.waiting.wait(group, i.id);
+    this.log.warn({ incident: i.id, group, reason: err.message }, 'alerts: waiting for a group');
+    await this.store.note(i.id, 'dingops', 'notify.waiting', group);
   }
 
   /** A group became known: the incidents that waited for it get their card there now. */
   async groupKnown(refs: string[]): Promise<void> {
     for (const ref of refs)
-      for (const id of await this.d.waiting.take(ref)) {
-        const i = await this.d.store.incident(id);
+      for (const id of await this.waiting.take(ref)) {
+        const i = await this.store.incident(id);
         if (!i || i.status === 'resolved') continue;
-        if ((await this.sendTo(i, await this.d.render(i), [ref], [])) && i.lastNotifiedAt === undefined)
+        if ((await this.sendTo(i, await this.render(i), [ref], [])) && i.lastNotifiedAt === undefined)
           // Notified now: the retry of its first notification becomes an update of this card.
-          await this.d.store.update(i.id, { last_notified_at: this.d.now() });
+          await this.store.update(i.id, { last_notified_at: this.now() });
       }
   }
 
   /** Sends a new card to groups and people; resolves to how many of them were reached. */
   private async sendTo(i: Incident, card: Card, groups: string[], people: string[]): Promise<number> {
-    const { ctx, store } = this.d;
+    const { ctx, store } = this;
     let reached = 0;
     for (const g of groups) {
       try {
@@ -259,18 +283,18 @@ export class Notifier {
         if (r.cardId) await store.saveCard(i.id, `group:${g}`, r.cardId);
         reached++;
         await store.note(i.id, 'dingops', 'notified', g);
-        await this.d.waiting.reached(g, i.id);
+        await this.waiting.reached(g, i.id);
       } catch (err) {
         if (err instanceof GroupReferenceError) {
           await this.waitFor(i, g, err);
           continue;
         }
-        this.d.log.error({ err, incident: i.id, group: g }, 'alerts: cannot notify a group');
+        this.log.error({ err, incident: i.id, group: g }, 'alerts: cannot notify a group');
         await store.note(i.id, 'dingops', 'notify.failed', `${g}: ${(err as Error).message}`);
       }
     }
     for (const p of people) {
-      const userId = await this.d.person(p);
+      const userId = await this.person(p);
       if (!userId) {
         await store.note(i.id, 'dingops', 'notify.failed', ctx.t('alerts.noUserId', { person: p }));
         continue;
@@ -290,9 +314,9 @@ export class Notifier {
   // --- escalation
 
   async startEscalation(i: Incident, now: number, options = { notifyFirstLevel: true }): Promise<void> {
-    const policy = i.route.escalation ? this.d.config.escalations[i.route.escalation] : undefined;
+    const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
     if (!policy || i.status !== 'triggered') return;
-    await this.d.store.update(i.id, {
+    await this.store.update(i.id, {
       escalation_level: 0,
       escalation_round: 0,
       escalation_due_at: now + policy.levels[0]!.after,
@@ -301,42 +325,40 @@ export class Notifier {
   }
 
   private async escalate(i: Incident, now: number): Promise<void> {
-    const policy = i.route.escalation ? this.d.config.escalations[i.route.escalation] : undefined;
+    const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
     if (!policy || i.status !== 'triggered') {
-      await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+      await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
       return;
     }
     let level = (i.escalationLevel ?? 0) + 1;
     let round = i.escalationRound ?? 0;
     if (level >= policy.levels.length) {
       if (round >= policy.repeat) {
-        await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+        await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
         return;
       }
       level = 0;
       round++;
     }
     const next = now + policy.levels[level]!.after;
-    if (!(await this.d.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, next))) return;
-    await this.d.store.update(i.id, { escalation_level: level, escalation_round: round });
-    await this.d.store.note(
+    if (!(await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, next))) return;
+    await this.store.update(i.id, { escalation_level: level, escalation_round: round });
+    await this.store.note(
       i.id,
       'dingops',
       'escalated',
       `level ${level + 1}${round ? ` (round ${round + 1})` : ''}`,
     );
     await this.notifyLevel(i, level);
-    this.d.changed?.(i.id, 'escalated', `level ${level + 1}`);
+    this.changed?.(i.id, 'escalated', `level ${level + 1}`);
   }
 
   private async notifyLevel(i: Incident, level: number): Promise<void> {
-    const policy = this.d.config.escalations[i.route.escalation!]!;
+    const policy = this.config.escalations[i.route.escalation!]!;
     const l = policy.levels[level]!;
-    const mentions = (await Promise.all(l.people.map((p) => this.d.person(p)))).filter(
-      (u): u is string => !!u,
-    );
+    const mentions = (await Promise.all(l.people.map((p) => this.person(p)))).filter((u): u is string => !!u);
     if (!l.groups.length && !l.people.length) return;
-    const card = await this.d.render(i, mentions);
+    const card = await this.render(i, mentions);
     // Level 1 people are told in the route's groups (with an @); others by direct message too.
     await this.sendTo(i, card, l.groups, l.people);
   }

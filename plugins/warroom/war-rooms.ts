@@ -36,20 +36,34 @@ export class WarRooms {
   private readonly opening = new Map<number, Promise<OpenResult>>();
   private readonly lanes = new Map<number, Promise<unknown>>();
 
-  constructor(private readonly d: WarRoomsDeps) {}
+  private readonly ctx: WarRoomsDeps['ctx'];
+  private readonly store: WarRoomsDeps['store'];
+  private readonly responders: WarRoomsDeps['responders'];
+  private readonly actions: WarRoomsDeps['actions'];
+  private readonly time: WarRoomsDeps['time'];
+  private readonly now: WarRoomsDeps['now'];
+
+  constructor(deps: WarRoomsDeps) {
+    this.ctx = deps.ctx;
+    this.store = deps.store;
+    this.responders = deps.responders;
+    this.actions = deps.actions;
+    this.time = deps.time;
+    this.now = deps.now;
+  }
 
   private get config(): WarroomConfig {
-    return this.d.ctx.config;
+    return this.ctx.config;
   }
 
   incidents(): IncidentsApi {
-    const api = this.d.ctx.plugins.use('alerts.incidents');
+    const api = this.ctx.plugins.use('alerts.incidents');
     if (!api) throw new UserError('warroom.noAlerts');
     return api;
   }
 
   private client() {
-    const api = this.d.ctx.dingtalk;
+    const api = this.ctx.dingtalk;
     if (!api) throw new UserError('warroom.noDingTalk');
     return api;
   }
@@ -59,9 +73,9 @@ export class WarRooms {
     return this.config.robotCode ?? this.client().robotCode;
   }
 
-  private name = (userId: string): string => this.d.ctx.people.find(userId)?.name ?? userId;
+  private name = (userId: string): string => this.ctx.people.find(userId)?.name ?? userId;
 
-  private t = (key: string, vars?: Record<string, unknown>) => this.d.ctx.t(key, vars);
+  private t = (key: string, vars?: Record<string, unknown>) => this.ctx.t(key, vars);
 
   /** Runs `fn` after whatever this incident's room is doing. */
   private lane<T>(incidentId: number, fn: () => Promise<T>): Promise<T> {
@@ -91,11 +105,11 @@ export class WarRooms {
     const incidents = this.incidents();
     const view = await incidents.get(incidentId);
     if (!view) throw new UserError('warroom.noIncident', { id: incidentId });
-    let room = await this.d.store.get(incidentId);
+    let room = await this.store.get(incidentId);
     if (room && room.status !== 'opening') return { room, created: false, notes: [] };
     if (!room) {
       if (view.status === 'resolved') throw new UserError('warroom.resolvedNoRoom', { id: incidentId });
-      await this.d.store.begin({
+      await this.store.begin({
         incidentId,
         // Stable for this incident (its creation time tells it from an incident with the same
         // number in another database), so DingTalk answers every retry with the same group.
@@ -106,15 +120,15 @@ export class WarRooms {
         title: roomTitle(this.t('roomTitle', { id: incidentId, title: view.title })),
         openedBy: by.userId,
         openedByNick: by.nick,
-        createdAt: this.d.now(),
+        createdAt: this.now(),
       });
-      room = (await this.d.store.get(incidentId))!;
+      room = (await this.store.get(incidentId))!;
     }
     try {
       return await this.create(room, view, incidents);
     } catch (err) {
       const explained = explainError(err, this.errorContext(incidentId));
-      this.d.ctx.log.warn(
+      this.ctx.log.warn(
         { incident: incidentId, reason: this.explanation(explained, 'en'), err },
         'warroom: could not open the war room',
       );
@@ -126,7 +140,7 @@ export class WarRooms {
     const client = this.client();
     const { config } = this;
     const notes: string[] = [];
-    const people = await this.d.responders.resolve([...config.oncall, ...view.responders]);
+    const people = await this.responders.resolve([...config.oncall, ...view.responders]);
     const owner = room.openedBy;
     const created = await client.createSceneGroup({
       title: room.title,
@@ -146,10 +160,10 @@ export class WarRooms {
       const e = explainError(err, this.errorContext(room.incidentId));
       const text = this.explanation(e);
       if (text) notes.push(text);
-      this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: no link for the room');
+      this.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: no link for the room');
     }
-    const now = this.d.now();
-    await this.d.store.update(room.incidentId, {
+    const now = this.now();
+    await this.store.update(room.incidentId, {
       status: 'open',
       openConversationId: cid,
       url,
@@ -164,11 +178,11 @@ export class WarRooms {
       { content: this.t('welcome', { id: room.incidentId, title: view.title }) },
       this.robotCode(),
     );
-    const opened = (await this.d.store.get(room.incidentId))!;
-    const receipt = await this.d.ctx.send.toGroup(cid, this.summary(view, opened), {
+    const opened = (await this.store.get(room.incidentId))!;
+    const receipt = await this.ctx.send.toGroup(cid, this.summary(view, opened), {
       robotCode: this.robotCode(),
     });
-    await this.d.store.update(room.incidentId, { summaryCardId: receipt.cardId });
+    await this.store.update(room.incidentId, { summaryCardId: receipt.cardId });
     if (people.unresolved.length) {
       const notice = this.t('notInvited', { list: this.describe(people.unresolved) });
       notes.push(notice);
@@ -179,13 +193,13 @@ export class WarRooms {
       { openConversationId: cid, title: room.title, url },
       { userId: room.openedBy, nick: room.openedByNick },
     );
-    this.d.ctx.log.info({ incident: room.incidentId, members: members.length }, 'warroom: room opened');
-    return { room: (await this.d.store.get(room.incidentId))!, created: true, notes };
+    this.ctx.log.info({ incident: room.incidentId, members: members.length }, 'warroom: room opened');
+    return { room: (await this.store.get(room.incidentId))!, created: true, notes };
   }
 
   /** The words of an explained error (what the person is told), in the bot's or the given locale. */
   private explanation(e: unknown, locale?: 'en'): string | undefined {
-    return e instanceof UserError ? this.d.ctx.t(e.key, e.vars, locale) : undefined;
+    return e instanceof UserError ? this.ctx.t(e.key, e.vars, locale) : undefined;
   }
 
   private errorContext(incidentId: number) {
@@ -200,15 +214,15 @@ export class WarRooms {
   summary(view: IncidentView, room: Room) {
     return summaryCard(view, room, {
       t: this.t,
-      actions: this.d.actions,
+      actions: this.actions,
       name: this.name,
-      time: this.d.time,
-      now: this.d.now,
+      time: this.time,
+      now: this.now,
     });
   }
 
   private say(cid: string, content: string | { markdown: string; title: string }) {
-    return this.d.ctx.send.toGroup(cid, content, { robotCode: this.robotCode() });
+    return this.ctx.send.toGroup(cid, content, { robotCode: this.robotCode() });
   }
 
   // --- living in it
@@ -216,11 +230,11 @@ export class WarRooms {
   /** The room of an incident, or of this conversation when no incident is named. */
   async roomFor(incidentId: number | undefined, conversationId: string, command: string): Promise<Room> {
     if (incidentId === undefined) {
-      const room = await this.d.store.byConversation(conversationId);
+      const room = await this.store.byConversation(conversationId);
       if (!room) throw new UserError('warroom.notARoom', { command });
       return room;
     }
-    const room = await this.d.store.get(incidentId);
+    const room = await this.store.get(incidentId);
     if (!room || room.status === 'opening') throw new UserError('warroom.noRoom', { id: incidentId });
     return room;
   }
@@ -228,10 +242,10 @@ export class WarRooms {
   /** Brings people in; those who cannot be found are named with the reason. */
   invite(room: Room, refs: string[]): Promise<{ added: string[]; unresolved: Unresolved[] }> {
     return this.lane(room.incidentId, async () => {
-      const fresh = (await this.d.store.get(room.incidentId))!;
+      const fresh = (await this.store.get(room.incidentId))!;
       if (fresh.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: room.incidentId });
       try {
-        const people = await this.d.responders.resolve(refs);
+        const people = await this.responders.resolve(refs);
         const added = await this.addMembers(fresh, people.userIds);
         return { added, unresolved: people.unresolved };
       } catch (err) {
@@ -245,7 +259,7 @@ export class WarRooms {
     for (let i = 0; i < add.length; i += ADD_BATCH)
       await this.client().addSceneGroupMembers(room.openConversationId!, add.slice(i, i + ADD_BATCH));
     if (add.length) {
-      await this.d.store.update(room.incidentId, { members: [...room.members, ...add] });
+      await this.store.update(room.incidentId, { members: [...room.members, ...add] });
       await this.refreshCard(room.incidentId);
     }
     return add;
@@ -264,18 +278,18 @@ export class WarRooms {
 
   async note(room: Room, by: IncidentActor, text: string): Promise<void> {
     await this.incidents().note(room.incidentId, by, text);
-    await this.d.store.update(room.incidentId, { lastUpdateAt: this.d.now(), lastUpdateBy: by.userId });
+    await this.store.update(room.incidentId, { lastUpdateAt: this.now(), lastUpdateBy: by.userId });
   }
 
   /** Follows an incident change: status updates, new responders, the summary card, closing on resolve. */
   onChange(change: IncidentChange): Promise<void> {
     const id = change.incident.id;
     return this.lane(id, async () => {
-      const room = await this.d.store.get(id);
+      const room = await this.store.get(id);
       if (room?.status !== 'open') return;
       const view = (await this.incidents().get(id)) ?? change.incident;
       if (change.actor && change.actor !== 'dingops' && UPDATE_KINDS.has(change.kind))
-        await this.d.store.update(id, { lastUpdateAt: this.d.now(), lastUpdateBy: change.actor });
+        await this.store.update(id, { lastUpdateAt: this.now(), lastUpdateBy: change.actor });
       await this.followResponders(room, view);
       if (view.status === 'resolved' && this.config.closeOnResolve)
         await this.closeNow(id, { userId: change.actor ?? 'dingops', nick: change.actor ?? 'dingops' });
@@ -285,33 +299,31 @@ export class WarRooms {
 
   private async followResponders(room: Room, view: IncidentView): Promise<void> {
     try {
-      const people = await this.d.responders.resolve([...this.config.oncall, ...view.responders]);
+      const people = await this.responders.resolve([...this.config.oncall, ...view.responders]);
       await this.addMembers(room, people.userIds);
       const fresh = people.unresolved.filter((u) => !room.unresolved.includes(u.ref));
       if (fresh.length) {
-        await this.d.store.update(room.incidentId, {
+        await this.store.update(room.incidentId, {
           unresolved: [...room.unresolved, ...fresh.map((u) => u.ref)],
         });
         await this.say(room.openConversationId!, this.t('notInvited', { list: this.describe(fresh) }));
       }
     } catch (err) {
       const e = explainError(err, this.errorContext(room.incidentId));
-      this.d.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: could not bring responders in');
+      this.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: could not bring responders in');
       const text = this.explanation(e);
       if (text) await this.say(room.openConversationId!, text);
     }
   }
 
   private async refreshCard(incidentId: number, known?: IncidentView): Promise<void> {
-    const room = await this.d.store.get(incidentId);
+    const room = await this.store.get(incidentId);
     if (!room?.summaryCardId) return;
     const view = known ?? (await this.incidents().get(incidentId));
     if (!view) return;
-    await this.d.ctx.send
+    await this.ctx.send
       .updateCard(room.summaryCardId, this.summary(view, room))
-      .catch((err) =>
-        this.d.ctx.log.warn({ err, incident: incidentId }, 'warroom: summary card not updated'),
-      );
+      .catch((err) => this.ctx.log.warn({ err, incident: incidentId }, 'warroom: summary card not updated'));
   }
 
   // --- closing
@@ -321,14 +333,14 @@ export class WarRooms {
   }
 
   private async closeNow(incidentId: number, by: IncidentActor): Promise<Room> {
-    const room = await this.d.store.get(incidentId);
+    const room = await this.store.get(incidentId);
     if (!room || room.status === 'opening') throw new UserError('warroom.noRoom', { id: incidentId });
     if (room.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: incidentId });
     const incidents = this.incidents();
     const view = (await incidents.get(incidentId))!;
     const draft = await this.draft(room, view);
-    await this.d.store.update(incidentId, { status: 'closed', closedAt: this.d.now(), postmortem: draft });
-    const closed = (await this.d.store.get(incidentId))!;
+    await this.store.update(incidentId, { status: 'closed', closedAt: this.now(), postmortem: draft });
+    const closed = (await this.store.get(incidentId))!;
     const cid = room.openConversationId!;
     await this.say(cid, this.t('closing', { id: incidentId }));
     await this.say(cid, {
@@ -336,7 +348,7 @@ export class WarRooms {
       title: this.t('pm.title', { id: incidentId, title: view.title }),
     });
     await this.refreshCard(incidentId, view);
-    this.d.ctx.log.info({ incident: incidentId, by: by.userId }, 'warroom: room closed');
+    this.ctx.log.info({ incident: incidentId, by: by.userId }, 'warroom: room closed');
     return closed;
   }
 
@@ -344,8 +356,8 @@ export class WarRooms {
     return postmortemDraft(view, await this.incidents().timeline(view.id), room.members, {
       t: this.t,
       name: this.name,
-      time: this.d.time,
-      now: this.d.now,
+      time: this.time,
+      now: this.now,
     });
   }
 
@@ -353,23 +365,20 @@ export class WarRooms {
 
   /** Resumes rooms whose creation was cut short, and asks quiet rooms for a status update. */
   async sweep(): Promise<void> {
-    const now = this.d.now();
-    for (const room of await this.d.store.list('opening')) {
+    const now = this.now();
+    for (const room of await this.store.list('opening')) {
       if (this.opening.has(room.incidentId) || now - room.createdAt < RESUME_AFTER_MS) continue;
       await this.open(room.incidentId, { userId: room.openedBy, nick: room.openedByNick }).catch((err) =>
-        this.d.ctx.log.warn(
-          { err, incident: room.incidentId },
-          'warroom: resuming a room failed; will retry',
-        ),
+        this.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: resuming a room failed; will retry'),
       );
     }
     const after = this.config.statusReminder.after;
     if (after <= 0) return;
-    for (const room of await this.d.store.list('open')) {
+    for (const room of await this.store.list('open')) {
       const since = room.lastUpdateAt ?? room.openedAt ?? room.createdAt;
       const last = Math.max(since, room.lastReminderAt ?? 0);
       if (now - last < after) continue;
-      if (!(await this.d.store.claimReminder(room, now))) continue;
+      if (!(await this.store.claimReminder(room, now))) continue;
       await this.say(room.openConversationId!, this.t('reminder', { duration: formatDuration(now - since) }));
     }
   }
