@@ -1,6 +1,7 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
+import type { CoreTables } from '../storage/core-tables.js';
 import { capText } from '../util/cap-text.js';
 import { token } from '../util/di-token.js';
 import type { SecretRedactor } from '../util/redact.js';
@@ -57,7 +58,7 @@ export class AuditLog {
   dropped = 0;
 
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<CoreTables>,
     private readonly log: Logger,
     private readonly options: {
       flushIntervalMs?: number;

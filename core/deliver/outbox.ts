@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observe/metrics.js';
+import type { CoreTables } from '../storage/core-tables.js';
 import type { Database } from '../storage/database.js';
 import { backoffMs } from '../util/backoff.js';
 import { token } from '../util/di-token.js';
@@ -63,7 +64,7 @@ export class Outbox {
   lastDeadReason: string | undefined;
   pendingCount = 0;
 
-  private readonly db: Kysely<any>;
+  private readonly db: Kysely<CoreTables>;
 
   constructor(
     private readonly store: Database,

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { EventBus } from '../events/event-bus.js';
 import type { DingTalkEvent } from '../messages/inbound.js';
+import type { CoreTables } from '../storage/core-tables.js';
 import type { Database } from '../storage/database.js';
 import { token } from '../util/di-token.js';
 import { didYouMean } from '../util/did-you-mean.js';
@@ -41,7 +42,7 @@ const SEEN_WRITE_INTERVAL_MS = 10 * 60_000;
 export class GroupRegistry {
   private readonly groups = new Map<string, KnownGroup>();
   private readonly persistedSeenAt = new Map<string, number>();
-  private readonly db: Kysely<any>;
+  private readonly db: Kysely<CoreTables>;
   /** Fetches a group's title from DingTalk (set when the OpenAPI is available). */
   titleLookup: ((openConversationId: string) => Promise<string | undefined>) | undefined;
 

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { CoreTables } from '../storage/core-tables.js';
 import type { Database } from '../storage/database.js';
 import { token } from '../util/di-token.js';
 
@@ -19,7 +20,7 @@ export const MAX_INBOUND_ATTEMPTS = 3;
  * `done` marks it handled; `unfinished` lists what a crash interrupted.
  */
 export class Inbox {
-  private readonly db: Kysely<any>;
+  private readonly db: Kysely<CoreTables>;
 
   constructor(
     private readonly store: Database,

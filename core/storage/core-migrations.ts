@@ -5,7 +5,7 @@ import { withAutoId } from './schema-helpers.js';
 
 export const coreMigrations: MigrationList = {
   '0001_kv_and_audit': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       await db.schema
         .createTable('plugin_kv')
         .addColumn('plugin', 'varchar(100)', (c) => c.notNull())
@@ -27,13 +27,13 @@ export const coreMigrations: MigrationList = {
         .addColumn('data', isPostgres(db) ? 'bytea' : 'blob', (c) => c.notNull())
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('audit_segment').execute();
       await db.schema.dropTable('plugin_kv').execute();
     },
   },
   '0002_outbox_and_inbox': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // Outbound messages, durable until DingTalk accepted them (or they are dead-lettered).
       await withAutoId(db, db.schema.createTable('outbox'))
         .addColumn('kind', 'varchar(20)', (c) => c.notNull())
@@ -70,14 +70,14 @@ export const coreMigrations: MigrationList = {
         .addColumn('done', 'integer', (c) => c.notNull().defaultTo(0))
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('inbound_seen').execute();
       await db.schema.dropTable('card_instance').execute();
       await db.schema.dropTable('outbox').execute();
     },
   },
   '0003_dingtalk_group': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // The groups the bot lives in, from install/uninstall/rename events and from messages.
       await db.schema
         .createTable('dingtalk_group')
@@ -88,12 +88,12 @@ export const coreMigrations: MigrationList = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('dingtalk_group').execute();
     },
   },
   '0004_replay_guard': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // Signatures of HTTP callbacks and webhooks already used (ReplayGuard), until their window passes.
       await db.schema
         .createTable('replay_guard')
@@ -102,12 +102,12 @@ export const coreMigrations: MigrationList = {
         .addColumn('expires_at', 'bigint', (c) => c.notNull())
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('replay_guard').execute();
     },
   },
   '0005_inbound_dead_letter': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // An accepted message that cannot be handled is tried a few times, then kept with its
       // reason (done = 2) instead of being replayed at every start.
       await db.schema
@@ -116,7 +116,7 @@ export const coreMigrations: MigrationList = {
         .execute();
       await db.schema.alterTable('inbound_seen').addColumn('error', 'text').execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.alterTable('inbound_seen').dropColumn('error').execute();
       await db.schema.alterTable('inbound_seen').dropColumn('attempts').execute();
     },

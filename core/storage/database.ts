@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDialect } from 'kysely';
 import { token } from '../util/di-token.js';
+import type { CoreTables } from './core-tables.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 import { WriteBatcher, type WriteResult } from './write-batcher.js';
 
@@ -10,7 +11,7 @@ export type DialectName = 'sqlite' | 'postgres';
 
 /** An open store: one Kysely instance over SQLite or PostgreSQL. */
 export interface Database {
-  db: Kysely<any>;
+  db: Kysely<CoreTables>;
   dialect: DialectName;
   /** Human-readable location with any password removed. */
   describe: string;
@@ -53,7 +54,7 @@ function openSqlite(path: string, baseDir: string, warn: OpenOptions['warn']): D
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('foreign_keys = ON');
   cachePreparedStatements(sqlite);
-  const db = new Kysely<any>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<CoreTables>({ dialect: new SqliteDialect({ database: sqlite }) });
   const batcher = new WriteBatcher(sqlite);
   const write = (q: CompiledQuery) => batcher.write(q);
   if (memory) return { db, dialect: 'sqlite', describe: 'sqlite::memory:', write, close: () => db.destroy() };
@@ -103,7 +104,7 @@ async function openPostgres(url: string): Promise<Database> {
       client.release();
     }
   }
-  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<CoreTables>({ dialect: new PostgresDialect({ pool }) });
   const write = async (q: CompiledQuery): Promise<WriteResult> => {
     const r = await db.executeQuery(q);
     return {
@@ -133,7 +134,7 @@ function cachePreparedStatements(sqlite: SQLite.Database, max = 500): void {
   }) as typeof sqlite.prepare;
 }
 
-export function isPostgres(db: Kysely<any>): boolean {
+export function isPostgres<DB>(db: Kysely<DB>): boolean {
   return db.getExecutor().adapter instanceof PostgresAdapter;
 }
 

@@ -1,4 +1,5 @@
 import { type CompiledQuery, type Kysely, sql } from 'kysely';
+import type { CoreTables } from './core-tables.js';
 
 /** Per-plugin durable key-value store (JSON values, optional expiry). */
 export interface KeyValueStore {
@@ -11,7 +12,7 @@ export interface KeyValueStore {
 
 export class SqlKeyValueStore implements KeyValueStore {
   constructor(
-    private readonly db: Kysely<any>,
+    private readonly db: Kysely<CoreTables>,
     private readonly plugin: string,
     private readonly now: () => number = Date.now,
     /** The store's group-committed write path (`Database.write`); plain execution without it. */

@@ -16,8 +16,8 @@ class InlineProvider implements MigrationProvider {
  * migration table, so plugins evolve their tables independently and a plugin removed
  * from config leaves the others untouched.
  */
-export async function migrateToLatest(
-  db: Kysely<any>,
+export async function migrateToLatest<DB>(
+  db: Kysely<DB>,
   owner: string,
   migrations: MigrationList,
 ): Promise<string[]> {

@@ -6,11 +6,11 @@ import { isPostgres } from './database.js';
  * and for plugins. Timestamps are epoch milliseconds in `bigint`; JSON is `text`;
  * booleans are integers 0/1, the one form both databases index and compare alike.
  */
-export function withAutoId<T extends string>(
-  db: Kysely<any>,
-  table: CreateTableBuilder<T, any>,
+export function withAutoId<DB, T extends string, C extends string>(
+  db: Kysely<DB>,
+  table: CreateTableBuilder<T, C>,
   name = 'id',
-): CreateTableBuilder<T, any> {
+): CreateTableBuilder<T, C | typeof name> {
   return isPostgres(db)
     ? table.addColumn(name, 'bigserial', (c) => c.primaryKey())
     : table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 
 export const alertsMigrations: MigrationList = {
   '0001_alerts': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // Incidents: alerts grouped by key, with their notification and escalation schedule.
       await withAutoId(db, db.schema.createTable('alerts_incident'))
         .addColumn('group_key', 'varchar(500)', (c) => c.notNull())
@@ -97,13 +97,13 @@ export const alertsMigrations: MigrationList = {
         .columns(['incident_id'])
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       for (const t of ['alerts_card', 'alerts_silence', 'alerts_timeline', 'alerts_alert', 'alerts_incident'])
         await db.schema.dropTable(t).execute();
     },
   },
   '0002_room': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // The conversation linked to an incident (a war room): its cards link there, and
       // incident commands typed there need no id.
       await db.schema.alterTable('alerts_incident').addColumn('room', 'text').execute();
@@ -114,7 +114,7 @@ export const alertsMigrations: MigrationList = {
         .columns(['room_conversation'])
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropIndex('alerts_incident_room').execute();
       await db.schema.alterTable('alerts_incident').dropColumn('room_conversation').execute();
       await db.schema.alterTable('alerts_incident').dropColumn('room').execute();

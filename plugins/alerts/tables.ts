@@ -6,7 +6,8 @@ import type { IncidentStatus, IncomingAlert, Severity } from './model.js';
  * The plugin's tables as Kysely sees them (the columns `migrations.ts` creates). Times are ms
  * in `bigint` columns, read back as numbers; flags are integers 0/1; JSON is stored as text.
  */
-export interface AlertsTables {
+// A type, not an interface: Kysely's `withTables<T>()` wants an index-signature-compatible shape.
+export type AlertsTables = {
   alerts_incident: {
     id: Generated<number>;
     group_key: string;
@@ -76,7 +77,7 @@ export interface AlertsTables {
     card_id: string;
     sent_at: number;
   };
-}
+};
 
 export type IncidentRow = AlertsTables['alerts_incident'];
 /** An alert row as read (generated columns resolved). */

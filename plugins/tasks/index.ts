@@ -3,7 +3,7 @@ import { registerCommands } from './commands.js';
 import { tasksConfigSchema } from './config.js';
 import { tasksCatalogs } from './i18n.js';
 import { tasksMigrations } from './migrations.js';
-import { RunStore } from './run-store.js';
+import { RunStore, type TasksTables } from './run-store.js';
 import { securityReview } from './security-review.js';
 import { TaskService } from './task-service.js';
 
@@ -25,7 +25,7 @@ export default definePlugin({
   async setup(ctx) {
     const timezone = ctx.timezone;
     const time = (ms: number) => localTime(ms, timezone);
-    const store = new RunStore(ctx.store.db);
+    const store = new RunStore(ctx.store.tables<TasksTables>());
     const service = new TaskService(ctx, store, time, Date.now);
     // Runs a previous process was following cannot be resumed: say so on their cards.
     await service.markInterrupted();

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 
 export const tasksMigrations: MigrationList = {
   '0001_tasks': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // Every run: who, where, what, with which values, how it ended. Output lives beside it.
       await withAutoId(db, db.schema.createTable('tasks_run'))
         .addColumn('task', 'varchar(100)', (c) => c.notNull())
@@ -41,7 +41,7 @@ export const tasksMigrations: MigrationList = {
         .execute();
       await db.schema.createIndex('tasks_approval_status').on('tasks_approval').columns(['status']).execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('tasks_approval').execute();
       await db.schema.dropTable('tasks_run').execute();
     },

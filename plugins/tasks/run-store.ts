@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Generated, Kysely, Selectable, Updateable } from 'kysely';
 
 export type RunStatus =
   | 'running'
@@ -53,7 +53,52 @@ export interface Approval extends Asked {
   expiresAt: number;
 }
 
-const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+/** The plugin's tables (the columns `migrations.ts` creates); a type so Kysely's `withTables` takes it. */
+export type TasksTables = {
+  tasks_run: {
+    id: Generated<number>;
+    task: string;
+    /** JSON of the values asked with (secret ones included: never shown, see task-args.ts). */
+    params: string;
+    requested_by: string;
+    requested_by_nick: string;
+    /** JSON `RunPlace`. */
+    conversation: string;
+    approved_by: string | null;
+    status: RunStatus;
+    exit_code: number | null;
+    signal: string | null;
+    card_id: string | null;
+    created_at: number;
+    started_at: number | null;
+    ended_at: number | null;
+    /** Redacted output, capped by the task's outputLimit. */
+    output: string | null;
+    dropped_bytes: Generated<number>;
+    error: string | null;
+  };
+  tasks_approval: {
+    id: Generated<number>;
+    task: string;
+    params: string;
+    requested_by: string;
+    requested_by_nick: string;
+    conversation: string;
+    status: ApprovalStatus;
+    decided_by: string | null;
+    run_id: number | null;
+    /** JSON list of the approval cards' ids. */
+    cards: string;
+    created_at: number;
+    expires_at: number;
+    decided_at: number | null;
+  };
+};
+type RunRow = Omit<Selectable<TasksTables['tasks_run']>, 'output'> & { output?: string | null };
+type ApprovalRow = Selectable<TasksTables['tasks_approval']>;
+type AskedRow = Pick<RunRow, 'task' | 'params' | 'requested_by' | 'requested_by_nick' | 'conversation'>;
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
 
 const askedColumns = (a: Asked) => ({
   task: a.task,
@@ -63,12 +108,12 @@ const askedColumns = (a: Asked) => ({
   conversation: JSON.stringify(a.place),
 });
 
-const askedFields = (r: Record<string, any>): Asked => ({
+const askedFields = (r: AskedRow): Asked => ({
   task: r.task,
-  params: JSON.parse(r.params),
+  params: JSON.parse(r.params) as Asked['params'],
   requestedBy: r.requested_by,
   requestedByNick: r.requested_by_nick,
-  place: JSON.parse(r.conversation),
+  place: JSON.parse(r.conversation) as RunPlace,
 });
 
 /** Every column of a run but its output (lists need no output). */
@@ -93,7 +138,7 @@ const RUN_COLUMNS = [
 
 /** The plugin's tables: runs (with their capped output) and approval requests. */
 export class RunStore {
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(private readonly db: Kysely<TasksTables>) {}
 
   async createRun(r: Omit<Run, 'id' | 'droppedBytes' | 'status'>): Promise<number> {
     const row = await this.db
@@ -111,7 +156,7 @@ export class RunStore {
   }
 
   async updateRun(id: number, patch: Partial<Run>): Promise<void> {
-    const set: Record<string, unknown> = {};
+    const set: Updateable<TasksTables['tasks_run']> = {};
     if (patch.status) set.status = patch.status;
     if ('exitCode' in patch) set.exit_code = patch.exitCode ?? null;
     if ('signal' in patch) set.signal = patch.signal ?? null;
@@ -136,8 +181,12 @@ export class RunStore {
     limit: number;
     output?: boolean;
   }): Promise<Run[]> {
-    let q = this.db.selectFrom('tasks_run').orderBy('id', 'desc').limit(filter.limit);
-    q = filter.output === false ? q.select(RUN_COLUMNS) : q.selectAll();
+    let q = this.db
+      .selectFrom('tasks_run')
+      .select(RUN_COLUMNS)
+      .$if(filter.output !== false, (b) => b.select('output'))
+      .orderBy('id', 'desc')
+      .limit(filter.limit);
     if (filter.status) q = q.where('status', '=', filter.status);
     if (filter.requestedBy) q = q.where('requested_by', '=', filter.requestedBy);
     if (filter.before !== undefined) q = q.where('id', '<', filter.before);
@@ -214,7 +263,7 @@ export class RunStore {
   }
 }
 
-function toRun(r: Record<string, any>): Run {
+function toRun(r: RunRow): Run {
   return {
     id: Number(r.id),
     ...askedFields(r),
@@ -232,14 +281,14 @@ function toRun(r: Record<string, any>): Run {
   };
 }
 
-function toApproval(r: Record<string, any>): Approval {
+function toApproval(r: ApprovalRow): Approval {
   return {
     id: Number(r.id),
     ...askedFields(r),
     status: r.status,
     decidedBy: r.decided_by ?? undefined,
     runId: num(r.run_id),
-    cards: JSON.parse(r.cards),
+    cards: JSON.parse(r.cards) as string[],
     createdAt: Number(r.created_at),
     expiresAt: Number(r.expires_at),
   };

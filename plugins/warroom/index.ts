@@ -4,7 +4,7 @@ import { warroomConfigSchema } from './config.js';
 import { warroomCatalogs } from './i18n.js';
 import { warroomMigrations } from './migrations.js';
 import { Responders } from './responders.js';
-import { RoomStore } from './room-store.js';
+import { RoomStore, type WarroomTables } from './room-store.js';
 import { WarRooms } from './war-rooms.js';
 
 /**
@@ -34,7 +34,7 @@ export default definePlugin({
       close: 'warroom.close',
       open: 'warroom.open',
     };
-    const store = new RoomStore(ctx.store.db);
+    const store = new RoomStore(ctx.store.tables<WarroomTables>());
     const rooms = new WarRooms({
       ctx,
       store,

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely';
 
 export const warroomMigrations: MigrationList = {
   '0001_warroom': {
-    async up(db: Kysely<any>) {
+    async up(db) {
       // One room per incident. A row exists from the moment creation is asked for
       // ('opening'), so a restart resumes it with the same idempotency uuid.
       await db.schema
@@ -34,7 +34,7 @@ export const warroomMigrations: MigrationList = {
         .columns(['open_conversation_id'])
         .execute();
     },
-    async down(db: Kysely<any>) {
+    async down(db) {
       await db.schema.dropTable('warroom_room').execute();
     },
   },

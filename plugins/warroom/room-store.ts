@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
 
 export type RoomStatus = 'opening' | 'open' | 'closed';
 
@@ -24,11 +24,38 @@ export interface Room {
   postmortem?: string;
 }
 
-const num = (v: unknown) => (v === null || v === undefined ? undefined : Number(v));
+/** The plugin's table (the columns `migrations.ts` creates); a type so Kysely's `withTables` takes it. */
+export type WarroomTables = {
+  warroom_room: {
+    incident_id: number;
+    /** The scene group creation's idempotency key, derived from the incident. */
+    uuid: string;
+    status: RoomStatus;
+    title: string;
+    open_conversation_id: string | null;
+    url: string | null;
+    opened_by: string;
+    opened_by_nick: string;
+    /** JSON list of userIds. */
+    members: string;
+    /** JSON list of the names that could not be resolved. */
+    unresolved: string;
+    summary_card_id: string | null;
+    created_at: number;
+    opened_at: number | null;
+    last_update_at: number | null;
+    last_update_by: string | null;
+    last_reminder_at: number | null;
+    closed_at: number | null;
+    postmortem: string | null;
+  };
+};
+
+const num = (v: number | null | undefined) => (v === null || v === undefined ? undefined : Number(v));
 
 /** The `warroom_room` table: one row per incident, from the moment a room is asked for. */
 export class RoomStore {
-  constructor(private readonly db: Kysely<any>) {}
+  constructor(private readonly db: Kysely<WarroomTables>) {}
 
   async get(incidentId: number): Promise<Room | undefined> {
     const r = await this.db
@@ -118,7 +145,7 @@ export class RoomStore {
   }
 }
 
-function toRoom(r: Record<string, any>): Room {
+function toRoom(r: Selectable<WarroomTables['warroom_room']>): Room {
   return {
     incidentId: Number(r.incident_id),
     uuid: r.uuid,
@@ -128,8 +155,8 @@ function toRoom(r: Record<string, any>): Room {
     url: r.url ?? undefined,
     openedBy: r.opened_by,
     openedByNick: r.opened_by_nick,
-    members: JSON.parse(r.members),
-    unresolved: JSON.parse(r.unresolved),
+    members: JSON.parse(r.members) as string[],
+    unresolved: JSON.parse(r.unresolved) as string[],
     summaryCardId: r.summary_card_id ?? undefined,
     createdAt: Number(r.created_at),
     openedAt: num(r.opened_at),

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Generated, Kysely } from 'kysely';
 import { describe, expect, it } from 'vitest';
 import { SqlKeyValueStore } from '../../../core/storage/kv-store.js';
 import { migrateToLatest } from '../../../core/storage/migrations.js';
@@ -82,7 +82,8 @@ describe(`storage on ${testStorageKind()}`, () => {
     expect(await migrateToLatest(useStore().db, 'demo', migrations)).toEqual([]);
     expect(ran).toEqual(['0001']);
     const inserted = await useStore()
-      .db.insertInto('demo_items')
+      .db.withTables<{ demo_items: { id: Generated<number>; name: string } }>()
+      .insertInto('demo_items')
       .values({ name: 'x' })
       .returning('id')
       .executeTakeFirstOrThrow();

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Database } from '../../../core/storage/database.js';
 import { DatabaseToken } from '../../../core/storage/database.js';
+import type { AlertsTables } from '../../../plugins/alerts/tables.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
@@ -10,12 +11,13 @@ afterEach(async () => {
   sb = undefined;
 });
 
-const count = async (s: SimBot, table: string) =>
+const count = async (s: SimBot, table: keyof AlertsTables) =>
   Number(
     (
       await s.bot
         .resolve<Database>(DatabaseToken)
-        .db.selectFrom(table)
+        .db.withTables<AlertsTables>()
+        .selectFrom(table)
         .select((eb) => eb.fn.countAll().as('n'))
         .executeTakeFirstOrThrow()
     ).n,
