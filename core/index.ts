@@ -21,6 +21,7 @@ export { loadConfig } from './config/load-config.js';
 export type { ActionContext, ActionSpec } from './decide/actions/action-registry.js';
 export type { FallbackContext, FallbackHandler } from './decide/commands/fallbacks.js';
 export {
+  type AnyCommandSpec,
   type Caller,
   type CommandContext,
   type CommandSpec,

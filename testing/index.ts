@@ -39,7 +39,7 @@ export const TEST_TOKEN = 'testtoken42';
 
 export interface TestBotOptions {
   /** Your plugins (each runs with its config from `config`, or its defaults). */
-  plugins?: PluginDefinition<any>[];
+  plugins?: PluginDefinition[];
   /** YAML added to the bot's config (`plugins:`, `people:`, `access:` ...). */
   config?: string;
   /** Lines under `dingtalk:` (two-space indent), e.g. `  cardTemplateId: ...`. */

@@ -6,7 +6,7 @@ import type { HelpBuilder } from '../decide/commands/help.js';
 import { HelpToken } from '../decide/commands/help.js';
 import type { CommandRegistry } from '../decide/commands/registry.js';
 import { CommandsToken } from '../decide/commands/registry.js';
-import type { CommandSpec } from '../decide/commands/spec.js';
+import type { AnyCommandSpec } from '../decide/commands/spec.js';
 import type { Diagnostics } from '../diagnostics/diagnostics.js';
 import { DiagnosticsToken } from '../diagnostics/diagnostics.js';
 import type { GroupRegistry } from '../directory/group-registry.js';
@@ -30,7 +30,7 @@ export const CORE_COMMANDS = ['help', 'ping', 'whoami', 'status', 'audit', 'grou
  * may then register its own `audit`), `core: { enabled: false }` all of them. They reach the
  * runtime's internals through the container the bot gives them, which no other plugin gets.
  */
-export function corePlugin(c: DependencyContainer, version: string): PluginDefinition<any> {
+export function corePlugin(c: DependencyContainer, version: string): PluginDefinition {
   return definePlugin({
     name: 'core',
     description: { en: 'Built-in commands', 'zh-CN': '内置命令' },
@@ -43,7 +43,7 @@ export function corePlugin(c: DependencyContainer, version: string): PluginDefin
       }),
     setup(ctx) {
       const registry = c.resolve<CommandRegistry>(CommandsToken);
-      const commands: Record<(typeof CORE_COMMANDS)[number], () => CommandSpec<any, any>> = {
+      const commands: Record<(typeof CORE_COMMANDS)[number], () => AnyCommandSpec> = {
         help: () => helpCommand(c.resolve<HelpBuilder>(HelpToken), registry),
         ping: () => pingCommand(),
         whoami: () => whoamiCommand(),

@@ -45,15 +45,20 @@ export async function runChat(options: ChatOptions): Promise<void> {
   let cursor = 0;
   let lastCard: SimMessage | undefined;
   const conversation = () => (group ? group : `dm:${user}`);
-  const api = async (method: string, path: string, body?: unknown) => {
+  const api = async <T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<T> => {
     const res = await fetch(`${options.sim}/sim/api${path}`, {
       method,
       headers: { 'content-type': 'application/json' },
       body: body ? JSON.stringify(body) : undefined,
     });
-    const json = (await res.json()) as Record<string, any>;
+    // The simulator's test API: its own answers, trusted as its documented shapes.
+    const json = (await res.json()) as Record<string, unknown> & { error?: string };
     if (!res.ok) throw new Error(json.error ?? `HTTP ${res.status}`);
-    return json;
+    return json as T;
   };
   const prompt = () => `${user}@${group ?? 'dm'}> `;
   // A terminal gets a prompt; piped input (a script) gets the bot's answers only.
@@ -91,7 +96,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
         show(m);
         botSeen++;
       }
-    cursor = r.cursor;
+    cursor = Number(r.cursor);
   };
   await sync(false);
   // One sync at a time: the background poll and a reply wait must not print a message twice.
@@ -140,7 +145,12 @@ export async function runChat(options: ChatOptions): Promise<void> {
         if (!b) out.write(`no button ${text}\n`);
         else if (b.type === 'link') out.write(`(opens ${b.url})\n`);
         else {
-          const card = await api('POST', `/cards/${encodeURIComponent(lastCard.cardId!)}/actions`, {
+          const card = await api<{
+            title?: string;
+            content: string;
+            outTrackId?: string;
+            buttons: SimButton[];
+          }>('POST', `/cards/${encodeURIComponent(lastCard.cardId!)}/actions`, {
             sender: user,
             params: b.params ?? {},
           });

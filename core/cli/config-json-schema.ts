@@ -2,17 +2,20 @@ import { z } from 'zod';
 import { coreSchema } from '../config/core-schema.js';
 import { type PluginDefinition, pluginSchema } from '../plugins/define-plugin.js';
 
+/** The parts of a JSON Schema document this merge touches. */
+type JsonSchema = Record<string, unknown> & { properties: Record<string, unknown> };
+
 /**
  * JSON Schema of the whole config file, for editor completion (yaml-language-server:
  * `# yaml-language-server: $schema=./dingops.schema.json`). Each known plugin's schema
  * is merged into `plugins.<name>` beside the loader keys.
  */
-export function configJsonSchema(plugins: PluginDefinition<any>[]): Record<string, unknown> {
+export function configJsonSchema(plugins: PluginDefinition[]): Record<string, unknown> {
   const root = z.toJSONSchema(coreSchema, {
     io: 'input',
     unrepresentable: 'any',
     target: 'draft-2020-12',
-  }) as Record<string, any>;
+  }) as JsonSchema;
   const loader = {
     from: {
       type: 'string',
@@ -31,7 +34,7 @@ export function configJsonSchema(plugins: PluginDefinition<any>[]): Record<strin
       io: 'input',
       unrepresentable: 'any',
       target: 'draft-2020-12',
-    }) as Record<string, any>;
+    }) as JsonSchema;
     pluginProps[def.name] = {
       type: ['object', 'null'],
       description: typeof def.description === 'string' ? def.description : undefined,

@@ -9,7 +9,7 @@ export async function configSchema(
   _args: string[],
   out: NodeJS.WritableStream = process.stdout,
 ): Promise<number> {
-  const defs = new Map<string, PluginDefinition<any>>();
+  const defs = new Map<string, PluginDefinition>();
   let names: string[] = [];
   try {
     names = readdirSync(BUILTIN_PLUGIN_DIR, { withFileTypes: true })

@@ -2,7 +2,15 @@ import { didYouMean } from '../util/did-you-mean.js';
 import { type ConfigProblem, formatPath } from './config-error.js';
 import { unwrap } from './zod-walk.js';
 
-type Def = { type: string; [k: string]: any };
+/** The part of zod's internal definition this walk reads (`_zod.def`). */
+type Def = {
+  type: string;
+  shape?: Record<string, unknown>;
+  catchall?: unknown;
+  element?: unknown;
+  valueType?: unknown;
+  options?: unknown[];
+};
 const defOf = (s: unknown): Def | undefined => (s as { _zod?: { def?: Def } })?._zod?.def;
 
 /**
@@ -21,7 +29,7 @@ export function findUnknownKeys(
   const def = defOf(s);
   if (!def || value === null || typeof value !== 'object') return out;
   if (def.type === 'object') {
-    const shape = def.shape as Record<string, unknown>;
+    const shape = def.shape ?? {};
     const catchall = defOf(def.catchall);
     const strip = !def.catchall; // zod's default: unknown keys silently removed
     for (const [k, v] of Object.entries(value)) {
@@ -51,9 +59,9 @@ export function findUnknownKeys(
     const keys = Object.keys(value);
     const score = (o: unknown) => {
       const d = defOf(unwrap(o));
-      return d?.type === 'object' ? keys.filter((k) => k in d.shape).length : -1;
+      return d?.type === 'object' ? keys.filter((k) => k in (d.shape ?? {})).length : -1;
     };
-    const best = [...(def.options as unknown[])].sort((a, b) => score(b) - score(a))[0];
+    const best = [...(def.options ?? [])].sort((a, b) => score(b) - score(a))[0];
     if (best && score(best) >= 0) findUnknownKeys(best, value, path, lineAt, out);
   }
   return out;

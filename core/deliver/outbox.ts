@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observe/metrics.js';
 import type { CoreTables } from '../storage/core-tables.js';
@@ -286,12 +286,13 @@ export class Outbox {
   }
 }
 
-function fromRow(r: Record<string, any>): OutboxRow {
+function fromRow(r: Selectable<CoreTables['outbox']>): OutboxRow {
   return {
     id: Number(r.id),
     kind: r.kind,
+
     conversationKey: r.conversation_key,
-    payload: JSON.parse(r.payload),
+    payload: JSON.parse(r.payload) as unknown,
     status: r.status,
     attempts: Number(r.attempts),
     nextAttemptAt: Number(r.next_attempt_at),

@@ -12,7 +12,7 @@ const SKEW_ERROR_MS = ROBOT_SIGN_WINDOW_MS - 60_000;
 
 async function fetchJson(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-  const body = (await res.json().catch(() => undefined)) as Record<string, any> | undefined;
+  const body = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   return { status: res.status, body, date: res.headers.get('date') };
 }
 

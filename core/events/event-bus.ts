@@ -26,7 +26,11 @@ type Listener<E extends EventName> = (payload: DingopsEvents[E]) => void | Promi
  * the others; `emit` resolves when every listener has settled.
  */
 export class EventBus {
-  private readonly listeners = new Map<string, Array<{ fn: Listener<any>; owner: string }>>();
+  // Keyed by event name; each list holds that event's listeners (typed where they are added).
+  private readonly listeners = new Map<
+    string,
+    Array<{ fn: (payload: never) => void | Promise<void>; owner: string }>
+  >();
 
   constructor(private readonly log: Logger) {}
 
@@ -55,7 +59,7 @@ export class EventBus {
     await Promise.all(
       list.map(async ({ fn, owner }) => {
         try {
-          await fn(payload);
+          await (fn as Listener<E>)(payload);
         } catch (err) {
           this.log.error({ err, event, owner }, 'event listener failed');
         }

@@ -47,7 +47,7 @@ export function definePlugin<S extends z.ZodType = z.ZodObject<{}>>(
 }
 
 /** The schema object of a definition (calling the factory form). */
-export function pluginSchema(def: PluginDefinition<any>): z.ZodType {
+export function pluginSchema(def: PluginDefinition): z.ZodType {
   const c = def.config;
   if (!c) return z.strictObject({});
   return typeof c === 'function' && !('_zod' in c)
@@ -55,7 +55,7 @@ export function pluginSchema(def: PluginDefinition<any>): z.ZodType {
     : (c as z.ZodType);
 }
 
-export function isPluginDefinition(value: unknown): value is PluginDefinition<any> {
+export function isPluginDefinition(value: unknown): value is PluginDefinition {
   return (
     typeof value === 'object' &&
     value !== null &&

@@ -59,7 +59,7 @@ export type PluginState = 'running' | 'failed' | 'stopped';
 
 export interface PluginRecord {
   name: string;
-  def: PluginDefinition<any>;
+  def: PluginDefinition;
   config: unknown;
   required: boolean;
   state: PluginState;
@@ -77,10 +77,10 @@ export class PluginStartError extends Error {}
 /** Resolves plugin modules and validates every enabled plugin's config slice; throws ConfigError listing all problems. */
 export async function preparePlugins(
   config: LoadedConfig,
-  inline: PluginDefinition<any>[] = [],
-): Promise<Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>> {
+  inline: PluginDefinition[] = [],
+): Promise<Array<{ def: PluginDefinition; entry: PluginEntry; config: unknown }>> {
   const problems: ConfigProblem[] = [];
-  const prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }> = [];
+  const prepared: Array<{ def: PluginDefinition; entry: PluginEntry; config: unknown }> = [];
   const lineAt = (p: PropertyKey[]) => config.source?.lineAt(p);
   for (const entry of config.plugins) {
     if (!entry.enabled) continue;
@@ -144,7 +144,7 @@ export class PluginHost {
   ) {}
 
   async start(
-    prepared: Array<{ def: PluginDefinition<any>; entry: PluginEntry; config: unknown }>,
+    prepared: Array<{ def: PluginDefinition; entry: PluginEntry; config: unknown }>,
   ): Promise<void> {
     const ordered = orderPlugins(prepared.map((p) => p.def));
     for (const def of ordered) {
@@ -201,7 +201,7 @@ export class PluginHost {
   }
 
   /** Plugins enabled in config but not set up (`doctor` from the command line). */
-  declared: PluginDefinition<any>[] = [];
+  declared: PluginDefinition[] = [];
 
   isRunning(name: string): boolean {
     return this.records.get(name)?.state === 'running';
@@ -212,7 +212,7 @@ export class PluginHost {
     const db = c.resolve<Database>(DatabaseToken);
     if (record.def.migrations) await migrateToLatest(db.db, record.name, record.def.migrations);
     const ctx = this.context(record, db);
-    await record.def.setup(ctx as PluginContext<any>);
+    await record.def.setup(ctx as PluginContext<unknown>);
   }
 
   private context(record: PluginRecord, db: Database): PluginContext<unknown> {

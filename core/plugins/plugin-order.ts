@@ -6,7 +6,7 @@ export class PluginOrderError extends Error {}
  * Orders plugins so each comes after what it depends on (`dependsOn`, and `after` when
  * that plugin is enabled). Missing hard dependencies and cycles are errors naming the plugins.
  */
-export function orderPlugins(defs: PluginDefinition<any>[]): PluginDefinition<any>[] {
+export function orderPlugins(defs: PluginDefinition[]): PluginDefinition[] {
   const byName = new Map(defs.map((d) => [d.name, d]));
   for (const d of defs) {
     for (const dep of d.dependsOn ?? []) {
@@ -14,9 +14,9 @@ export function orderPlugins(defs: PluginDefinition<any>[]): PluginDefinition<an
         throw new PluginOrderError(`plugin '${d.name}' depends on '${dep}', which is not enabled in config`);
     }
   }
-  const out: PluginDefinition<any>[] = [];
+  const out: PluginDefinition[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (d: PluginDefinition<any>, chain: string[]) => {
+  const visit = (d: PluginDefinition, chain: string[]) => {
     const s = state.get(d.name);
     if (s === 'done') return;
     if (s === 'visiting')

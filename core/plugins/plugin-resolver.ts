@@ -68,7 +68,7 @@ export async function importPlugin(
   name: string,
   from: string | undefined,
   baseDir: string,
-): Promise<PluginDefinition<any>> {
+): Promise<PluginDefinition> {
   const where = locatePlugin(name, from, baseDir);
   let mod: Record<string, unknown>;
   try {

@@ -5,7 +5,7 @@ import type { Locale } from '../i18n/i18n.js';
 import type { CardAction, Conversation } from '../messages/inbound.js';
 import type { ActionResult } from '../messages/outbound.js';
 import type { CardInstances } from '../storage/card-instances.js';
-import { decodeCardCallback } from './decode.js';
+import { decodeCardCallback, type JsonObject } from './decode.js';
 import type { Inbox } from './inbox.js';
 import type { InboundSink } from './transport.js';
 
@@ -39,7 +39,7 @@ export class CardCallbacks {
   ) {}
 
   /** Handles one callback payload (docs/dingtalk-protocol.md §5.6.4); resolves to the response for DingTalk. */
-  async handle(data: Record<string, any>, callbackId: string, via: string): Promise<Record<string, unknown>> {
+  async handle(data: JsonObject, callbackId: string, via: string): Promise<Record<string, unknown>> {
     const action = decodeCardCallback(data, callbackId, via);
     action.conversation = await this.conversationOf(action.cardId).catch(() => undefined);
     const inboxId = `card:${callbackId}`;

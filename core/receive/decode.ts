@@ -1,11 +1,18 @@
 import type { CardAction, InboundMessage } from '../messages/inbound.js';
 
+/** A JSON object as received: nothing about its fields is known until checked. */
+export type JsonObject = Record<string, unknown>;
+
+const isObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** The value when it is a string, else undefined (a wrong type is dropped, not passed on). */
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
 /**
  * What is wrong with a robot message payload (docs/dingtalk-protocol.md §2), or undefined: the
  * fields the bot reads must have their documented types, so a message that was accepted
  * always decodes (a payload that cannot is refused, or dead-lettered, never replayed forever).
  */
-export function robotMessageProblem(d: Record<string, any>): string | undefined {
+export function robotMessageProblem(d: JsonObject): string | undefined {
   if (typeof d.msgId !== 'string' || !d.msgId) return 'msgId must be a non-empty string';
   if (typeof d.conversationId !== 'string' || !d.conversationId)
     return 'conversationId must be a non-empty string';
@@ -19,50 +26,50 @@ export function robotMessageProblem(d: Record<string, any>): string | undefined 
   ];
   for (const f of optionalStrings)
     if (d[f] !== undefined && d[f] !== null && typeof d[f] !== 'string') return `${f} must be a string`;
-  if (d.text !== undefined && (typeof d.text !== 'object' || d.text === null || Array.isArray(d.text)))
-    return 'text must be an object';
-  if (d.text?.content !== undefined && typeof d.text.content !== 'string')
+  if (d.text !== undefined && !isObject(d.text)) return 'text must be an object';
+  if (isObject(d.text) && d.text.content !== undefined && typeof d.text.content !== 'string')
     return 'text.content must be a string';
   if (d.atUsers !== undefined && d.atUsers !== null) {
     if (!Array.isArray(d.atUsers)) return 'atUsers must be an array';
     for (const [i, u] of d.atUsers.entries())
-      if (!u || typeof u !== 'object' || typeof u.dingtalkId !== 'string')
+      if (!isObject(u) || typeof u.dingtalkId !== 'string')
         return `atUsers[${i}] must be an object with a dingtalkId`;
   }
   return undefined;
 }
 
 /** A robot message payload (docs/dingtalk-protocol.md §2), Stream `data` or HTTP body, normalized. */
-export function decodeRobotMessage(d: Record<string, any>, via: string): InboundMessage {
+export function decodeRobotMessage(d: JsonObject, via: string): InboundMessage {
   const problem = robotMessageProblem(d);
   if (problem) throw new UndecodableMessage(problem);
   const group = String(d.conversationType) === '2';
-  const botId = d.chatbotUserId;
+  const botId = str(d.chatbotUserId);
+  // Checked by robotMessageProblem: objects with a string dingtalkId.
   const atUsers = (Array.isArray(d.atUsers) ? d.atUsers : []) as Array<{
     dingtalkId: string;
-    staffId?: string;
+    staffId?: unknown;
   }>;
-  const msgType = String(d.msgtype ?? 'text');
+  const msgType = str(d.msgtype) ?? 'text';
   // Voice messages come with DingTalk's recognition: treat it as typed text.
   const text =
     msgType === 'text'
-      ? String(d.text?.content ?? '')
+      ? (str(isObject(d.text) ? d.text.content : undefined) ?? '')
       : msgType === 'audio'
-        ? String(d.content?.recognition ?? '')
+        ? (str(isObject(d.content) ? d.content.recognition : undefined) ?? '')
         : '';
   return {
     id: String(d.msgId),
     conversation: {
       id: String(d.conversationId),
       type: group ? 'group' : 'direct',
-      title: d.conversationTitle,
+      title: str(d.conversationTitle),
     },
     sender: {
-      userId: String(d.senderStaffId ?? ''),
-      dingtalkId: d.senderId,
-      nick: String(d.senderNick ?? ''),
+      userId: str(d.senderStaffId) ?? '',
+      dingtalkId: str(d.senderId),
+      nick: str(d.senderNick) ?? '',
       isAdmin: d.isAdmin === true,
-      corpId: d.senderCorpId,
+      corpId: str(d.senderCorpId),
     },
     // The @Bot is already removed by DingTalk (a leading space remains); mentions are read
     // from atUsers, never from the text.
@@ -70,19 +77,19 @@ export function decodeRobotMessage(d: Record<string, any>, via: string): Inbound
     msgType: msgType === 'audio' && text ? 'text' : msgType,
     mentions: atUsers
       .filter((u) => u.dingtalkId !== botId)
-      .map((u) => ({ dingtalkId: u.dingtalkId, userId: u.staffId || undefined })),
+      .map((u) => ({ dingtalkId: u.dingtalkId, userId: str(u.staffId) || undefined })),
     receivedAt: Number(d.createAt ?? d.createA ?? Date.now()),
     reply: {
-      sessionWebhook: d.sessionWebhook,
+      sessionWebhook: str(d.sessionWebhook),
       sessionWebhookExpiresAt: Number(d.sessionWebhookExpiredTime) || undefined,
-      robotCode: d.robotCode,
+      robotCode: str(d.robotCode),
     },
     via,
   };
 }
 
 /** A card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` is a JSON string with the button's params. */
-export function decodeCardCallback(d: Record<string, any>, id: string, via: string): CardAction {
+export function decodeCardCallback(d: JsonObject, id: string, via: string): CardAction {
   let params: Record<string, string> = {};
   try {
     const content = JSON.parse(String(d.content ?? d.value ?? '{}')) as {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DingTalkEvent } from '../messages/inbound.js';
-import { decodeRobotMessage, UndecodableMessage } from './decode.js';
+import { decodeRobotMessage, type JsonObject, UndecodableMessage } from './decode.js';
 import type { Inbox } from './inbox.js';
 import type { InboundSink } from './transport.js';
 
@@ -21,7 +21,7 @@ export class InboundIntake {
    * Records a robot message payload. Returns its inbox id when it is new, undefined for a
    * duplicate; throws when it could not be stored (then DingTalk must not be told it arrived).
    */
-  async acceptRobot(data: Record<string, any>): Promise<string | undefined> {
+  async acceptRobot(data: JsonObject): Promise<string | undefined> {
     if (data.errMsg)
       this.log.warn(
         { errMsg: data.errMsg },
@@ -37,7 +37,7 @@ export class InboundIntake {
     return (await this.inbox.accept(id, 'event', event)) ? id : undefined;
   }
 
-  handleRobot(id: string, data: Record<string, any>): Promise<void> {
+  handleRobot(id: string, data: JsonObject): Promise<void> {
     return this.handle(id, () => this.sink.message(decodeRobotMessage(data, this.via)));
   }
 
@@ -72,7 +72,7 @@ export class InboundIntake {
     if (!entries.length) return;
     this.log.warn({ count: entries.length }, `${this.via}: handling messages accepted before the last stop`);
     for (const e of entries) {
-      if (e.kind === 'robot') void this.handleRobot(e.id, e.payload as Record<string, any>);
+      if (e.kind === 'robot') void this.handleRobot(e.id, e.payload as JsonObject);
       else if (e.kind === 'event') void this.handleEvent(e.id, e.payload as DingTalkEvent);
       else await this.inbox.done(e.id);
     }

@@ -39,7 +39,7 @@ export interface BotOptions {
    */
   transports?: (c: DependencyContainer) => Transport[];
   /** Plugins passed as objects (tests, embedding), in addition to those in config. */
-  plugins?: PluginDefinition<any>[];
+  plugins?: PluginDefinition[];
   logDestination?: pino.DestinationStream;
   clock?: () => number;
   /** Open the HTTP port (default true). */

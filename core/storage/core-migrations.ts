@@ -1,4 +1,3 @@
-import type { Kysely } from 'kysely';
 import { isPostgres } from './database.js';
 import type { MigrationList } from './migrations.js';
 import { withAutoId } from './schema-helpers.js';

@@ -31,7 +31,8 @@ export interface CoreTables {
     conversation_key: string;
     /** JSON. */
     payload: string;
-    status: string;
+    /** OutboxStatus: `sending` marks a row a delivery attempt was under way for. */
+    status: 'pending' | 'sending' | 'sent' | 'dead';
     attempts: Generated<number>;
     next_attempt_at: number;
     last_error: string | null;

@@ -1,4 +1,5 @@
 import {
+  type AnyCommandSpec,
   type CommandContext,
   type CommandSpec,
   card,
@@ -63,7 +64,7 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
   });
   const tasks = Object.entries(ctx.config.tasks);
 
-  const subcommand = (name: string, task: TaskConfig): CommandSpec<any, any> => {
+  const subcommand = (name: string, task: TaskConfig): AnyCommandSpec => {
     const params = Object.entries(task.params);
     const args: ValueSpec[] =
       task.kind === 'agent'

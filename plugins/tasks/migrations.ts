@@ -1,5 +1,4 @@
 import { type MigrationList, withAutoId } from 'dingops';
-import type { Kysely } from 'kysely';
 
 export const tasksMigrations: MigrationList = {
   '0001_tasks': {

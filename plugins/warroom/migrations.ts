@@ -1,5 +1,4 @@
 import type { MigrationList } from 'dingops';
-import type { Kysely } from 'kysely';
 
 export const warroomMigrations: MigrationList = {
   '0001_warroom': {

@@ -23,7 +23,7 @@ export interface SimBotOptions {
   dingtalk?: string;
   /** Extra lines under `access:` (indented by two spaces), e.g. `commands:` rules. */
   access?: string;
-  plugins?: PluginDefinition<any>[];
+  plugins?: PluginDefinition[];
   sim?: SimulatorOptions;
   env?: Record<string, string>;
   /** Reuse a running simulator. */

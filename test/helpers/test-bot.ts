@@ -25,7 +25,7 @@ export interface TestBotOptions {
   /** A config file instead of `yaml` (relative plugin paths resolve against its folder). */
   file?: string;
   env?: Record<string, string>;
-  plugins?: PluginDefinition<any>[];
+  plugins?: PluginDefinition[];
   storageUrl?: string;
   clock?: () => number;
   keepStorage?: boolean;

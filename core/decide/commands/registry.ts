@@ -1,12 +1,12 @@
 import { token } from '../../util/di-token.js';
 import { didYouMean } from '../../util/did-you-mean.js';
 import type { Disposer } from '../../util/disposer.js';
-import type { CommandSpec } from './spec.js';
+import type { AnyCommandSpec } from './spec.js';
 import type { Token } from './tokenize.js';
 
 /** A registered command with where it came from and its full path. */
 export interface CommandNode {
-  spec: CommandSpec<any, any>;
+  spec: AnyCommandSpec;
   /** Owning plugin (`core` for built-ins); help groups by it. */
   owner: string;
   /** `alerts silence add` */
@@ -31,7 +31,7 @@ export class CommandRegistry {
   private readonly index = new Map<string, CommandNode>();
 
   /** Adds a top-level command (with its subcommands); the disposer removes it again. */
-  register(spec: CommandSpec<any, any>, owner: string): Disposer {
+  register(spec: AnyCommandSpec, owner: string): Disposer {
     const node = this.build(spec, owner);
     for (const name of [spec.name, ...(spec.aliases ?? [])].map((n) => n.toLowerCase())) {
       const existing = this.index.get(name);
@@ -49,7 +49,7 @@ export class CommandRegistry {
     };
   }
 
-  private build(spec: CommandSpec<any, any>, owner: string, parent?: CommandNode): CommandNode {
+  private build(spec: AnyCommandSpec, owner: string, parent?: CommandNode): CommandNode {
     if (!/^[a-z][a-z0-9-]*$/i.test(spec.name))
       throw new CommandConflictError(`invalid command name '${spec.name}' (letters, digits, -)`);
     const node: CommandNode = {

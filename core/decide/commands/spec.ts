@@ -75,10 +75,18 @@ export interface CommandSpec<
   sideEffects?: boolean;
   /** Ask before running unless `--yes` is given. */
   confirm?: boolean | I18nText;
+  // biome-ignore lint/suspicious/noExplicitAny: subcommands have argument shapes of their own (see AnyCommandSpec)
   subcommands?: readonly CommandSpec<any, any>[];
   hidden?: boolean;
   handler?: (ctx: CommandContext<ArgsOf<A, O>>) => CommandResult | Promise<CommandResult>;
 }
+
+/**
+ * A command of whatever arguments, as the registry stores it: a handler takes its own
+ * argument types, and function parameters are contravariant, so only `any` erases them.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: erases each handler's own argument types for storage (see above)
+export type AnyCommandSpec = CommandSpec<any, any>;
 
 type BaseValue<S> = S extends { type: 'int' | 'number' | 'duration' }
   ? number

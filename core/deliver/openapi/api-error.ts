@@ -1,3 +1,4 @@
+import type { JsonBody } from './http-json.js';
 /** What kind of failure a DingTalk API call had, so callers and diagnostics know what to do. */
 export type ApiErrorKind =
   /** Too many calls (QPS): retry after a short wait. */
@@ -35,10 +36,13 @@ export class DingTalkApiError extends Error {
 }
 
 /** Classifies a new-API error body `{code, message, accessdenieddetail}` with its HTTP status. */
-export function classifyNewApi(api: string, status: number, body: any): DingTalkApiError {
+export function classifyNewApi(api: string, status: number, body: JsonBody): DingTalkApiError {
   const code = String(body?.code ?? '');
   const message = String(body?.message ?? `HTTP ${status}`);
-  const scopes: string[] = body?.accessdenieddetail?.requiredScopes ?? [];
+  const detail = body?.accessdenieddetail;
+  const scopes = stringsOf(
+    typeof detail === 'object' && detail !== null ? (detail as JsonBody)?.requiredScopes : undefined,
+  );
   let kind: ApiErrorKind;
   if (/QpsLimit|send\.too\.fast|tooFast|Throttl/i.test(code)) kind = 'throttled';
   else if (/ApiCountLimitForOrg/.test(code)) kind = 'quota';
@@ -50,11 +54,11 @@ export function classifyNewApi(api: string, status: number, body: any): DingTalk
 }
 
 /** Classifies a legacy-API body `{errcode, errmsg, sub_code}` (HTTP 200). */
-export function classifyLegacy(api: string, body: any): DingTalkApiError {
+export function classifyLegacy(api: string, body: JsonBody): DingTalkApiError {
   const errcode = Number(body?.errcode);
   const sub = String(body?.sub_code ?? '');
   const message = String(body?.sub_msg || body?.errmsg || 'unknown error');
-  const scopes: string[] = body?.requiredScopes ?? [];
+  const scopes = stringsOf(body?.requiredScopes);
   let kind: ApiErrorKind;
   if ([90018, 90002, 90006, 90005, 90019, 660026].includes(errcode)) kind = 'throttled';
   else if (errcode === 90020) kind = 'quota';
@@ -65,4 +69,9 @@ export function classifyLegacy(api: string, body: any): DingTalkApiError {
   else if (errcode === 15 || (errcode === 88 && !sub) || errcode === -1) kind = 'transient';
   else kind = 'invalid';
   return new DingTalkApiError(kind, api, String(errcode), message, 200, scopes);
+}
+
+/** The strings of a list in an error body (a scope list of another shape is no scope list). */
+function stringsOf(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 }

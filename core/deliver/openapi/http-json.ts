@@ -1,10 +1,14 @@
 import http from 'node:http';
 import https from 'node:https';
 
+/** A JSON object body, or undefined when there was none (or it was no object). */
+export type JsonBody = Record<string, unknown> | undefined;
+
 export interface HttpReply {
   status: number;
   ok: boolean;
-  json: any;
+  /** The parsed body: whatever DingTalk (or something in between) sent; check before use. */
+  json: JsonBody;
 }
 
 /**
@@ -53,9 +57,13 @@ export function httpJson(
   });
 }
 
-function parseJson(text: string): any {
+function parseJson(text: string): JsonBody {
   try {
-    return text ? JSON.parse(text) : undefined;
+    const value: unknown = text ? JSON.parse(text) : undefined;
+    // A body that is JSON but no object (a number, a list) is as unusable as no body.
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return { message: text.slice(0, 200) };
   }

@@ -67,7 +67,8 @@ export class OpenApiClient {
       body: JSON.stringify({ appKey: this.options.clientId, appSecret: this.options.clientSecret }),
     });
     const body = res.json;
-    if (!res.ok || !body?.accessToken) throw classifyNewApi('oauth2/accessToken', res.status, body);
+    if (!res.ok || typeof body?.accessToken !== 'string' || !body.accessToken)
+      throw classifyNewApi('oauth2/accessToken', res.status, body);
     this.token = { value: body.accessToken, expiresAt: this.now() + Number(body.expireIn ?? 7200) * 1000 };
     return this.token.value;
   }
@@ -87,7 +88,12 @@ export class OpenApiClient {
   }
 
   /** One OpenAPI call: token, QPS, classification, one token refresh on an auth error. */
-  async call<T = any>(style: Style, method: 'GET' | 'POST' | 'PUT', path: string, body: unknown): Promise<T> {
+  async call<T = unknown>(
+    style: Style,
+    method: 'GET' | 'POST' | 'PUT',
+    path: string,
+    body: unknown,
+  ): Promise<T> {
     const api = path.replace(/^\/(v1\.0\/|topapi\/)/, '');
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();

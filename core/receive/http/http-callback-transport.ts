@@ -5,7 +5,7 @@ import type { DingTalkEvent } from '../../messages/inbound.js';
 import type { ReplayGuard } from '../../storage/replay-guard.js';
 import { nestedDeeperThan } from '../../util/json-depth.js';
 import type { CardCallbacks } from '../card-callbacks.js';
-import { robotMessageProblem } from '../decode.js';
+import { type JsonObject, robotMessageProblem } from '../decode.js';
 import type { InboundIntake } from '../inbound-intake.js';
 import type { Transport, TransportState } from '../transport.js';
 import { type CallbackCrypto, CallbackCryptoError } from './callback-crypto.js';
@@ -316,7 +316,7 @@ function header(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
 }
 
-function parseObject(body: unknown, what: string): Record<string, any> {
+function parseObject(body: unknown, what: string): JsonObject {
   if (typeof body !== 'string' || !body.trim())
     throw new Refusal(400, 'empty-body', `the ${what} body is empty`);
   let value: unknown;
@@ -330,7 +330,7 @@ function parseObject(body: unknown, what: string): Record<string, any> {
   // DingTalk's bodies are a few levels deep; storing a deeper one would overflow the stack.
   if (nestedDeeperThan(value, 16))
     throw new Refusal(400, 'too-deep', `the ${what} body is nested more than 16 levels deep`);
-  return value as Record<string, any>;
+  return value as JsonObject;
 }
 
 /** A decrypted HTTP event as the same typed event a Stream `EVENT` frame gives (docs/dingtalk-protocol.md §4.10). */

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DingTalkEvent } from '../../messages/inbound.js';
 import { backoffMs } from '../../util/backoff.js';
 import type { CardCallbacks } from '../card-callbacks.js';
+import type { JsonObject } from '../decode.js';
 import type { InboundIntake } from '../inbound-intake.js';
 import type { Transport, TransportState } from '../transport.js';
 import { routeSdkConsole } from './sdk-console.js';
@@ -150,7 +151,7 @@ export class StreamTransport implements Transport {
 
   private async onRobotMessage(frame: DWClientDownStream): Promise<void> {
     const client = this.client!;
-    let data: Record<string, any>;
+    let data: JsonObject;
     try {
       data = JSON.parse(frame.data);
     } catch {
@@ -210,7 +211,7 @@ export class StreamTransport implements Transport {
   /** A card button click: answered on the socket with the card's new data. */
   private async onCardCallback(frame: DWClientDownStream): Promise<void> {
     const client = this.client!;
-    let data: Record<string, any>;
+    let data: JsonObject;
     try {
       data = JSON.parse(frame.data);
     } catch {
