@@ -183,7 +183,7 @@ export async function createTestBot(options: TestBotOptions = {}): Promise<TestB
   const sim = options.simulator ?? (await startSimulator({ pingIntervalMs: 0, ...options.sim }));
   const ownStore = !options.storageUrl;
   const dir = ownStore ? mkdtempSync(join(tmpdir(), 'dingops-testbot-')) : undefined;
-  const storageUrl = options.storageUrl ?? `sqlite:${join(dir!, 'bot.db')}`;
+  const storageUrl = options.storageUrl ?? `sqlite:${join(dir ?? tmpdir(), 'bot.db')}`;
   const logs: string[] = [];
   const port = options.mode === 'http' ? await freePort() : 0;
   const make = () => startBotOnSimulator(sim, { ...options, storageUrl, port, logs: new Lines(logs) });

@@ -15,7 +15,7 @@ export function helpCommand(help: HelpBuilder, registry: CommandRegistry) {
       const node = registry.get(topic);
       if (!node || node.spec.hidden || !help.may(ctx.caller, ctx.message.conversation, node)) {
         const suggestions = registry.suggest(
-          topic.split(/\s+/)[0]!,
+          topic.split(/\s+/)[0] ?? '',
           help.permitted(ctx.caller, ctx.message.conversation),
         );
         return suggestions.length

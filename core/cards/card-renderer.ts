@@ -89,10 +89,7 @@ export class CardRenderer {
 }
 
 function firstLine(s: string): string {
-  return s
-    .split('\n', 1)[0]!
-    .replace(/^#+\s*/, '')
-    .slice(0, 60);
+  return (s.split('\n', 1)[0] ?? '').replace(/^#+\s*/, '').slice(0, 60);
 }
 
 export type { Card };

@@ -7,8 +7,7 @@ import { truncateMarkdown, utf8Length } from '../util/bytes.js';
 export function fitLines(lines: string[], maxBytes: number, moreLine: (n: number) => string): string {
   const out: string[] = [];
   let used = 0;
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!;
+  for (const [i, line] of lines.entries()) {
     const size = utf8Length(line) + 1;
     const reserve = i < lines.length - 1 ? utf8Length(moreLine(lines.length - i)) + 1 : 0;
     if (used + size + reserve > maxBytes) {

@@ -15,26 +15,29 @@ export interface RobotMessage {
  * action card without buttons is just markdown.
  */
 export function renderActionCard(card: Card, ctx: RenderContext): RobotMessage | undefined {
-  const links = (card.buttons ?? []).filter((b) => b.url).slice(0, LIMITS.actionCardButtons);
-  if (!links.length) return undefined;
+  const links = (card.buttons ?? [])
+    .flatMap((b) => (b.url ? [{ ...b, url: b.url }] : []))
+    .slice(0, LIMITS.actionCardButtons);
+  const [first] = links;
+  if (!first) return undefined;
   const withoutLinks = { ...card, buttons: (card.buttons ?? []).filter((b) => !b.url) };
   const md = renderMarkdown(withoutLinks, ctx);
   if (links.length === 1) {
-    const b = links[0]!;
+    const b = first;
     return {
       msgKey: 'sampleActionCard',
       msgParam: {
         title: md.title,
         text: md.text,
         singleTitle: ctx.text(b.text, ctx.locale),
-        singleURL: b.url!,
+        singleURL: b.url,
       },
     };
   }
   const msgParam: Record<string, string> = { title: md.title, text: md.text };
   links.forEach((b, i) => {
     msgParam[`actionTitle${i + 1}`] = ctx.text(b.text, ctx.locale);
-    msgParam[`actionURL${i + 1}`] = b.url!;
+    msgParam[`actionURL${i + 1}`] = b.url;
   });
   return { msgKey: `sampleActionCard${links.length}`, msgParam };
 }
@@ -49,7 +52,10 @@ export function actionCardWebhookBody(msg: RobotMessage): Record<string, unknown
     };
   }
   const btns: Array<{ title: string; actionURL: string }> = [];
-  for (let i = 1; p[`actionTitle${i}`]; i++)
-    btns.push({ title: p[`actionTitle${i}`]!, actionURL: p[`actionURL${i}`]! });
+  for (let i = 1; ; i++) {
+    const title = p[`actionTitle${i}`];
+    if (!title) break;
+    btns.push({ title, actionURL: p[`actionURL${i}`] ?? '' });
+  }
   return { msgtype: 'actionCard', actionCard: { title: p.title, text: p.text, btnOrientation: '0', btns } };
 }

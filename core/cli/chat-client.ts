@@ -150,7 +150,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
             content: string;
             outTrackId?: string;
             buttons: SimButton[];
-          }>('POST', `/cards/${encodeURIComponent(lastCard.cardId!)}/actions`, {
+          }>('POST', `/cards/${encodeURIComponent(lastCard.cardId ?? '')}/actions`, {
             sender: user,
             params: b.params ?? {},
           });

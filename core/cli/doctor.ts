@@ -40,19 +40,21 @@ export async function doctor(
     },
   });
   const only = values.only ? values.only.split(',') : undefined;
-  let results: CheckResult[];
   let config: LoadedConfig | undefined;
+  let configProblem: CheckResult | undefined;
   try {
     config = loadConfig({ file: values.config });
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
-    results = [{ id: 'config', severity: 'error', message: err.message, where: err.file }];
+    configProblem = { id: 'config', severity: 'error', message: err.message, where: err.file };
   }
   const i18n = new I18n(config?.core.locale ?? 'en');
   i18n.add({ en, 'zh-CN': zhCN });
-  if (config)
-    results = (await fromRunningBot(config, values.fresh, only)) ?? (await here(config, values.fresh, only));
-  const list = results!;
+  const list = config
+    ? ((await fromRunningBot(config, values.fresh, only)) ?? (await here(config, values.fresh, only)))
+    : configProblem
+      ? [configProblem]
+      : [];
   out(values.json ? resultsJson(list) : formatResults(list, (k, v) => i18n.t(k, v)));
   return exitCodeOf(list);
 }

@@ -15,7 +15,7 @@ export function pluginNew(args: string[], out: NodeJS.WritableStream = process.s
     return 2;
   }
   const dirFlag = args.indexOf('--dir');
-  const dir = resolve(dirFlag >= 0 && args[dirFlag + 1] ? args[dirFlag + 1]! : name);
+  const dir = resolve((dirFlag >= 0 ? args[dirFlag + 1] : undefined) || name);
   if (existsSync(dir) && existsSync(join(dir, 'package.json'))) {
     process.stderr.write(`${dir} already has a package.json: choose another name or --dir\n`);
     return 1;

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import type { DingTalkConfig } from '../config/core-schema.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
-import { callbackUrl } from '../config/public-url.js';
+import { callbackUrl, requirePublicUrl } from '../config/public-url.js';
 import { CallbackCrypto, randomAlnum } from '../receive/http/callback-crypto.js';
 import { robotCallbackSign } from '../receive/http/robot-signature.js';
 import { ConfigurableDWClient, GatewayError } from '../receive/stream/stream-client.js';
@@ -37,7 +37,9 @@ export async function register(
     );
     return 1;
   }
-  return d.mode === 'http' ? registerHttp(d, config.core.server.publicUrl!, out) : registerStream(d, out);
+  return d.mode === 'http'
+    ? registerHttp(d, requirePublicUrl(config.core.server), out)
+    : registerStream(d, out);
 }
 
 async function registerStream(d: DingTalkConfig, out: Out): Promise<number> {

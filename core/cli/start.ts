@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
-import { callbackUrl } from '../config/public-url.js';
+import { callbackUrl, requirePublicUrl } from '../config/public-url.js';
 import type { StatusBoard } from '../observe/status.js';
 import { StatusToken } from '../observe/status.js';
 import { randomAlnum } from '../receive/http/callback-crypto.js';
@@ -130,7 +130,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
   process.once('SIGINT', () => void stop('SIGINT'));
   if (sim && d.mode === 'http') {
     // What an operator pastes into the developer console, done on the simulated one.
-    const publicUrl = config.core.server.publicUrl!;
+    const publicUrl = requirePublicUrl(config.core.server);
     const app = await sim.client.api.updateApp(DEMO_APP.clientId, {
       mode: 'http',
       callbackUrl: callbackUrl(publicUrl, d.callbacks.robot),

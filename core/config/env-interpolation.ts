@@ -40,9 +40,9 @@ export function interpolateEnv(
         EXPR,
         (whole, name: string | undefined, fallback: string | undefined) => {
           if (whole === '$${') return '${';
-          const value = env[name!];
-          if (value !== undefined && value !== '') {
-            vars.push(name!);
+          const value = name === undefined ? undefined : env[name];
+          if (name !== undefined && value !== undefined && value !== '') {
+            vars.push(name);
             return value;
           }
           if (fallback !== undefined) return fallback;

@@ -27,11 +27,13 @@ export function applyEnvOverrides(
     const value = env[name];
     if (value === undefined || value === '') continue;
     let node = raw;
+    const leaf = path.at(-1);
+    if (leaf === undefined) continue;
     for (const key of path.slice(0, -1)) {
       if (!node[key] || typeof node[key] !== 'object') node[key] = {};
       node = node[key] as Record<string, unknown>;
     }
-    node[path.at(-1)!] = type === 'number' && /^\d+$/.test(value) ? Number(value) : value;
+    node[leaf] = type === 'number' && /^\d+$/.test(value) ? Number(value) : value;
     applied[path.join('.')] = name;
   }
   return applied;

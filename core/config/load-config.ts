@@ -140,10 +140,7 @@ function pluginEntries(section: CoreConfig['plugins']): PluginEntry[] {
 }
 
 function lastKey(path: string): string {
-  return path
-    .split('.')
-    .pop()!
-    .replace(/\[\d+\]$/, '');
+  return (path.split('.').pop() ?? '').replace(/\[\d+\]$/, '');
 }
 
 function collectLiteralSecrets(value: unknown, path: string[], fromEnv: Set<string>, out: string[]): void {

@@ -22,3 +22,12 @@ function isLoopback(host: string): boolean {
 export function callbackUrl(publicUrl: string, path: string): string {
   return `${publicUrl.replace(/\/+$/, '')}${path}`;
 }
+
+/**
+ * `server.publicUrl`, which HTTP mode needs: the config schema requires it there, so a
+ * missing one here is a bug in the caller, reported as such rather than sent to DingTalk.
+ */
+export function requirePublicUrl(server: { publicUrl?: string }): string {
+  if (!server.publicUrl) throw new Error('server.publicUrl is required in HTTP mode (dingtalk.mode: http)');
+  return server.publicUrl;
+}

@@ -30,7 +30,7 @@ export class YamlSource {
       visit(this.doc, {
         Scalar(_key, node) {
           if (typeof node.value === 'string' && node.value.includes(PLACEHOLDER))
-            node.value = node.value.replace(PLACEHOLDERS, (_m, i: string) => expressions[Number(i)]!);
+            node.value = node.value.replace(PLACEHOLDERS, (_m, i: string) => expressions[Number(i)] ?? '');
         },
       });
   }
@@ -40,7 +40,7 @@ export class YamlSource {
   syntaxProblems(): ConfigProblem[] {
     return [...this.doc.errors, ...this.doc.warnings].map((e) => ({
       path: '',
-      message: e.message.split('\n')[0]!,
+      message: e.message.split('\n')[0] ?? e.message,
       line: e.linePos?.[0]?.line,
     }));
   }

@@ -36,7 +36,8 @@ export function zodProblems(
       issue.errors.length
     ) {
       // Report the branch that got furthest rather than "invalid input".
-      const best = [...(issue.errors as z.core.$ZodIssue[][])].sort((a, b) => maxDepth(b) - maxDepth(a))[0]!;
+      const best =
+        [...(issue.errors as z.core.$ZodIssue[][])].sort((a, b) => maxDepth(b) - maxDepth(a))[0] ?? [];
       const nested = {
         issues: best.map((i) => ({ ...i, path: [...issue.path, ...i.path] })),
       } as unknown as z.ZodError;

@@ -169,8 +169,7 @@ export class AuditLog {
       const rows = await query.execute();
       for (const row of rows) {
         const entries = decodeSegment(row.data as Buffer);
-        for (let i = entries.length - 1; i >= 0; i--) {
-          const e = entries[i]!;
+        for (const e of entries.toReversed()) {
           if (q.actorId && e.actorId !== q.actorId) continue;
           if (q.command && e.command !== q.command) continue;
           if (q.since && e.at < q.since) continue;
@@ -179,7 +178,7 @@ export class AuditLog {
         }
       }
       if (rows.length < PAGE) break;
-      before = Number(rows.at(-1)!.id);
+      before = Number(rows.at(-1)?.id);
     }
     return out;
   }
@@ -219,8 +218,7 @@ function encodeSegment(batch: AuditEntry[]) {
   const actors = new Set<string>();
   const commands = new Set<string>();
   const rows = new Array<unknown[]>(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const e = batch[i]!;
+  for (const [i, e] of batch.entries()) {
     if (e.at > last) last = e.at;
     actors.add(e.actorId);
     commands.add(e.command);
@@ -260,11 +258,11 @@ function decodeSegment(data: Buffer): AuditEntry[] {
   return seg.e.map((r) => ({
     at: seg.t0 + (r[0] as number),
     kind: s(r[1]) as AuditEntry['kind'],
-    actorId: s(r[2])!,
+    actorId: s(r[2]) ?? '',
     actorNick: s(r[3]),
     conversationId: s(r[4]),
     conversationType: s(r[5]),
-    command: s(r[6])!,
+    command: s(r[6]) ?? '',
     outcome: s(r[7]) as AuditOutcome,
     via: s(r[8]),
     durationMs: r[9] === -1 ? undefined : (r[9] as number) / 1000,

@@ -155,7 +155,7 @@ export class Outbox {
       (r) => r.kind === kind && r.cardId === cardId,
     );
     // Only a row not being delivered right now may be replaced.
-    if (queued && !(this.active.has(conversationKey) && this.queues.get(conversationKey)![0] === queued)) {
+    if (queued && !(this.active.has(conversationKey) && this.queues.get(conversationKey)?.[0] === queued)) {
       await this.db
         .updateTable('outbox')
         .set({ payload: JSON.stringify(payload) })
@@ -202,8 +202,8 @@ export class Outbox {
     const q = this.queues.get(key);
     if (!q) return;
     let delivered = 0;
-    while (q.length && q[0]!.nextAttemptAt <= this.now() && !this.stopped) {
-      if (!(await this.attempt(q[0]!))) return;
+    for (let row = q[0]; row && row.nextAttemptAt <= this.now() && !this.stopped; row = q[0]) {
+      if (!(await this.attempt(row))) return;
       q.shift();
       // Fairness: a busy conversation gives its lane up now and then to waiting ones.
       if (++delivered >= 8 && this.waiting.size) {

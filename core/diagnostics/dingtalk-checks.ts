@@ -121,7 +121,8 @@ export function dingtalkChecks(d: CoreCheckDeps): DiagnosticCheck[] {
       slow: true,
       run: async (ctx) => {
         const { t } = ctx;
-        if (!d.api || !hasCredentials) return [];
+        const api = d.api;
+        if (!api || !hasCredentials) return [];
         const seen = d.seenMissing();
         const out: CheckResult[] = [];
         for (const need of d.permissions()) {
@@ -151,7 +152,7 @@ export function dingtalkChecks(d: CoreCheckDeps): DiagnosticCheck[] {
             continue;
           }
           try {
-            const outcome = await ctx.probe(`scope:${need.scope}`, () => probePermission(d.api!, need.scope));
+            const outcome = await ctx.probe(`scope:${need.scope}`, () => probePermission(api, need.scope));
             out.push(
               outcome === 'missing'
                 ? { ...missing, message: t('doctor.permissions.missing', { scope: need.scope, by }) }

@@ -58,10 +58,11 @@ export function orgChecks(d: CoreCheckDeps): DiagnosticCheck[] {
             });
             continue;
           }
-          if (!d.api) continue;
+          const api = d.api;
+          if (!api) continue;
           const mobile = normalize(p.mobile);
           try {
-            const userId = await probe(`mobile:${mobile}`, () => d.api!.userIdByMobile(mobile));
+            const userId = await probe(`mobile:${mobile}`, () => api.userIdByMobile(mobile));
             out.push(
               userId
                 ? { id, severity: 'ok', message: t('doctor.people.found', { name: p.name, userId }) }

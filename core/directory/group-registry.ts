@@ -89,7 +89,8 @@ export class GroupRegistry {
     if (this.groups.has(ref)) return ref;
     const installed = [...this.groups.values()].filter((g) => g.installed);
     const byTitle = installed.filter((g) => g.title === ref);
-    if (byTitle.length === 1) return byTitle[0]!.openConversationId;
+    const [only] = byTitle;
+    if (only && byTitle.length === 1) return only.openConversationId;
     if (byTitle.length > 1)
       throw new GroupReferenceError(
         `group title '${ref}' matches ${byTitle.length} installed groups (${byTitle.map((g) => g.openConversationId).join(', ')}); use the openConversationId instead`,

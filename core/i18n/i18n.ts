@@ -23,7 +23,7 @@ const PLACEHOLDER = /\{(\w+)\}/g;
  * English and then to the key itself, so a gap shows up instead of crashing.
  */
 export class I18n {
-  private readonly catalogs = new Map<Locale, Map<string, string>>(LOCALES.map((l) => [l, new Map()]));
+  private readonly catalogs: Record<Locale, Map<string, string>> = { 'zh-CN': new Map(), en: new Map() };
 
   constructor(public defaultLocale: Locale = 'zh-CN') {}
 
@@ -35,8 +35,8 @@ export class I18n {
     const added: Array<[Map<string, string>, string, string]> = [];
     for (const locale of LOCALES) {
       const cat = catalogs[locale];
-      const target = this.catalogs.get(locale);
-      if (!cat || !target) continue;
+      const target = this.catalogs[locale];
+      if (!cat) continue;
       for (const [k, v] of Object.entries(cat)) {
         const key = namespace ? `${namespace}.${k}` : k;
         target.set(key, v);
@@ -49,15 +49,15 @@ export class I18n {
   }
 
   has(key: string, locale: Locale): boolean {
-    return this.catalogs.get(locale)!.has(key);
+    return this.catalogs[locale].has(key);
   }
 
   keys(locale: Locale): string[] {
-    return [...this.catalogs.get(locale)!.keys()];
+    return [...this.catalogs[locale].keys()];
   }
 
   t: Translate = (key, vars, locale = this.defaultLocale) => {
-    const template = this.catalogs.get(locale)!.get(key) ?? this.catalogs.get('en')!.get(key) ?? key;
+    const template = this.catalogs[locale].get(key) ?? this.catalogs.en.get(key) ?? key;
     if (!vars) return template;
     // A value that is itself a text to translate (`{ key }`) is rendered in the same language.
     return template.replace(PLACEHOLDER, (whole, name: string) => {
@@ -71,7 +71,7 @@ export class I18n {
   text(value: I18nText | undefined, locale: Locale = this.defaultLocale): string {
     if (value === undefined) return '';
     if (typeof value === 'string')
-      return this.catalogs.get(locale)!.has(value) || this.catalogs.get('en')!.has(value)
+      return this.catalogs[locale].has(value) || this.catalogs.en.has(value)
         ? this.t(value, undefined, locale)
         : value;
     if ('key' in value && typeof value.key === 'string')
@@ -83,7 +83,7 @@ export class I18n {
 
 /** Placeholders used by a template, to check that translations agree. */
 export function placeholders(template: string): string[] {
-  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!).sort();
+  return [...template.matchAll(PLACEHOLDER)].map((m) => m[1] ?? '').sort();
 }
 
 /** The DI token of the I18n. */

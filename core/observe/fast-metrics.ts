@@ -117,8 +117,8 @@ export class FastHistogram extends FastMetric {
       count: 0,
     }));
     for (let i = 0; i < this.buckets.length; i++) {
-      if (value <= this.buckets[i]!) {
-        s.counts[i]!++;
+      if (value <= (this.buckets[i] ?? Number.POSITIVE_INFINITY)) {
+        s.counts[i] = (s.counts[i] ?? 0) + 1;
         break;
       }
     }
@@ -131,7 +131,7 @@ export class FastHistogram extends FastMetric {
     for (const s of allOf(this.series)) {
       let cumulative = 0;
       this.buckets.forEach((le, i) => {
-        cumulative += s.counts[i]!;
+        cumulative += s.counts[i] ?? 0;
         out.push({ labels: { ...s.labels, le }, value: cumulative, metricName: `${this.name}_bucket` });
       });
       out.push({ labels: { ...s.labels, le: '+Inf' }, value: s.count, metricName: `${this.name}_bucket` });

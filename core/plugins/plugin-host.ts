@@ -146,9 +146,10 @@ export class PluginHost {
   async start(
     prepared: Array<{ def: PluginDefinition; entry: PluginEntry; config: unknown }>,
   ): Promise<void> {
-    const ordered = orderPlugins(prepared.map((p) => p.def));
-    for (const def of ordered) {
-      const p = prepared.find((x) => x.def === def)!;
+    const byDef = new Map(prepared.map((p) => [p.def, p]));
+    for (const def of orderPlugins(prepared.map((p) => p.def))) {
+      const p = byDef.get(def);
+      if (!p) continue;
       const blocked = (def.dependsOn ?? []).find((d) => this.records.get(d)?.state !== 'running');
       const record: PluginRecord = {
         name: def.name,

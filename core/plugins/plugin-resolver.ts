@@ -115,7 +115,11 @@ function checkApiRange(
   from: string | undefined,
   baseDir: string,
 ): void {
-  const pkgFile = file ? findPackageJson(dirname(file)) : findInstalledPackage(from!, baseDir);
+  const pkgFile = file
+    ? findPackageJson(dirname(file))
+    : from
+      ? findInstalledPackage(from, baseDir)
+      : undefined;
   if (!pkgFile) return;
   const range = (JSON.parse(readFileSync(pkgFile, 'utf8')) as { dingops?: { api?: string } }).dingops?.api;
   if (!range) return;

@@ -1,7 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import { RendererToken } from '../cards/card-renderer.js';
 import { CoreConfigToken } from '../config/core-schema.js';
-import { callbackUrl } from '../config/public-url.js';
+import { callbackUrl, requirePublicUrl } from '../config/public-url.js';
 import { actionFollowUp } from '../deliver/action-follow-up.js';
 import { MessengerToken } from '../deliver/messenger.js';
 import { OpenApiToken } from '../deliver/openapi/openapi-client.js';
@@ -71,8 +71,7 @@ export function httpTransport(c: DependencyContainer): HttpCallbackTransport {
     log.warn(
       'dingtalk.aesKey and dingtalk.token are not set: event subscription pushes (group installs, renames) will be refused',
     );
-  // The config schema requires server.publicUrl in HTTP mode.
-  const publicUrl = config.server.publicUrl ?? '';
+  const publicUrl = requirePublicUrl(config.server);
   const api = c.resolve(OpenApiToken);
   const apiSecret = cardApiSecret(d.clientSecret);
   return new HttpCallbackTransport(

@@ -60,7 +60,12 @@ export class WriteBatcher {
       }
       return;
     }
-    for (const [i, p] of batch.entries()) p.resolve(results[i]!);
+    // One result per query, in order (the transaction ran them all).
+    batch.forEach((p, i) => {
+      const r = results[i];
+      if (r) p.resolve(r);
+      else p.reject(new Error('write batch returned fewer results than queries'));
+    });
   }
 
   private run(query: CompiledQuery): WriteResult {

@@ -5,6 +5,6 @@
 export function capText(text: string, maxChars: number): string {
   if (text.length <= maxChars) return text;
   let end = maxChars - 1;
-  if (end > 0 && /[\uD800-\uDBFF]/.test(text[end - 1]!)) end--;
+  if (end > 0 && /[\uD800-\uDBFF]/.test(text.charAt(end - 1))) end--;
   return `${text.slice(0, end)}…`;
 }

@@ -19,7 +19,7 @@ export function parseDuration(text: string): number | undefined {
   while (rest.length) {
     const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d|w)/.exec(rest);
     if (!m) return undefined;
-    total += Number(m[1]) * UNIT_MS[m[2]!]!;
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? Number.NaN);
     rest = rest.slice(m[0].length);
   }
   return Number.isFinite(total) ? Math.round(total) : undefined;

@@ -98,7 +98,7 @@ export class CommandPipeline {
     }
     const resolved = this.registry.resolve(tokens);
     if (!resolved) {
-      const word = tokens[0]!.value;
+      const word = tokens[0]?.value ?? '';
       const suggestions = this.registry.suggest(word, this.help.permitted(caller, message.conversation));
       // Not a command, nor close to one: free text, for the plugins' fallback handlers.
       if (!suggestions.length && this.fallbacks.size) {
@@ -217,6 +217,9 @@ export class CommandPipeline {
     started = performance.now(),
     input = normalizeInput(message.text),
   ): Promise<void> {
+    // Nodes without a handler (command groups) answered with their subcommands before here.
+    const handler = node.spec.handler;
+    if (!handler) throw new Error(`command '${node.path}' has no handler`);
     const ctx = new CommandContextImpl(
       values,
       message,
@@ -227,7 +230,7 @@ export class CommandPipeline {
       this.messenger,
     );
     try {
-      const result = await node.spec.handler!(ctx as never);
+      const result = await handler(ctx as never);
       if (result !== undefined && result !== null) await this.replyTo(message, result as OutboundContent);
       this.record(message, caller, node.path, 'ok', started, { node, values, input });
     } catch (err) {

@@ -44,7 +44,7 @@ export class HelpBuilder {
       status: 'info',
       sections: owners.map((o) => ({
         title: o === 'core' ? t('help.coreGroup') : o,
-        items: byOwner.get(o)!,
+        items: byOwner.get(o) ?? [],
       })),
       footer: t('help.footer'),
     });

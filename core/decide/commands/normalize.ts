@@ -35,8 +35,8 @@ export function normalizeInput(text: string): string {
 
   let out = '';
   for (let i = 0; i < limited.length; i++) {
-    const ch = limited[i]!;
-    const c = ch.charCodeAt(0);
+    const c = limited.charCodeAt(i);
+    const ch = limited.charAt(i);
     if (c >= 0xff01 && c <= 0xff5e) out += String.fromCharCode(c - 0xfee0);
     else if (c === 0x3000 || c === 0x00a0 || (c >= 0x2000 && c <= 0x200a) || c === 0x202f || c === 0x205f)
       out += ' ';

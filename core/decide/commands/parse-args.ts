@@ -50,7 +50,8 @@ export function parseArgs(p: ParseInput): ParseResult {
   const restIndex = p.args.findIndex((a) => a.type === 'rest');
 
   for (let i = 0; i < p.tokens.length; i++) {
-    const tok = p.tokens[i]!;
+    const tok = p.tokens[i];
+    if (!tok) break;
     if (
       restIndex >= 0 &&
       positionals.length === restIndex &&
@@ -111,8 +112,7 @@ export function parseArgs(p: ParseInput): ParseResult {
   }
 
   let pi = 0;
-  for (let ai = 0; ai < p.args.length; ai++) {
-    const spec = p.args[ai]!;
+  for (const spec of p.args) {
     if (spec.type === 'rest') {
       if (restFrom) values[spec.name] = restText(p.input, restFrom, p.tokens);
       continue;
@@ -130,7 +130,7 @@ export function parseArgs(p: ParseInput): ParseResult {
       pi++;
     }
   }
-  if (pi < positionals.length) throw new ParseError('unexpectedArg', { value: positionals[pi]!.value });
+  if (pi < positionals.length) throw new ParseError('unexpectedArg', { value: positionals[pi]?.value ?? '' });
 
   for (const spec of p.args) {
     if (values[spec.name] !== undefined) continue;
@@ -170,7 +170,8 @@ function isOptionLike(
 }
 
 function restText(input: string, from: Token, tokens: Token[]): string {
-  const last = tokens.at(-1)!;
+  // `from` is one of `tokens`: there is a last one.
+  const last = tokens.at(-1) ?? from;
   // One quoted token: the user quoted the whole rest, take its unquoted value.
   if (from === last && from.quoted) return from.value;
   return input.slice(from.start, last.end).trim();

@@ -76,8 +76,8 @@ export class CommandRegistry {
     if (!node) return undefined;
     let i = 1;
     while (i < tokens.length && node.childIndex.size) {
-      const t = tokens[i]!;
-      if (t.quoted) break;
+      const t = tokens[i];
+      if (!t || t.quoted) break;
       const child: CommandNode | undefined = node.childIndex.get(t.value.toLowerCase());
       if (!child) break;
       node = child;
@@ -88,7 +88,7 @@ export class CommandRegistry {
 
   get(path: string): CommandNode | undefined {
     const parts = path.toLowerCase().split(/\s+/);
-    let node = this.index.get(parts[0]!);
+    let node = this.index.get(parts[0] ?? '');
     for (const p of parts.slice(1)) node = node?.childIndex.get(p);
     return node;
   }

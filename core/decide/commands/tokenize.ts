@@ -41,7 +41,7 @@ export function tokenize(input: string): Token[] {
       // a character at a time, so a long quoted or escaped token costs one pass.
       let run = i;
       while (i < n && !isSpace(input.charCodeAt(i))) {
-        const ch = input[i]!;
+        const ch = input.charAt(i);
         if (ch === '"' || ch === "'") {
           value += input.slice(run, i);
           quoted = true;

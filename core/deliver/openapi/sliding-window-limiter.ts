@@ -19,8 +19,14 @@ export class SlidingWindowLimiter {
   /** Milliseconds until one more call would be allowed (0 = now). */
   waitTime(): number {
     const t = this.now();
-    while (this.stamps.length && this.stamps[0]! <= t - this.windowMs) this.stamps.shift();
-    return this.stamps.length < this.limit ? 0 : this.stamps[0]! + this.windowMs - t;
+    for (
+      let oldest = this.stamps[0];
+      oldest !== undefined && oldest <= t - this.windowMs;
+      oldest = this.stamps[0]
+    )
+      this.stamps.shift();
+    const oldest = this.stamps[0];
+    return oldest === undefined || this.stamps.length < this.limit ? 0 : oldest + this.windowMs - t;
   }
 
   /** Resolves when the call may proceed; callers are served in order. */

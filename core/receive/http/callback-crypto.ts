@@ -85,7 +85,7 @@ export class CallbackCrypto {
       throw new CallbackCryptoError('bad-ciphertext', 'encrypt could not be decrypted');
     }
     // Like DingTalk's Java code: a pad byte outside 1..32 is not padding.
-    const pad = plain[plain.length - 1]!;
+    const pad = plain[plain.length - 1] ?? 0;
     if (pad >= 1 && pad <= PAD_BLOCK) plain = plain.subarray(0, plain.length - pad);
     if (plain.length < 20)
       throw new CallbackCryptoError('bad-ciphertext', 'decrypted text is shorter than its header');

@@ -60,8 +60,8 @@ export class StreamTransport implements Transport {
         { type: 'CALLBACK', topic: TOPIC_CARD },
       ],
     });
-    client.registerCallbackListener(TOPIC_ROBOT, (m) => void this.onRobotMessage(m));
-    client.registerCallbackListener(TOPIC_CARD, (m) => void this.onCardCallback(m));
+    client.registerCallbackListener(TOPIC_ROBOT, (m) => void this.onRobotMessage(client, m));
+    client.registerCallbackListener(TOPIC_CARD, (m) => void this.onCardCallback(client, m));
     client.eventHandler = (m) => this.onEvent(m);
     client.onAnyFrame = () => {
       this.current.lastFrameAt = Date.now();
@@ -73,15 +73,14 @@ export class StreamTransport implements Transport {
     };
     this.client = client;
     await this.intake.replayUnfinished();
-    this.connecting = this.connect();
+    this.connecting = this.connect(client);
     await this.connecting;
     const silence = this.options.silenceMs ?? 90_000;
     this.watchdog = setInterval(() => this.checkSilence(silence), Math.min(silence / 3, 10_000));
     this.watchdog.unref();
   }
 
-  private async connect(): Promise<void> {
-    const client = this.client!;
+  private async connect(client: ConfigurableDWClient): Promise<void> {
     this.current = { ...this.current, status: this.connections ? 'reconnecting' : 'connecting' };
     try {
       await client.getEndpoint();
@@ -97,12 +96,17 @@ export class StreamTransport implements Transport {
       this.scheduleReconnect(wait);
       return;
     }
+    // The SDK has its socket once _connect resolved.
+    const ws = client.ws;
+    if (!ws) {
+      this.scheduleReconnect(backoffMs(this.attempt++, 1_000, 60_000));
+      return;
+    }
     this.attempt = 0;
     this.connections++;
     this.lastError = undefined;
     this.current = { status: 'connected', lastFrameAt: Date.now() };
     this.log.info({ connections: this.connections }, 'stream: connected');
-    const ws = client.ws!;
     ws.on('pong', () => {
       this.current.lastFrameAt = Date.now();
     });
@@ -119,7 +123,7 @@ export class StreamTransport implements Transport {
     if (this.stopped) return;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = setTimeout(() => {
-      this.connecting = this.connect();
+      if (this.client) this.connecting = this.connect(this.client);
     }, ms);
     this.reconnectTimer.unref();
   }
@@ -149,8 +153,7 @@ export class StreamTransport implements Transport {
 
   // --- inbound
 
-  private async onRobotMessage(frame: DWClientDownStream): Promise<void> {
-    const client = this.client!;
+  private async onRobotMessage(client: ConfigurableDWClient, frame: DWClientDownStream): Promise<void> {
     let data: JsonObject;
     try {
       data = JSON.parse(frame.data);
@@ -209,8 +212,7 @@ export class StreamTransport implements Transport {
   }
 
   /** A card button click: answered on the socket with the card's new data. */
-  private async onCardCallback(frame: DWClientDownStream): Promise<void> {
-    const client = this.client!;
+  private async onCardCallback(client: ConfigurableDWClient, frame: DWClientDownStream): Promise<void> {
     let data: JsonObject;
     try {
       data = JSON.parse(frame.data);
