@@ -61,6 +61,7 @@ export type { KeyValueStore } from './storage/kv-store.js';
 export type { MigrationList } from './storage/migrations.js';
 export { withAutoId } from './storage/schema-helpers.js';
 export { capText } from './util/cap-text.js';
+export { present } from './util/present.js';
 export { sameSecretText } from './util/constant-time.js';
 export { formatDuration, parseDuration } from './util/duration.js';
 export { nestedDeeperThan } from './util/json-depth.js';

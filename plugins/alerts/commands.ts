@@ -304,8 +304,10 @@ export function registerCommands(
               const labels: Record<string, string> = {};
               for (const kv of c.args.labels as string[]) {
                 const m = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(kv);
-                if (!m) throw new UserError('alerts.badLabel', { label: kv });
-                labels[m[1]!] = m[2]!;
+                const [, name, value] = m ?? [];
+                if (name === undefined || value === undefined)
+                  throw new UserError('alerts.badLabel', { label: kv });
+                labels[name] = value;
               }
               const r = route(ctx.config, labels);
               // The silences that would keep such an alert quiet, now.

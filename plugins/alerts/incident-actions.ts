@@ -1,4 +1,4 @@
-import { type Card, formatDuration, UserError } from 'dingops';
+import { type Card, formatDuration, present, UserError } from 'dingops';
 import type { Incident } from './incident.js';
 import type { IncidentStore } from './incident-store.js';
 import { matcher } from './matchers.js';
@@ -52,7 +52,7 @@ export class IncidentActions {
     if (i.status !== 'acknowledged') throw new UserError('alerts.notAcked', { id });
     await this.store.update(id, { status: 'triggered', acked_by: null });
     const card = await this.after(id, by, 'unacknowledged', '');
-    await this.notifier.startEscalation((await this.store.incident(id))!, this.now());
+    await this.notifier.startEscalation(present(await this.store.incident(id), `incident ${id}`), this.now());
     return card;
   }
 
@@ -89,7 +89,7 @@ export class IncidentActions {
     const keys = Object.keys(i.labels).filter((k) => this.grouping.by.includes(k) || k === 'alertname');
     if (!keys.length) throw new UserError('alerts.nothingToSilence', { id });
     // Equality matchers built from the labels themselves: a value like `~.*` stays a value.
-    const matchers = keys.map((k) => matcher(k, '=', i.labels[k]!));
+    const matchers = keys.map((k) => matcher(k, '=', i.labels[k] ?? ''));
     const s = await this.silences.add(matchers, ms, by.userId, `from incident #${id}`);
     return {
       card: await this.after(id, by, 'silenced', `#${s.id} ${s.text.join(' ')} ${formatDuration(ms)}`),
@@ -99,7 +99,7 @@ export class IncidentActions {
 
   private async after(id: number, by: Actor, kind: string, detail: string): Promise<Card> {
     await this.store.note(id, by.userId, kind, detail);
-    const i = (await this.store.incident(id))!;
+    const i = present(await this.store.incident(id), `incident ${id}`);
     const card = await this.render(i);
     await this.notifier.deliver(i, this.now(), { newMessage: false });
     this.changed(id, kind, by.userId, detail);

@@ -96,9 +96,11 @@ export class IncidentStore {
   async claim(
     id: number,
     column: 'notify_due_at' | 'escalation_due_at',
-    seen: number,
+    seen: number | undefined,
     next: number | null,
   ): Promise<boolean> {
+    // Nothing due: nothing to take.
+    if (seen === undefined) return false;
     const r = await this.db
       .updateTable('alerts_incident')
       .set(column === 'notify_due_at' ? { notify_due_at: next } : { escalation_due_at: next })

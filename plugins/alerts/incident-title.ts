@@ -14,10 +14,10 @@ export function incidentTitle(
   let labels = groupLabels(i.groupKey);
   if (!Object.keys(labels).length)
     labels = Object.fromEntries(
-      [...new Set(['alertname', ...groupBy])].filter((l) => i.labels[l]).map((l) => [l, i.labels[l]!]),
+      [...new Set(['alertname', ...groupBy])].flatMap((l) => (i.labels[l] ? [[l, i.labels[l]]] : [])),
     );
   const names = Object.keys(labels).sort((a, b) => Number(b === 'alertname') - Number(a === 'alertname'));
-  const parts = names.map((l) => (l === 'alertname' ? labels[l]! : `${l}=${labels[l]}`));
+  const parts = names.map((l) => (l === 'alertname' ? (labels[l] ?? '') : `${l}=${labels[l]}`));
   return parts.length ? `${parts.join(' · ')} (${i.total})` : i.title;
 }
 
@@ -29,6 +29,7 @@ function groupLabels(groupKey: string): Record<string, string> {
   const close = groupKey.lastIndexOf('}');
   if (open < 0 || close < open) return {};
   const out: Record<string, string> = {};
-  for (const m of groupKey.slice(open + 1, close).matchAll(PAIR)) out[m[1]!] = m[2]!.replace(/\\(.)/g, '$1');
+  for (const [, name, value] of groupKey.slice(open + 1, close).matchAll(PAIR))
+    if (name !== undefined && value !== undefined) out[name] = value.replace(/\\(.)/g, '$1');
   return out;
 }

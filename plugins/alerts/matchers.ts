@@ -1,11 +1,13 @@
 /** A label matcher as Alertmanager writes them: `name=value`, `name!=value`, `name=~regex`, `name!~regex`. */
-export interface Matcher {
-  name: string;
-  op: '=' | '!=' | '=~' | '!~';
-  value: string;
-  /** Anchored like Alertmanager's: the regex must match the whole value. */
-  regex?: RegExp;
-}
+export type Matcher =
+  | { name: string; op: '=' | '!='; value: string }
+  | {
+      name: string;
+      op: '=~' | '!~';
+      value: string;
+      /** Anchored like Alertmanager's: the regex must match the whole value. */
+      regex: RegExp;
+    };
 
 // The name and operator only: the value is the rest of the (trimmed) text. A pattern that
 // also matched trailing space (`(.*?)\s*$`) backtracks quadratically on long values.
@@ -52,9 +54,9 @@ export function matches(m: Matcher, labels: Record<string, string>): boolean {
     case '!=':
       return v !== m.value;
     case '=~':
-      return m.regex!.test(v);
+      return m.regex.test(v);
     case '!~':
-      return !m.regex!.test(v);
+      return !m.regex.test(v);
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Card, GroupReferenceError, type PluginContext } from 'dingops';
+import { type Card, GroupReferenceError, type PluginContext, present } from 'dingops';
 import type { Logger } from 'pino';
 import type { AlertsConfig } from './config.js';
 import type { Incident } from './incident.js';
@@ -129,7 +129,7 @@ export class Notifier {
     const { store, config, ctx } = this;
     const taken: Incident[] = [];
     for (const i of list) {
-      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, now + config.grouping.repeatInterval)))
+      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, now + config.grouping.repeatInterval)))
         continue;
       if (await this.silenced(i)) {
         await store.note(i.id, 'dingops', 'notify.muted', 'silence');
@@ -137,9 +137,10 @@ export class Notifier {
       }
       taken.push(i);
     }
-    if (!taken.length) return;
+    const [lead] = taken;
+    if (!lead) return;
     const card = this.renderDigest(taken);
-    for (const g of taken[0]!.route.groups) {
+    for (const g of lead.route.groups) {
       try {
         const r = await ctx.send.toGroup(g, card);
         for (const i of taken) {
@@ -163,7 +164,7 @@ export class Notifier {
       }
     }
     // People on the route get the digest once, not a card per incident.
-    for (const p of taken[0]!.route.people) {
+    for (const p of lead.route.people) {
       const userId = await this.person(p);
       if (userId)
         await ctx.send
@@ -184,21 +185,22 @@ export class Notifier {
     if (i.status === 'snoozed') {
       if ((i.snoozedUntil ?? 0) > now) {
         // A change while snoozed waits for the snooze to end.
-        await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, i.snoozedUntil!);
+        await store.claim(i.id, 'notify_due_at', i.notifyDueAt, i.snoozedUntil ?? now);
         return;
       }
-      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, now + g.repeatInterval))) return;
+      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, now + g.repeatInterval))) return;
       await store.update(i.id, { status: 'triggered', snoozed_until: null });
       await store.note(i.id, 'dingops', 'snooze.ended', '');
-      const fresh = (await store.incident(i.id))!;
+      const fresh = present(await store.incident(i.id), `incident ${i.id}`);
       await this.deliver(fresh, now, { newMessage: true });
       await this.startEscalation(fresh, now);
       return;
     }
     // Reminders for what is still unacknowledged; not for flapping incidents (they would never stop).
     const repeat = i.status === 'triggered' && !i.flapping ? now + g.repeatInterval : null;
-    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt!, repeat))) return;
-    const first = i.lastNotifiedAt === undefined;
+    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat))) return;
+    const last = i.lastNotifiedAt;
+    const first = last === undefined;
     if (first && i.status === 'resolved') {
       // Resolved within group_wait: nobody was told it started, so nothing to say now.
       await store.note(i.id, 'dingops', 'notify.skipped', 'resolved before the first notification');
@@ -210,7 +212,7 @@ export class Notifier {
       return;
     }
     // A reminder (repeat_interval passed, still unacknowledged) is a new message; other changes update the cards.
-    const reminder = !first && i.lastNotifiedAt! + g.repeatInterval <= now && i.status === 'triggered';
+    const reminder = last !== undefined && last + g.repeatInterval <= now && i.status === 'triggered';
     await this.deliver(i, now, { newMessage: first || reminder });
     if (first) await this.startEscalation(i, now);
   }
@@ -223,7 +225,7 @@ export class Notifier {
     const firing = alerts.filter((a) => a.status === 'firing');
     const considered = firing.length ? firing : alerts;
     const hits = considered.map((a) => Silences.muting(active, a.labels));
-    return hits.every((h) => h) ? hits[0]!.id : undefined;
+    return hits.every((h) => h) ? hits[0]?.id : undefined;
   }
 
   /** Sends the card to the route's groups and people (new messages), or updates the cards already sent. */
@@ -315,11 +317,12 @@ export class Notifier {
 
   async startEscalation(i: Incident, now: number, options = { notifyFirstLevel: true }): Promise<void> {
     const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
-    if (!policy || i.status !== 'triggered') return;
+    const firstLevel = policy?.levels[0];
+    if (!firstLevel || i.status !== 'triggered') return;
     await this.store.update(i.id, {
       escalation_level: 0,
       escalation_round: 0,
-      escalation_due_at: now + policy.levels[0]!.after,
+      escalation_due_at: now + firstLevel.after,
     });
     if (options.notifyFirstLevel) await this.notifyLevel(i, 0);
   }
@@ -327,21 +330,21 @@ export class Notifier {
   private async escalate(i: Incident, now: number): Promise<void> {
     const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
     if (!policy || i.status !== 'triggered') {
-      await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+      await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, null);
       return;
     }
     let level = (i.escalationLevel ?? 0) + 1;
     let round = i.escalationRound ?? 0;
     if (level >= policy.levels.length) {
       if (round >= policy.repeat) {
-        await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, null);
+        await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, null);
         return;
       }
       level = 0;
       round++;
     }
-    const next = now + policy.levels[level]!.after;
-    if (!(await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt!, next))) return;
+    const next = now + (policy.levels[level]?.after ?? 0);
+    if (!(await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, next))) return;
     await this.store.update(i.id, { escalation_level: level, escalation_round: round });
     await this.store.note(
       i.id,
@@ -354,8 +357,9 @@ export class Notifier {
   }
 
   private async notifyLevel(i: Incident, level: number): Promise<void> {
-    const policy = this.config.escalations[i.route.escalation!]!;
-    const l = policy.levels[level]!;
+    const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
+    const l = policy?.levels[level];
+    if (!l) return;
     const mentions = (await Promise.all(l.people.map((p) => this.person(p)))).filter((u): u is string => !!u);
     if (!l.groups.length && !l.people.length) return;
     const card = await this.render(i, mentions);

@@ -15,7 +15,7 @@ export class StormWatch {
   add(count: number): number | undefined {
     const now = this.now();
     this.buckets.push({ at: now, count });
-    while (this.buckets.length && this.buckets[0]!.at <= now - 60_000) this.buckets.shift();
+    for (let b = this.buckets[0]; b && b.at <= now - 60_000; b = this.buckets[0]) this.buckets.shift();
     const total = this.buckets.reduce((s, b) => s + b.count, 0);
     if (total <= this.perMinute) {
       if (this.warnedAt !== undefined && now - this.warnedAt > 60_000) this.warnedAt = undefined;

@@ -38,7 +38,8 @@ export function terms(text: string): string[] {
     if (HAN.test(s)) {
       const chars = [...s];
       if (chars.length === 1) out.push(s);
-      for (let i = 0; i + 1 < chars.length; i++) out.push(chars[i]! + chars[i + 1]!);
+      // Overlapping pairs of characters (bigrams): Chinese has no spaces between words.
+      for (const [i, ch] of chars.slice(1).entries()) out.push(`${chars[i]}${ch}`);
     } else if (!STOP.has(s)) out.push(stem(s.replace(/\.+$/, '')));
   }
   return out.filter(Boolean);
@@ -103,7 +104,10 @@ export class FaqSearch {
     return [...best]
       .sort((a, b) => b[1] - a[1])
       .slice(0, limit)
-      .map(([id, score]) => ({ entry: this.byId.get(id)!, score }));
+      .flatMap(([id, score]) => {
+        const entry = this.byId.get(id);
+        return entry ? [{ entry, score }] : [];
+      });
   }
 }
 

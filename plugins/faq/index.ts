@@ -71,15 +71,15 @@ export default definePlugin({
     ctx.messages.fallback(async (m, next) => {
       if (m.message.conversation.type !== 'direct') return next();
       const question = m.message.text.trim();
-      const hits = faq.search(question);
-      if (!hits.length || hits[0]!.score < FREE_TEXT_MIN_SCORE) return next();
+      const [best, ...others] = faq.search(question);
+      if (!best || best.score < FREE_TEXT_MIN_SCORE) return next();
       const locale = questionLocale(question, m.locale);
       await m.reply(
         await entryCard(
-          hits[0]!.entry,
+          best.entry,
           locale,
           m.caller.isAdmin,
-          hits.slice(1).map((h) => h.entry),
+          others.map((h) => h.entry),
         ),
       );
     });
@@ -100,13 +100,13 @@ export default definePlugin({
         const locale = questionLocale(question, c.locale);
         const exact = faq.get(question.toLowerCase());
         if (exact) return entryCard(exact, locale, c.caller.isAdmin);
-        const hits = faq.search(question);
-        if (!hits.length) return ctx.t('noMatch', {}, locale);
+        const [best, ...others] = faq.search(question);
+        if (!best) return ctx.t('noMatch', {}, locale);
         return entryCard(
-          hits[0]!.entry,
+          best.entry,
           locale,
           c.caller.isAdmin,
-          hits.slice(1).map((h) => h.entry),
+          others.map((h) => h.entry),
         );
       },
       subcommands: [

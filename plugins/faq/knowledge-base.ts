@@ -43,9 +43,9 @@ export function loadKnowledgeBase(files: string[]): FaqEntry[] {
     raw.forEach((item, i) => {
       const r = entrySchema.safeParse(item);
       if (!r.success) {
-        const issue = r.error.issues[0]!;
+        const issue = r.error.issues[0];
         throw new Error(
-          `FAQ file ${file}, entry ${i + 1}${issue.path.length ? ` (${issue.path.join('.')})` : ''}: ${issue.message}`,
+          `FAQ file ${file}, entry ${i + 1}${issue?.path.length ? ` (${issue.path.join('.')})` : ''}: ${issue?.message ?? 'invalid'}`,
         );
       }
       byId.set(r.data.id, r.data);

@@ -1,7 +1,6 @@
 import {
   type AnyCommandSpec,
   type CommandContext,
-  type CommandSpec,
   card,
   type OptionSpec,
   type PluginContext,
@@ -15,7 +14,7 @@ import { usage } from './task-args.js';
 import { statusText } from './task-cards.js';
 import type { TaskService } from './task-service.js';
 
-const placeOf = (c: CommandContext<any>): RunPlace =>
+const placeOf = (c: CommandContext<Record<string, unknown>>): RunPlace =>
   c.message.conversation.type === 'group'
     ? { type: 'group', id: c.message.conversation.id }
     : { type: 'direct', id: c.caller.userId };
@@ -57,7 +56,7 @@ function valueSpec(name: string, p: ParamSpec): ValueSpec {
 
 /** `run <task> ...` (one subcommand per declared task), `tasks`, `task show|log|cancel|history|approve|reject`. */
 export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskService) {
-  const who = (c: CommandContext<any>) => ({
+  const who = (c: CommandContext<Record<string, unknown>>) => ({
     userId: c.caller.userId,
     nick: c.caller.nick,
     caller: c.caller,
@@ -127,7 +126,8 @@ export function registerCommands(ctx: PluginContext<TasksConfig>, service: TaskS
   const requestArg = { name: 'id', type: 'int', min: 1, description: 'tasks.arg.request' } as const;
   // A run is shown only to who may see it, where they may (the requester, approvers, admins,
   // whoever may run the task; in a group, that group's runs only).
-  const load = (c: CommandContext<any>) => service.view(Number(c.args.id), c.caller, placeOf(c), c.command);
+  const load = (c: CommandContext<Record<string, unknown>>) =>
+    service.view(Number(c.args.id), c.caller, placeOf(c), c.command);
   ctx.commands.register({
     name: 'task',
     description: 'tasks.cmd.task',

@@ -122,7 +122,7 @@ const task = z
     const names = new Set(Object.keys(t.params));
     t.command.forEach((arg, i) => {
       for (const m of arg.matchAll(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g))
-        if (!names.has(m[1]!))
+        if (m[1] !== undefined && !names.has(m[1]))
           ctx.addIssue({
             code: 'custom',
             path: ['command', i],

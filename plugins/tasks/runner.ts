@@ -68,8 +68,10 @@ export function runTask(spec: RunSpec): RunningTask {
     signalGroup(child, 'SIGTERM');
     setTimeout(() => signalGroup(child, 'SIGKILL'), grace).unref();
   };
+  const [program, ...args] = spec.argv;
+  if (program === undefined) return failed(new Error('the task has no command'), started);
   try {
-    child = spawn(spec.argv[0]!, spec.argv.slice(1), {
+    child = spawn(program, args, {
       cwd: spec.cwd,
       env: spec.env,
       shell: false,
@@ -82,13 +84,14 @@ export function runTask(spec: RunSpec): RunningTask {
   }
   if (spec.stdin !== undefined) {
     // A program that exits without reading its input must not crash the bot (EPIPE).
-    child.stdin!.on('error', () => undefined);
-    child.stdin!.end(spec.stdin);
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(spec.stdin);
   }
   const timer = setTimeout(() => stopGroup('timed-out'), spec.timeoutMs);
   timer.unref();
-  child.stdout!.on('data', take);
-  child.stderr!.on('data', take);
+  // Both are pipes (stdio above), so both exist.
+  child.stdout?.on('data', take);
+  child.stderr?.on('data', take);
   const done = new Promise<RunResult>((resolve) => {
     child.once('error', (err) => {
       clearTimeout(timer);

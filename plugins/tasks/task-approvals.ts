@@ -1,5 +1,5 @@
 import type { Caller, Card, PluginContext } from 'dingops';
-import { UserError } from 'dingops';
+import { present, UserError } from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
 import type { Approval, RunPlace, RunStore } from './run-store.js';
 import { shownParams } from './task-args.js';
@@ -35,20 +35,21 @@ export class TaskApprovals {
     who: Requester,
     place: RunPlace,
   ): Promise<string> {
+    const rule = present(task.approval, `approval rule of task ${name}`);
     const approvers = this.policy.approvers(task);
-    const eligible = task.approval!.secondPerson ? approvers.filter((a) => a !== who.userId) : approvers;
+    const eligible = rule.secondPerson ? approvers.filter((a) => a !== who.userId) : approvers;
     if (!eligible.length)
       throw new UserError('tasks.noApprovers', {
         task: name,
-        approvers: task.approval!.approvers.join(', '),
+        approvers: rule.approvers.join(', '),
       });
     const now = this.now();
     const id = await this.store.createApproval({
       ...asked(name, params, who, place),
       createdAt: now,
-      expiresAt: now + task.approval!.expireAfter,
+      expiresAt: now + rule.expireAfter,
     });
-    const approval = (await this.store.approval(id))!;
+    const approval = present(await this.store.approval(id), `approval ${id}`);
     const cards: string[] = [];
     for (const userId of eligible) {
       const r = await this.ctx.send.toUser(userId, this.present.approvalCard(approval));
@@ -116,7 +117,7 @@ export class TaskApprovals {
       outcome: 'ok',
       detail: this.present.t('audit.requestedBy', { task: a.task, who: a.requestedBy }),
     });
-    const settled = (await this.store.approval(id))!;
+    const settled = present(await this.store.approval(id), `approval ${id}`);
     await this.refreshCards(settled);
     if (decision === 'approved') {
       const run = await this.runs.start(
@@ -147,7 +148,7 @@ export class TaskApprovals {
 
   private async expire(a: Approval): Promise<void> {
     if (!(await this.store.settle(a.id, 'expired', undefined, this.now()))) return;
-    const expired = (await this.store.approval(a.id))!;
+    const expired = present(await this.store.approval(a.id), `approval ${a.id}`);
     await this.refreshCards(expired);
     await this.present.say(a.place, this.present.t('approvalExpired', { id: a.id }));
     this.audit({

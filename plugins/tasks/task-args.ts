@@ -56,7 +56,7 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * naming the params that made it.
  */
 function checkElement(task: TaskConfig, template: string, element: string): void {
-  const names = [...template.matchAll(PLACEHOLDER)].map((m) => m[1]!);
+  const names = [...template.matchAll(PLACEHOLDER)].flatMap((m) => (m[1] === undefined ? [] : [m[1]]));
   if (!names.length) return;
   const name = names.join(', ');
   if (CONTROL.test(element)) throw new UserError('tasks.badValue', { name, why: 'control characters' });
@@ -74,10 +74,10 @@ function checkElement(task: TaskConfig, template: string, element: string): void
 export function buildArgv(task: TaskConfig, values: Record<string, string | boolean>): string[] {
   const argv: string[] = [];
   for (const element of task.command) {
-    const alone = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(element);
-    const spec = alone ? task.params[alone[1]!] : undefined;
-    if (spec?.type === 'boolean') {
-      if (values[alone![1]!] === true) argv.push(spec.flag);
+    const alone = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(element)?.[1];
+    const spec = alone === undefined ? undefined : task.params[alone];
+    if (alone !== undefined && spec?.type === 'boolean') {
+      if (values[alone] === true) argv.push(spec.flag);
       continue;
     }
     const filled = element.replace(PLACEHOLDER, (m: string, name: string) =>

@@ -1,5 +1,5 @@
 import type { Caller, InboundMessage, PluginContext, SecretRedactor } from 'dingops';
-import { UserError } from 'dingops';
+import { present, UserError } from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
 import { OutputStream, STREAM_TAIL_BYTES } from './output-stream.js';
 import type { Asked, Run, RunPlace, RunStatus, RunStore } from './run-store.js';
@@ -61,7 +61,7 @@ export class TaskRuns {
       createdAt: now,
       startedAt: now,
     });
-    const run = (await this.store.run(id))!;
+    const run = present(await this.store.run(id), `run ${id}`);
     const receipt = await this.present.say(place, this.present.card(run, task), message);
     if (receipt.cardId) await this.store.updateRun(id, { cardId: receipt.cardId });
     run.cardId = receipt.cardId;
@@ -148,7 +148,7 @@ export class TaskRuns {
       error: result.error,
     });
     if (task.kind === 'agent' && task.session) await this.keepSession(name, run.requestedBy, task, output);
-    const done = (await this.store.run(run.id))!;
+    const done = present(await this.store.run(run.id), `run ${run.id}`);
     // The last output first, then the final state: whoever sees the state sees all the output.
     const final = this.present.outputText(
       done,
@@ -184,7 +184,8 @@ export class TaskRuns {
   }
 
   private async keepSession(task: string, userId: string, config: TaskConfig, output: string): Promise<void> {
-    const m = new RegExp(config.session!.capture).exec(output);
+    if (!config.session) return;
+    const m = new RegExp(config.session.capture).exec(output);
     if (m?.[1]) await this.ctx.store.kv.set(`session:${task}:${userId}`, m[1]);
   }
 
@@ -208,7 +209,7 @@ export class TaskRuns {
     for (const run of await this.store.runs({ status: 'running', limit: 1000 })) {
       if (this.live.has(run.id)) continue;
       await this.store.updateRun(run.id, { status: 'interrupted', endedAt: this.now() });
-      const done = (await this.store.run(run.id))!;
+      const done = present(await this.store.run(run.id), `run ${run.id}`);
       const task = this.tasks[run.task];
       this.ctx.log.warn({ run: run.id, task: run.task }, 'tasks: a run was interrupted by a restart');
       if (!done.cardId) continue;
@@ -266,7 +267,7 @@ export class TaskRuns {
       });
       for (const r of page) if (seen.length < limit && this.policy.maySee(r, who, place)) seen.push(r);
       if (page.length < 100) break;
-      before = page.at(-1)!.id;
+      before = page.at(-1)?.id;
     }
     return seen;
   }

@@ -1,4 +1,4 @@
-import { type Caller, type Card, type InboundMessage, type PluginContext, UserError } from 'dingops';
+import { type Caller, type Card, type InboundMessage, type PluginContext, present, UserError } from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
 import type { Run, RunPlace, RunStore } from './run-store.js';
 import { TaskApprovals } from './task-approvals.js';
@@ -58,7 +58,7 @@ export class TaskService {
     message?: InboundMessage,
     prompt?: string,
   ): Promise<string | undefined> {
-    const task = this.tasks[name]!;
+    const task = present(this.tasks[name], `task ${name}`);
     const deny = (key: string, vars: Record<string, unknown> = {}) => {
       this.audit({
         by: who,

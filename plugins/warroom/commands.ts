@@ -1,4 +1,4 @@
-import { card, type PluginContext, UserError } from 'dingops';
+import { card, type PluginContext, present, UserError } from 'dingops';
 import type { WarroomConfig } from './config.js';
 import type { WarRooms } from './war-rooms.js';
 
@@ -143,11 +143,8 @@ export function registerCommands(
     description: 'warroom.cmd.timeline',
     args: [incidentArg],
     handler: async (c) => {
-      const room =
-        c.args.incident === undefined
-          ? await rooms.roomFor(undefined, c.message.conversation.id, c.command)
-          : undefined;
-      const id = c.args.incident ?? room!.incidentId;
+      const id =
+        c.args.incident ?? (await rooms.roomFor(undefined, c.message.conversation.id, c.command)).incidentId;
       const view = await rooms.incidents().get(id);
       if (!view) throw new UserError('warroom.noIncident', { id });
       const entries = await rooms.incidents().timeline(id);
@@ -175,7 +172,7 @@ export function registerCommands(
       const room = await roomOf(c);
       if (room.postmortem) return { markdown: room.postmortem, title: room.title };
       // Still open: today's draft, marked as not final (stored when the room closes).
-      const view = (await rooms.incidents().get(room.incidentId))!;
+      const view = present(await rooms.incidents().get(room.incidentId), `incident ${room.incidentId}`);
       const draft = await rooms.draft(room, view);
       return {
         markdown: `> ${c.t('warroom.noPostmortem', { id: room.incidentId })}\n\n${draft}`,

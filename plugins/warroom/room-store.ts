@@ -1,3 +1,4 @@
+import { present } from 'dingops';
 import type { Kysely, Selectable } from 'kysely';
 
 export type RoomStatus = 'opening' | 'open' | 'closed';
@@ -166,4 +167,9 @@ function toRoom(r: Selectable<WarroomTables['warroom_room']>): Room {
     closedAt: num(r.closed_at),
     postmortem: r.postmortem ?? undefined,
   };
+}
+
+/** An open (or closed) room's group: set when the scene group was made, before the room counts as open. */
+export function roomConversation(room: Room): string {
+  return present(room.openConversationId, `the group of war room ${room.incidentId}`);
 }

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { formatDuration, type PluginContext, UserError } from 'dingops';
+import { formatDuration, type PluginContext, present, UserError } from 'dingops';
 import type { WarroomConfig } from './config.js';
 import { explainError } from './explain-error.js';
 import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from './incidents.js';
 import { postmortemDraft } from './postmortem.js';
 import type { Responders, Unresolved } from './responders.js';
-import type { Room, RoomStore } from './room-store.js';
+import { type Room, type RoomStore, roomConversation } from './room-store.js';
 import { summaryCard } from './summary-card.js';
 
 /** DingTalk's limit on a group's title. */
@@ -122,7 +122,7 @@ export class WarRooms {
         openedByNick: by.nick,
         createdAt: this.now(),
       });
-      room = (await this.store.get(incidentId))!;
+      room = present(await this.store.get(incidentId), `war room of incident ${incidentId}`);
     }
     try {
       return await this.create(room, view, incidents);
@@ -178,7 +178,7 @@ export class WarRooms {
       { content: this.t('welcome', { id: room.incidentId, title: view.title }) },
       this.robotCode(),
     );
-    const opened = (await this.store.get(room.incidentId))!;
+    const opened = present(await this.store.get(room.incidentId), `war room of incident ${room.incidentId}`);
     const receipt = await this.ctx.send.toGroup(cid, this.summary(view, opened), {
       robotCode: this.robotCode(),
     });
@@ -194,7 +194,11 @@ export class WarRooms {
       { userId: room.openedBy, nick: room.openedByNick },
     );
     this.ctx.log.info({ incident: room.incidentId, members: members.length }, 'warroom: room opened');
-    return { room: (await this.store.get(room.incidentId))!, created: true, notes };
+    return {
+      room: present(await this.store.get(room.incidentId), `war room of incident ${room.incidentId}`),
+      created: true,
+      notes,
+    };
   }
 
   /** The words of an explained error (what the person is told), in the bot's or the given locale. */
@@ -242,7 +246,7 @@ export class WarRooms {
   /** Brings people in; those who cannot be found are named with the reason. */
   invite(room: Room, refs: string[]): Promise<{ added: string[]; unresolved: Unresolved[] }> {
     return this.lane(room.incidentId, async () => {
-      const fresh = (await this.store.get(room.incidentId))!;
+      const fresh = present(await this.store.get(room.incidentId), `war room of incident ${room.incidentId}`);
       if (fresh.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: room.incidentId });
       try {
         const people = await this.responders.resolve(refs);
@@ -257,7 +261,7 @@ export class WarRooms {
   private async addMembers(room: Room, userIds: string[]): Promise<string[]> {
     const add = userIds.filter((u) => !room.members.includes(u));
     for (let i = 0; i < add.length; i += ADD_BATCH)
-      await this.client().addSceneGroupMembers(room.openConversationId!, add.slice(i, i + ADD_BATCH));
+      await this.client().addSceneGroupMembers(roomConversation(room), add.slice(i, i + ADD_BATCH));
     if (add.length) {
       await this.store.update(room.incidentId, { members: [...room.members, ...add] });
       await this.refreshCard(room.incidentId);
@@ -306,13 +310,13 @@ export class WarRooms {
         await this.store.update(room.incidentId, {
           unresolved: [...room.unresolved, ...fresh.map((u) => u.ref)],
         });
-        await this.say(room.openConversationId!, this.t('notInvited', { list: this.describe(fresh) }));
+        await this.say(roomConversation(room), this.t('notInvited', { list: this.describe(fresh) }));
       }
     } catch (err) {
       const e = explainError(err, this.errorContext(room.incidentId));
       this.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: could not bring responders in');
       const text = this.explanation(e);
-      if (text) await this.say(room.openConversationId!, text);
+      if (text) await this.say(roomConversation(room), text);
     }
   }
 
@@ -337,11 +341,11 @@ export class WarRooms {
     if (!room || room.status === 'opening') throw new UserError('warroom.noRoom', { id: incidentId });
     if (room.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: incidentId });
     const incidents = this.incidents();
-    const view = (await incidents.get(incidentId))!;
+    const view = present(await incidents.get(incidentId), `incident ${incidentId}`);
     const draft = await this.draft(room, view);
     await this.store.update(incidentId, { status: 'closed', closedAt: this.now(), postmortem: draft });
-    const closed = (await this.store.get(incidentId))!;
-    const cid = room.openConversationId!;
+    const closed = present(await this.store.get(incidentId), `war room of incident ${incidentId}`);
+    const cid = roomConversation(room);
     await this.say(cid, this.t('closing', { id: incidentId }));
     await this.say(cid, {
       markdown: draft,
@@ -379,7 +383,7 @@ export class WarRooms {
       const last = Math.max(since, room.lastReminderAt ?? 0);
       if (now - last < after) continue;
       if (!(await this.store.claimReminder(room, now))) continue;
-      await this.say(room.openConversationId!, this.t('reminder', { duration: formatDuration(now - since) }));
+      await this.say(roomConversation(room), this.t('reminder', { duration: formatDuration(now - since) }));
     }
   }
 }

@@ -18,6 +18,8 @@ export function credentialProblem(
     if (auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
     if (!source.hmacSecret) return auth ? 'wrong bearer token' : 'missing Authorization: Bearer <token>';
   }
+  const secret = source.hmacSecret;
+  if (!secret) return 'missing Authorization: Bearer <token>';
   const signature = header(source.signatureHeader);
   if (!signature) return `missing ${source.signatureHeader}`;
   let signed = rawBody;
@@ -28,7 +30,7 @@ export function credentialProblem(
       return `${source.timestampHeader} is more than 5 minutes off`;
     signed = `${ts}:${rawBody}`;
   }
-  const expected = createHmac('sha256', source.hmacSecret!).update(signed).digest('hex');
+  const expected = createHmac('sha256', secret).update(signed).digest('hex');
   return sameSecretText(signature.toLowerCase().replace(/^sha256=/, ''), expected)
     ? undefined
     : 'wrong signature';
