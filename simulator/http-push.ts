@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { cardSign, decryptEvent, encryptEvent, eventSignature, nonce, robotSign } from './event-crypto.js';
+import { field, strings } from './json-fields.js';
 import type { SimApp } from './org/org.js';
 import type { SimState } from './state.js';
 
@@ -40,7 +41,7 @@ export class HttpPush {
       sign: robotSign(timestamp, app.clientSecret),
     });
     if (r.status === 200 && r.json && typeof r.json === 'object')
-      this.inlineReply(app, payload, r.json as Record<string, any>);
+      this.inlineReply(app, payload, r.json as Record<string, unknown>);
     return this.log(app, 'robot', app.callbackUrl, {
       ok: r.status === 200,
       status: r.status,
@@ -84,7 +85,7 @@ export class HttpPush {
     app: SimApp,
     target: { url: string; apiSecret: string },
     payload: Record<string, unknown>,
-  ): Promise<Record<string, any> | undefined> {
+  ): Promise<Record<string, unknown> | undefined> {
     const timestamp = String(Date.now());
     const r = await this.post(target.url, JSON.stringify(payload), {
       'x-ddpaas-signature-timestamp': timestamp,
@@ -97,7 +98,7 @@ export class HttpPush {
       attempts: 1,
     });
     return r.status === 200 && r.json && typeof r.json === 'object'
-      ? (r.json as Record<string, any>)
+      ? (r.json as Record<string, unknown>)
       : undefined;
   }
 
@@ -121,17 +122,19 @@ export class HttpPush {
   }
 
   /** A webhook-format message in the robot callback's response is posted to the conversation. */
-  private inlineReply(app: SimApp, payload: Record<string, unknown>, reply: Record<string, any>): void {
+  private inlineReply(app: SimApp, payload: Record<string, unknown>, reply: Record<string, unknown>): void {
     const type = reply.msgtype;
     if (type !== 'text' && type !== 'markdown') return;
     this.state.addMessage({
       conversation: String(payload.conversationId),
       sender: 'bot',
       kind: type,
-      title: type === 'markdown' ? String(reply.markdown?.title ?? '') : undefined,
-      content: String(type === 'text' ? (reply.text?.content ?? '') : (reply.markdown?.text ?? '')),
+      title: type === 'markdown' ? String(field(reply, 'markdown', 'title') ?? '') : undefined,
+      content: String(
+        type === 'text' ? (field(reply, 'text', 'content') ?? '') : (field(reply, 'markdown', 'text') ?? ''),
+      ),
       buttons: [],
-      atUserIds: Array.isArray(reply.at?.atUserIds) ? reply.at.atUserIds : [],
+      atUserIds: strings(field(reply, 'at', 'atUserIds')),
       via: `callbackResponse:${app.clientId}`,
     });
   }
@@ -164,7 +167,7 @@ export class HttpPush {
   }
 
   private log(app: SimApp, kind: string, url: string, r: PushResult): PushResult {
-    this.state.pushes.push({ at: Date.now(), app: app.clientId, kind, url: url.split('?')[0]!, ...r });
+    this.state.pushes.push({ at: Date.now(), app: app.clientId, kind, url: url.split('?')[0] ?? url, ...r });
     if (this.state.pushes.length > 10_000) this.state.pushes.splice(0, 5_000);
     return r;
   }
@@ -180,10 +183,10 @@ function replyProblem(
   for (const field of ['msg_signature', 'timeStamp', 'nonce', 'encrypt'])
     if (typeof r[field] !== 'string' || !r[field]) return `missing ${field}`;
   const { msg_signature, timeStamp, nonce: n, encrypt } = r as Record<string, string>;
-  if (eventSignature(keys.token, timeStamp!, n!, encrypt!) !== msg_signature)
+  if (eventSignature(keys.token, timeStamp ?? '', n ?? '', encrypt ?? '') !== msg_signature)
     return 'msg_signature does not match';
   try {
-    const d = decryptEvent(keys.aesKey, encrypt!);
+    const d = decryptEvent(keys.aesKey, encrypt ?? '');
     if (d.message !== 'success') return `decrypted reply is '${d.message.slice(0, 40)}', not 'success'`;
     if (d.ownerKey !== keys.ownerKey) return 'the reply was encrypted for another app key';
   } catch {

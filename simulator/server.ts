@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { HttpPush } from './http-push.js';
 import { parseJson, readBody, sendJson } from './http-utils.js';
+import { obj, str } from './json-fields.js';
 import { OpenApi } from './openapi/routes.js';
 import type { SimState } from './state.js';
 import { StreamGateway } from './stream-gateway.js';
@@ -60,7 +61,7 @@ export class SimServer {
     const url = new URL(req.url ?? '/', this.base || 'http://sim');
     const text = await readBody(req);
     if (url.pathname.startsWith('/sim/api/')) return this.testApi(req, res, url, text);
-    const body = parseJson(text) as Record<string, any>;
+    const body = parseJson(text) as Record<string, unknown>;
     if (req.method === 'POST' && url.pathname === '/v1.0/gateway/connections/open') {
       const [status, out] = this.gateway.open(body);
       this.record(
@@ -68,7 +69,7 @@ export class SimServer {
         url,
         status,
         started,
-        body.clientId,
+        str(body.clientId),
         status === 200 ? undefined : (out as { code?: string }).code,
       );
       return sendJson(res, status, out);
@@ -106,10 +107,14 @@ export class SimServer {
   private async testApi(req: IncomingMessage, res: ServerResponse, url: URL, text: string): Promise<void> {
     const api = this.api;
     const p = url.pathname.slice('/sim/api'.length);
-    const body = (parseJson(text) ?? {}) as Record<string, any>;
+    const body = (parseJson(text) ?? {}) as Record<string, unknown>;
     const routes: Array<[string, RegExp, (m: RegExpExecArray) => unknown]> = [
       ['POST', /^\/messages$/, () => api.say(body as never)],
-      ['POST', /^\/messages\/([^/]+)\/repush$/, (m) => api.repush(decodeURIComponent(m[1]!), body.app)],
+      [
+        'POST',
+        /^\/messages\/([^/]+)\/repush$/,
+        (m) => api.repush(decodeURIComponent(m[1] ?? ''), str(body.app)),
+      ],
       [
         'GET',
         /^\/messages$/,
@@ -119,24 +124,29 @@ export class SimServer {
             Number(url.searchParams.get('after') ?? 0),
           ),
       ],
-      ['GET', /^\/cards\/([^/]+)$/, (m) => api.card(decodeURIComponent(m[1]!))],
+      ['GET', /^\/cards\/([^/]+)$/, (m) => api.card(decodeURIComponent(m[1] ?? ''))],
       [
         'POST',
         /^\/cards\/([^/]+)\/actions$/,
-        (m) => api.click(decodeURIComponent(m[1]!), body.sender, body.params ?? {}),
+        (m) =>
+          api.click(
+            decodeURIComponent(m[1] ?? ''),
+            String(body.sender ?? ''),
+            obj(body.params) as Record<string, string>,
+          ),
       ],
       ['GET', /^\/calls$/, () => api.calls(url.searchParams.get('app') ?? undefined)],
       ['POST', /^\/faults$/, () => api.setFaults(body)],
       ['DELETE', /^\/faults$/, () => api.setFaults(null)],
-      ['POST', /^\/apps\/([^/]+)$/, (m) => api.updateApp(decodeURIComponent(m[1]!), body)],
-      ['POST', /^\/events$/, () => api.event(body.type, body.data ?? {}, body.app)],
+      ['POST', /^\/apps\/([^/]+)$/, (m) => api.updateApp(decodeURIComponent(m[1] ?? ''), body)],
+      ['POST', /^\/events$/, () => api.event(String(body.type ?? ''), obj(body.data), str(body.app))],
       [
         'POST',
         /^\/groups\/([^/]+)\/(install|uninstall|rename)$/,
-        (m) => api.groupChange(decodeURIComponent(m[1]!), m[2] as 'install', body),
+        (m) => api.groupChange(decodeURIComponent(m[1] ?? ''), m[2] as 'install', body),
       ],
       ['GET', /^\/pushes$/, () => api.pushes(url.searchParams.get('app') ?? undefined)],
-      ['POST', /^\/stream\/(disconnect|drop|ping)$/, (m) => api.stream(m[1] as 'disconnect', body.app)],
+      ['POST', /^\/stream\/(disconnect|drop|ping)$/, (m) => api.stream(m[1] as 'disconnect', str(body.app))],
       ['GET', /^\/org$/, () => this.state.org],
     ];
     try {

@@ -171,8 +171,10 @@ export class SimState extends EventEmitter {
 
   /** Resolves a conversation reference: openConversationId, group title, `dm:<userId>`, or a DM id. */
   conversationId(ref: string): string | undefined {
-    if (ref.startsWith('dm:'))
-      return this.user(ref.slice(3)) ? this.dmId(this.user(ref.slice(3))!.userId) : undefined;
+    if (ref.startsWith('dm:')) {
+      const user = this.user(ref.slice(3));
+      return user ? this.dmId(user.userId) : undefined;
+    }
     if (ref.startsWith('cid-dm-')) return ref;
     return this.group(ref)?.openConversationId;
   }

@@ -255,23 +255,25 @@ export class StreamGateway {
     repush: boolean,
   ) {
     return new Promise<{ code: number; data: string } | undefined>((resolve) => {
+      // Frames that wait for an ACK always carry a messageId (SYSTEM ones may not, and are not awaited).
+      const messageId = frame.headers.messageId ?? '';
       const entry: PendingAck = { frame, app, resolve, repushes: 0 };
       const arm = () => {
         entry.timer = setTimeout(() => {
           if (repush && entry.repushes < this.maxRepushes) {
             entry.repushes++;
-            const again = this.connectionsOf(app, frame.type, frame.headers.topic!);
+            const again = this.connectionsOf(app, frame.type, frame.headers.topic ?? '');
             if (again.length) this.pick(again).socket.send(JSON.stringify(frame));
             arm();
             return;
           }
-          this.pending.delete(frame.headers.messageId!);
+          this.pending.delete(messageId);
           resolve(undefined);
         }, timeoutMs);
         entry.timer.unref();
       };
       arm();
-      this.pending.set(frame.headers.messageId!, entry);
+      this.pending.set(messageId, entry);
       this.pick(conns).socket.send(JSON.stringify(frame));
     });
   }
@@ -324,8 +326,11 @@ export class StreamGateway {
     return n;
   }
 
+  /** One connection at random, as DingTalk picks one per push (docs/dingtalk-protocol.md §1.8); callers pass a non-empty list. */
   private pick(conns: Connection[]): Connection {
-    return conns[Math.floor(Math.random() * conns.length)]!;
+    const c = conns[Math.floor(Math.random() * conns.length)];
+    if (!c) throw new Error('no connection to push to');
+    return c;
   }
 
   private messageId(): string {

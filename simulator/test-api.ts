@@ -1,4 +1,5 @@
 import type { HttpPush } from './http-push.js';
+import { field } from './json-fields.js';
 import { refreshCardMessage } from './openapi/cards.js';
 import { renderCard } from './openapi/render.js';
 import type { SimApp, SimGroup } from './org/org.js';
@@ -78,18 +79,18 @@ export class TestApi {
     if (!sender) throw new TestApiError(400, `unknown sender '${input.sender}'`);
     if (typeof input.text !== 'string' || !input.text.trim()) throw new TestApiError(400, 'text is required');
     const app = this.app(input.app);
-    let group: string | undefined;
+    let inGroup: SimGroup | undefined;
     if (input.conversation !== null && input.conversation !== undefined) {
-      const g = this.state.group(input.conversation);
-      if (!g) throw new TestApiError(404, `no group '${input.conversation}'`);
-      if (!g.members.includes(sender.userId))
-        throw new TestApiError(400, `${sender.userId} is not a member of ${g.title}`);
-      group = g.openConversationId;
+      inGroup = this.state.group(input.conversation);
+      if (!inGroup) throw new TestApiError(404, `no group '${input.conversation}'`);
+      if (!inGroup.members.includes(sender.userId))
+        throw new TestApiError(400, `${sender.userId} is not a member of ${inGroup.title}`);
     }
+    const group = inGroup?.openConversationId;
     const conversation = group ?? this.state.dmId(sender.userId);
     const atBot = input.atBot !== false;
     const mentions = [...input.text.matchAll(/@([\w.-]+)/g)]
-      .map((m) => this.state.user(m[1]!))
+      .map((m) => this.state.user(m[1] ?? ''))
       .filter((u) => u !== undefined);
     const msg = this.state.addMessage({
       conversation,
@@ -100,8 +101,8 @@ export class TestApi {
       atUserIds: mentions.map((u) => u.userId),
       via: 'user',
     });
-    if (group) {
-      const g = this.state.group(group)!;
+    if (inGroup) {
+      const g = inGroup;
       // DingTalk delivers group messages to the bot only when it is @mentioned, and only
       // where the bot (the cool app) is in the group.
       // A scene group's robot belongs to its template's app.
@@ -134,9 +135,10 @@ export class TestApi {
   robotPayload(msgId: string, appRef?: string): Record<string, unknown> {
     const msg = this.state.messages.find((m) => m.msgId === msgId && m.via === 'user');
     if (!msg) throw new TestApiError(404, `no user message '${msgId}'`);
-    const sender = this.state.user(msg.sender)!;
+    const sender = this.state.user(msg.sender);
+    if (!sender) throw new TestApiError(404, `no user '${msg.sender}'`);
     const group = msg.conversation.startsWith('cid-dm-') ? undefined : msg.conversation;
-    const mentions = msg.atUserIds.map((u) => this.state.user(u)!).filter(Boolean);
+    const mentions = msg.atUserIds.flatMap((u) => this.state.user(u) ?? []);
     return robotMessagePayload(this.state, {
       app: this.app(appRef),
       sender,
@@ -207,15 +209,15 @@ export class TestApi {
     const response = await this.cardCallback(card, payload);
     if (response) {
       try {
-        const data = response?.cardData?.cardParamMap as Record<string, string> | undefined;
+        const data = field(response, 'cardData', 'cardParamMap') as Record<string, string> | undefined;
         if (data) {
           card.params =
-            response?.cardUpdateOptions?.updateCardDataByKey === false
+            field(response, 'cardUpdateOptions', 'updateCardDataByKey') === false
               ? { ...data }
               : { ...card.params, ...data };
           card.updates++;
         }
-        const priv = response?.userPrivateData?.cardParamMap as Record<string, string> | undefined;
+        const priv = field(response, 'userPrivateData', 'cardParamMap') as Record<string, string> | undefined;
         if (priv) card.privateData[user.userId] = { ...(card.privateData[user.userId] ?? {}), ...priv };
         refreshCardMessage(this.state, card);
       } catch {
@@ -229,7 +231,7 @@ export class TestApi {
   private async cardCallback(
     card: { app: string; callbackType: string; callbackRouteKey?: string; outTrackId: string },
     payload: Record<string, unknown>,
-  ): Promise<Record<string, any> | undefined> {
+  ): Promise<Record<string, unknown> | undefined> {
     if (card.callbackType === 'HTTP') {
       const target = card.callbackRouteKey ? this.state.cardCallbacks.get(card.callbackRouteKey) : undefined;
       if (!target)
@@ -244,7 +246,7 @@ export class TestApi {
     const ack = pushed === false ? undefined : await pushed;
     if (!ack?.data) return ack ? {} : undefined;
     try {
-      return (JSON.parse(ack.data) as { response?: Record<string, any> }).response ?? {};
+      return (JSON.parse(ack.data) as { response?: Record<string, unknown> }).response ?? {};
     } catch {
       return {};
     }

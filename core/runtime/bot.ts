@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type pino from 'pino';
 import type { Logger } from 'pino';
-import type { DependencyContainer } from 'tsyringe';
+import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { corePlugin } from '../builtins/core-plugin.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
 import type { LoadedConfig } from '../config/load-config.js';
@@ -120,8 +120,9 @@ export class Bot {
     return this.container.resolve(SchedulerToken).runNow(id);
   }
 
-  resolve<T>(token: symbol): T {
-    return this.container.resolve<T>(token as never);
+  /** A core service by its token (`MessengerToken`, `GroupsToken`, ...): for tests and embedding. */
+  resolve<T>(token: InjectionToken<T>): T {
+    return this.container.resolve(token);
   }
 
   async start(): Promise<void> {

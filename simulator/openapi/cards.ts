@@ -1,4 +1,5 @@
 import { errors } from '../errors.js';
+import { field, obj, str } from '../json-fields.js';
 import type { SimApp } from '../org/org.js';
 import { randomText } from '../random-text.js';
 import type { SimCard, SimState } from '../state.js';
@@ -45,38 +46,41 @@ export function refreshCardMessage(state: SimState, card: SimCard): void {
  * without delivering again (what an idempotent retry needs; DingTalk's exact answer to a
  * duplicate is not documented).
  */
-export function createAndDeliver(state: SimState, app: SimApp, body: Record<string, any>) {
+export function createAndDeliver(state: SimState, app: SimApp, body: Record<string, unknown>) {
   const outTrackId = body.outTrackId;
   if (!outTrackId || typeof outTrackId !== 'string')
     throw errors.invalid('invalidParameter.outTrackId.empty', 'outTrackId is empty');
-  if (!state.org.cardTemplates.includes(body.cardTemplateId))
+  const templateId = str(body.cardTemplateId) ?? '';
+  if (!state.org.cardTemplates.includes(templateId))
     throw errors.invalid(
       'invalidParameter.cardTemplateId.invalid',
       `card template ${String(body.cardTemplateId)} does not exist`,
     );
-  const space = /^dtv1\.card\/\/(IM_GROUP|IM_ROBOT)\.(.+)$/.exec(String(body.openSpaceId ?? ''));
-  if (!space) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'openSpaceId is invalid');
+  const [, spaceType, spaceId] =
+    /^dtv1\.card\/\/(IM_GROUP|IM_ROBOT)\.(.+)$/.exec(String(body.openSpaceId ?? '')) ?? [];
+  if (!spaceType || !spaceId)
+    throw errors.invalid('invalidParameter.openSpaceId.invalid', 'openSpaceId is invalid');
   const existing = state.cards.get(outTrackId);
-  if (existing) return deliverResult(outTrackId, space[1]!, space[2]!);
+  if (existing) return deliverResult(outTrackId, spaceType, spaceId);
   let conversation: string;
-  if (space[1] === 'IM_GROUP') {
-    const group = state.org.groups.find((g) => g.openConversationId === space[2]);
+  if (spaceType === 'IM_GROUP') {
+    const group = state.org.groups.find((g) => g.openConversationId === spaceId);
     if (!group) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'group does not exist');
-    const robotCode = body.imGroupOpenDeliverModel?.robotCode ?? app.robotCode;
+    const robotCode = str(field(body, 'imGroupOpenDeliverModel', 'robotCode')) ?? app.robotCode;
     checkRobot(state, app, robotCode);
     checkRobotInGroup(app, group, robotCode);
     conversation = group.openConversationId;
   } else {
-    if (!state.org.users.some((u) => u.userId === space[2]))
+    if (!state.org.users.some((u) => u.userId === spaceId))
       throw errors.invalid('invalidParameter.openSpaceId.invalid', 'user does not exist');
-    conversation = state.dmId(space[2]!);
+    conversation = state.dmId(spaceId);
   }
-  const params = stringParams(body.cardData?.cardParamMap, 'cardData.cardParamMap');
+  const params = stringParams(field(body, 'cardData', 'cardParamMap'), 'cardData.cardParamMap');
   const privateData: SimCard['privateData'] = {};
-  for (const [u, d] of Object.entries((body.privateData ?? {}) as Record<string, any>))
-    privateData[u] = stringParams(d?.cardParamMap, `privateData.${u}`);
-  const rendered = renderCard(body.cardTemplateId, params, {});
-  const atUserIds = Object.keys((body.imGroupOpenDeliverModel?.atUserIds ?? {}) as Record<string, string>);
+  for (const [u, d] of Object.entries(obj(body.privateData)))
+    privateData[u] = stringParams(field(d, 'cardParamMap'), `privateData.${u}`);
+  const rendered = renderCard(templateId, params, {});
+  const atUserIds = Object.keys(obj(field(body, 'imGroupOpenDeliverModel', 'atUserIds')));
   const msg = state.addMessage({
     conversation,
     sender: 'bot',
@@ -87,7 +91,7 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
   });
   state.cards.set(outTrackId, {
     outTrackId,
-    templateId: body.cardTemplateId,
+    templateId,
     conversation,
     params,
     privateData,
@@ -98,7 +102,7 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
     app: app.clientId,
     updates: 0,
   });
-  return deliverResult(outTrackId, space[1]!, space[2]!);
+  return deliverResult(outTrackId, spaceType, spaceId);
 }
 
 function deliverResult(outTrackId: string, spaceType: string, spaceId: string) {
@@ -114,28 +118,30 @@ function deliverResult(outTrackId: string, spaceType: string, spaceId: string) {
 }
 
 /** PUT /v1.0/card/instances */
-export function updateCard(state: SimState, app: SimApp, body: Record<string, any>) {
+export function updateCard(state: SimState, app: SimApp, body: Record<string, unknown>) {
   const card = state.cards.get(String(body.outTrackId ?? ''));
   if (!card || card.app !== app.clientId)
     throw errors.invalid('invalidParameter.outTrackId.invalid', 'card instance does not exist');
-  const params = stringParams(body.cardData?.cardParamMap, 'cardData.cardParamMap');
-  card.params = body.cardUpdateOptions?.updateCardDataByKey ? { ...card.params, ...params } : params;
+  const params = stringParams(field(body, 'cardData', 'cardParamMap'), 'cardData.cardParamMap');
+  card.params = field(body, 'cardUpdateOptions', 'updateCardDataByKey')
+    ? { ...card.params, ...params }
+    : params;
   card.updates++;
   refreshCardMessage(state, card);
   return { success: true, result: true };
 }
 
 /** PUT /v1.0/card/streaming */
-export function streamCard(state: SimState, app: SimApp, body: Record<string, any>) {
+export function streamCard(state: SimState, app: SimApp, body: Record<string, unknown>) {
   const card = state.cards.get(String(body.outTrackId ?? ''));
   if (!card || card.app !== app.clientId)
     throw errors.invalid('invalidParameter.outTrackId.invalid', 'card instance does not exist');
-  if (!body.guid || !body.key)
-    throw errors.invalid('invalidParameter.param.invalid', 'guid and key are required');
+  const key = str(body.key);
+  if (!body.guid || !key) throw errors.invalid('invalidParameter.param.invalid', 'guid and key are required');
   const content = String(body.content ?? '');
   if (Buffer.byteLength(content) > STREAM_LIMIT)
     throw errors.invalid('invalidParameter.content.tooLong', `content exceeds ${STREAM_LIMIT} bytes`);
-  const s = card.streaming[body.key] ?? {
+  const s = card.streaming[key] ?? {
     content: '',
     finalized: false,
     error: false,
@@ -153,13 +159,13 @@ export function streamCard(state: SimState, app: SimApp, body: Record<string, an
   s.updates++;
   s.sent.push(content);
   if (s.sent.length > 200) s.sent.shift();
-  card.streaming[body.key] = s;
+  card.streaming[key] = s;
   refreshCardMessage(state, card);
   return { success: true, result: true };
 }
 
 /** `POST /v1.0/card/callbacks/register` (docs/dingtalk-protocol.md §5.6.5): where HTTP-callback cards send clicks. */
-export function registerCardCallback(state: SimState, app: SimApp, body: Record<string, any>) {
+export function registerCardCallback(state: SimState, app: SimApp, body: Record<string, unknown>) {
   const key = typeof body.callbackRouteKey === 'string' ? body.callbackRouteKey : '';
   const url = typeof body.callbackUrl === 'string' ? body.callbackUrl : '';
   if (!key) throw errors.invalid('invalidParameter.callbackRouteKey.empty', 'callbackRouteKey is empty');

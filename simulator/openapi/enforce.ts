@@ -26,7 +26,10 @@ export function authenticate(state: SimState, req: IncomingMessage, url: URL, st
   const t = state.tokens.get(token);
   if (!t || t.expiresAt < Date.now())
     throw style === 'new' ? errors.invalidToken() : legacyErrors.invalidToken();
-  return state.app(t.app)!;
+  const app = state.app(t.app);
+  // A token outlives no app: apps are never removed from a running simulator.
+  if (!app) throw style === 'new' ? errors.invalidToken() : legacyErrors.invalidToken();
+  return app;
 }
 
 export function requireScope(app: SimApp, scope: string, style: ApiStyle): void {

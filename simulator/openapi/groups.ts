@@ -1,4 +1,5 @@
 import { errors, LegacyError } from '../errors.js';
+import { str } from '../json-fields.js';
 import type { SimApp } from '../org/org.js';
 import { randomText } from '../random-text.js';
 import type { SimState } from '../state.js';
@@ -21,7 +22,7 @@ const ids = (v: unknown): string[] =>
 export function createSceneGroup(
   state: SimState,
   app: SimApp,
-  body: Record<string, any>,
+  body: Record<string, unknown>,
   uuids: Map<string, string>,
 ) {
   const template = state.org.sceneGroupTemplates.find((t) => t.templateId === body.template_id);
@@ -36,8 +37,10 @@ export function createSceneGroup(
   if (!title || [...title].length > 30) throw new LegacyError(40035, '群名称不能为空且不超过30个字符');
   const owner = state.org.users.find((u) => u.userId === body.owner_user_id);
   if (!owner) throw new LegacyError(60121, `找不到该用户：${String(body.owner_user_id)}`);
-  if (body.uuid && uuids.has(body.uuid)) {
-    const cid = uuids.get(body.uuid)!;
+  const uuid = str(body.uuid);
+  const earlier = uuid === undefined ? undefined : uuids.get(uuid);
+  if (earlier) {
+    const cid = earlier;
     return legacyOk({ open_conversation_id: cid, chat_id: `chat${cid.slice(4)}` });
   }
   const members = [...new Set([owner.userId, ...ids(body.user_ids)])];
@@ -53,12 +56,12 @@ export function createSceneGroup(
     ownerUserId: owner.userId,
     robotCode: template.robotCode,
   });
-  if (body.uuid) uuids.set(body.uuid, cid);
+  if (uuid) uuids.set(uuid, cid);
   return legacyOk({ open_conversation_id: cid, chat_id: `chat${cid.slice(3, 15)}` });
 }
 
 /** POST /topapi/im/chat/scenegroup/member/add (legacy) */
-export function addSceneGroupMembers(state: SimState, body: Record<string, any>) {
+export function addSceneGroupMembers(state: SimState, body: Record<string, unknown>) {
   const group = state.org.groups.find((g) => g.openConversationId === body.open_conversation_id);
   if (!group?.templateId) throw new LegacyError(4000003, '群不存在或不是场景群');
   const add = ids(body.user_ids);
@@ -70,7 +73,7 @@ export function addSceneGroupMembers(state: SimState, body: Record<string, any>)
 }
 
 /** POST /topapi/im/chat/scenegroup/get (legacy) */
-export function getSceneGroup(state: SimState, body: Record<string, any>) {
+export function getSceneGroup(state: SimState, body: Record<string, unknown>) {
   const group = state.org.groups.find((g) => g.openConversationId === body.open_conversation_id);
   if (!group?.templateId) throw new LegacyError(4000003, '群不存在或不是场景群');
   return legacyOk({
@@ -85,7 +88,7 @@ export function getSceneGroup(state: SimState, body: Record<string, any>) {
 }
 
 /** POST /v1.0/im/groups/baseInfos/query */
-export function groupBaseInfo(state: SimState, body: Record<string, any>) {
+export function groupBaseInfo(state: SimState, body: Record<string, unknown>) {
   const group = state.org.groups.find((g) => g.openConversationId === body.openConversationId);
   if (!group)
     throw errors.invalid('invalidParameter.openConversationId.invalid', 'openConversationId is invalid');
@@ -102,7 +105,7 @@ export function groupBaseInfo(state: SimState, body: Record<string, any>) {
 }
 
 /** POST /topapi/v2/user/getbymobile (legacy). Not found: errcode 60121 (commonly seen; unconfirmed, docs/dingtalk-protocol.md §5.7). */
-export function userByMobile(state: SimState, body: Record<string, any>) {
+export function userByMobile(state: SimState, body: Record<string, unknown>) {
   const mobile = String(body.mobile ?? '').replace(/[\s-]/g, '');
   if (!mobile) throw new LegacyError(40035, '缺少参数 mobile');
   const user = state.org.users.find((u) => u.mobile?.replace(/[\s-]/g, '') === mobile && !u.external);

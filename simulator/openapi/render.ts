@@ -1,3 +1,4 @@
+import { field, obj } from '../json-fields.js';
 import type { MessageKind, SimButton } from '../state.js';
 
 export interface Rendered {
@@ -44,35 +45,39 @@ export function renderRobotMessage(msgKey: string, p: Record<string, unknown>): 
 }
 
 /** Renders a custom-robot / sessionWebhook body (`msgtype` + its object), docs/dingtalk-protocol.md §5.4. */
-export function renderWebhookMessage(body: Record<string, any>): Rendered {
+export function renderWebhookMessage(body: Record<string, unknown>): Rendered {
   switch (body.msgtype) {
     case 'text':
-      return { kind: 'text', content: String(body.text?.content ?? ''), buttons: [] };
+      return { kind: 'text', content: String(field(body, 'text', 'content') ?? ''), buttons: [] };
     case 'markdown':
       return {
         kind: 'markdown',
-        title: String(body.markdown?.title ?? ''),
-        content: String(body.markdown?.text ?? ''),
+        title: String(field(body, 'markdown', 'title') ?? ''),
+        content: String(field(body, 'markdown', 'text') ?? ''),
         buttons: [],
       };
     case 'actionCard': {
-      const a = body.actionCard ?? {};
+      const a = obj(body.actionCard);
       const buttons: SimButton[] = a.singleTitle
         ? [{ text: String(a.singleTitle), type: 'link', url: String(a.singleURL ?? '') }]
-        : ((a.btns ?? []) as Array<{ title: string; actionURL: string }>).map((b) => ({
-            text: b.title,
+        : (Array.isArray(a.btns) ? a.btns : []).map((b) => ({
+            text: String(field(b, 'title') ?? ''),
             type: 'link' as const,
-            url: b.actionURL,
+            url: String(field(b, 'actionURL') ?? ''),
           }));
       return { kind: 'actionCard', title: String(a.title ?? ''), content: String(a.text ?? ''), buttons };
     }
     case 'link':
       return {
         kind: 'link',
-        title: String(body.link?.title ?? ''),
-        content: String(body.link?.text ?? ''),
+        title: String(field(body, 'link', 'title') ?? ''),
+        content: String(field(body, 'link', 'text') ?? ''),
         buttons: [
-          { text: String(body.link?.title ?? ''), type: 'link', url: String(body.link?.messageUrl ?? '') },
+          {
+            text: String(field(body, 'link', 'title') ?? ''),
+            type: 'link',
+            url: String(field(body, 'link', 'messageUrl') ?? ''),
+          },
         ],
       };
     default:

@@ -1,4 +1,5 @@
 import { errors, legacyErrors } from '../errors.js';
+import { field, str, strings } from '../json-fields.js';
 import type { SimApp, SimGroup } from '../org/org.js';
 import type { SimState } from '../state.js';
 import { renderRobotMessage, renderWebhookMessage } from './render.js';
@@ -63,12 +64,12 @@ function render(msgKey: unknown, p: Record<string, unknown>) {
 }
 
 /** POST /v1.0/robot/groupMessages/send */
-export function groupSend(state: SimState, app: SimApp, body: Record<string, any>) {
+export function groupSend(state: SimState, app: SimApp, body: Record<string, unknown>) {
   checkRobot(state, app, body.robotCode);
   const group = state.org.groups.find((g) => g.openConversationId === body.openConversationId);
   if (!group)
     throw errors.invalid('invalidParameter.openConversationId.invalid', 'openConversationId is invalid');
-  checkRobotInGroup(app, group, body.robotCode);
+  checkRobotInGroup(app, group, str(body.robotCode) ?? '');
   const rendered = render(body.msgKey, parseParam(body.msgParam, GROUP_PARAM_LIMIT));
   state.addMessage({
     conversation: group.openConversationId,
@@ -81,7 +82,7 @@ export function groupSend(state: SimState, app: SimApp, body: Record<string, any
 }
 
 /** POST /v1.0/robot/oToMessages/batchSend */
-export function batchSend(state: SimState, app: SimApp, body: Record<string, any>) {
+export function batchSend(state: SimState, app: SimApp, body: Record<string, unknown>) {
   // Only the app's own robot has one-to-one chats (a template robot lives in its groups).
   checkRobot(state, app, body.robotCode);
   if (body.robotCode !== app.robotCode)
@@ -117,7 +118,7 @@ export function batchSend(state: SimState, app: SimApp, body: Record<string, any
  * needed. An expired session answers errcode 300001 "session 不存在" (the code seen in
  * third-party clients; docs/dingtalk-protocol.md §5.4 marks it UNCONFIRMED).
  */
-export function sessionSend(state: SimState, url: URL, body: Record<string, any>) {
+export function sessionSend(state: SimState, url: URL, body: Record<string, unknown>) {
   const s = state.sessions.get(url.searchParams.get('session') ?? '');
   if (!s || s.expiresAt < Date.now()) throw legacyErrors.sessionGone();
   if (Buffer.byteLength(JSON.stringify(body)) > MESSAGE_LIMIT)
@@ -128,7 +129,7 @@ export function sessionSend(state: SimState, url: URL, body: Record<string, any>
   } catch {
     return { errcode: 40035, errmsg: '缺少参数 msgtype' };
   }
-  const at = (body.at?.atUserIds as string[] | undefined) ?? [];
+  const at = strings(field(body, 'at', 'atUserIds'));
   state.addMessage({
     conversation: s.conversation,
     sender: 'bot',
@@ -141,6 +142,6 @@ export function sessionSend(state: SimState, url: URL, body: Record<string, any>
 
 function atIds(content: string, state: SimState): string[] {
   return [...content.matchAll(/@([\w.-]+)/g)]
-    .map((m) => m[1]!)
+    .map((m) => m[1] ?? '')
     .filter((id) => state.org.users.some((u) => u.userId === id));
 }

@@ -21,7 +21,7 @@ interface Route {
   scope?: string;
   /** Counts against the monthly quota. */
   metered: boolean;
-  handle: (c: { state: SimState; app: SimApp; body: Record<string, any>; url: URL }) => unknown;
+  handle: (c: { state: SimState; app: SimApp; body: Record<string, unknown>; url: URL }) => unknown;
 }
 
 const sceneGroupUuids = new WeakMap<SimState, Map<string, string>>();
@@ -135,7 +135,11 @@ export class OpenApi {
 
   constructor(private readonly state: SimState) {}
 
-  async handle(req: IncomingMessage, url: URL, body: Record<string, any>): Promise<ApiResponse | undefined> {
+  async handle(
+    req: IncomingMessage,
+    url: URL,
+    body: Record<string, unknown>,
+  ): Promise<ApiResponse | undefined> {
     const path = url.pathname;
     const method = req.method ?? 'GET';
     if (method === 'POST' && path === '/v1.0/oauth2/accessToken') return this.newToken(body);
@@ -182,7 +186,7 @@ export class OpenApi {
   }
 
   /** POST /v1.0/oauth2/accessToken {appKey, appSecret} → {accessToken, expireIn} */
-  private newToken(body: Record<string, any>): ApiResponse {
+  private newToken(body: Record<string, unknown>): ApiResponse {
     const app = this.state.org.apps.find((a) => a.clientId === body.appKey);
     if (!app || app.clientSecret !== body.appSecret) {
       const e = errors.invalidClient();

@@ -113,7 +113,7 @@ describe('doctor, through the simulator', () => {
     expect(none.fix).toMatch(/add the app/);
     await sb.sim.client.api.groupChange('ops', 'install', {});
     await sb.sim.client.until(
-      () => sb!.bot.resolve<any>(GroupsToken).list().length > 0,
+      () => sb!.bot.resolve(GroupsToken).list().length > 0,
       3000,
       'the install event',
     );

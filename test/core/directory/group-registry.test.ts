@@ -24,9 +24,9 @@ describe('group registry', () => {
     tb = await createTestBot();
     const groups = tb.bot.resolve<GroupRegistry>(GroupsToken);
     const seen: string[] = [];
-    const events = tb.bot.resolve<any>(EventsToken);
-    for (const e of ['group.installed', 'group.renamed', 'group.uninstalled'])
-      events.on(e, (p: { openConversationId: string }) => seen.push(`${e} ${p.openConversationId}`));
+    const events = tb.bot.resolve(EventsToken);
+    for (const e of ['group.installed', 'group.renamed', 'group.uninstalled'] as const)
+      events.on(e, (p) => void seen.push(`${e} ${p.openConversationId}`));
 
     await tb.bot.inbound.event(
       event('im_cool_app_install', { openConversationId: 'cid-a', operator: 'alice' }),

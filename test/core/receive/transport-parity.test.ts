@@ -19,7 +19,7 @@ describe.each(MODES)('%s mode', (mode) => {
     const groups = sb.bot.resolve<GroupRegistry>(GroupsToken);
     const api = sb.sim.client.api;
     const events: string[] = [];
-    sb.bot.resolve<any>(EventsToken).on('dingtalk.event', (e: { type: string; via: string }) => {
+    sb.bot.resolve(EventsToken).on('dingtalk.event', (e: { type: string; via: string }) => {
       events.push(`${e.type} via ${e.via}`);
     });
 
@@ -44,7 +44,7 @@ describe.each(MODES)('%s mode', (mode) => {
   it('gives plugins the same event data as the other mode', async () => {
     sb = await createSimBot({ mode });
     const received: Array<Record<string, unknown>> = [];
-    sb.bot.resolve<any>(EventsToken).on('dingtalk.event', (e: { data: Record<string, unknown> }) => {
+    sb.bot.resolve(EventsToken).on('dingtalk.event', (e: { data: Record<string, unknown> }) => {
       received.push(e.data);
     });
     await sb.sim.client.api.groupChange('ops', 'rename', { title: 'renamed', operator: 'bob' });

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { GroupsToken } from '../../../../core/directory/group-registry.js';
 import hello from '../../../../plugins/hello/index.js';
 import { encryptEvent, eventSignature, robotSign } from '../../../../simulator/event-crypto.js';
 import { createSimBot, type SimBot, TEST_AES_KEY, TEST_TOKEN } from '../../../helpers/sim-bot.js';
@@ -218,7 +219,7 @@ describe('encrypted event subscription over HTTP (docs/dingtalk-protocol.md §4)
     });
     expect(missing.status).toBe(400);
     // None of it changed the group's title.
-    expect(sb.bot.resolve<any>(Symbol.for('dingops.Groups')).get('cid-ops')?.title).not.toBe('x');
+    expect(sb.bot.resolve(GroupsToken).get('cid-ops')?.title).not.toBe('x');
     expect(sb.logs.text).not.toContain(TEST_AES_KEY);
   });
 
