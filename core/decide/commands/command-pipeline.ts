@@ -20,6 +20,7 @@ import { AccessToken } from '../access-control.js';
 import type { AuditLog } from '../audit-log.js';
 import { AuditToken } from '../audit-log.js';
 import { CommandContextImpl } from './command-context.js';
+import { PendingConfirmations } from './confirmations.js';
 import type { FallbackHandlers } from './fallbacks.js';
 import { FallbacksToken } from './fallbacks.js';
 import type { HelpBuilder } from './help.js';
@@ -35,15 +36,6 @@ import { PermissionDenied, UserError } from './user-error.js';
 
 const YES_FLAG: OptionSpec = { name: 'yes', short: 'y', type: 'boolean' };
 const BUILTIN_FLAGS: readonly OptionSpec[] = [YES_FLAG];
-const CONFIRM_TTL_MS = 2 * 60_000;
-
-interface PendingConfirmation {
-  node: CommandNode;
-  message: InboundMessage;
-  values: Record<string, unknown>;
-  userId: string;
-  expiresAt: number;
-}
 
 /**
  * Turns an inbound message into a command run: normalize, tokenize, resolve, check
@@ -52,7 +44,7 @@ interface PendingConfirmation {
  */
 @injectable()
 export class CommandPipeline {
-  private readonly confirmations = new Map<string, PendingConfirmation>();
+  private readonly confirmations: PendingConfirmations;
   private readonly locale: Locale;
   private readonly t: (key: string, vars?: Record<string, unknown>) => string;
 
@@ -71,6 +63,7 @@ export class CommandPipeline {
   ) {
     this.locale = config.locale;
     this.t = (key, vars) => this.i18n.t(key, vars, this.locale);
+    this.confirmations = new PendingConfirmations(i18n, this.locale, now);
   }
 
   async handle(message: InboundMessage): Promise<void> {
@@ -189,7 +182,7 @@ export class CommandPipeline {
     }
 
     if (node.spec.confirm && !builtins.yes) {
-      await this.replyTo(message, this.askConfirmation(node, message, values, caller));
+      await this.replyTo(message, this.confirmations.ask(node, message, values, caller));
       this.record(
         message,
         caller,
@@ -276,51 +269,10 @@ export class CommandPipeline {
     this.record(message, caller, path, 'denied', started, undefined, decision.reason);
   }
 
-  private askConfirmation(
-    node: CommandNode,
-    message: InboundMessage,
-    values: Record<string, unknown>,
-    caller: Caller,
-  ) {
-    const nonce = randomUUID();
-    const now = this.now();
-    for (const [k, p] of this.confirmations) if (p.expiresAt < now) this.confirmations.delete(k);
-    this.confirmations.set(nonce, {
-      node,
-      message,
-      values,
-      userId: caller.userId,
-      expiresAt: now + CONFIRM_TTL_MS,
-    });
-    const t = (key: string, vars?: Record<string, unknown>) => this.i18n.t(key, vars, this.locale);
-    const question =
-      typeof node.spec.confirm === 'object' || typeof node.spec.confirm === 'string'
-        ? this.i18n.text(node.spec.confirm, this.locale)
-        : t('pipeline.confirmQuestion', { command: node.path });
-    return card({
-      title: t('pipeline.confirmTitle'),
-      status: 'warning',
-      body: question,
-      buttons: [
-        {
-          text: t('pipeline.confirmButton'),
-          style: 'danger',
-          action: { id: 'core.confirm', params: { nonce } },
-        },
-      ],
-      footer: t('pipeline.confirmFooter', { command: `${message.text.trim()} --yes` }),
-    });
-  }
-
-  /** Settles a pending confirmation exactly once, for the user who asked. */
+  /** Settles a pending confirmation exactly once, for the user who asked, and runs its command. */
   async confirm(nonce: string, userId: string): Promise<'ran' | 'expired' | 'notYours'> {
-    const pending = this.confirmations.get(nonce);
-    if (!pending || pending.expiresAt < this.now()) {
-      this.confirmations.delete(nonce);
-      return 'expired';
-    }
-    if (pending.userId !== userId) return 'notYours';
-    this.confirmations.delete(nonce);
+    const pending = this.confirmations.take(nonce, userId);
+    if (typeof pending === 'string') return pending;
     const caller = this.access.caller(pending.message.sender.userId, pending.message.sender.nick);
     await this.run(pending.node, pending.message, pending.values, caller);
     return 'ran';
