@@ -153,3 +153,27 @@ describe('protocol references', () => {
     expect(cited).toEqual([]);
   });
 });
+
+describe("the README's Architecture section", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Architecture'), readme.indexOf('## Development'));
+
+  it('lists the floors of core/ in the order the checks enforce', () => {
+    const rows = [...section.matchAll(/^\| (\d+) \| ([^|]+) \|/gm)].map((m) =>
+      [...(m[2] ?? '').matchAll(/`core\/([\w-]+)\/`/g)].map((f) => f[1]),
+    );
+    expect(rows).toEqual(FLOORS.filter((f) => f[0] !== 'index.ts'));
+  });
+
+  it('names only files that exist', () => {
+    const named = [...section.matchAll(/`((?:[\w-]+\/)*[\w.-]+\.ts)`/g)].map((m) => m[1] ?? '');
+    expect(named.length).toBeGreaterThan(25);
+    const missing = named.filter((path) => {
+      const candidates = [join(root, path), join(core, path)];
+      // A bare file name is looked for in the folders of the paragraph it is in.
+      if (!path.includes('/')) return !files.some((f) => f.endsWith(`/${path}`));
+      return !candidates.some((c) => files.includes(c) || c.startsWith(join(root, 'test')));
+    });
+    expect(missing).toEqual([]);
+  });
+});
