@@ -54,16 +54,20 @@ export interface Approval extends Asked {
 }
 
 /** The plugin's tables (the columns `migrations.ts` creates); a type so Kysely's `withTables` takes it. */
+/** The columns a run and an approval request share: what was asked, by whom, where (`Asked`). */
+type AskedColumns = {
+  id: Generated<number>;
+  task: string;
+  /** JSON of the values asked with (secret ones included: never shown, see task-args.ts). */
+  params: string;
+  requested_by: string;
+  requested_by_nick: string;
+  /** JSON `RunPlace`. */
+  conversation: string;
+};
+
 export type TasksTables = {
-  tasks_run: {
-    id: Generated<number>;
-    task: string;
-    /** JSON of the values asked with (secret ones included: never shown, see task-args.ts). */
-    params: string;
-    requested_by: string;
-    requested_by_nick: string;
-    /** JSON `RunPlace`. */
-    conversation: string;
+  tasks_run: AskedColumns & {
     approved_by: string | null;
     status: RunStatus;
     exit_code: number | null;
@@ -77,13 +81,7 @@ export type TasksTables = {
     dropped_bytes: Generated<number>;
     error: string | null;
   };
-  tasks_approval: {
-    id: Generated<number>;
-    task: string;
-    params: string;
-    requested_by: string;
-    requested_by_nick: string;
-    conversation: string;
+  tasks_approval: AskedColumns & {
     status: ApprovalStatus;
     decided_by: string | null;
     run_id: number | null;
