@@ -23,6 +23,8 @@ export interface SimulatorOptions {
   pingIntervalMs?: number;
   sessionWebhookTtlMs?: number;
   tokenTtlMs?: number;
+  /** Several connections of one app: all receive pushes (`all`, default), or the newest replaces the rest. */
+  streamConnections?: 'all' | 'newest';
 }
 
 export interface RunningSimulator {
@@ -48,7 +50,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const state = new SimState(org);
   if (options.sessionWebhookTtlMs) state.sessionWebhookTtlMs = options.sessionWebhookTtlMs;
   if (options.tokenTtlMs) state.tokenTtlMs = options.tokenTtlMs;
-  const server = new SimServer(state, { pingIntervalMs: options.pingIntervalMs ?? 30_000 });
+  const server = new SimServer(state, {
+    pingIntervalMs: options.pingIntervalMs ?? 30_000,
+    streamConnections: options.streamConnections,
+  });
   const url = await server.listen(options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url,

@@ -24,7 +24,7 @@ export class SimServer {
 
   constructor(
     readonly state: SimState,
-    options: { pingIntervalMs?: number } = {},
+    options: { pingIntervalMs?: number; streamConnections?: 'all' | 'newest' } = {},
   ) {
     this.gateway = new StreamGateway(state, () => this.base.replace(/^http/, 'ws'), options);
     this.openApi = new OpenApi(state);

@@ -52,11 +52,19 @@ export class StreamGateway {
   /** Frames received from clients (ACKs), for tests. */
   readonly acks: Array<{ messageId: string; code: number; data: string }> = [];
 
+  /**
+   * `all`: an app may hold several connections, each push goes to one at random (DingTalk's
+   * protocol page). `newest`: a new connection replaces the app's older ones, as one public
+   * report says DingTalk does (docs/dingtalk-protocol.md §1.8): the bot must work either way.
+   */
+  connectionPolicy: 'all' | 'newest';
+
   constructor(
     private readonly state: SimState,
     private readonly wsBase: () => string,
-    options: { pingIntervalMs?: number } = {},
+    options: { pingIntervalMs?: number; streamConnections?: 'all' | 'newest' } = {},
   ) {
+    this.connectionPolicy = options.streamConnections ?? 'all';
     if (options.pingIntervalMs) {
       this.pingTimer = setInterval(() => this.pingAll(), options.pingIntervalMs);
       this.pingTimer.unref();
@@ -145,6 +153,13 @@ export class StreamGateway {
         subscriptions: t.subscriptions,
         openedAt: Date.now(),
       };
+      if (this.connectionPolicy === 'newest')
+        for (const older of this.connections)
+          if (older.app === conn.app) {
+            this.disconnectOne(older, 'connection replaced by a newer one', 100);
+            // No push goes to a connection on its way out.
+            this.connections.delete(older);
+          }
       this.connections.add(conn);
       ws.on('message', (raw) => this.onUpstream(raw.toString()));
       ws.on('close', () => this.connections.delete(conn));
@@ -303,16 +318,20 @@ export class StreamGateway {
     for (const c of this.connections) {
       if (app && c.app !== app) continue;
       n++;
-      const frame: DownFrame = {
-        specVersion: '1.0',
-        type: 'SYSTEM',
-        headers: { topic: 'disconnect', contentType: 'application/json', time: String(Date.now()) },
-        data: JSON.stringify({ reason: 'connection is expired' }),
-      };
-      if (c.socket.readyState === WebSocket.OPEN) c.socket.send(JSON.stringify(frame));
-      setTimeout(() => c.socket.close(1000, 'disconnect'), closeAfterMs).unref();
+      this.disconnectOne(c, 'connection is expired', closeAfterMs);
     }
     return n;
+  }
+
+  private disconnectOne(c: Connection, reason: string, closeAfterMs: number): void {
+    const frame: DownFrame = {
+      specVersion: '1.0',
+      type: 'SYSTEM',
+      headers: { topic: 'disconnect', contentType: 'application/json', time: String(Date.now()) },
+      data: JSON.stringify({ reason }),
+    };
+    if (c.socket.readyState === WebSocket.OPEN) c.socket.send(JSON.stringify(frame));
+    setTimeout(() => c.socket.close(1000, 'disconnect'), closeAfterMs).unref();
   }
 
   /** Drops sockets without any frame (network failure). */

@@ -16,6 +16,16 @@ export const dingtalkSchema = z
     agentId: z.union([z.string(), z.number()]).transform(String).optional(),
     robotCode: z.string().optional().describe('Defaults to clientId (internal apps)'),
     mode: z.enum(['stream', 'http']).default('stream'),
+    stream: z
+      .strictObject({
+        connections: z
+          .enum(['all', 'leader'])
+          .default('all')
+          .describe(
+            'Several replicas: every one connects (all), or only an elected one (leader: for apps where a newer connection replaces an older one)',
+          ),
+      })
+      .prefault({}),
     aesKey: z
       .string()
       .regex(

@@ -6,6 +6,7 @@ import type { Database } from '../storage/database.js';
 import { backoffMs } from '../util/backoff.js';
 import { token } from '../util/di-token.js';
 import type { DingTalkApiError } from './openapi/api-error.js';
+import { LocalLanes, type OutboxLanes } from './outbox-lanes.js';
 
 export type OutboxStatus = 'pending' | 'sending' | 'sent' | 'dead';
 
@@ -34,6 +35,8 @@ export interface OutboxOptions {
   concurrency?: number;
   /** First retry delay; doubles per attempt (default 500 ms, capped at 5 min; throttling at 4 s). */
   retryBaseMs?: number;
+  /** Several replicas: how long a held lane stays ours without renewal (default 10 s). */
+  leaseMs?: number;
   now?: () => number;
 }
 
@@ -45,17 +48,22 @@ export interface OutboxOptions {
  * permanent failures with the reason.
  *
  * A message a crash caught mid-delivery (accepted by DingTalk, not yet marked sent) is
- * delivered again at start: for interactive cards the stable outTrackId makes that harmless;
- * a plain robot message has no idempotency key at DingTalk, so in that window of one HTTP
- * request it may appear twice. One bot process delivers at a time: replicas sharing a
- * PostgreSQL store each deliver what they queued (and what is pending when they start).
+ * delivered again: for interactive cards the stable outTrackId makes that harmless; a plain
+ * robot message has no idempotency key at DingTalk, so in that window of one HTTP request it
+ * may appear twice (counted in `dingops_outbox_redelivered_total` when a lane changes hands).
+ *
+ * Replicas on PostgreSQL share the table: a conversation is delivered by the one replica
+ * holding its lane (`outbox-lanes.ts`), which renews it while it has work and releases it when
+ * drained; rows queued by another replica are picked up before the lane is released, and
+ * lanes nobody holds (a dead replica's, after its lease) are adopted by polling. A row is
+ * marked sent only while its lane's generation is still ours.
  */
 export class Outbox {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   /** Conversations with a due message but no free lane yet. */
   private readonly waiting = new Set<string>();
-  private readonly lanes = new Set<Promise<void>>();
+  private readonly running = new Set<Promise<void>>();
   private readonly now: () => number;
   /** Rows to deliver, per conversation, oldest first (loaded at start, appended by enqueue). */
   private readonly queues = new Map<string, OutboxRow[]>();
@@ -65,6 +73,14 @@ export class Outbox {
   pendingCount = 0;
 
   private readonly db: Kysely<CoreTables>;
+  /** Lanes this process holds, with their generations (shared outbox only). */
+  private readonly held = new Map<string, number>();
+  private renewTimer: NodeJS.Timeout | undefined;
+  private adopting: Promise<void> | undefined;
+  /** Lanes taken from a replica that did not release them (it died or paused past its lease). */
+  private readonly takenOver = new Set<string>();
+  /** Rows delivered again after such a takeover: possibly twice at DingTalk. */
+  redelivered = 0;
 
   constructor(
     private readonly store: Database,
@@ -72,6 +88,7 @@ export class Outbox {
     private readonly log: Logger,
     private readonly metrics?: Metrics,
     private readonly options: OutboxOptions = {},
+    private readonly lanes: OutboxLanes = new LocalLanes(),
   ) {
     this.now = options.now ?? Date.now;
     this.db = store.db;
@@ -79,6 +96,26 @@ export class Outbox {
 
   async start(): Promise<void> {
     this.stopped = false;
+    if (this.lanes.shared) {
+      // Lanes are adopted as they come due (now, and at every poll), a dead replica's included.
+      await this.countDead();
+      this.timer = setInterval(() => {
+        this.kick();
+        void this.adopt();
+      }, this.options.pollMs ?? 500);
+      this.timer.unref();
+      const lease = this.options.leaseMs ?? 10_000;
+      this.renewTimer = setInterval(
+        () =>
+          void this.lanes
+            .renew(this.held)
+            .catch((err) => this.log.warn({ err }, 'outbox: lease renewal failed')),
+        Math.max(100, Math.floor(lease / 3)),
+      );
+      this.renewTimer.unref();
+      await this.adopt();
+      return;
+    }
     // Everything not yet accepted by DingTalk, including rows a crash caught mid-delivery.
     const rows = await this.db
       .selectFrom('outbox')
@@ -89,22 +126,77 @@ export class Outbox {
     if (rows.length)
       this.log.info({ rows: rows.length }, 'outbox: delivering messages queued before the last stop');
     for (const r of rows) this.push(fromRow(r));
+    await this.countDead();
+    this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
+    this.timer.unref();
+    this.kick();
+  }
+
+  private async countDead(): Promise<void> {
     const dead = await this.db
       .selectFrom('outbox')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('status', '=', 'dead')
       .executeTakeFirst();
     this.deadCount = Number(dead?.n ?? 0);
-    this.timer = setInterval(() => this.kick(), this.options.pollMs ?? 500);
-    this.timer.unref();
-    this.kick();
   }
 
   /** Stops the worker after the current deliveries; what is queued stays for the next start. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    await Promise.all([...this.lanes]);
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await this.adopting;
+    await Promise.all([...this.running]);
+    // Held lanes are given up: another replica delivers what is left at once, not after a lease.
+    for (const [key, gen] of this.held) await this.lanes.release(key, gen).catch(() => undefined);
+    this.held.clear();
+  }
+
+  /** Takes the lanes of due conversations nobody holds, and queues their rows. */
+  private adopt(): Promise<void> {
+    this.adopting ??= (async () => {
+      try {
+        for (const key of await this.lanes.orphans(50)) if (!this.stopped) await this.take(key);
+      } catch (err) {
+        this.log.warn({ err }, 'outbox: looking for undelivered conversations failed');
+      } finally {
+        this.adopting = undefined;
+      }
+    })();
+    return this.adopting;
+  }
+
+  /** Claims a conversation's lane and queues its undelivered rows; false when another holds it. */
+  private async take(key: string): Promise<boolean> {
+    const mine = this.held.get(key);
+    const gen = mine ?? (await this.lanes.claim(key));
+    if (gen === undefined) return false;
+    // A released lane starts again at generation 1: a higher one was never given up.
+    if (mine === undefined && gen > 1) this.takenOver.add(key);
+    this.held.set(key, gen);
+    await this.loadLane(key);
+    this.schedule(key);
+    return true;
+  }
+
+  /** Queues the rows of a held lane not queued yet (another replica may have added some). */
+  private async loadLane(key: string): Promise<number> {
+    const queued = new Set((this.queues.get(key) ?? []).map((r) => r.id));
+    const rows = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('conversation_key', '=', key)
+      .where('status', 'in', ['pending', 'sending'])
+      .orderBy('id')
+      .execute();
+    let added = 0;
+    for (const r of rows)
+      if (!queued.has(Number(r.id))) {
+        this.push(fromRow(r));
+        added++;
+      }
+    return added;
   }
 
   private push(row: OutboxRow): void {
@@ -123,6 +215,20 @@ export class Outbox {
     options: { cardId?: string } = {},
   ): Promise<number> {
     const now = this.now();
+    if (this.lanes.shared) {
+      // Replicas queue into one conversation at once: the insert takes the conversation's
+      // lock first, so its rows get their ids in the order they commit, and a lane that
+      // reads them by id never delivers a later one first.
+      const { rows } = await sql<{ id: number }>`
+        with lane as (select pg_advisory_xact_lock(hashtext(${`dingops-outbox:${conversationKey}`})))
+        insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id)
+        select ${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}
+        from lane returning id`.execute(this.db);
+      const id = Number(rows[0]?.id);
+      // Queued in id order with whatever another replica queued before it (held or taken now).
+      if (!this.stopped) await this.take(conversationKey);
+      return id;
+    }
     // Group-committed on SQLite: many messages queued in one turn cost one commit.
     const inserted = await this.store.write(
       sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}) returning id`.compile(
@@ -190,11 +296,11 @@ export class Outbox {
     this.active.add(key);
     const lane = this.drainConversation(key).finally(() => {
       this.active.delete(key);
-      this.lanes.delete(lane);
+      this.running.delete(lane);
       const next = this.waiting.values().next();
       if (!next.done) this.schedule(next.value);
     });
-    this.lanes.add(lane);
+    this.running.add(lane);
   }
 
   /** Delivers one conversation's due messages in order; stops at a message waiting for a retry. */
@@ -203,7 +309,12 @@ export class Outbox {
     if (!q) return;
     let delivered = 0;
     for (let row = q[0]; row && row.nextAttemptAt <= this.now() && !this.stopped; row = q[0]) {
-      if (!(await this.attempt(row))) return;
+      const outcome = await this.attempt(row);
+      if (outcome === 'lost') {
+        this.drop(key);
+        return;
+      }
+      if (outcome === 'retry') return;
       q.shift();
       // Fairness: a busy conversation gives its lane up now and then to waiting ones.
       if (++delivered >= 8 && this.waiting.size) {
@@ -211,21 +322,48 @@ export class Outbox {
         return;
       }
     }
-    if (!q.length) this.queues.delete(key);
+    if (q.length) return;
+    const gen = this.held.get(key);
+    if (gen !== undefined && !this.stopped) {
+      // Rows another replica queued for this conversation while we delivered it: ours too.
+      if ((await this.loadLane(key)) > 0) {
+        this.waiting.add(key);
+        return;
+      }
+      await this.lanes.release(key, gen).catch(() => undefined);
+      this.held.delete(key);
+    }
+    this.queues.delete(key);
   }
 
-  /** Delivers one row; true when it is done (sent or dead), false when it waits for a retry. */
-  private async attempt(row: OutboxRow): Promise<boolean> {
+  /** Forgets a lane another replica took over (this one paused past its lease). */
+  private drop(key: string): void {
+    const q = this.queues.get(key) ?? [];
+    this.pendingCount = Math.max(0, this.pendingCount - q.length);
+    this.metrics?.outboxDepth.set(this.pendingCount);
+    this.queues.delete(key);
+    this.held.delete(key);
+  }
+
+  /**
+   * Delivers one row: `done` (sent or dead), `retry` (it waits for its next attempt), or
+   * `lost` (another replica holds the lane now: this one stops, the other delivers).
+   */
+  private async attempt(row: OutboxRow): Promise<'done' | 'retry' | 'lost'> {
     try {
+      if (this.takenOver.delete(row.conversationKey)) {
+        // The first row of a lane taken from a replica that never released it: it may have
+        // been mid-delivery there, so DingTalk may already have it (the documented duplicate).
+        this.redelivered++;
+        this.metrics?.errors.inc('outbox-redelivered');
+      }
       await this.deliver(row);
-      // Raw statement on the hot path: the query builder costs more than SQLite here.
-      await this.store.write(
-        sql`update outbox set status = 'sent', sent_at = ${this.now()}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.compile(
-          this.db,
-        ),
-      );
+      if (!(await this.markSent(row))) {
+        this.log.warn({ id: row.id, conversation: row.conversationKey }, 'outbox: lane lost mid-delivery');
+        return 'lost';
+      }
       this.settled();
-      return true;
+      return 'done';
     } catch (err) {
       const e = err as Partial<DingTalkApiError> & Error;
       const reason = e.message ?? String(err);
@@ -251,7 +389,7 @@ export class Outbox {
           'delivery failed; will retry',
         );
         setTimeout(() => this.kick(), wait + 5).unref();
-        return false;
+        return 'retry';
       }
       await this.db
         .updateTable('outbox')
@@ -266,8 +404,37 @@ export class Outbox {
         { id: row.id, kind: e.kind ?? 'error', reason, conversation: row.conversationKey },
         'message dead-lettered: it will not be retried',
       );
+      return 'done';
+    }
+  }
+
+  /** Marks a row sent; shared, only while this replica's generation still holds its lane. */
+  private async markSent(row: OutboxRow): Promise<boolean> {
+    const now = this.now();
+    const gen = this.held.get(row.conversationKey);
+    if (!this.lanes.shared || gen === undefined) {
+      // Raw statement on the hot path: the query builder costs more than SQLite here.
+      await this.store.write(
+        sql`update outbox set status = 'sent', sent_at = ${now}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.compile(
+          this.db,
+        ),
+      );
       return true;
     }
+    const r = await this.db
+      .updateTable('outbox')
+      .set({ status: 'sent', sent_at: now, attempts: row.attempts + 1, last_error: null })
+      .where('id', '=', row.id)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('outbox_lane')
+            .select('gen')
+            .where('conversation_key', '=', row.conversationKey)
+            .where('gen', '=', gen),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
   }
 
   private settled(): void {

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
+import { ReplicasToken } from '../cluster/replica-registry.js';
 import { ConfigError, type ConfigProblem } from '../config/config-error.js';
 import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { ConfigToken } from '../config/load-config.js';
@@ -329,6 +330,10 @@ export class PluginHost {
         run: (options) => c.resolve<Diagnostics>(DiagnosticsToken).run(options),
       },
       timezone: core.timezone,
+      replica: {
+        id: c.resolve(ReplicasToken).id,
+        alive: (id) => c.resolve(ReplicasToken).isAlive(id),
+      },
       now: () => c.resolve<() => number>(ClockToken)(),
       configDir: c.resolve<LoadedConfig>(ConfigToken).baseDir,
       access: { admins: core.access.admins, roles: core.access.roles },

@@ -17,7 +17,9 @@ export type ConnectionStatus =
   | 'registered'
   | 'reconnecting'
   | 'disconnected'
-  | 'stopped';
+  | 'stopped'
+  /** Another replica holds the connection (`dingtalk.stream.connections: leader`); this one is ready to. */
+  | 'standby';
 
 export interface TransportState {
   status: ConnectionStatus;

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { DependencyContainer, InjectionToken } from 'tsyringe';
 import { corePlugin } from '../builtins/core-plugin.js';
 import { registerBuiltins } from '../builtins/register-builtins.js';
+import { ReplicasToken } from '../cluster/replica-registry.js';
 import type { LoadedConfig } from '../config/load-config.js';
 import { packageInfo } from '../config/version.js';
 import { AuditToken } from '../decide/audit-log.js';
@@ -23,7 +24,12 @@ import { SchedulerToken } from '../scheduler/scheduler.js';
 import { DatabaseToken } from '../storage/database.js';
 import { ClockToken } from '../util/clock.js';
 import { composeCore } from './compose-core.js';
-import { registerPluginStatus, registerStoreStatus, registerTransportStatus } from './core-status.js';
+import {
+  registerPluginStatus,
+  registerReplicaStatus,
+  registerStoreStatus,
+  registerTransportStatus,
+} from './core-status.js';
 import type { InboundRouter } from './inbound-router.js';
 
 /** How long audit entries are kept. */
@@ -79,6 +85,7 @@ export class Bot {
     const status = c.resolve(StatusToken);
     const transports = options.transports?.(c) ?? [];
     registerStoreStatus(status, db);
+    registerReplicaStatus(status, c.resolve(MetricsToken), c.resolve(ReplicasToken), clock);
     registerTransportStatus(status, c.resolve(MetricsToken), transports);
     registerBuiltins(c);
     // Audit retention: segments older than 180 days are removed nightly.
@@ -161,6 +168,7 @@ export class Bot {
     await c.resolve(MessengerToken).close?.();
     await c.resolve(AuditToken).stop();
     await this.http.close().catch(() => undefined);
+    await c.resolve(ReplicasToken).leave();
     await c.resolve(DatabaseToken).close();
     log.info('stopped');
     log.flush?.();

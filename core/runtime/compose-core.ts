@@ -1,8 +1,11 @@
 import type pino from 'pino';
 import { type DependencyContainer, container as rootContainer } from 'tsyringe';
 import { CardRenderer, RendererToken } from '../cards/card-renderer.js';
+import { ReplicaRegistry, ReplicasToken } from '../cluster/replica-registry.js';
+import { SqlRunCoordinator } from '../cluster/run-coordinator.js';
 import { CoreConfigToken } from '../config/core-schema.js';
 import { ConfigToken, type LoadedConfig } from '../config/load-config.js';
+import { packageInfo } from '../config/version.js';
 import { AccessControl, AccessToken } from '../decide/access-control.js';
 import { ActionPipeline, ActionPipelineToken } from '../decide/actions/action-pipeline.js';
 import { ActionRegistry, ActionsToken } from '../decide/actions/action-registry.js';
@@ -72,6 +75,16 @@ export async function composeCore(options: CoreOptions): Promise<{ c: Dependency
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics });
   const status = new StatusBoard((v, l) => i18n.text(v, l));
   const db = await openStore(config, (message, err) => log.warn({ err }, message));
+  const replicas = new ReplicaRegistry(db, log.child({ component: 'replicas' }), {
+    version: packageInfo().version,
+    clock,
+  });
+  try {
+    await replicas.join();
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
 
   c.registerInstance(ConfigToken, config);
   c.registerInstance(CoreConfigToken, config.core);
@@ -82,6 +95,7 @@ export async function composeCore(options: CoreOptions): Promise<{ c: Dependency
   c.registerInstance(MetricsToken, metrics);
   c.registerInstance(StatusToken, status);
   c.registerInstance(DatabaseToken, db);
+  c.registerInstance(ReplicasToken, replicas);
   c.registerInstance(ReplayGuardToken, new ReplayGuard(db, clock));
   c.registerInstance(InboxToken, new Inbox(db));
   c.registerInstance(AuditToken, new AuditLog(db.db, log, { redactor }));
@@ -100,7 +114,10 @@ export async function composeCore(options: CoreOptions): Promise<{ c: Dependency
   const groups = new GroupRegistry(db, events, log.child({ component: 'groups' }), clock);
   await groups.load();
   c.registerInstance(GroupsToken, groups);
-  c.registerInstance(SchedulerToken, new Scheduler(log, config.core.timezone));
+  c.registerInstance(
+    SchedulerToken,
+    new Scheduler(log, config.core.timezone, new SqlRunCoordinator(db.db, replicas.id, clock)),
+  );
   c.registerInstance(HttpToken, new HttpServer(config.core.server, log, metrics, status));
   c.registerInstance(DiagnosticsToken, new Diagnostics(i18n, config.core.locale, clock));
 

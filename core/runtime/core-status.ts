@@ -1,4 +1,5 @@
 import { Gauge } from 'prom-client';
+import type { ReplicaRegistry } from '../cluster/replica-registry.js';
 import type { I18n } from '../i18n/i18n.js';
 import type { Metrics } from '../observe/metrics.js';
 import type { StatusBoard } from '../observe/status.js';
@@ -19,6 +20,43 @@ export function registerStoreStatus(status: StatusBoard, db: Database): void {
         vars: { dialect: db.dialect, ms: Math.round(performance.now() - started) },
       },
       critical: true,
+    };
+  });
+}
+
+/** Which bot processes share the store, and this one's id (`status`, `/readyz`, `/metrics`). */
+export function registerReplicaStatus(
+  status: StatusBoard,
+  metrics: Metrics,
+  replicas: ReplicaRegistry,
+  now: () => number,
+): void {
+  new Gauge({
+    name: 'dingops_replicas_live',
+    help: 'Bot processes sharing this store with a fresh heartbeat',
+    registers: [metrics.registry],
+    collect() {
+      this.set(replicas.liveCount());
+    },
+  });
+  status.register('core', 'replicas', () => {
+    const live = replicas.live();
+    return {
+      name: { key: 'status.replicas' },
+      ok: true,
+      detail: {
+        key: 'status.replicasDetail',
+        vars: {
+          me: replicas.id,
+          count: Math.max(1, live.length),
+          list: live
+            .map(
+              (r) =>
+                `${r.id}${r.id === replicas.id ? '*' : ''} (${Math.round((now() - r.heartbeatAt) / 1000)} s)`,
+            )
+            .join(', '),
+        },
+      },
     };
   });
 }
@@ -70,7 +108,8 @@ export function registerTransportStatus(
       const state = { key: `status.transportState.${s.status}` };
       return {
         name: { key: 'status.transport', vars: { name: transport.name } },
-        ok: isReceiving(s),
+        // A standby replica is healthy: it takes the connection over when the leader goes.
+        ok: isReceiving(s) || s.status === 'standby',
         detail: {
           key: s.lastFrameAt ? 'status.transportDetailFrame' : 'status.transportDetail',
           vars: {

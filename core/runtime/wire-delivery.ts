@@ -1,5 +1,7 @@
 import type { DependencyContainer } from 'tsyringe';
 import { RendererToken } from '../cards/card-renderer.js';
+import { ReplicasToken } from '../cluster/replica-registry.js';
+import { SharedRateLimiter } from '../cluster/shared-rate-limiter.js';
 import { CoreConfigToken } from '../config/core-schema.js';
 import { AccessToken } from '../decide/access-control.js';
 import { DingTalkDelivery } from '../deliver/dingtalk-delivery.js';
@@ -8,6 +10,7 @@ import { MessengerToken } from '../deliver/messenger.js';
 import { ApiBudget, ApiBudgetToken } from '../deliver/openapi/api-budget.js';
 import { OpenApiClient, OpenApiToken } from '../deliver/openapi/openapi-client.js';
 import { Outbox, type OutboxOptions, OutboxToken } from '../deliver/outbox.js';
+import { LocalLanes, SqlLanes } from '../deliver/outbox-lanes.js';
 import { GroupsToken } from '../directory/group-registry.js';
 import { I18nToken } from '../i18n/i18n.js';
 import { LoggerToken } from '../observe/logger.js';
@@ -40,12 +43,21 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
       apiBase: d.apiBase,
       oapiBase: d.oapiBase,
       qps: d.limits.qps,
+      // Replicas on PostgreSQL keep the app's QPS together; a SQLite store has one process.
+      sharedRate:
+        store.dialect === 'postgres'
+          ? (
+              (limiter) => (api: string) =>
+                limiter.acquire(api)
+            )(new SharedRateLimiter(store.db, d.limits.qps))
+          : undefined,
       cardCallbackRouteKey: d.mode === 'http' ? cardRouteKey(d.clientId) : undefined,
     },
     log,
     metrics,
   );
   const budget = new ApiBudget(
+    store.db,
     new SqlKeyValueStore(store.db, 'core'),
     d.limits.monthlyCalls,
     log,
@@ -54,7 +66,12 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   api.onMeteredCall = () => budget.count();
   const cards = new CardInstances(store);
   const delivery = new DingTalkDelivery(api, cards, renderer, log, config.locale);
-  const outbox = new Outbox(store, (row) => delivery.deliver(row), log, metrics, options.outbox);
+  // Replicas on PostgreSQL share the outbox: one delivers a conversation at a time (its lane).
+  const lanes =
+    store.dialect === 'postgres'
+      ? new SqlLanes(store.db, c.resolve(ReplicasToken).id, options.outbox?.leaseMs ?? 10_000)
+      : new LocalLanes();
+  const outbox = new Outbox(store, (row) => delivery.deliver(row), log, metrics, options.outbox, lanes);
   const messenger = new DingTalkMessenger(outbox, cards, renderer, config.locale, budget);
   const i18n = c.resolve(I18nToken);
   budget.onWarning = (threshold, s) => {

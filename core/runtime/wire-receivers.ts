@@ -1,5 +1,6 @@
 import type { DependencyContainer } from 'tsyringe';
 import { RendererToken } from '../cards/card-renderer.js';
+import { LeaderElection } from '../cluster/leader-election.js';
 import { CoreConfigToken } from '../config/core-schema.js';
 import { callbackUrl, requirePublicUrl } from '../config/public-url.js';
 import { actionFollowUp } from '../deliver/action-follow-up.js';
@@ -15,8 +16,10 @@ import { InboxToken } from '../receive/inbox.js';
 import { StreamTransport } from '../receive/stream/stream-transport.js';
 import { InboundSinkToken, type Transport } from '../receive/transport.js';
 import { CardInstancesToken } from '../storage/card-instances.js';
+import { DatabaseToken } from '../storage/database.js';
 import { ReplayGuardToken } from '../storage/replay-guard.js';
 import { cardApiSecret, cardRouteKey } from './card-route.js';
+import { LeaderOnlyTransport } from './leader-only-transport.js';
 
 /**
  * What both DingTalk transports share: the intake that records and hands over messages and
@@ -45,15 +48,25 @@ function receivingParts(
   };
 }
 
-/** The Stream mode transport (`BotOptions.transports`), after `composeDingTalk`. */
+/**
+ * The Stream mode transport (`BotOptions.transports`), after `composeDingTalk`. With
+ * `dingtalk.stream.connections: leader` only the elected replica holds the connection.
+ */
 export function streamTransport(c: DependencyContainer): Transport {
   const d = c.resolve(CoreConfigToken).dingtalk;
   const { intake, cards } = receivingParts(c, 'stream');
-  return new StreamTransport(
+  const log = c.resolve(LoggerToken).child({ component: 'stream' });
+  const stream = new StreamTransport(
     { clientId: d.clientId, clientSecret: d.clientSecret, apiBase: d.apiBase, oapiBase: d.oapiBase },
     intake,
     cards,
-    c.resolve(LoggerToken).child({ component: 'stream' }),
+    log,
+  );
+  if (d.stream.connections !== 'leader') return stream;
+  const db = c.resolve(DatabaseToken);
+  return new LeaderOnlyTransport(
+    stream,
+    new LeaderElection(db.db, db.dialect, `dingops-stream:${d.clientId}`, log),
   );
 }
 

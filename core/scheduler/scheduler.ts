@@ -1,4 +1,4 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type RunCoordinator, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { token } from '../util/di-token.js';
 
@@ -29,6 +29,8 @@ export class Scheduler {
   constructor(
     private readonly log: Logger,
     private readonly defaultTimezone: string,
+    /** Replicas sharing a store: each due run goes to one of them (`cluster/run-coordinator.ts`). */
+    private readonly coordinator?: RunCoordinator,
   ) {}
 
   schedule(
@@ -55,6 +57,7 @@ export class Scheduler {
       noOverlap: true,
       unref: true,
       suppressMissedWarning: true,
+      ...(this.coordinator ? { distributed: true, runCoordinator: this.coordinator } : {}),
     });
     this.tasks.set(id, { task, owner, run });
     if (options.runOnStart) void run();

@@ -120,4 +120,62 @@ export const coreMigrations: MigrationList = {
       await db.schema.alterTable('inbound_seen').dropColumn('attempts').execute();
     },
   },
+  '0006_replicas': {
+    async up(db) {
+      // The bot processes sharing this store: one row each, kept fresh by a heartbeat.
+      // Additive only (a new table): a replica of the previous version keeps working beside it.
+      await db.schema
+        .createTable('dingops_replica')
+        .addColumn('id', 'varchar(100)', (c) => c.primaryKey())
+        .addColumn('host', 'varchar(255)', (c) => c.notNull())
+        .addColumn('pid', 'integer', (c) => c.notNull())
+        .addColumn('version', 'varchar(50)', (c) => c.notNull())
+        .addColumn('started_at', 'bigint', (c) => c.notNull())
+        .addColumn('heartbeat_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('dingops_replica').execute();
+    },
+  },
+  '0007_cluster': {
+    async up(db) {
+      // Several replicas on PostgreSQL: the QPS log they share, and the month's call count as
+      // one number (replicas add what they counted). New tables only: previous versions run on.
+      await db.schema
+        .createTable('api_call')
+        .addColumn('api', 'varchar(200)', (c) => c.notNull())
+        .addColumn('at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('api_call_api_at').on('api_call').columns(['api', 'at']).execute();
+      // One replica delivers a conversation at a time (its lane), under a lease with a
+      // generation that fences a replica which lost the lane out of marking rows sent.
+      await db.schema
+        .createTable('outbox_lane')
+        .addColumn('conversation_key', 'varchar(300)', (c) => c.primaryKey())
+        .addColumn('owner', 'varchar(100)', (c) => c.notNull())
+        .addColumn('lease_until', 'bigint', (c) => c.notNull())
+        .addColumn('gen', 'bigint', (c) => c.notNull())
+        .execute();
+      // A cron run per due time is taken by one replica (node-cron's run coordinator).
+      await db.schema
+        .createTable('schedule_claim')
+        .addColumn('key', 'varchar(300)', (c) => c.primaryKey())
+        .addColumn('replica', 'varchar(100)', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('api_usage')
+        .addColumn('month', 'varchar(7)', (c) => c.primaryKey())
+        .addColumn('used', 'bigint', (c) => c.notNull())
+        .addColumn('warned', 'varchar(50)', (c) => c.notNull().defaultTo(''))
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('api_usage').execute();
+      await db.schema.dropTable('schedule_claim').execute();
+      await db.schema.dropTable('outbox_lane').execute();
+      await db.schema.dropTable('api_call').execute();
+    },
+  },
 };

@@ -70,4 +70,40 @@ export interface CoreTables {
     fingerprint: string;
     expires_at: number;
   };
+  dingops_replica: {
+    /** `<host>-<pid>-<random>`: unique per process start. */
+    id: string;
+    host: string;
+    pid: number;
+    version: string;
+    started_at: number;
+    heartbeat_at: number;
+  };
+  api_call: {
+    api: string;
+    /** ms, the database's clock. */
+    at: number;
+  };
+  api_usage: {
+    /** `YYYY-MM` (UTC). */
+    month: string;
+    used: number;
+    /** The thresholds already warned about this month, comma-joined (`0.8,0.95`). */
+    warned: Generated<string>;
+  };
+  schedule_claim: {
+    /** `<owner>:<name>:<due time ISO>` (node-cron's key for one run). */
+    key: string;
+    replica: string;
+    /** Kept until then, so a late replica sees the run was taken. */
+    expires_at: number;
+  };
+  outbox_lane: {
+    conversation_key: string;
+    /** The replica delivering this conversation now. */
+    owner: string;
+    lease_until: number;
+    /** Raised by every claim: a row is marked sent only by the holder of this generation. */
+    gen: number;
+  };
 }

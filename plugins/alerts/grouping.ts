@@ -1,4 +1,4 @@
-import type { Kysely, Transaction } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AlertsConfig } from './config.js';
 import { countStateChange } from './flapping.js';
 import type { IngestOutcome } from './incident.js';
@@ -55,6 +55,8 @@ export class AlertGrouping {
     private readonly db: Kysely<AlertsTables>,
     private readonly config: () => AlertsConfig,
     private readonly now: () => number = Date.now,
+    /** PostgreSQL: replicas ingest at once, so groups are locked (SQLite has one writer). */
+    private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
 
   ingest(batch: IngestBatch): Promise<IngestOutcome> {
@@ -75,6 +77,14 @@ export class AlertGrouping {
       }
       return t;
     };
+    if (this.dialect === 'postgres') {
+      // Another replica may be opening the incident of one of these groups right now: the
+      // groups are locked for this transaction, in one order (no deadlock), so one incident
+      // per group comes out, whichever replica got the alert.
+      const keys = [...new Set(batch.alerts.map((a) => this.groupKey(a, batch)))].sort();
+      for (const key of keys)
+        await sql`select pg_advisory_xact_lock(hashtext(${`dingops-incident:${key}`}))`.execute(trx);
+    }
     const rows = await this.existing(
       trx,
       batch.alerts.map((a) => a.fingerprint),

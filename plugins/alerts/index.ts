@@ -68,7 +68,7 @@ export default definePlugin({
     const config = ctx.config;
     const db = ctx.store.tables<AlertsTables>();
     const store = new IncidentStore(db, now);
-    const grouping = new AlertGrouping(db, () => config, now);
+    const grouping = new AlertGrouping(db, () => config, now, ctx.store.dialect);
     const silences = new Silences(db, now);
     const timezone = ctx.timezone;
 

@@ -45,4 +45,16 @@ export const tasksMigrations: MigrationList = {
       await db.schema.dropTable('tasks_run').execute();
     },
   },
+  '0002_replicas': {
+    async up(db) {
+      // Which replica runs a run (only it can follow the process), and a cancel asked for on
+      // another replica, which the running one picks up. Added columns: old versions run on.
+      await db.schema.alterTable('tasks_run').addColumn('replica', 'varchar(100)').execute();
+      await db.schema.alterTable('tasks_run').addColumn('cancel_requested_by', 'varchar(100)').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('tasks_run').dropColumn('cancel_requested_by').execute();
+      await db.schema.alterTable('tasks_run').dropColumn('replica').execute();
+    },
+  },
 };

@@ -38,6 +38,10 @@ export interface Run extends Asked {
   output?: string;
   droppedBytes: number;
   error?: string;
+  /** The bot process running it (the only one that can follow the program). */
+  replica?: string;
+  /** Who asked, on another replica, for it to be cancelled. */
+  cancelRequestedBy?: string;
 }
 
 export type ApprovalStatus = 'pending' | 'approved' | 'rejected' | 'expired';
@@ -80,6 +84,8 @@ export type TasksTables = {
     output: string | null;
     dropped_bytes: Generated<number>;
     error: string | null;
+    replica: string | null;
+    cancel_requested_by: string | null;
   };
   tasks_approval: AskedColumns & {
     status: ApprovalStatus;
@@ -132,6 +138,8 @@ const RUN_COLUMNS = [
   'ended_at',
   'dropped_bytes',
   'error',
+  'replica',
+  'cancel_requested_by',
 ] as const;
 
 /** The plugin's tables: runs (with their capped output) and approval requests. */
@@ -145,6 +153,7 @@ export class RunStore {
         ...askedColumns(r),
         approved_by: r.approvedBy ?? null,
         status: 'running',
+        replica: r.replica ?? null,
         created_at: r.createdAt,
         started_at: r.startedAt ?? null,
       })
@@ -256,6 +265,29 @@ export class RunStore {
     return Number(r.numUpdatedRows) === 1;
   }
 
+  /** Asks the replica running a run to cancel it (it looks every second); false if it is not running. */
+  async requestCancel(id: number, by: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable('tasks_run')
+      .set({ cancel_requested_by: by })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+
+  /** Cancels asked for among these runs: run id to who asked. */
+  async cancelRequests(ids: number[]): Promise<Map<number, string>> {
+    if (!ids.length) return new Map();
+    const rows = await this.db
+      .selectFrom('tasks_run')
+      .select(['id', 'cancel_requested_by'])
+      .where('id', 'in', ids)
+      .where('cancel_requested_by', 'is not', null)
+      .execute();
+    return new Map(rows.map((r) => [Number(r.id), r.cancel_requested_by ?? '']));
+  }
+
   async linkRun(approvalId: number, runId: number): Promise<void> {
     await this.db.updateTable('tasks_approval').set({ run_id: runId }).where('id', '=', approvalId).execute();
   }
@@ -276,6 +308,8 @@ function toRun(r: RunRow): Run {
     output: r.output ?? undefined,
     droppedBytes: Number(r.dropped_bytes ?? 0),
     error: r.error ?? undefined,
+    replica: r.replica ?? undefined,
+    cancelRequestedBy: r.cancel_requested_by ?? undefined,
   };
 }
 

@@ -26,6 +26,7 @@ interface Live {
  */
 export class TaskRuns {
   private readonly live = new Map<number, Live>();
+  private cancelTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly ctx: PluginContext<TasksConfig>,
@@ -60,6 +61,7 @@ export class TaskRuns {
       approvedBy,
       createdAt: now,
       startedAt: now,
+      replica: this.ctx.replica.id,
     });
     const run = present(await this.store.run(id), `run ${id}`);
     const receipt = await this.present.say(place, this.present.card(run, task), message);
@@ -112,6 +114,7 @@ export class TaskRuns {
     });
     const live: Live = { handle, run, finished: Promise.resolve() };
     this.live.set(id, live);
+    this.watchCancels();
     live.finished = handle.done
       .then((result) => this.finish(name, task, run, result, stream, live))
       .catch((err) => this.ctx.log.error({ err, run: id }, 'tasks: finishing a run failed'))
@@ -192,22 +195,64 @@ export class TaskRuns {
   async cancel(id: number, who: Caller): Promise<string> {
     const run = await this.store.run(id);
     if (!run) throw new UserError('tasks.unknownRun', { id });
-    const live = this.live.get(id);
-    if (!live || run.status !== 'running')
-      throw new UserError('tasks.notRunning', { id, status: run.status });
+    if (run.status !== 'running') throw new UserError('tasks.notRunning', { id, status: run.status });
     if (run.requestedBy !== who.userId && !who.isAdmin) {
       this.audit({ by: who, place: run.place, command: 'task cancel', args: { run: id }, outcome: 'denied' });
       throw new UserError('tasks.denied.cancel', { id });
     }
-    live.cancelledBy = who.userId;
-    live.handle.cancel();
+    const live = this.live.get(id);
+    if (live) {
+      live.cancelledBy = who.userId;
+      live.handle.cancel();
+    } else if (
+      !(
+        run.replica &&
+        this.ctx.replica.alive(run.replica) &&
+        (await this.store.requestCancel(id, who.userId))
+      )
+    )
+      // Nobody is running it any more (its replica is gone): the sweep marks it interrupted.
+      throw new UserError('tasks.notRunning', { id, status: run.status });
     return this.present.t('cancelling', { id });
   }
 
-  /** Runs a previous process left running cannot be followed: they are marked, their cards finalized. */
+  /** Looks for cancels asked for elsewhere every second while this replica runs something. */
+  private watchCancels(): void {
+    if (this.cancelTimer) return;
+    this.cancelTimer = setInterval(() => {
+      if (!this.live.size) {
+        clearInterval(this.cancelTimer);
+        this.cancelTimer = undefined;
+        return;
+      }
+      void this.pickUpCancels().catch((err) =>
+        this.ctx.log.warn({ err }, 'tasks: reading cancel requests failed'),
+      );
+    }, 1_000);
+    this.cancelTimer.unref();
+  }
+
+  /** Cancels asked for on other replicas, for the runs this one runs (looked at every second). */
+  private async pickUpCancels(): Promise<void> {
+    const asked = await this.store.cancelRequests([...this.live.keys()]);
+    for (const [id, by] of asked) {
+      const live = this.live.get(id);
+      if (!live || live.cancelledBy) continue;
+      live.cancelledBy = by;
+      live.handle.cancel();
+    }
+  }
+
+  /**
+   * Runs nobody can follow any more (their process is gone: this one's previous life, or a
+   * replica whose heartbeat stopped) are marked interrupted, their cards finalized. A run of
+   * a live replica is its business.
+   */
   async markInterrupted(): Promise<void> {
     for (const run of await this.store.runs({ status: 'running', limit: 1000 })) {
       if (this.live.has(run.id)) continue;
+      // Ours (this process: not in `live` only while it starts) or a live replica's: not ours to end.
+      if (run.replica && this.ctx.replica.alive(run.replica)) continue;
       await this.store.updateRun(run.id, { status: 'interrupted', endedAt: this.now() });
       const done = present(await this.store.run(run.id), `run ${run.id}`);
       const task = this.tasks[run.task];
@@ -229,6 +274,8 @@ export class TaskRuns {
 
   /** The bot is stopping: its runs end now, marked as interrupted by the restart. */
   async stopAll(): Promise<void> {
+    clearInterval(this.cancelTimer);
+    this.cancelTimer = undefined;
     for (const l of this.live.values()) {
       l.interrupted = true;
       l.handle.cancel();

@@ -86,6 +86,15 @@ export class RoomStore {
     return rows.map(toRoom);
   }
 
+  /** Forgets an opening that failed (an open room stays). */
+  async abandon(incidentId: number): Promise<void> {
+    await this.db
+      .deleteFrom('warroom_room')
+      .where('incident_id', '=', incidentId)
+      .where('status', '=', 'opening')
+      .execute();
+  }
+
   /** Records that a room is being opened; false when a row was already there. */
   async begin(room: Pick<Room, 'incidentId' | 'uuid' | 'title' | 'openedBy' | 'openedByNick' | 'createdAt'>) {
     const r = await this.db

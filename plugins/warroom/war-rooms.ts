@@ -107,9 +107,10 @@ export class WarRooms {
     if (!view) throw new UserError('warroom.noIncident', { id: incidentId });
     let room = await this.store.get(incidentId);
     if (room && room.status !== 'opening') return { room, created: false, notes: [] };
+    let begun = false;
     if (!room) {
       if (view.status === 'resolved') throw new UserError('warroom.resolvedNoRoom', { id: incidentId });
-      await this.store.begin({
+      begun = await this.store.begin({
         incidentId,
         // Stable for this incident (its creation time tells it from an incident with the same
         // number in another database), so DingTalk answers every retry with the same group.
@@ -124,9 +125,18 @@ export class WarRooms {
       });
       room = present(await this.store.get(incidentId), `war room of incident ${incidentId}`);
     }
+    if (!begun) {
+      // Another replica is opening it (the same click on two replicas, or a double click):
+      // its room is this one. One opening that stalls (its replica died) is resumed here.
+      const opened = await this.awaitOpening(incidentId, room.createdAt);
+      if (opened) return { room: opened, created: false, notes: [] };
+    }
     try {
       return await this.create(room, view, incidents);
     } catch (err) {
+      // A failed opening is given up, so a retry starts at once (its uuid makes DingTalk
+      // answer with the group a half-done attempt created, if any).
+      await this.store.abandon(incidentId).catch(() => undefined);
       const explained = explainError(err, this.errorContext(incidentId));
       this.ctx.log.warn(
         { incident: incidentId, reason: this.explanation(explained, 'en'), err },
@@ -134,6 +144,16 @@ export class WarRooms {
       );
       throw explained;
     }
+  }
+
+  /** Waits for a room another replica is opening; undefined when it stalled (resume it). */
+  private async awaitOpening(incidentId: number, createdAt: number): Promise<Room | undefined> {
+    while (this.now() - createdAt < RESUME_AFTER_MS) {
+      await new Promise((r) => setTimeout(r, 200));
+      const room = await this.store.get(incidentId);
+      if (room && room.status !== 'opening') return room;
+    }
+    return undefined;
   }
 
   private async create(room: Room, view: IncidentView, incidents: IncidentsApi): Promise<OpenResult> {

@@ -15,6 +15,7 @@ const FLOORS: string[][] = [
   ['observe'],
   ['config'],
   ['storage', 'scheduler'],
+  ['cluster'],
   ['cards'],
   ['messages'],
   ['receive', 'deliver'],

@@ -1,5 +1,7 @@
+import { type Kysely, sql } from 'kysely';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import type { CoreTables } from '../../storage/core-tables.js';
 import type { KeyValueStore } from '../../storage/kv-store.js';
 import { token } from '../../util/di-token.js';
 
@@ -12,10 +14,11 @@ export interface BudgetSnapshot {
 }
 
 /**
- * Counts metered DingTalk API calls this month against the edition's quota. The count is
- * kept in the store (flushed every few seconds, so restarts and replicas keep it roughly
- * right), and crossing 80 % and 95 % warns once per month: in the log, in metrics, and
- * through `onWarning` (the bot tells the admins).
+ * Counts metered DingTalk API calls this month against the edition's quota. The count is one
+ * number in the store (`api_usage`): every few seconds each replica adds what it counted and
+ * reads back the total, so restarts and replicas share it. Crossing 80 % and 95 % warns once
+ * per month (per replica that sees it cross first; the thresholds warned are stored): in the
+ * log, in metrics, and through `onWarning` (the bot tells the admins).
  */
 export class ApiBudget {
   private month = '';
@@ -28,7 +31,9 @@ export class ApiBudget {
   onWarning: (threshold: number, s: BudgetSnapshot) => void = () => undefined;
 
   constructor(
-    private readonly kv: KeyValueStore,
+    private readonly db: Kysely<CoreTables>,
+    /** Where counts were kept before `api_usage` (read once per month, to carry them over). */
+    private readonly legacy: KeyValueStore,
     readonly limit: number,
     private readonly log: Logger,
     registry: Registry,
@@ -52,10 +57,19 @@ export class ApiBudget {
   }
 
   private async load(month: string): Promise<void> {
-    const saved = await this.kv.get<{ used: number; warned: number[] }>(`api-usage:${month}`);
+    let row = await this.db.selectFrom('api_usage').selectAll().where('month', '=', month).executeTakeFirst();
+    if (!row) {
+      const old = await this.legacy.get<{ used: number; warned: number[] }>(`api-usage:${month}`);
+      await this.db
+        .insertInto('api_usage')
+        .values({ month, used: old?.used ?? 0, warned: (old?.warned ?? []).join(',') })
+        .onConflict((oc) => oc.column('month').doNothing())
+        .execute();
+      row = await this.db.selectFrom('api_usage').selectAll().where('month', '=', month).executeTakeFirst();
+    }
     this.month = month;
-    this.used = saved?.used ?? 0;
-    this.warned = new Set(saved?.warned ?? []);
+    this.used = Number(row?.used ?? 0);
+    this.warned = parseWarned(row?.warned);
     this.unsaved = 0;
     this.gauge.set(this.used);
   }
@@ -64,7 +78,8 @@ export class ApiBudget {
   count(): void {
     const month = this.monthOf(this.now());
     if (month !== this.month) {
-      // A new month: start from zero (the previous month's count is already saved).
+      // A new month: start from zero; what the old one still had unsaved is added to it.
+      if (this.unsaved) void this.save();
       this.month = month;
       this.used = 0;
       this.warned = new Set();
@@ -104,14 +119,33 @@ export class ApiBudget {
    * runs), so an older value never overwrites a newer one and `stop` can wait for all.
    */
   save(): Promise<void> {
+    const month = this.month;
     this.saving = this.saving.then(async () => {
-      if (!this.unsaved && this.month) return;
-      const pending = this.unsaved;
-      this.unsaved = 0;
+      if (!month) return;
+      const pending = month === this.month ? this.unsaved : 0;
+      if (month === this.month) this.unsaved = 0;
+      const warned = [...this.warned].sort().join(',');
       try {
-        await this.kv.set(`api-usage:${this.month}`, { used: this.used, warned: [...this.warned] });
+        // Adds this replica's calls to the shared total, and reads the total back.
+        const { rows } = await sql<{ used: number; warned: string }>`
+          insert into api_usage (month, used, warned) values (${month}, ${pending}, ${warned})
+          on conflict (month) do update set used = api_usage.used + excluded.used
+          returning used, warned`.execute(this.db);
+        const row = rows[0];
+        if (!row || month !== this.month) return;
+        const stored = parseWarned(row.warned);
+        for (const t of stored) this.warned.add(t);
+        if (stored.size < this.warned.size)
+          await this.db
+            .updateTable('api_usage')
+            .set({ warned: [...this.warned].sort().join(',') })
+            .where('month', '=', month)
+            .execute();
+        // Calls counted while this ran are still unsaved, on top of the total.
+        this.used = Number(row.used) + this.unsaved;
+        this.gauge.set(this.used);
       } catch (err) {
-        this.unsaved += pending;
+        if (month === this.month) this.unsaved += pending;
         this.log.error({ err }, 'saving the API call count failed');
       }
     });
@@ -126,3 +160,13 @@ export class ApiBudget {
 
 /** The DI token of the ApiBudget. */
 export const ApiBudgetToken = token<ApiBudget>('ApiBudget');
+
+function parseWarned(text: string | undefined): Set<number> {
+  return new Set(
+    (text ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map(Number)
+      .filter((n) => Number.isFinite(n)),
+  );
+}

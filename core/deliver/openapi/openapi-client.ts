@@ -12,6 +12,11 @@ export interface OpenApiOptions {
   apiBase: string;
   oapiBase: string;
   qps: number;
+  /**
+   * Waits for a slot under the app's QPS shared with other replicas (PostgreSQL,
+   * `cluster/shared-rate-limiter.ts`). Without it, this process keeps the limit alone.
+   */
+  sharedRate?: (api: string) => Promise<void>;
   /** HTTP mode: cards call back our registered URL under this key instead of over Stream. */
   cardCallbackRouteKey?: string;
   /** Per-request timeout (DingTalk's own gateway gives up after about 3 s). */
@@ -97,7 +102,8 @@ export class OpenApiClient {
     const api = path.replace(/^\/(v1\.0\/|topapi\/)/, '');
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();
-      await this.limiter(path).acquire();
+      if (this.options.sharedRate) await this.options.sharedRate(path);
+      else await this.limiter(path).acquire();
       this.onMeteredCall(api);
       const base = style === 'new' ? this.options.apiBase : this.options.oapiBase;
       const url =

@@ -4,6 +4,8 @@ import { doctorEn } from './doctor-en.js';
 export const en: Catalog = {
   'status.store': 'store',
   'status.storeDetail': '{dialect}, {ms} ms',
+  'status.replicas': 'replicas',
+  'status.replicasDetail': '{count} live; this one is {me}: {list}',
   'status.plugins': 'plugins',
   'status.pluginList': '{list}',
   'status.pluginFailed': '{name} (failed: {error})',
@@ -18,6 +20,7 @@ export const en: Catalog = {
   'status.transportState.reconnecting': 'reconnecting',
   'status.transportState.disconnected': 'disconnected',
   'status.transportState.stopped': 'stopped',
+  'status.transportState.standby': 'standby (another replica holds the connection)',
   'status.outbox': 'outbox',
   'status.outboxDetail': '{queued} queued, {dead} dead-lettered',
   'status.outboxDetailDead': '{queued} queued, {dead} dead-lettered (last: {reason})',

@@ -4,6 +4,8 @@ import { doctorZhCN } from './doctor-zh-CN.js';
 export const zhCN: Catalog = {
   'status.store': '存储',
   'status.storeDetail': '{dialect}，{ms} 毫秒',
+  'status.replicas': '副本',
+  'status.replicasDetail': '{count} 个在线；本进程为 {me}：{list}',
   'status.plugins': '插件',
   'status.pluginList': '{list}',
   'status.pluginFailed': '{name}（启动失败：{error}）',
@@ -18,6 +20,7 @@ export const zhCN: Catalog = {
   'status.transportState.reconnecting': '重连中',
   'status.transportState.disconnected': '已断开',
   'status.transportState.stopped': '已停止',
+  'status.transportState.standby': '待命（另一个副本持有连接）',
   'status.outbox': '发送队列',
   'status.outboxDetail': '{queued} 条待发送，{dead} 条投递失败',
   'status.outboxDetailDead': '{queued} 条待发送，{dead} 条投递失败（最近一次：{reason}）',

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ReplicasToken } from '../../../core/cluster/replica-registry.js';
 import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
@@ -155,6 +156,8 @@ describe('running tasks', () => {
     const runCard = await sb.sim.client.as('bob').ask('run long', { group: 'ops' });
     await sb.sim.client.until(() => cardText(sb!, runCard.cardId!).includes('working'), 5000, 'output');
     const crashed = sb.bot;
+    // The process is gone: its heartbeat stops (here it lives on in the test's process).
+    await crashed.resolve(ReplicasToken).leave();
     await sb.restart();
     const text = await finished(sb, runCard.cardId!);
     expect(text).toContain('Interrupted by a restart of the bot');

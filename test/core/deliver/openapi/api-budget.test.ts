@@ -13,6 +13,7 @@ describe('ApiBudget', () => {
     const now = Date.UTC(2026, 10, 11); // 10 days into a 30-day month
     const warnings: number[] = [];
     const budget = new ApiBudget(
+      useStore().db,
       new SqlKeyValueStore(useStore().db, 'core'),
       20,
       pino({ level: 'silent' }),
@@ -28,6 +29,7 @@ describe('ApiBudget', () => {
     expect(budget.snapshot()).toEqual({ month: '2026-11', used: 19, limit: 20, projected: 57 });
     await budget.stop();
     const again = new ApiBudget(
+      useStore().db,
       new SqlKeyValueStore(useStore().db, 'core'),
       20,
       pino({ level: 'silent' }),
@@ -40,6 +42,54 @@ describe('ApiBudget', () => {
     expect(again.snapshot().used).toBe(20);
     expect(warnings).toEqual([0.8, 0.95]);
     await again.stop();
+  });
+});
+
+describe('ApiBudget shared by replicas', () => {
+  it('keeps one count: each adds what it counted, and reads back the total', async () => {
+    const now = Date.UTC(2026, 10, 11);
+    const budget = () =>
+      new ApiBudget(
+        useStore().db,
+        new SqlKeyValueStore(useStore().db, 'core'),
+        1000,
+        pino({ level: 'silent' }),
+        new Registry(),
+        () => now,
+      );
+    const a = budget();
+    const b = budget();
+    await a.start();
+    await b.start();
+    for (let i = 0; i < 7; i++) a.count();
+    for (let i = 0; i < 5; i++) b.count();
+    await a.save();
+    await b.save();
+    // b read the total after both had added theirs; a learns it on its next save.
+    expect(b.snapshot().used).toBe(12);
+    a.count();
+    await a.save();
+    expect(a.snapshot().used).toBe(13);
+    await a.stop();
+    await b.stop();
+  });
+
+  it('carries over a count kept by an earlier version (in the key-value store)', async () => {
+    const now = Date.UTC(2026, 10, 11);
+    const kv = new SqlKeyValueStore(useStore().db, 'core');
+    await kv.set('api-usage:2026-11', { used: 41, warned: [] });
+    const budget = new ApiBudget(
+      useStore().db,
+      kv,
+      1000,
+      pino({ level: 'silent' }),
+      new Registry(),
+      () => now,
+    );
+    await budget.start();
+    budget.count();
+    expect(budget.snapshot().used).toBe(42);
+    await budget.stop();
   });
 });
 
