@@ -77,6 +77,8 @@ export class Outbox {
   private readonly held = new Map<string, number>();
   private renewTimer: NodeJS.Timeout | undefined;
   private adopting: Promise<void> | undefined;
+  /** The last row done (sent or dead) per held lane: rows are done in id order. */
+  private readonly doneUpTo = new Map<string, number>();
   /** Lanes taken from a replica that did not release them (it died or paused past its lease). */
   private readonly takenOver = new Set<string>();
   /** Rows delivered again after such a takeover: possibly twice at DingTalk. */
@@ -180,19 +182,26 @@ export class Outbox {
     return true;
   }
 
-  /** Queues the rows of a held lane not queued yet (another replica may have added some). */
+  /**
+   * Queues the rows of a held lane not queued yet (another replica may have added some).
+   * Two loads may overlap (an enqueue and the end of a drain), and a row may be delivered
+   * while one reads: what is queued and what is done are looked at after the read, and a
+   * lane's rows are done in id order, so no row is queued twice.
+   */
   private async loadLane(key: string): Promise<number> {
-    const queued = new Set((this.queues.get(key) ?? []).map((r) => r.id));
     const rows = await this.db
       .selectFrom('outbox')
       .selectAll()
       .where('conversation_key', '=', key)
       .where('status', 'in', ['pending', 'sending'])
+      .where('id', '>', this.doneUpTo.get(key) ?? 0)
       .orderBy('id')
       .execute();
+    const queued = new Set((this.queues.get(key) ?? []).map((r) => r.id));
+    const done = this.doneUpTo.get(key) ?? 0;
     let added = 0;
     for (const r of rows)
-      if (!queued.has(Number(r.id))) {
+      if (Number(r.id) > done && !queued.has(Number(r.id))) {
         this.push(fromRow(r));
         added++;
       }
@@ -315,6 +324,7 @@ export class Outbox {
         return;
       }
       if (outcome === 'retry') return;
+      if (this.lanes.shared) this.doneUpTo.set(key, row.id);
       q.shift();
       // Fairness: a busy conversation gives its lane up now and then to waiting ones.
       if (++delivered >= 8 && this.waiting.size) {
@@ -332,6 +342,12 @@ export class Outbox {
       }
       await this.lanes.release(key, gen).catch(() => undefined);
       this.held.delete(key);
+      this.doneUpTo.delete(key);
+      // Queued here while the lane was being released: take it again for them.
+      if (q.length) {
+        void this.take(key).catch((err) => this.log.warn({ err }, 'outbox: taking a lane failed'));
+        return;
+      }
     }
     this.queues.delete(key);
   }
@@ -343,6 +359,7 @@ export class Outbox {
     this.metrics?.outboxDepth.set(this.pendingCount);
     this.queues.delete(key);
     this.held.delete(key);
+    this.doneUpTo.delete(key);
   }
 
   /**

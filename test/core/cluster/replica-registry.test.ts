@@ -89,12 +89,22 @@ describe('replicas sharing a store', () => {
     const b = new ReplicaRegistry(db, log, { version: 't', host: 'b', pid: 2, clock, heartbeatMs: 60_000 });
     await a.join();
     await b.join();
-    expect(b.live().map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      b
+        .live()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
     const counts: number[] = [];
     a.onChange = (n) => counts.push(n);
     const beat = (r: ReplicaRegistry) => (r as unknown as { beat(): Promise<void> }).beat();
     await beat(a);
-    expect(a.live().map((r) => r.id).sort()).toEqual([a.id, b.id].sort());
+    expect(
+      a
+        .live()
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([a.id, b.id].sort());
     expect(a.isAlive(b.id)).toBe(true);
     // b goes silent; a beats on past the stale time.
     now += 11_000;

@@ -214,6 +214,14 @@ describe('approval', () => {
       'Request #1 expired before anyone approved it.',
     );
     await sb.sim.client.as('carol').ask('run deploy staging', { group: 'ops' });
+    // The approval card goes to Alice's chat on a lane of its own: it may come after the answer in ops.
+    await sb.sim.client.until(
+      () =>
+        sb!.sim.client.botMessages('dm:alice').filter((m) => m.title === 'Approval needed: deploy').length >=
+          2 || undefined,
+      3000,
+      'the second approval card',
+    );
     const rejected = await sb.sim.client.as('alice').ask('task reject 2');
     expect(rejected.content).toContain('rejected · @Alice');
     await sb.sim.client.until(

@@ -1,0 +1,84 @@
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StatusToken } from '../../../core/observe/status.js';
+import type { Bot } from '../../../core/runtime/bot.js';
+import { type RunningSimulator, startSimulator } from '../../../simulator/index.js';
+import { startBotOnSimulator } from '../../../testing/index.js';
+import { dropTestStorage, persistentTestStorageUrl } from '../../helpers/storage.js';
+
+const shared = process.env.DINGOPS_TEST_STORAGE === 'postgres';
+const quiet = () =>
+  new Writable({
+    write(_c, _e, done) {
+      done();
+    },
+  });
+
+let sim: RunningSimulator | undefined;
+let bots: Bot[] = [];
+let url = '';
+afterEach(async () => {
+  for (const b of bots) await b.stop('test').catch(() => undefined);
+  bots = [];
+  await sim?.stop();
+  sim = undefined;
+  if (url) await dropTestStorage(url);
+  url = '';
+});
+
+async function replicas(
+  n: number,
+  dingtalk = '',
+  streamConnections: 'all' | 'newest' = 'all',
+): Promise<Bot[]> {
+  sim = await startSimulator({ pingIntervalMs: 0, streamConnections });
+  url = persistentTestStorageUrl();
+  for (let i = 0; i < n; i++)
+    bots.push(await startBotOnSimulator(sim, { storageUrl: url, logs: quiet(), dingtalk }));
+  return bots;
+}
+
+const pongs = (s: RunningSimulator) =>
+  s.client.botMessages('ops').filter((m) => m.content.toLowerCase().includes('pong')).length;
+
+describe('several replicas on one PostgreSQL, through the simulator', () => {
+  it('answer every message once, whichever connection DingTalk picks, and see each other', async () => {
+    if (!shared) return;
+    const [a, b] = await replicas(2);
+    const s = sim as RunningSimulator;
+    expect(s.client.api.connections()).toBe(2);
+    for (let i = 0; i < 20; i++) await s.client.as('bob').say('ping', { group: 'ops' });
+    await s.client.until(() => pongs(s) >= 20 || undefined, 10_000, '20 answers');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(pongs(s)).toBe(20);
+    // Each sees the other by its next heartbeat (every 2 s).
+    const line = async () =>
+      (await (a as Bot).resolve(StatusToken).collect()).find((l) => l.name === 'replicas')?.detail ?? '';
+    const seen = Date.now();
+    while (!/^2 live/.test(await line()) && Date.now() - seen < 5_000) await new Promise((r) => setTimeout(r, 200));
+    expect(await line()).toMatch(/^2 live/);
+    // One stops (a rolling restart): the other answers alone.
+    await (b as Bot).stop('test');
+    for (let i = 0; i < 5; i++) await s.client.as('bob').say('ping', { group: 'ops' });
+    await s.client.until(() => pongs(s) >= 25 || undefined, 10_000, '5 more answers');
+    expect(pongs(s)).toBe(25);
+  });
+
+  it('in leader mode one replica holds the connection and another takes it over when it goes', async () => {
+    if (!shared) return;
+    const [a, b] = await replicas(2, '  stream:\n    connections: leader\n', 'newest');
+    const s = sim as RunningSimulator;
+    const state = (bot: Bot) => bot.transports[0]?.state().status;
+    await s.client.until(() => (state(a as Bot) === 'connected' ? true : undefined), 5_000, 'a leader');
+    expect(state(b as Bot)).toBe('standby');
+    expect(s.client.api.connections()).toBe(1);
+    expect((await s.client.as('bob').ask('ping', { group: 'ops' })).content.toLowerCase()).toContain('pong');
+    const before = pongs(s);
+    await (a as Bot).stop('test');
+    const stoppedAt = Date.now();
+    await s.client.until(() => (state(b as Bot) === 'connected' ? true : undefined), 8_000, 'the takeover');
+    expect(Date.now() - stoppedAt).toBeLessThan(5_000);
+    await s.client.as('bob').say('ping', { group: 'ops' });
+    await s.client.until(() => pongs(s) > before || undefined, 5_000, 'an answer after the takeover');
+  });
+});
