@@ -55,7 +55,8 @@ describe('several replicas on one PostgreSQL, through the simulator', () => {
     const line = async () =>
       (await (a as Bot).resolve(StatusToken).collect()).find((l) => l.name === 'replicas')?.detail ?? '';
     const seen = Date.now();
-    while (!/^2 live/.test(await line()) && Date.now() - seen < 5_000) await new Promise((r) => setTimeout(r, 200));
+    while (!/^2 live/.test(await line()) && Date.now() - seen < 5_000)
+      await new Promise((r) => setTimeout(r, 200));
     expect(await line()).toMatch(/^2 live/);
     // One stops (a rolling restart): the other answers alone.
     await (b as Bot).stop('test');
