@@ -122,6 +122,17 @@ export class ReplicaRegistry {
     return id === this.id || this.peers.some((p) => p.id === id);
   }
 
+  /** Whether a replica beat recently, read from the store (a replica that just joined included). */
+  async isAliveNow(id: string): Promise<boolean> {
+    if (id === this.id) return true;
+    const row = await this.db
+      .selectFrom('dingops_replica')
+      .select('heartbeat_at')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row !== undefined && Number(row.heartbeat_at) > this.now() - this.staleMs;
+  }
+
   liveCount(): number {
     return Math.max(1, this.peers.length);
   }

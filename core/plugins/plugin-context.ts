@@ -140,10 +140,10 @@ export interface PluginContext<C = unknown> {
   readonly timezone: string;
   /**
    * This bot process among the replicas sharing the store: its id, and whether another one
-   * (by id) is alive (its heartbeat is fresh). Work only one process can carry on (a child
+   * (by id) is alive (its heartbeat in the store is fresh). Work only one process can carry on (a child
    * process, a socket) records the id, so the others leave it alone while it lives.
    */
-  readonly replica: { readonly id: string; alive(id: string): boolean };
+  readonly replica: { readonly id: string; alive(id: string): Promise<boolean> };
   /** The bot's clock (ms since the epoch): what the bot's own time-based logic uses. */
   now(): number;
   /** The folder of the config file (relative paths in a plugin's config resolve against it). */

@@ -332,7 +332,7 @@ export class PluginHost {
       timezone: core.timezone,
       replica: {
         id: c.resolve(ReplicasToken).id,
-        alive: (id) => c.resolve(ReplicasToken).isAlive(id),
+        alive: (id) => c.resolve(ReplicasToken).isAliveNow(id),
       },
       now: () => c.resolve<() => number>(ClockToken)(),
       configDir: c.resolve<LoadedConfig>(ConfigToken).baseDir,

@@ -207,7 +207,7 @@ export class TaskRuns {
     } else if (
       !(
         run.replica &&
-        this.ctx.replica.alive(run.replica) &&
+        (await this.ctx.replica.alive(run.replica)) &&
         (await this.store.requestCancel(id, who.userId))
       )
     )
@@ -252,7 +252,7 @@ export class TaskRuns {
     for (const run of await this.store.runs({ status: 'running', limit: 1000 })) {
       if (this.live.has(run.id)) continue;
       // Ours (this process: not in `live` only while it starts) or a live replica's: not ours to end.
-      if (run.replica && this.ctx.replica.alive(run.replica)) continue;
+      if (run.replica && (await this.ctx.replica.alive(run.replica))) continue;
       await this.store.updateRun(run.id, { status: 'interrupted', endedAt: this.now() });
       const done = present(await this.store.run(run.id), `run ${run.id}`);
       const task = this.tasks[run.task];
