@@ -5,7 +5,8 @@ import { type CompiledQuery, Kysely, PostgresAdapter, PostgresDialect, SqliteDia
 import { token } from '../util/di-token.js';
 import type { CoreTables } from './core-tables.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
-import { WriteBatcher, type WriteResult } from './write-batcher.js';
+import { WriteBatcher } from './write-batcher.js';
+import type { WriteResult } from './write-result.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 

@@ -10,7 +10,7 @@ export function withAutoId<DB, T extends string, C extends string>(
   db: Kysely<DB>,
   table: CreateTableBuilder<T, C>,
   name = 'id',
-): CreateTableBuilder<T, C | typeof name> {
+): CreateTableBuilder<T, C | string> {
   return isPostgres(db)
     ? table.addColumn(name, 'bigserial', (c) => c.primaryKey())
     : table.addColumn(name, 'integer', (c) => c.primaryKey().autoIncrement());

@@ -1,5 +1,6 @@
 import type SQLite from 'better-sqlite3';
 import type { CompiledQuery } from 'kysely';
+import type { WriteResult } from './write-result.js';
 
 interface Pending {
   query: CompiledQuery;
@@ -16,11 +17,6 @@ interface Pending {
  * A flush waits while another transaction is open on the connection, so queued writes never
  * join (and never roll back with) someone else's transaction.
  */
-/** What a write did: rows changed, and the rows a `returning` gave back. */
-export interface WriteResult {
-  numAffectedRows: number;
-  rows: Array<Record<string, unknown>>;
-}
 
 export class WriteBatcher {
   private queue: Pending[] = [];
