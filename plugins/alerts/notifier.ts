@@ -269,7 +269,22 @@ export class Notifier {
       for (const id of await this.waiting.take(ref)) {
         const i = await this.store.incident(id);
         if (!i || i.status === 'resolved') continue;
-        if ((await this.sendTo(i, await this.render(i), [ref], [])) && i.lastNotifiedAt === undefined)
+        // Never notified yet: its first notification may be due at this very moment (the
+        // notifier's pass, on this replica or another). Taking that due time first means one
+        // of the two sends the card, not both.
+        const first = i.lastNotifiedAt === undefined;
+        if (
+          first &&
+          i.notifyDueAt !== undefined &&
+          !(await this.store.claim(
+            i.id,
+            'notify_due_at',
+            i.notifyDueAt,
+            this.now() + this.config.grouping.repeatInterval,
+          ))
+        )
+          continue;
+        if ((await this.sendTo(i, await this.render(i), [ref], [])) && first)
           // Notified now: the retry of its first notification becomes an update of this card.
           await this.store.update(i.id, { last_notified_at: this.now() });
       }

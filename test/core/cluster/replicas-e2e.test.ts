@@ -60,6 +60,12 @@ describe('several replicas on one PostgreSQL, through the simulator', () => {
     expect(await line()).toMatch(/^2 live/);
     // One stops (a rolling restart): the other answers alone.
     await (b as Bot).stop('test');
+    // Pushes go to open connections only (one still closing may lose a push: the simulator drops it).
+    await s.client.until(
+      () => (s.client.api.connections() === 1 ? true : undefined),
+      5_000,
+      'one connection',
+    );
     for (let i = 0; i < 5; i++) await s.client.as('bob').say('ping', { group: 'ops' });
     await s.client.until(() => pongs(s) >= 25 || undefined, 10_000, '5 more answers');
     expect(pongs(s)).toBe(25);
