@@ -269,24 +269,15 @@ export class Notifier {
       for (const id of await this.waiting.take(ref)) {
         const i = await this.store.incident(id);
         if (!i || i.status === 'resolved') continue;
-        // Never notified yet: its first notification may be due at this very moment (the
-        // notifier's pass, on this replica or another). Taking that due time first means one
-        // of the two sends the card, not both.
-        const first = i.lastNotifiedAt === undefined;
-        if (
-          first &&
-          i.notifyDueAt !== undefined &&
-          !(await this.store.claim(
-            i.id,
-            'notify_due_at',
-            i.notifyDueAt,
-            this.now() + this.config.grouping.repeatInterval,
-          ))
-        )
+        if (i.lastNotifiedAt === undefined) {
+          // Never notified: its first notification is made due now, and the notifier's pass
+          // (on this replica or another) claims it like any due time: one card, not two.
+          await this.store.update(i.id, { notify_due_at: this.now() });
+          void this.kick();
           continue;
-        if ((await this.sendTo(i, await this.render(i), [ref], [])) && first)
-          // Notified now: the retry of its first notification becomes an update of this card.
-          await this.store.update(i.id, { last_notified_at: this.now() });
+        }
+        // Notified elsewhere already: the group it waited for gets its card now.
+        await this.sendTo(i, await this.render(i), [ref], []);
       }
   }
 
