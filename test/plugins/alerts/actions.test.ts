@@ -47,7 +47,7 @@ describe('acting on incidents', () => {
     expect(snoozed.content).toContain('Snoozed');
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('Snoozed'),
-      2000,
+      5000,
       'the card update',
     );
     const resolved = await sb.sim.client.as('bob').ask('resolve 1 --note "rolled back"', { group: 'ops' });
@@ -55,7 +55,7 @@ describe('acting on incidents', () => {
     expect(resolved.buttons).toEqual([]);
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
-      2000,
+      5000,
       'the card update',
     );
     expect((await sb.sim.client.as('bob').ask('ack 1', { group: 'ops' })).content).toBe(

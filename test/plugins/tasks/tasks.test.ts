@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicasToken } from '../../../core/cluster/replica-registry.js';
 import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
+import { GroupsToken } from '../../../core/directory/group-registry.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { AGENT, cardText, isRunning, NODE, nodeCommand, tasksBot } from './helpers.js';
 
@@ -258,7 +259,11 @@ describe('refusals', () => {
       /You may not run/,
     );
     await sb.sim.client.api.groupChange('ops', 'rename', { title: 'not-ops' });
-    await new Promise((r) => setTimeout(r, 100));
+    await sb.sim.client.until(
+      () => (sb!.bot.resolve(GroupsToken).get('cid-ops')?.title === 'not-ops' ? true : undefined),
+      5000,
+      'the rename',
+    );
     expect((await sb.sim.client.as('bob').ask('run show-file a', { group: 'cid-ops' })).content).toBe(
       '`show-file` may not run in this group.',
     );
