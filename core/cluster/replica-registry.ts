@@ -84,18 +84,7 @@ export class ReplicaRegistry {
       }
       if (this.store.dialect === 'sqlite') throw new StoreInUseError(other, this.now() - other.heartbeatAt);
     }
-    const now = this.now();
-    await this.db
-      .insertInto('dingops_replica')
-      .values({
-        id: this.id,
-        host: this.host,
-        pid: this.pid,
-        version: this.options.version,
-        started_at: this.startedAt,
-        heartbeat_at: now,
-      })
-      .execute();
+    await this.db.insertInto('dingops_replica').values(this.row(this.now())).execute();
     await this.refresh();
     this.timer = setInterval(() => void this.beat(), this.heartbeatMs);
     this.timer.unref();
@@ -147,17 +136,7 @@ export class ReplicaRegistry {
         .executeTakeFirst();
       // Removed as stale (a long pause): come back under the same id.
       if (Number(r.numUpdatedRows) === 0)
-        await this.db
-          .insertInto('dingops_replica')
-          .values({
-            id: this.id,
-            host: this.host,
-            pid: this.pid,
-            version: this.options.version,
-            started_at: this.startedAt,
-            heartbeat_at: now,
-          })
-          .execute();
+        await this.db.insertInto('dingops_replica').values(this.row(now)).execute();
       // Rows of replicas dead for a while are removed by whoever notices.
       await this.db
         .deleteFrom('dingops_replica')
@@ -167,6 +146,18 @@ export class ReplicaRegistry {
     } catch (err) {
       this.log.warn({ err }, 'replica heartbeat failed');
     }
+  }
+
+  /** This replica's row, as of `now`. */
+  private row(now: number): CoreTables['dingops_replica'] {
+    return {
+      id: this.id,
+      host: this.host,
+      pid: this.pid,
+      version: this.options.version,
+      started_at: this.startedAt,
+      heartbeat_at: now,
+    };
   }
 
   private async refresh(): Promise<void> {
