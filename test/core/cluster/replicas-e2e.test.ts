@@ -1,42 +1,11 @@
-import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StatusToken } from '../../../core/observe/status.js';
 import type { Bot } from '../../../core/runtime/bot.js';
-import { type RunningSimulator, startSimulator } from '../../../simulator/index.js';
-import { startBotOnSimulator } from '../../../testing/index.js';
-import { dropTestStorage, persistentTestStorageUrl } from '../../helpers/storage.js';
+import type { RunningSimulator } from '../../../simulator/index.js';
+import { useReplicas } from '../../helpers/replicas.js';
 
 const shared = process.env.DINGOPS_TEST_STORAGE === 'postgres';
-const quiet = () =>
-  new Writable({
-    write(_c, _e, done) {
-      done();
-    },
-  });
-
-let sim: RunningSimulator | undefined;
-let bots: Bot[] = [];
-let url = '';
-afterEach(async () => {
-  for (const b of bots) await b.stop('test').catch(() => undefined);
-  bots = [];
-  await sim?.stop();
-  sim = undefined;
-  if (url) await dropTestStorage(url);
-  url = '';
-});
-
-async function replicas(
-  n: number,
-  dingtalk = '',
-  streamConnections: 'all' | 'newest' = 'all',
-): Promise<Bot[]> {
-  sim = await startSimulator({ pingIntervalMs: 0, streamConnections });
-  url = persistentTestStorageUrl();
-  for (let i = 0; i < n; i++)
-    bots.push(await startBotOnSimulator(sim, { storageUrl: url, logs: quiet(), dingtalk }));
-  return bots;
-}
+const replicas = useReplicas();
 
 const pongs = (s: RunningSimulator) =>
   s.client.botMessages('ops').filter((m) => m.content.toLowerCase().includes('pong')).length;
@@ -44,8 +13,10 @@ const pongs = (s: RunningSimulator) =>
 describe('several replicas on one PostgreSQL, through the simulator', () => {
   it('answer every message once, whichever connection DingTalk picks, and see each other', async () => {
     if (!shared) return;
-    const [a, b] = await replicas(2);
-    const s = sim as RunningSimulator;
+    const {
+      sim: s,
+      bots: [a, b],
+    } = await replicas(2);
     expect(s.client.api.connections()).toBe(2);
     for (let i = 0; i < 20; i++) await s.client.as('bob').say('ping', { group: 'ops' });
     await s.client.until(() => pongs(s) >= 20 || undefined, 10_000, '20 answers');
@@ -73,8 +44,14 @@ describe('several replicas on one PostgreSQL, through the simulator', () => {
 
   it('in leader mode one replica holds the connection and another takes it over when it goes', async () => {
     if (!shared) return;
-    const [a, b] = await replicas(2, '  stream:\n    connections: leader\n', 'newest');
-    const s = sim as RunningSimulator;
+    const {
+      sim: s,
+      bots: [a, b],
+    } = await replicas(
+      2,
+      { dingtalk: '  stream:\n    connections: leader\n' },
+      { streamConnections: 'newest' },
+    );
     const state = (bot: Bot) => bot.transports[0]?.state().status;
     await s.client.until(() => (state(a as Bot) === 'connected' ? true : undefined), 5_000, 'a leader');
     expect(state(b as Bot)).toBe('standby');

@@ -1,33 +1,14 @@
-import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ReplicasToken } from '../../../core/cluster/replica-registry.js';
 import type { InboundMessage } from '../../../core/messages/inbound.js';
 import type { Bot } from '../../../core/runtime/bot.js';
 import { DatabaseToken } from '../../../core/storage/database.js';
-import { type RunningSimulator, startSimulator } from '../../../simulator/index.js';
-import { startBotOnSimulator } from '../../../testing/index.js';
-import { dropTestStorage, persistentTestStorageUrl } from '../../helpers/storage.js';
+import type { RunningSimulator } from '../../../simulator/index.js';
+import { useReplicas } from '../../helpers/replicas.js';
 import { nodeCommand } from './helpers.js';
 
 const shared = process.env.DINGOPS_TEST_STORAGE === 'postgres';
-const quiet = () =>
-  new Writable({
-    write(_c, _e, done) {
-      done();
-    },
-  });
-
-let sim: RunningSimulator | undefined;
-let bots: Bot[] = [];
-let url = '';
-afterEach(async () => {
-  for (const b of bots) await b.stop('test').catch(() => undefined);
-  bots = [];
-  await sim?.stop();
-  sim = undefined;
-  if (url) await dropTestStorage(url);
-  url = '';
-});
+const replicas = useReplicas();
 
 const LONG = `plugins:\n  tasks:\n    updateInterval: 300ms\n    tasks:\n      long:\n        command: ${nodeCommand('console.log("working"); setTimeout(() => {}, 60000)')}\n        allow: { roles: [oncall] }\n`;
 
@@ -50,11 +31,7 @@ function typed(s: RunningSimulator, text: string): InboundMessage {
 describe('tasks on several replicas', () => {
   it('a cancel typed on another replica reaches the one running the task', async () => {
     if (!shared) return;
-    sim = await startSimulator({ pingIntervalMs: 0 });
-    url = persistentTestStorageUrl();
-    for (let i = 0; i < 2; i++)
-      bots.push(await startBotOnSimulator(sim, { storageUrl: url, logs: quiet(), config: LONG }));
-    const s = sim;
+    const { sim: s, bots } = await replicas(2, { config: LONG });
     await s.client.as('bob').ask('run long', { group: 'ops' });
     const db = (bots[0] as Bot).resolve(DatabaseToken).db.withTables<{
       tasks_run: { id: number; status: string; replica: string | null };
