@@ -53,8 +53,6 @@ export class ReplicaRegistry {
   private timer: NodeJS.Timeout | undefined;
   private peers: ReplicaInfo[] = [];
   private readonly db: Kysely<CoreTables>;
-  /** Told when the set of live replicas changes (how many there are now). */
-  onChange: (live: number) => void = () => undefined;
 
   constructor(
     private readonly store: Database,
@@ -104,11 +102,6 @@ export class ReplicaRegistry {
   /** The live replicas, this one included, as of the last heartbeat. */
   live(): ReplicaInfo[] {
     return this.peers;
-  }
-
-  /** Whether a replica (by id) beat recently; this one always is. */
-  isAlive(id: string): boolean {
-    return id === this.id || this.peers.some((p) => p.id === id);
   }
 
   /** Whether a replica beat recently, read from the store (a replica that just joined included). */
@@ -161,7 +154,6 @@ export class ReplicaRegistry {
   }
 
   private async refresh(): Promise<void> {
-    const before = this.peers.length;
     const rows = await this.db
       .selectFrom('dingops_replica')
       .selectAll()
@@ -169,7 +161,6 @@ export class ReplicaRegistry {
       .orderBy('started_at')
       .execute();
     this.peers = rows.map(toInfo);
-    if (this.peers.length !== before) this.onChange(this.liveCount());
   }
 
   private async alive(): Promise<ReplicaInfo[]> {

@@ -35,6 +35,8 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   const store = c.resolve(DatabaseToken);
   const renderer = c.resolve(RendererToken);
   const d = config.dingtalk;
+  // Replicas on PostgreSQL keep the app's QPS together; a SQLite store has one process.
+  const sharedRate = store.dialect === 'postgres' ? new SharedRateLimiter(store.db, d.limits.qps) : undefined;
   const api = new OpenApiClient(
     {
       clientId: d.clientId,
@@ -43,14 +45,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
       apiBase: d.apiBase,
       oapiBase: d.oapiBase,
       qps: d.limits.qps,
-      // Replicas on PostgreSQL keep the app's QPS together; a SQLite store has one process.
-      sharedRate:
-        store.dialect === 'postgres'
-          ? (
-              (limiter) => (api: string) =>
-                limiter.acquire(api)
-            )(new SharedRateLimiter(store.db, d.limits.qps))
-          : undefined,
+      sharedRate: sharedRate ? (api: string) => sharedRate.acquire(api) : undefined,
       cardCallbackRouteKey: d.mode === 'http' ? cardRouteKey(d.clientId) : undefined,
     },
     log,

@@ -7,19 +7,24 @@ import { createSimBot, type SimBot } from '../../../helpers/sim-bot.js';
 import { useMigratedStore } from '../../../helpers/storage.js';
 
 const useStore = useMigratedStore();
+/** 10 days into a 30-day month. */
+const NOW = Date.UTC(2026, 10, 11);
+
+/** A budget on the test store, as a replica starts one (`limit` calls a month). */
+const budgetOf = (limit: number) =>
+  new ApiBudget(
+    useStore().db,
+    new SqlKeyValueStore(useStore().db, 'core'),
+    limit,
+    pino({ level: 'silent' }),
+    new Registry(),
+    () => NOW,
+  );
 
 describe('ApiBudget', () => {
   it('warns once at 80 % and once at 95 %, keeps the count across restarts, and projects month end', async () => {
-    const now = Date.UTC(2026, 10, 11); // 10 days into a 30-day month
     const warnings: number[] = [];
-    const budget = new ApiBudget(
-      useStore().db,
-      new SqlKeyValueStore(useStore().db, 'core'),
-      20,
-      pino({ level: 'silent' }),
-      new Registry(),
-      () => now,
-    );
+    const budget = budgetOf(20);
     budget.onWarning = (t) => void warnings.push(t);
     await budget.start();
     for (let i = 0; i < 16; i++) budget.count();
@@ -28,14 +33,7 @@ describe('ApiBudget', () => {
     expect(warnings).toEqual([0.8, 0.95]);
     expect(budget.snapshot()).toEqual({ month: '2026-11', used: 19, limit: 20, projected: 57 });
     await budget.stop();
-    const again = new ApiBudget(
-      useStore().db,
-      new SqlKeyValueStore(useStore().db, 'core'),
-      20,
-      pino({ level: 'silent' }),
-      new Registry(),
-      () => now,
-    );
+    const again = budgetOf(20);
     again.onWarning = (t) => void warnings.push(t);
     await again.start();
     again.count();
@@ -47,18 +45,8 @@ describe('ApiBudget', () => {
 
 describe('ApiBudget shared by replicas', () => {
   it('keeps one count: each adds what it counted, and reads back the total', async () => {
-    const now = Date.UTC(2026, 10, 11);
-    const budget = () =>
-      new ApiBudget(
-        useStore().db,
-        new SqlKeyValueStore(useStore().db, 'core'),
-        1000,
-        pino({ level: 'silent' }),
-        new Registry(),
-        () => now,
-      );
-    const a = budget();
-    const b = budget();
+    const a = budgetOf(1000);
+    const b = budgetOf(1000);
     await a.start();
     await b.start();
     for (let i = 0; i < 7; i++) a.count();
@@ -75,17 +63,9 @@ describe('ApiBudget shared by replicas', () => {
   });
 
   it('carries over a count kept by an earlier version (in the key-value store)', async () => {
-    const now = Date.UTC(2026, 10, 11);
     const kv = new SqlKeyValueStore(useStore().db, 'core');
     await kv.set('api-usage:2026-11', { used: 41, warned: [] });
-    const budget = new ApiBudget(
-      useStore().db,
-      kv,
-      1000,
-      pino({ level: 'silent' }),
-      new Registry(),
-      () => now,
-    );
+    const budget = budgetOf(1000);
     await budget.start();
     budget.count();
     expect(budget.snapshot().used).toBe(42);
