@@ -77,6 +77,7 @@ export class Outbox {
   private readonly held = new Map<string, number>();
   private renewTimer: NodeJS.Timeout | undefined;
   private adopting: Promise<void> | undefined;
+  private readonly claiming = new Map<string, Promise<void>>();
   /** The last row done (sent or dead) per held lane: rows are done in id order. */
   private readonly doneUpTo = new Map<string, number>();
   /** Lanes taken from a replica that did not release them (it died or paused past its lease). */
@@ -150,6 +151,7 @@ export class Outbox {
     if (this.renewTimer) clearInterval(this.renewTimer);
     await this.adopting;
     await Promise.all([...this.running]);
+    await Promise.allSettled([...this.claiming.values()]);
     // Held lanes are given up: another replica delivers what is left at once, not after a lease.
     for (const [key, gen] of this.held) await this.lanes.release(key, gen).catch(() => undefined);
     this.held.clear();
@@ -171,12 +173,31 @@ export class Outbox {
 
   /** Claims a conversation's lane and queues its undelivered rows; false when another holds it. */
   private async take(key: string): Promise<boolean> {
-    const mine = this.held.get(key);
-    const gen = mine ?? (await this.lanes.claim(key));
-    if (gen === undefined) return false;
-    // A released lane starts again at generation 1: a higher one was never given up.
-    if (mine === undefined && gen > 1) this.takenOver.add(key);
-    this.held.set(key, gen);
+    if (!this.held.has(key)) {
+      // One claim per lane at a time: two at once would each raise the generation, and the
+      // one remembered might not be the one that holds the lane.
+      let claiming = this.claiming.get(key);
+      if (!claiming) {
+        claiming = this.lanes
+          .claim(key)
+          .then(async (claim) => {
+            if (!claim) return;
+            // Stopping: a lane taken now is given back, not left to its lease.
+            if (this.stopped) return this.lanes.release(key, claim.gen);
+            if (claim.takenOver) this.takenOver.add(key);
+            this.held.set(key, claim.gen);
+          })
+          .finally(() => this.claiming.delete(key));
+        this.claiming.set(key, claiming);
+      }
+      await claiming;
+    }
+    if (!this.held.has(key)) {
+      // Another replica holds the lane and reads every row from the store, ours included:
+      // what is queued here is its to deliver (a running drain forgets it at its next row).
+      if (!this.active.has(key)) this.forget(key);
+      return false;
+    }
     await this.loadLane(key);
     this.schedule(key);
     return true;
@@ -318,9 +339,15 @@ export class Outbox {
     if (!q) return;
     let delivered = 0;
     for (let row = q[0]; row && row.nextAttemptAt <= this.now() && !this.stopped; row = q[0]) {
+      // Shared: only the lane's holder delivers (a queue left from a lane given up is not ours).
+      if (this.lanes.shared && !this.held.has(key)) {
+        this.forget(key);
+        return;
+      }
       const outcome = await this.attempt(row);
       if (outcome === 'lost') {
-        this.drop(key);
+        this.held.delete(key);
+        this.forget(key);
         return;
       }
       if (outcome === 'retry') return;
@@ -352,13 +379,12 @@ export class Outbox {
     this.queues.delete(key);
   }
 
-  /** Forgets a lane another replica took over (this one paused past its lease). */
-  private drop(key: string): void {
+  /** Forgets what is queued for a lane this replica does not hold: its holder delivers it. */
+  private forget(key: string): void {
     const q = this.queues.get(key) ?? [];
     this.pendingCount = Math.max(0, this.pendingCount - q.length);
     this.metrics?.outboxDepth.set(this.pendingCount);
     this.queues.delete(key);
-    this.held.delete(key);
     this.doneUpTo.delete(key);
   }
 
@@ -425,33 +451,20 @@ export class Outbox {
     }
   }
 
-  /** Marks a row sent; shared, only while this replica's generation still holds its lane. */
+  /** Marks a row sent; shared, only while this replica still holds its lane (the fence). */
   private async markSent(row: OutboxRow): Promise<boolean> {
     const now = this.now();
-    const gen = this.held.get(row.conversationKey);
-    if (!this.lanes.shared || gen === undefined) {
-      // Raw statement on the hot path: the query builder costs more than SQLite here.
-      await this.store.write(
-        sql`update outbox set status = 'sent', sent_at = ${now}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.compile(
-          this.db,
-        ),
-      );
-      return true;
+    if (this.lanes.shared) {
+      const gen = this.held.get(row.conversationKey);
+      return gen !== undefined && (await this.lanes.markSent(row, gen, now));
     }
-    const r = await this.db
-      .updateTable('outbox')
-      .set({ status: 'sent', sent_at: now, attempts: row.attempts + 1, last_error: null })
-      .where('id', '=', row.id)
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('outbox_lane')
-            .select('gen')
-            .where('conversation_key', '=', row.conversationKey)
-            .where('gen', '=', gen),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+    // Raw statement on the hot path: the query builder costs more than SQLite here.
+    await this.store.write(
+      sql`update outbox set status = 'sent', sent_at = ${now}, attempts = ${row.attempts + 1}, last_error = null where id = ${row.id}`.compile(
+        this.db,
+      ),
+    );
+    return true;
   }
 
   private settled(): void {

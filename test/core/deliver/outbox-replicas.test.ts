@@ -101,4 +101,59 @@ describe('an outbox shared by replicas (PostgreSQL)', () => {
     expect(rows.map((r) => r.status)).toEqual(['sent', 'sent']);
     await b.stop();
   });
+
+  it('claims a lane once when a replica queues many messages at once, and counts no takeover', async () => {
+    if (!shared) return;
+    const delivered: Delivery[] = [];
+    const a = replica('a', delivered);
+    const b = replica('b', delivered);
+    await a.start();
+    await b.start();
+    // Ten enqueues in flight at once on a, while b queues into the same conversation.
+    const fromA = Promise.all(Array.from({ length: 10 }, (_, i) => a.enqueue('send', 'group:w', `a${i}`)));
+    const fromB: number[] = [];
+    for (let i = 0; i < 5; i++) fromB.push(await b.enqueue('send', 'group:w', `b${i}`));
+    const ids = [...(await fromA), ...fromB].sort((x, y) => x - y);
+    await until(() => delivered.length >= 15);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(delivered.map((d) => d.id)).toEqual(ids);
+    // Nobody died: no row was counted as possibly sent twice, and the drained lane is free.
+    expect(a.redelivered + b.redelivered).toBe(0);
+    const lanes = await store().db.selectFrom('outbox_lane').selectAll().execute();
+    expect(lanes).toEqual([]);
+    await a.stop();
+    await b.stop();
+  });
+
+  it("fences by owner as well as generation: a lane released and taken again at generation 1 is not the old holder's", async () => {
+    if (!shared) return;
+    const a = new SqlLanes(store().db, 'a', 10_000);
+    const b = new SqlLanes(store().db, 'b', 10_000);
+    const id = Number(
+      (
+        await store()
+          .db.insertInto('outbox')
+          .values({
+            kind: 'send',
+            conversation_key: 'group:v',
+            payload: '"x"',
+            status: 'pending',
+            attempts: 0,
+            next_attempt_at: 0,
+            created_at: 0,
+          })
+          .returning('id')
+          .executeTakeFirstOrThrow()
+      ).id,
+    );
+    const row = { id, conversationKey: 'group:v', attempts: 0 };
+    const first = await a.claim('group:v');
+    expect(first).toEqual({ gen: 1, takenOver: false });
+    expect(await b.claim('group:v')).toBeUndefined();
+    await a.release('group:v', 1);
+    expect(await b.claim('group:v')).toEqual({ gen: 1, takenOver: false });
+    // a still believes it holds generation 1: it may not mark b's row sent.
+    expect(await a.markSent(row, 1, 1)).toBe(false);
+    expect(await b.markSent(row, 1, 1)).toBe(true);
+  });
 });
