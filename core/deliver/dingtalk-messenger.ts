@@ -1,8 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { type Card, isCard, type OutboundContent } from '../cards/card.js';
 import type { CardRenderer } from '../cards/card-renderer.js';
 import { renderInteractive } from '../cards/render-interactive.js';
 import type { Locale } from '../i18n/i18n.js';
+import { nextSendKey } from '../messages/handling-context.js';
 import type { Destination } from '../messages/outbound.js';
 import type { CardInstances, CardTarget } from '../storage/card-instances.js';
 import type { CardStreamPayload, CardUpdatePayload, SendPayload } from './dingtalk-delivery.js';
@@ -39,7 +40,11 @@ export class DingTalkMessenger implements Messenger {
     const interactive = Boolean(this.renderer.templateId);
     const rendered = this.renderer.render(content, { interactive }, options.locale ?? this.locale);
     const { target, webhook, robotCode } = resolve(to);
-    const cardId = isCard(content) ? `dingops-${randomUUID()}` : undefined;
+    // A send made again with the same key is the same row, and its card the same card.
+    const key = options.idempotencyKey || nextSendKey();
+    const cardId = isCard(content)
+      ? `dingops-${key ? createHash('sha256').update(key).digest('hex').slice(0, 32) : randomUUID()}`
+      : undefined;
     if (cardId) await this.cards.record(cardId, rendered.kind === 'interactive', target);
     const atUserIds = [...(options.atUserIds ?? []), ...(isCard(content) ? (content.mentions ?? []) : [])];
     const payload: SendPayload = {
@@ -50,7 +55,7 @@ export class DingTalkMessenger implements Messenger {
       cardId,
       robotCode: options.robotCode ?? robotCode,
     };
-    const id = await this.outbox.enqueue('send', keyOf(target), payload, { cardId });
+    const id = await this.outbox.enqueue('send', keyOf(target), payload, { cardId, dedupeKey: key });
     return { id: String(id), cardId };
   }
 

@@ -237,23 +237,31 @@ export class Outbox {
     this.metrics?.outboxDepth.set(this.pendingCount);
   }
 
-  /** Commits the message to the store (it survives a crash from here on), then queues it. */
+  /**
+   * Commits the message to the store (it survives a crash from here on), then queues it. With
+   * a `dedupeKey` already queued (work done again after a crash or by another replica),
+   * nothing new is queued: the id is the earlier row's.
+   */
   async enqueue<P>(
     kind: string,
     conversationKey: string,
     payload: P,
-    options: { cardId?: string } = {},
+    options: { cardId?: string; dedupeKey?: string } = {},
   ): Promise<number> {
     const now = this.now();
+    const key = options.dedupeKey ? options.dedupeKey.slice(0, 300) : null;
     if (this.lanes.shared) {
       // Replicas queue into one conversation at once: the insert takes the conversation's
       // lock first, so its rows get their ids in the order they commit, and a lane that
       // reads them by id never delivers a later one first.
       const { rows } = await sql<{ id: number }>`
         with lane as (select pg_advisory_xact_lock(hashtext(${`dingops-outbox:${conversationKey}`})))
-        insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id)
-        select ${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}
-        from lane returning id`.execute(this.db);
+        insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id, dedupe_key)
+        select ${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}, ${key}
+        from lane
+        on conflict (dedupe_key) where dedupe_key is not null do nothing
+        returning id`.execute(this.db);
+      if (!rows[0] && key) return this.queuedAs(key);
       const id = Number(rows[0]?.id);
       // Queued in id order with whatever another replica queued before it (held or taken now).
       if (!this.stopped) await this.take(conversationKey);
@@ -261,12 +269,17 @@ export class Outbox {
     }
     // Group-committed on SQLite: many messages queued in one turn cost one commit.
     const inserted = await this.store.write(
-      sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}) returning id`.compile(
-        this.db,
-      ),
+      key
+        ? sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id, dedupe_key) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}, ${key}) on conflict (dedupe_key) where dedupe_key is not null do nothing returning id`.compile(
+            this.db,
+          )
+        : sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}) returning id`.compile(
+            this.db,
+          ),
     );
-    const row = inserted.rows[0] as { id: number };
-    const id = Number(row.id);
+    const row = inserted.rows[0] as { id: number } | undefined;
+    if (!row && key) return this.queuedAs(key);
+    const id = Number(row?.id);
     this.push({
       id,
       kind,
@@ -280,6 +293,16 @@ export class Outbox {
     });
     this.schedule(conversationKey);
     return id;
+  }
+
+  /** The row queued earlier under an idempotency key. */
+  private async queuedAs(key: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('dedupe_key', '=', key)
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
   }
 
   /**

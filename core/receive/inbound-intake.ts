@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { handling } from '../messages/handling-context.js';
 import type { DingTalkEvent } from '../messages/inbound.js';
 import { decodeRobotMessage, type JsonObject, UndecodableMessage } from './decode.js';
 import type { Inbox } from './inbox.js';
@@ -10,6 +11,8 @@ import type { InboundSink } from './transport.js';
  * mark it handled, and after a restart handle what a crash interrupted.
  */
 export class InboundIntake {
+  private sweep: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly inbox: Inbox,
     private readonly sink: InboundSink,
@@ -52,7 +55,8 @@ export class InboundIntake {
    */
   private async handle(id: string, work: () => Promise<void>): Promise<void> {
     try {
-      await work();
+      // Sends made while handling it are keyed by it: handled again, it queues nothing twice.
+      await handling(id, work);
       await this.inbox.done(id);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
@@ -66,11 +70,39 @@ export class InboundIntake {
     }
   }
 
-  /** Messages and events accepted before a crash but not handled: handle them now. */
-  async replayUnfinished(): Promise<void> {
+  /**
+   * Messages and events accepted before a crash but not handled: handle them now. Replicas
+   * sharing the inbox look again every `sweepMs` for what a replica that died accepted
+   * (until `stopSweeping`): that one is not coming back to handle it.
+   */
+  async replayUnfinished(sweepMs = 3_000): Promise<void> {
+    if (this.inbox.shared && !this.sweep) {
+      this.sweep = setInterval(
+        () =>
+          void this.replayOnce().catch((err) =>
+            this.log.warn({ err }, `${this.via}: looking for messages of stopped replicas failed`),
+          ),
+        sweepMs,
+      );
+      this.sweep.unref();
+    }
+    await this.replayOnce();
+  }
+
+  stopSweeping(): void {
+    clearInterval(this.sweep);
+    this.sweep = undefined;
+  }
+
+  private async replayOnce(): Promise<void> {
     const entries = await this.inbox.unfinished();
     if (!entries.length) return;
-    this.log.warn({ count: entries.length }, `${this.via}: handling messages accepted before the last stop`);
+    this.log.warn(
+      { count: entries.length },
+      this.inbox.shared
+        ? `${this.via}: handling messages accepted by a replica that stopped before handling them`
+        : `${this.via}: handling messages accepted before the last stop`,
+    );
     for (const e of entries) {
       if (e.kind === 'robot') void this.handleRobot(e.id, e.payload as JsonObject);
       else if (e.kind === 'event') void this.handleEvent(e.id, e.payload as DingTalkEvent);

@@ -14,23 +14,43 @@ export interface InboxEntry {
 /** Failed handlings of one message before it is dead-lettered (kept with its reason, not replayed). */
 export const MAX_INBOUND_ATTEMPTS = 3;
 
+/** This process among the replicas sharing a PostgreSQL store. */
+export interface InboxReplica {
+  id: string;
+  /** A replica whose heartbeat is older than this is dead: what it accepted is adopted. */
+  staleMs: number;
+}
+
 /**
  * Inbound messages and events accepted from DingTalk. `accept` records one durably and
- * says whether it is new (DingTalk re-pushes, and a message can arrive on two connections);
- * `done` marks it handled; `unfinished` lists what a crash interrupted.
+ * says whether it is new (DingTalk re-pushes, and a message can arrive on two connections,
+ * on any replica: the id is unique cluster-wide); `done` marks it handled; `unfinished` lists
+ * what a crash interrupted. Replicas on PostgreSQL record who accepted each message, and
+ * `unfinished` hands out only those of replicas that died or left, each to one replica.
  */
 export class Inbox {
   private readonly db: Kysely<CoreTables>;
+  /** Several replicas share the inbox (PostgreSQL). */
+  readonly shared: boolean;
 
   constructor(
     private readonly store: Database,
     private readonly now: () => number = Date.now,
+    private readonly replica?: InboxReplica,
   ) {
     this.db = store.db;
+    this.shared = store.dialect === 'postgres' && replica !== undefined;
   }
 
   /** True when the id was not seen before (and is now recorded with its payload). */
   async accept(id: string, kind: string, payload: unknown): Promise<boolean> {
+    if (this.shared) {
+      const r =
+        await sql`insert into inbound_seen (id, kind, received_at, payload, done, replica) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0, ${this.replica?.id}) on conflict (id) do nothing`.execute(
+          this.db,
+        );
+      return Number(r.numAffectedRows ?? 0) > 0;
+    }
     // Every inbound message passes here: a raw statement, group-committed on SQLite.
     const r = await this.store.write(
       sql`insert into inbound_seen (id, kind, received_at, payload, done) values (${id}, ${kind}, ${this.now()}, ${JSON.stringify(payload)}, 0) on conflict (id) do nothing`.compile(
@@ -69,7 +89,14 @@ export class Inbox {
     return Number(r?.n ?? 0);
   }
 
+  /**
+   * What was accepted and not handled: on one process, everything (a crash interrupted it);
+   * shared, what replicas that died or left accepted (and a previous version's, once it had
+   * time to handle them), taken for this replica in one statement so no two replicas get
+   * the same message.
+   */
   async unfinished(limit = 1000): Promise<InboxEntry[]> {
+    if (this.shared && this.replica) return this.adopt(this.replica, limit);
     const rows = await this.db
       .selectFrom('inbound_seen')
       .select(['id', 'kind', 'payload', 'attempts'])
@@ -83,6 +110,36 @@ export class Inbox {
       payload: r.payload ? JSON.parse(r.payload) : undefined,
       attempts: Number(r.attempts ?? 0),
     }));
+  }
+
+  private async adopt(me: InboxReplica, limit: number): Promise<InboxEntry[]> {
+    const stale = this.now() - me.staleMs;
+    const { rows } = await sql<{
+      id: string;
+      kind: string;
+      payload: string | null;
+      attempts: number;
+      received_at: number;
+    }>`
+      update inbound_seen set replica = ${me.id}
+      where id in (
+        select s.id from inbound_seen s
+        where s.done = 0
+          and (s.replica is distinct from ${me.id})
+          and (case when s.replica is null then s.received_at < ${stale}
+               else not exists (select 1 from dingops_replica r where r.id = s.replica and r.heartbeat_at > ${stale}) end)
+        order by s.received_at
+        limit ${limit}
+        for update skip locked)
+      returning id, kind, payload, attempts, received_at`.execute(this.db);
+    return rows
+      .sort((a, b) => Number(a.received_at) - Number(b.received_at))
+      .map((r) => ({
+        id: r.id,
+        kind: r.kind,
+        payload: r.payload ? JSON.parse(r.payload) : undefined,
+        attempts: Number(r.attempts ?? 0),
+      }));
   }
 
   /** Forgets ids older than the dedupe window (DingTalk re-pushes within minutes). */

@@ -97,7 +97,7 @@ export async function composeCore(options: CoreOptions): Promise<{ c: Dependency
   c.registerInstance(DatabaseToken, db);
   c.registerInstance(ReplicasToken, replicas);
   c.registerInstance(ReplayGuardToken, new ReplayGuard(db, clock));
-  c.registerInstance(InboxToken, new Inbox(db));
+  c.registerInstance(InboxToken, new Inbox(db, Date.now, { id: replicas.id, staleMs: replicas.staleMs }));
   c.registerInstance(AuditToken, new AuditLog(db.db, log, { redactor }));
   const access = new AccessControl(config.core.access);
   c.registerInstance(AccessToken, access);

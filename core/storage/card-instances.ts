@@ -28,11 +28,12 @@ export class CardInstances {
 
   /**
    * Committed before the message is queued, so a click always finds its card; a raw,
-   * group-committed statement, since every card sent passes here.
+   * group-committed statement, since every card sent passes here. A card sent again under
+   * the same idempotency key has the same id: recorded once.
    */
   async record(cardId: string, interactive: boolean, target: CardTarget): Promise<void> {
     await this.store.write(
-      sql`insert into card_instance (card_id, interactive, destination, created_at) values (${cardId}, ${interactive ? 1 : 0}, ${JSON.stringify(target)}, ${this.now()})`.compile(
+      sql`insert into card_instance (card_id, interactive, destination, created_at) values (${cardId}, ${interactive ? 1 : 0}, ${JSON.stringify(target)}, ${this.now()}) on conflict (card_id) do nothing`.compile(
         this.db,
       ),
     );

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { isPostgres } from './database.js';
 import type { MigrationList } from './migrations.js';
 import { withAutoId } from './schema-helpers.js';
@@ -176,6 +177,29 @@ export const coreMigrations: MigrationList = {
       await db.schema.dropTable('schedule_claim').execute();
       await db.schema.dropTable('outbox_lane').execute();
       await db.schema.dropTable('api_call').execute();
+    },
+  },
+  '0008_exactly_once': {
+    async up(db) {
+      // Which replica accepted an inbound message: another one handles it only when that one's
+      // heartbeat is stale. Nullable: a previous version inserts without it.
+      await db.schema.alterTable('inbound_seen').addColumn('replica', 'varchar(100)').execute();
+      // A send's idempotency key (a reply's inbound message and ordinal, a schedule's due
+      // time): unique where set, so work done again queues nothing new. Nullable, and the index
+      // is partial: a previous version's rows and inserts are untouched.
+      await db.schema.alterTable('outbox').addColumn('dedupe_key', 'varchar(300)').execute();
+      await db.schema
+        .createIndex('outbox_dedupe_key')
+        .on('outbox')
+        .column('dedupe_key')
+        .unique()
+        .where(sql.ref('dedupe_key'), 'is not', null)
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('outbox_dedupe_key').execute();
+      await db.schema.alterTable('outbox').dropColumn('dedupe_key').execute();
+      await db.schema.alterTable('inbound_seen').dropColumn('replica').execute();
     },
   },
 };

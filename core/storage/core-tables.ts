@@ -39,6 +39,11 @@ export interface CoreTables {
     created_at: number;
     sent_at: number | null;
     card_id: string | null;
+    /**
+     * Unique when set: a send made again (a message handled again after a crash, a schedule
+     * redone by another replica) with the same key is the row already queued.
+     */
+    dedupe_key: string | null;
   };
   card_instance: {
     card_id: string;
@@ -57,6 +62,8 @@ export interface CoreTables {
     done: Generated<number>;
     attempts: Generated<number>;
     error: string | null;
+    /** The replica that accepted it (PostgreSQL, several replicas); null from a previous version. */
+    replica: string | null;
   };
   dingtalk_group: {
     open_conversation_id: string;

@@ -1,4 +1,13 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import {
+  type DatabaseIntrospector,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+  Migrator,
+  type SchemaMetadata,
+  sql,
+  type TableMetadata,
+} from 'kysely';
 import { isPostgres } from './database.js';
 
 /** Migrations as plain objects, in order; names must sort in the order they run. */
@@ -29,7 +38,7 @@ export async function migrateToLatest<DB>(
     ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
     : undefined;
   const migrator = new Migrator({
-    db,
+    db: schema ? inOneSchema(db, schema) : db,
     migrationTableSchema: schema,
     provider: new InlineProvider(migrations),
     migrationTableName: table,
@@ -43,4 +52,35 @@ export async function migrateToLatest<DB>(
     );
   }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * The database as the migrator sees it on PostgreSQL: looking for its own tables, Kysely lists
+ * every table of every schema, which is slow on a shared server and fails when another schema
+ * is dropped during the listing (several bots, or test runs, on one server). This one lists
+ * ours only.
+ */
+function inOneSchema<DB>(db: Kysely<DB>, schema: string): Kysely<DB> {
+  const introspection: DatabaseIntrospector = {
+    async getSchemas(): Promise<SchemaMetadata[]> {
+      const { rows } = await sql<{ name: string }>`
+        select nspname as name from pg_namespace where nspname = ${schema}`.execute(db);
+      return rows;
+    },
+    async getTables(): Promise<TableMetadata[]> {
+      const { rows } = await sql<{ name: string }>`
+        select table_name as name from information_schema.tables where table_schema = ${schema}`.execute(db);
+      return rows.map((r) => ({ name: r.name, schema, isView: false, columns: [] }));
+    },
+    async getMetadata() {
+      return { tables: await this.getTables() };
+    },
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'introspection') return introspection;
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }

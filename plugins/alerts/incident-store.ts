@@ -98,12 +98,16 @@ export class IncidentStore {
     column: 'notify_due_at' | 'escalation_due_at',
     seen: number | undefined,
     next: number | null,
+    /** Written in the same statement (an escalation's new level). */
+    also: Updateable<AlertsTables['alerts_incident']> = {},
   ): Promise<boolean> {
     // Nothing due: nothing to take.
     if (seen === undefined) return false;
     const r = await this.db
       .updateTable('alerts_incident')
-      .set(column === 'notify_due_at' ? { notify_due_at: next } : { escalation_due_at: next })
+      .set(
+        column === 'notify_due_at' ? { ...also, notify_due_at: next } : { ...also, escalation_due_at: next },
+      )
       .where('id', '=', id)
       .where(column, '=', seen)
       .executeTakeFirst();
@@ -146,6 +150,8 @@ export class IncidentStore {
     await this.db
       .insertInto('alerts_card')
       .values({ incident_id: incidentId, destination, card_id: cardId, sent_at: this.now() })
+      // A notification done again (keyed sends: the same card) is recorded once.
+      .onConflict((oc) => oc.columns(['card_id', 'incident_id']).doNothing())
       .execute();
   }
 }

@@ -198,9 +198,18 @@ export class Notifier {
     }
     // Reminders for what is still unacknowledged; not for flapping incidents (they would never stop).
     const repeat = i.status === 'triggered' && !i.flapping ? now + g.repeatInterval : null;
-    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat))) return;
     const last = i.lastNotifiedAt;
     const first = last === undefined;
+    if (first && i.status !== 'resolved' && !(await this.silenced(i))) {
+      // The first notification (and the first escalation level) is sent before its due time is
+      // claimed, with keyed sends: a replica that dies in between leaves it due, and the one
+      // that does it again queues nothing twice. Claimed first, a crash would lose it.
+      await this.deliver(i, now, { newMessage: true, key: `alerts:${i.id}:first` });
+      await this.startEscalation(i, now);
+      await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat);
+      return;
+    }
+    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat))) return;
     if (first && i.status === 'resolved') {
       // Resolved within group_wait: nobody was told it started, so nothing to say now.
       await store.note(i.id, 'dingops', 'notify.skipped', 'resolved before the first notification');
@@ -232,7 +241,7 @@ export class Notifier {
   async deliver(
     i: Incident,
     now: number,
-    options: { newMessage: boolean; mentions?: string[] },
+    options: { newMessage: boolean; mentions?: string[]; key?: string },
   ): Promise<void> {
     const { ctx, store } = this;
     const card = await this.render(i, options.mentions);
@@ -246,7 +255,7 @@ export class Notifier {
       await store.update(i.id, { last_notified_at: now });
       return;
     }
-    const reached = await this.sendTo(i, card, i.route.groups, i.route.people);
+    const reached = await this.sendTo(i, card, i.route.groups, i.route.people, options.key);
     if (reached === 0 && i.route.groups.length + i.route.people.length > 0) {
       // Nobody could be told (a group title not known yet, a person without a userId): try
       // again after group_interval rather than drop the notification.
@@ -281,13 +290,25 @@ export class Notifier {
       }
   }
 
-  /** Sends a new card to groups and people; resolves to how many of them were reached. */
-  private async sendTo(i: Incident, card: Card, groups: string[], people: string[]): Promise<number> {
+  /**
+   * Sends a new card to groups and people; resolves to how many of them were reached. With a
+   * `key`, each send is keyed by it and its destination (done again, nothing is sent twice).
+   */
+  private async sendTo(
+    i: Incident,
+    card: Card,
+    groups: string[],
+    people: string[],
+    key?: string,
+  ): Promise<number> {
     const { ctx, store } = this;
     let reached = 0;
     for (const g of groups) {
       try {
-        const r = await ctx.send.toGroup(g, card, { atUserIds: card.mentions });
+        const r = await ctx.send.toGroup(g, card, {
+          atUserIds: card.mentions,
+          idempotencyKey: key && `${key}:group:${g}`,
+        });
         if (r.cardId) await store.saveCard(i.id, `group:${g}`, r.cardId);
         reached++;
         await store.note(i.id, 'dingops', 'notified', g);
@@ -308,7 +329,7 @@ export class Notifier {
         continue;
       }
       try {
-        const r = await ctx.send.toUser(userId, card);
+        const r = await ctx.send.toUser(userId, card, { idempotencyKey: key && `${key}:user:${userId}` });
         if (r.cardId) await store.saveCard(i.id, `user:${userId}`, r.cardId);
         reached++;
         await store.note(i.id, 'dingops', 'notified', `@${userId}`);
@@ -330,7 +351,7 @@ export class Notifier {
       escalation_round: 0,
       escalation_due_at: now + firstLevel.after,
     });
-    if (options.notifyFirstLevel) await this.notifyLevel(i, 0);
+    if (options.notifyFirstLevel) await this.notifyLevel(i, 0, `alerts:${i.id}:level:0:1`);
   }
 
   private async escalate(i: Incident, now: number): Promise<void> {
@@ -350,19 +371,24 @@ export class Notifier {
       round++;
     }
     const next = now + (policy.levels[level]?.after ?? 0);
-    if (!(await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, next))) return;
-    await this.store.update(i.id, { escalation_level: level, escalation_round: round });
+    // Sent before the due time is claimed, keyed by round and level (see `notify`): exactly
+    // once across a crash and across replicas; the level moves in the claiming statement.
+    await this.notifyLevel(i, level, `alerts:${i.id}:level:${round}:${level + 1}`);
+    const claimed = await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, next, {
+      escalation_level: level,
+      escalation_round: round,
+    });
+    if (!claimed) return;
     await this.store.note(
       i.id,
       'dingops',
       'escalated',
       `level ${level + 1}${round ? ` (round ${round + 1})` : ''}`,
     );
-    await this.notifyLevel(i, level);
     this.changed?.(i.id, 'escalated', `level ${level + 1}`);
   }
 
-  private async notifyLevel(i: Incident, level: number): Promise<void> {
+  private async notifyLevel(i: Incident, level: number, key: string): Promise<void> {
     const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
     const l = policy?.levels[level];
     if (!l) return;
@@ -370,6 +396,6 @@ export class Notifier {
     if (!l.groups.length && !l.people.length) return;
     const card = await this.render(i, mentions);
     // Level 1 people are told in the route's groups (with an @); others by direct message too.
-    await this.sendTo(i, card, l.groups, l.people);
+    await this.sendTo(i, card, l.groups, l.people, key);
   }
 }

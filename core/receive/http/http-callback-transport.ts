@@ -124,6 +124,7 @@ export class HttpCallbackTransport implements Transport {
 
   async stop(): Promise<void> {
     this.accepting = false;
+    this.intake.stopSweeping();
     this.current = { ...this.current, status: 'stopped' };
   }
 

@@ -142,6 +142,7 @@ export class StreamTransport implements Transport {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.intake.stopSweeping();
     clearTimeout(this.reconnectTimer);
     clearInterval(this.watchdog);
     await this.connecting?.catch(() => undefined);
