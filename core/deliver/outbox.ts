@@ -155,6 +155,7 @@ export class Outbox {
     // Held lanes are given up: another replica delivers what is left at once, not after a lease.
     for (const [key, gen] of this.held) await this.lanes.release(key, gen).catch(() => undefined);
     this.held.clear();
+    this.lanesChanged();
   }
 
   /** Takes the lanes of due conversations nobody holds, and queues their rows. */
@@ -186,6 +187,7 @@ export class Outbox {
             if (this.stopped) return this.lanes.release(key, claim.gen);
             if (claim.takenOver) this.takenOver.add(key);
             this.held.set(key, claim.gen);
+            this.lanesChanged();
           })
           .finally(() => this.claiming.delete(key));
         this.claiming.set(key, claiming);
@@ -370,6 +372,7 @@ export class Outbox {
       const outcome = await this.attempt(row);
       if (outcome === 'lost') {
         this.held.delete(key);
+        this.lanesChanged();
         this.forget(key);
         return;
       }
@@ -392,6 +395,7 @@ export class Outbox {
       }
       await this.lanes.release(key, gen).catch(() => undefined);
       this.held.delete(key);
+      this.lanesChanged();
       this.doneUpTo.delete(key);
       // Queued here while the lane was being released: take it again for them.
       if (q.length) {
@@ -422,6 +426,11 @@ export class Outbox {
         // been mid-delivery there, so DingTalk may already have it (the documented duplicate).
         this.redelivered++;
         this.metrics?.errors.inc('outbox-redelivered');
+        this.metrics?.outboxTakeovers.inc();
+        this.log.warn(
+          { id: row.id, conversation: row.conversationKey },
+          'outbox: took a conversation over from a replica that stopped without giving it up; its first message may reach DingTalk twice',
+        );
       }
       await this.deliver(row);
       if (!(await this.markSent(row))) {
@@ -488,6 +497,10 @@ export class Outbox {
       ),
     );
     return true;
+  }
+
+  private lanesChanged(): void {
+    this.metrics?.outboxLanes.set(this.held.size);
   }
 
   private settled(): void {

@@ -20,6 +20,10 @@ export class Metrics {
   /** Labels: via, type. */
   readonly inbound: FastCounter;
   readonly outboxDepth: Gauge;
+  /** Conversations whose delivery this replica holds (several replicas on PostgreSQL). */
+  readonly outboxLanes: Gauge;
+  /** Conversations taken from a replica that stopped without giving them up. */
+  readonly outboxTakeovers: FastCounter;
   /** Labels: api, status. */
   readonly apiCalls: FastCounter;
   /** Label: kind. Warnings left out of the log by a WarnThrottle. */
@@ -54,6 +58,17 @@ export class Metrics {
       help: 'Messages waiting in the outbox',
       registers: [r],
     });
+    this.outboxLanes = new Gauge({
+      name: 'dingops_outbox_lanes_held',
+      help: 'Conversations whose delivery this replica holds (several replicas)',
+      registers: [r],
+    });
+    this.outboxTakeovers = new FastCounter(
+      'dingops_outbox_takeovers_total',
+      'Conversations taken over from a replica that stopped without giving them up',
+      [],
+      r,
+    );
     this.apiCalls = new FastCounter(
       'dingops_api_calls_total',
       'DingTalk OpenAPI calls',

@@ -212,7 +212,13 @@ export class PluginHost {
   private async setup(record: PluginRecord): Promise<void> {
     const c = this.container;
     const db = c.resolve<Database>(DatabaseToken);
-    if (record.def.migrations) await migrateToLatest(db.db, record.name, record.def.migrations);
+    if (record.def.migrations)
+      await migrateToLatest(db.db, record.name, record.def.migrations, (newer) =>
+        this.log.warn(
+          { plugin: record.name, newer },
+          "the plugin's tables were migrated by a newer version: running as the previous version, as during a rolling upgrade",
+        ),
+      );
     const ctx = this.context(record, db);
     await record.def.setup(ctx as PluginContext<unknown>);
   }

@@ -149,7 +149,12 @@ async function openStore(
 ): Promise<Database> {
   try {
     const db = await openDatabase(config.core.storage.url, { baseDir: config.baseDir, warn });
-    await migrateToLatest(db.db, 'core', coreMigrations);
+    await migrateToLatest(db.db, 'core', coreMigrations, (names) =>
+      warn(
+        `the store was migrated by a newer version (${names.join(', ')}): running as the previous version, as during a rolling upgrade`,
+        undefined,
+      ),
+    );
     return db;
   } catch (err) {
     throw new Error(

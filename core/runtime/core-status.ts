@@ -39,6 +39,16 @@ export function registerReplicaStatus(
       this.set(replicas.liveCount());
     },
   });
+  new Gauge({
+    name: 'dingops_replica_heartbeat_age_seconds',
+    help: 'Seconds since each live replica last beat, as this one saw at its last heartbeat',
+    labelNames: ['replica'],
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      for (const r of replicas.live()) this.set({ replica: r.id }, (now() - r.heartbeatAt) / 1000);
+    },
+  });
   status.register('core', 'replicas', () => {
     const live = replicas.live();
     return {

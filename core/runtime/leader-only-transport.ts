@@ -1,4 +1,6 @@
+import { Gauge } from 'prom-client';
 import type { LeaderElection } from '../cluster/leader-election.js';
+import type { Metrics } from '../observe/metrics.js';
 import type { Transport, TransportState } from '../receive/transport.js';
 
 /**
@@ -10,7 +12,18 @@ export class LeaderOnlyTransport implements Transport {
   constructor(
     private readonly inner: Transport,
     private readonly election: LeaderElection,
-  ) {}
+    metrics?: Metrics,
+  ) {
+    if (metrics)
+      new Gauge({
+        name: 'dingops_stream_leader',
+        help: 'Whether this replica holds the Stream connection (dingtalk.stream.connections: leader)',
+        registers: [metrics.registry],
+        collect() {
+          this.set(election.isLeader ? 1 : 0);
+        },
+      });
+  }
 
   get name(): string {
     return this.inner.name;

@@ -7,6 +7,7 @@ import { actionFollowUp } from '../deliver/action-follow-up.js';
 import { MessengerToken } from '../deliver/messenger.js';
 import { OpenApiToken } from '../deliver/openapi/openapi-client.js';
 import { LoggerToken } from '../observe/logger.js';
+import { MetricsToken } from '../observe/metrics.js';
 import { CardCallbacks } from '../receive/card-callbacks.js';
 import { CallbackCrypto } from '../receive/http/callback-crypto.js';
 import { HttpCallbackTransport } from '../receive/http/http-callback-transport.js';
@@ -67,6 +68,7 @@ export function streamTransport(c: DependencyContainer): Transport {
   return new LeaderOnlyTransport(
     stream,
     new LeaderElection(db.db, db.dialect, `dingops-stream:${d.clientId}`, log),
+    c.resolve(MetricsToken),
   );
 }
 

@@ -23,12 +23,19 @@ class InlineProvider implements MigrationProvider {
 /**
  * Runs migrations to the latest version. Each owner (the core, each plugin) has its own
  * migration table, so plugins evolve their tables independently and a plugin removed
- * from config leaves the others untouched.
+ * from config leaves the others untouched. Migrations run under the migrator's lock (a row
+ * of the lock table held for update): replicas starting together migrate once.
+ *
+ * A database a newer version already migrated (a rolling upgrade: this replica is the
+ * previous version, restarting) is used as it is, and `newer` is told which migrations this
+ * version does not know. That is safe because every migration only adds (tables, nullable
+ * or defaulted columns, indexes); `test/core/storage/expand-only.test.ts` enforces it.
  */
 export async function migrateToLatest<DB>(
   db: Kysely<DB>,
   owner: string,
   migrations: MigrationList,
+  newer?: (names: string[]) => void,
 ): Promise<string[]> {
   const table =
     owner === 'core' ? 'dingops_migrations' : `dingops_migrations__${owner.replace(/[^a-z0-9_]/gi, '_')}`;
@@ -37,6 +44,18 @@ export async function migrateToLatest<DB>(
   const schema = isPostgres(db)
     ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
     : undefined;
+  const executed = await executedMigrations(db, table, schema);
+  const unknown = executed.filter((name) => !(name in migrations));
+  if (unknown.length) {
+    const ours = Object.keys(migrations).sort();
+    const last = ours.at(-1) ?? '';
+    if (unknown.some((name) => name <= last) || ours.some((name) => !executed.includes(name)))
+      throw new Error(
+        `the ${owner} migrations in this database (${unknown.join(', ')}) are not this version's, and not only newer ones: restore the version that made them`,
+      );
+    newer?.(unknown.sort());
+    return [];
+  }
   const migrator = new Migrator({
     db: schema ? inOneSchema(db, schema) : db,
     migrationTableSchema: schema,
@@ -83,4 +102,20 @@ function inOneSchema<DB>(db: Kysely<DB>, schema: string): Kysely<DB> {
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
+}
+
+/** The migrations recorded in an owner's table (none before its first migration). */
+async function executedMigrations<DB>(db: Kysely<DB>, table: string, schema?: string): Promise<string[]> {
+  const exists = schema
+    ? await sql<{
+        n: number;
+      }>`select 1 as n from information_schema.tables where table_schema = ${schema} and table_name = ${table}`.execute(
+        db,
+      )
+    : await sql<{
+        n: number;
+      }>`select 1 as n from sqlite_master where type = 'table' and name = ${table}`.execute(db);
+  if (!exists.rows.length) return [];
+  const { rows } = await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db);
+  return rows.map((r) => r.name);
 }

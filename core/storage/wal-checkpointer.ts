@@ -131,7 +131,10 @@ export class WalCheckpointer {
       worker.on('message', (result: CheckpointResult) => this.onCheckpoint(result));
       worker.on('error', (err) => this.fallBack(err));
       worker.on('exit', () => {
-        if (this.worker === worker) this.worker = undefined;
+        // An ended worker's exit can come after its successor took a request: that request
+        // is still in flight (clearing it let the successor be ended as idle before it answered).
+        if (this.worker !== worker) return;
+        this.worker = undefined;
         this.inFlight = false;
       });
       this.worker = worker;

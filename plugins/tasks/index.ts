@@ -54,7 +54,7 @@ export default definePlugin({
     ctx.schedule('expire-approvals', '*/10 * * * * *', () => service.expireDue());
     ctx.schedule('prune-output', '17 4 * * *', () => store.pruneOutput(ctx.config.keepRuns));
     // A replica that died mid-run leaves its runs "running": the others mark them interrupted.
-    ctx.schedule('sweep-interrupted', '*/10 * * * * *', () => service.markInterrupted());
+    ctx.schedule('sweep-interrupted', '*/3 * * * * *', () => service.markInterrupted());
     ctx.status('runs', async () => {
       const running = await store.runs({ status: 'running', limit: 1000 });
       return {

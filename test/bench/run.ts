@@ -1,6 +1,7 @@
 import { benchAlertsIngest, benchAlertsStorm } from './alerts-bench.js';
 import { measureIdleRss } from './idle-rss.js';
 import { benchPipeline } from './pipeline-bench.js';
+import { benchReplicas } from './replicas-bench.js';
 import { benchStream } from './stream-bench.js';
 
 /**
@@ -26,6 +27,23 @@ async function main() {
       `p50 ${r.p50ms.toFixed(2)} ms, p99 ${r.p99ms.toFixed(2)} ms, ${r.throttled} throttled, ${r.openApiCalls} OpenAPI calls (${target})`,
     ]);
   }
+  const pgUrl = process.env.DINGOPS_TEST_PG_URL;
+  if (pgUrl) {
+    const replicas = await benchReplicas(pgUrl);
+    const one = replicas.throughput[0]?.perSecond ?? 1;
+    for (const r of replicas.throughput)
+      rows.push([
+        `Stream ping, ${r.replicas} replica(s) on PostgreSQL`,
+        `${r.perSecond.toLocaleString('en-US')} msg/s`,
+        `${(r.perSecond / one).toFixed(2)}× one replica; p99 ${r.p99ms.toFixed(1)} ms (every replica, PostgreSQL, simulator and load on this machine)`,
+      ]);
+    rows.push([
+      'schedule failover after SIGKILL (3 replicas, a 1 s cron)',
+      `${Math.max(...replicas.failoverMs)} ms worst`,
+      `each round: ${replicas.failoverMs.join(', ')} ms from the kill to the next run by another replica (target ≤ 5,000 ms)`,
+    ]);
+  } else
+    rows.push(['replicas on PostgreSQL', 'skipped', 'set DINGOPS_TEST_PG_URL (bash .ci/start-postgres.sh)']);
   for (const r of await benchAlertsIngest())
     rows.push([
       `alerts ingest (HTTP, committed to SQLite): ${r.name}`,

@@ -64,7 +64,7 @@ describe('the CLI helps', () => {
       expect(r.stdout, cmd).toMatch(new RegExp(`^Usage: dingops ${cmd}`));
       expect(r.stdout, cmd).not.toMatch(/OK \(mode|invalid configuration/);
     }
-  });
+  }, 90_000); // six tsx start-ups in a row: seconds each when the machine is busy
 
   it('`npx dingops` in a source checkout runs the sources (no build needed)', () => {
     const r = spawnSync('node', [join(ROOT, 'bin/dingops.js'), 'help'], {

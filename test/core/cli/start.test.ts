@@ -116,7 +116,7 @@ describe('dingops start', () => {
       expect(r.ms, what).toBeLessThan(15_000);
       expect(await listening(simPort), what).toBe(false);
     }
-  });
+  }, 90_000); // several processes started in turn: seconds each when the machine is busy
 
   it('with --demo runs on the embedded simulator and says so in /readyz and status', async () => {
     const port = await freePort();

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MetricsToken } from '../../../core/observe/metrics.js';
 import { StatusToken } from '../../../core/observe/status.js';
 import type { Bot } from '../../../core/runtime/bot.js';
 import type { RunningSimulator } from '../../../simulator/index.js';
@@ -65,6 +66,13 @@ describe('several replicas on one PostgreSQL, through the simulator', () => {
     await s.client.until(() => (state(a as Bot) === 'connected' ? true : undefined), 5_000, 'a leader');
     expect(state(b as Bot)).toBe('standby');
     expect(s.client.api.connections()).toBe(1);
+    // /metrics says who leads, and each replica's heartbeat.
+    const scrape = (bot: Bot) => bot.resolve(MetricsToken).registry.metrics();
+    expect(await scrape(a as Bot)).toMatch(/^dingops_stream_leader 1$/m);
+    expect(await scrape(b as Bot)).toMatch(/^dingops_stream_leader 0$/m);
+    expect(await scrape(a as Bot)).toMatch(
+      /^dingops_replica_heartbeat_age_seconds\{replica="[^"]+"\} [\d.]+$/m,
+    );
     expect((await s.client.as('bob').ask('ping', { group: 'ops' })).content.toLowerCase()).toContain('pong');
     const before = pongs(s);
     await (a as Bot).stop('test');
