@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
@@ -23,6 +24,10 @@ const common = {
 
 export default defineConfig({
   test: {
+    // Most tests wait on sockets, timers and child processes, not the CPU: two files at a time
+    // even on a 2-core machine (vitest's default there is one). Tests wait for what they need
+    // rather than for fixed times, so a neighbouring file's load slows them without failing them.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     projects: [
       { test: { ...common, name: 'sqlite', env: { DINGOPS_TEST_STORAGE: 'sqlite' } } },
       ...(pg ? [{ test: { ...common, name: 'postgres', env: { DINGOPS_TEST_STORAGE: 'postgres' } } }] : []),

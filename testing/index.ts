@@ -140,10 +140,16 @@ class Lines extends Writable {
  */
 export async function startBotOnSimulator(
   sim: RunningSimulator,
-  options: TestBotOptions & { storageUrl: string; logs: Writable; port?: number },
+  options: TestBotOptions & {
+    storageUrl: string;
+    logs: Writable;
+    port?: number;
+    /** HTTP mode: the address DingTalk calls (a load balancer before several bots); default the bot's own. */
+    publicUrl?: string;
+  },
 ): Promise<Bot> {
   const http = options.mode === 'http';
-  const publicUrl = `http://127.0.0.1:${options.port ?? 0}`;
+  const publicUrl = options.publicUrl ?? `http://127.0.0.1:${options.port ?? 0}`;
   const modeYaml = http ? `  mode: http\n  aesKey: ${TEST_AES_KEY}\n  token: ${TEST_TOKEN}\n` : '';
   const serverYaml = http ? `server:\n  port: ${options.port}\n  publicUrl: ${publicUrl}\n` : '';
   const config = loadConfig({

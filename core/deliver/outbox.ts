@@ -78,6 +78,7 @@ export class Outbox {
   private renewTimer: NodeJS.Timeout | undefined;
   private adopting: Promise<void> | undefined;
   private readonly claiming = new Map<string, Promise<void>>();
+  private tidying = false;
   /** The last row done (sent or dead) per held lane: rows are done in id order. */
   private readonly doneUpTo = new Map<string, number>();
   /** Lanes taken from a replica that did not release them (it died or paused past its lease). */
@@ -105,6 +106,7 @@ export class Outbox {
       this.timer = setInterval(() => {
         this.kick();
         void this.adopt();
+        void this.tidyHeld();
       }, this.options.pollMs ?? 500);
       this.timer.unref();
       const lease = this.options.leaseMs ?? 10_000;
@@ -170,6 +172,35 @@ export class Outbox {
       }
     })();
     return this.adopting;
+  }
+
+  /**
+   * Held lanes with nothing queued here and no drain running: the rows other replicas added
+   * since are queued, or the lane is given up. A safety net: without it, a lane held with
+   * nothing to wake it would hold those rows for as long as this replica lives.
+   */
+  private async tidyHeld(): Promise<void> {
+    if (this.tidying) return;
+    this.tidying = true;
+    try {
+      for (const [key, gen] of [...this.held]) {
+        if (this.stopped || this.active.has(key) || this.queues.get(key)?.length) continue;
+        if ((await this.loadLane(key)) > 0) {
+          this.schedule(key);
+          continue;
+        }
+        if (this.active.has(key) || this.queues.get(key)?.length || this.held.get(key) !== gen) continue;
+        await this.lanes.release(key, gen).catch(() => undefined);
+        if (this.held.get(key) !== gen) continue;
+        this.held.delete(key);
+        this.lanesChanged();
+        this.doneUpTo.delete(key);
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'outbox: looking at held conversations failed');
+    } finally {
+      this.tidying = false;
+    }
   }
 
   /** Claims a conversation's lane and queues its undelivered rows; false when another holds it. */
@@ -379,9 +410,11 @@ export class Outbox {
       if (outcome === 'retry') return;
       if (this.lanes.shared) this.doneUpTo.set(key, row.id);
       q.shift();
-      // Fairness: a busy conversation gives its lane up now and then to waiting ones.
-      if (++delivered >= 8 && this.waiting.size) {
-        if (q.length) this.waiting.add(key);
+      // Fairness: a busy conversation gives its lane up now and then to waiting ones. (Only
+      // with rows left: a drained one goes on below, to rows other replicas queued, or to
+      // giving its lane up; returning here held the lane with nothing to wake it.)
+      if (++delivered >= 8 && this.waiting.size && q.length) {
+        this.waiting.add(key);
         return;
       }
     }

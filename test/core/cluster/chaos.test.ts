@@ -128,7 +128,7 @@ async function ready(r: Replica, ms = 30_000): Promise<void> {
   throw new Error(`replica on ${r.port} not ready:\n${r.output.slice(-2000)}`);
 }
 
-/** Alertmanager behind a balancer: one replica, then the next when that one is down. */
+/** Alertmanager behind a balancer: one replica, then the next when that one is down or busy. */
 async function postAlert(name: string, severity: string, from: number): Promise<number> {
   const body = JSON.stringify({
     version: '4',
@@ -150,7 +150,8 @@ async function postAlert(name: string, severity: string, from: number): Promise<
       },
     ],
   });
-  for (let attempt = 0; attempt < 30; attempt++) {
+  // Alertmanager retries a failed webhook for minutes; two replicas may be restarting at once.
+  for (let attempt = 0, end = Date.now() + 30_000; Date.now() < end; attempt++) {
     const r = replicas[(from + attempt) % replicas.length] as Replica;
     const status = await fetch(`http://127.0.0.1:${r.port}/alerts/alertmanager`, {
       method: 'POST',

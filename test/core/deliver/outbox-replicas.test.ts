@@ -15,7 +15,12 @@ interface Delivery {
   text: string;
 }
 
-function replica(name: string, log2: Delivery[], deliver?: (row: OutboxRow) => Promise<void>) {
+function replica(
+  name: string,
+  log2: Delivery[],
+  deliver?: (row: OutboxRow) => Promise<void>,
+  options: { concurrency?: number } = {},
+) {
   const outbox = new Outbox(
     store(),
     async (row) => {
@@ -25,7 +30,7 @@ function replica(name: string, log2: Delivery[], deliver?: (row: OutboxRow) => P
     },
     log,
     undefined,
-    { pollMs: 50, leaseMs: 400, retryBaseMs: 20 },
+    { pollMs: 50, leaseMs: 400, retryBaseMs: 20, ...options },
     new SqlLanes(store().db, name, 400),
   );
   return outbox;
@@ -155,5 +160,24 @@ describe('an outbox shared by replicas (PostgreSQL)', () => {
     // a still believes it holds generation 1: it may not mark b's row sent.
     expect(await a.markSent(row, 1, 1)).toBe(false);
     expect(await b.markSent(row, 1, 1)).toBe(true);
+  });
+
+  it('delivers what another replica queues into a conversation this one drained while others waited', async () => {
+    if (!shared) return;
+    const delivered: Delivery[] = [];
+    // One conversation at a time on a: the second waits while the first is delivered.
+    const a = replica('a', delivered, undefined, { concurrency: 1 });
+    const b = replica('b', delivered);
+    await a.start();
+    await b.start();
+    for (let i = 0; i < 8; i++) await a.enqueue('send', 'group:busy', `busy ${i}`);
+    await a.enqueue('send', 'group:other', 'other');
+    await until(() => delivered.length >= 9);
+    // a drained group:busy (eight rows, with group:other waiting); b queues there now.
+    const late = await b.enqueue('send', 'group:busy', 'late');
+    await until(() => delivered.some((d) => d.id === late), 3_000);
+    expect(delivered.filter((d) => d.id === late)).toHaveLength(1);
+    await a.stop();
+    await b.stop();
   });
 });
