@@ -11,7 +11,8 @@ afterEach(async () => {
 
 describe('alerts ingest', () => {
   it('turns an Alertmanager payload into one card in the routed group, after group_wait', async () => {
-    sb = await alertsBot();
+    // group_wait long enough for the second payload to arrive inside it on a busy machine.
+    sb = await alertsBot('', { groupWait: '2s' });
     const r = await postAlerts(
       sb,
       'alertmanager',
@@ -126,7 +127,7 @@ describe('notification windows', () => {
     // After group_interval: the same card says 2, and no new message was sent.
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('2 firing / 2'),
-      3000,
+      8000,
       'the update',
     );
     await postAlerts(
@@ -142,7 +143,7 @@ describe('notification windows', () => {
     );
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
-      3000,
+      8000,
       'resolved',
     );
     expect(sb.sim.client.botMessages('ops')).toHaveLength(1);
@@ -153,7 +154,7 @@ describe('notification windows', () => {
     const card = await notifySilenceThenResolve(sb);
     await sb.sim.client.until(
       () => sb!.sim.client.card(card.cardId!).content.includes('Resolved'),
-      3000,
+      8000,
       'the resolved card',
     );
   });
