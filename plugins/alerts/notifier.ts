@@ -200,34 +200,30 @@ export class Notifier {
     const repeat = i.status === 'triggered' && !i.flapping ? now + g.repeatInterval : null;
     const last = i.lastNotifiedAt;
     const first = last === undefined;
+    if (first && i.status !== 'resolved' && !(await this.silenced(i))) {
+      // The first notification (and the first escalation level) is sent before its due time is
+      // claimed, with keyed sends: a replica that dies in between leaves it due, and the one
+      // that does it again queues nothing twice. Claimed first, a crash would lose it.
+      await this.deliver(i, now, { newMessage: true, key: `alerts:${i.id}:first` });
+      await this.startEscalation(i, now);
+      await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat);
+      return;
+    }
+    if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat))) return;
+    if (first && i.status === 'resolved') {
+      // Resolved within group_wait: nobody was told it started, so nothing to say now.
+      await store.note(i.id, 'dingops', 'notify.skipped', 'resolved before the first notification');
+      return;
+    }
     const silence = await this.silenced(i);
-    if (
-      (first && i.status === 'resolved') ||
-      (silence && !(i.status === 'resolved' && config.sendResolvedForSilenced))
-    ) {
-      // Nothing to send: claimed, and the reason noted once.
-      if (!(await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat))) return;
-      if (first && i.status === 'resolved')
-        // Resolved within group_wait: nobody was told it started, so nothing to say now.
-        await store.note(i.id, 'dingops', 'notify.skipped', 'resolved before the first notification');
-      else await store.note(i.id, 'dingops', 'notify.muted', `silence #${silence}`);
+    if (silence && !(i.status === 'resolved' && config.sendResolvedForSilenced)) {
+      await store.note(i.id, 'dingops', 'notify.muted', `silence #${silence}`);
       return;
     }
     // A reminder (repeat_interval passed, still unacknowledged) is a new message; other changes update the cards.
     const reminder = last !== undefined && last + g.repeatInterval <= now && i.status === 'triggered';
-    // Sent before the due time is claimed: new messages with keyed sends (the first one and
-    // each reminder by its due time), card updates as they are (updating a card twice with the
-    // same content is harmless). A replica that dies in between leaves the notification due,
-    // and the one that does it again queues nothing twice; claimed first, a crash would lose it.
-    const key = first
-      ? `alerts:${i.id}:first`
-      : reminder
-        ? `alerts:${i.id}:remind:${i.notifyDueAt}`
-        : undefined;
-    await this.deliver(i, now, { newMessage: first || reminder, key });
-    // The first notification also starts the escalation (its first level keyed as well).
+    await this.deliver(i, now, { newMessage: first || reminder });
     if (first) await this.startEscalation(i, now);
-    await store.claim(i.id, 'notify_due_at', i.notifyDueAt, repeat);
   }
 
   /** The silence muting every firing alert of the incident (then it stays quiet), if any. */

@@ -4,7 +4,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { type RunningSimulator, type SimMessage, startSimulator } from '../../simulator/index.js';
+import type { RunningSimulator, SimMessage } from '../../simulator/index.js';
+import { benchSimulator } from './stream-bench.js';
 
 export interface ReplicaThroughput {
   replicas: number;
@@ -19,7 +20,6 @@ export interface ReplicasBenchResult {
 }
 
 const GROUPS = 20;
-const users = ['alice', 'bob', 'carol'];
 
 /**
  * Several replicas on one PostgreSQL (each its own process, as deployed), through the real
@@ -40,33 +40,7 @@ async function withCluster<T>(
   n: number,
   work: (sim: RunningSimulator, bots: ChildProcess[]) => Promise<T>,
 ): Promise<T> {
-  const groups = Array.from({ length: GROUPS }, (_, i) => ({
-    openConversationId: `cid-bench-${i}`,
-    title: `bench-${i}`,
-    members: users,
-    coolAppInstalled: true,
-  }));
-  const sim = await startSimulator({
-    pingIntervalMs: 0,
-    org: {
-      corpId: 'dingbench',
-      users: users.map((u) => ({ userId: u, name: u })),
-      groups,
-      apps: [
-        {
-          clientId: 'bench',
-          clientSecret: 'bench-secret',
-          robotCode: 'bench',
-          name: 'bench',
-          edition: 'standard',
-          qps: 20,
-          monthlyQuota: 10_000_000,
-          mode: 'stream',
-          scopes: ['qyapi_robot_sendmsg'],
-        },
-      ],
-    },
-  });
+  const sim = await benchSimulator();
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const url = new URL(pgUrl);
   url.searchParams.set('schema', schema);

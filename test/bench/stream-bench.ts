@@ -22,34 +22,7 @@ const GROUPS = 20;
  * time is from the push to the reply arriving at the simulator.
  */
 export async function benchStream(root = resolve('.')): Promise<StreamBenchResult[]> {
-  const users = ['alice', 'bob', 'carol'];
-  const groups = Array.from({ length: GROUPS }, (_, i) => ({
-    openConversationId: `cid-bench-${i}`,
-    title: `bench-${i}`,
-    members: users,
-    coolAppInstalled: true,
-  }));
-  const sim = await startSimulator({
-    pingIntervalMs: 0,
-    org: {
-      corpId: 'dingbench',
-      users: users.map((u) => ({ userId: u, name: u })),
-      groups,
-      apps: [
-        {
-          clientId: 'bench',
-          clientSecret: 'bench-secret',
-          robotCode: 'bench',
-          name: 'bench',
-          edition: 'standard',
-          qps: 20,
-          monthlyQuota: 10_000_000,
-          mode: 'stream',
-          scopes: ['qyapi_robot_sendmsg'],
-        },
-      ],
-    },
-  });
+  const sim = await benchSimulator();
   const dir = mkdtempSync(join(tmpdir(), 'dingops-stream-bench-'));
   writeFileSync(
     join(dir, 'bot.config.yaml'),
@@ -172,4 +145,35 @@ async function steady(sim: RunningSimulator, text: (i: number) => string, rate: 
   const latencies = await Promise.all(pending);
   waiter.close();
   return { latencies, elapsedMs: performance.now() - started, steady: true };
+}
+
+/** The simulator the Stream benchmarks talk to: app `bench` (20 QPS), 20 groups `cid-bench-N`. */
+export function benchSimulator(): Promise<RunningSimulator> {
+  const users = ['alice', 'bob', 'carol'];
+  return startSimulator({
+    pingIntervalMs: 0,
+    org: {
+      corpId: 'dingbench',
+      users: users.map((u) => ({ userId: u, name: u })),
+      groups: Array.from({ length: GROUPS }, (_, i) => ({
+        openConversationId: `cid-bench-${i}`,
+        title: `bench-${i}`,
+        members: users,
+        coolAppInstalled: true,
+      })),
+      apps: [
+        {
+          clientId: 'bench',
+          clientSecret: 'bench-secret',
+          robotCode: 'bench',
+          name: 'bench',
+          edition: 'standard',
+          qps: 20,
+          monthlyQuota: 10_000_000,
+          mode: 'stream',
+          scopes: ['qyapi_robot_sendmsg'],
+        },
+      ],
+    },
+  });
 }

@@ -212,15 +212,7 @@ describe.runIf(shared)('three replicas, one killed with SIGKILL every few second
     const clicks = (async () => {
       while (!stop) {
         await new Promise((w) => setTimeout(w, 500));
-        for (const a of alerts.filter((x) => !x.critical && !acked.has(x.name))) {
-          const card = incidentCards(a.name)[0];
-          if (!card?.cardId) continue;
-          const clicked = await client
-            .as('bob')
-            .click(card, { action: 'alerts.ack', incident: incidentId(card) })
-            .catch(() => undefined);
-          if (clicked?.responded && clicked.content.includes('Acknowledged')) acked.add(a.name);
-        }
+        await clickAcknowledge();
       }
     })();
     const task = await client.as('alice').say('run slow', { group: 'ops' });
@@ -236,6 +228,18 @@ describe.runIf(shared)('three replicas, one killed with SIGKILL every few second
     await Promise.all([chat, webhooks]);
     await Promise.all(replicas.map((r) => ready(r)));
     await clicks;
+    /** bob acknowledges the warnings not acknowledged yet, from their cards (a click may land on a dying replica). */
+    async function clickAcknowledge(): Promise<void> {
+      for (const a of alerts.filter((x) => !x.critical && !acked.has(x.name))) {
+        const card = incidentCards(a.name)[0];
+        if (!card?.cardId) continue;
+        const clicked = await client
+          .as('bob')
+          .click(card, { action: 'alerts.ack', incident: incidentId(card) })
+          .catch(() => undefined);
+        if (clicked?.responded && clicked.content.includes('Acknowledged')) acked.add(a.name);
+      }
+    }
     function incidentCards(name: string, conversation = 'ops'): SimMessage[] {
       return client
         .botMessages(conversation)
@@ -280,15 +284,7 @@ describe.runIf(shared)('three replicas, one killed with SIGKILL every few second
     await new Promise((w) => setTimeout(w, 1_000));
     // The card clicks still missing are made now, on live replicas (a user clicks again).
     for (let round = 0; round < 20 && alerts.some((a) => !a.critical && !acked.has(a.name)); round++) {
-      for (const a of alerts.filter((x) => !x.critical && !acked.has(x.name))) {
-        const card = incidentCards(a.name)[0];
-        if (!card?.cardId) continue;
-        const clicked = await client
-          .as('bob')
-          .click(card, { action: 'alerts.ack', incident: incidentId(card) })
-          .catch(() => undefined);
-        if (clicked?.responded && clicked.content.includes('Acknowledged')) acked.add(a.name);
-      }
+      await clickAcknowledge();
       await new Promise((w) => setTimeout(w, 500));
     }
 

@@ -130,7 +130,17 @@ describe('untrusted text in cards and lists', () => {
     const r = await postAlerts(sb, 'alertmanager', huge);
     expect(r.status).toBe(200);
     for (const name of ['A', 'B', 'C']) await postAlerts(sb, 'alertmanager', amPayload([{ name }], name));
-    const list = await sb.sim.client.as('alice').ask('incidents', { group: 'ops' });
+    // The answer is the message listing them all (their cards, or a digest, may come between).
+    const cursor = sb.sim.client.cursor();
+    await sb.sim.client.as('alice').say('incidents', { group: 'ops' });
+    const list = await sb.sim.client.until(
+      () =>
+        sb!.sim.client
+          .botMessages('ops')
+          .find((m) => m.seq > cursor && m.content.includes('#1') && m.content.includes('#5')),
+      10_000,
+      'the incident list',
+    );
     for (const id of ['#1', '#2', '#3', '#4', '#5']) expect(list.content).toContain(id);
     // The title was cut at ingest, with a visible mark.
     const shown = await sb.sim.client.as('alice').ask('incident 2', { group: 'ops' });

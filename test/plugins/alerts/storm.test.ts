@@ -25,8 +25,9 @@ const count = async (s: SimBot, table: keyof AlertsTables) =>
 
 describe('alert storms and noise', () => {
   it('sends a bounded number of messages per group in a storm, and loses no alert', async () => {
-    // A group_wait longer than the posting takes even on a loaded machine: one window.
-    sb = await alertsBot('    storm:\n      alertsPerMinute: 100\n', { groupWait: '1s' });
+    // A group_wait longer than the posting takes even on a loaded machine (the suite runs two
+    // files at a time, one of them perhaps three bot processes): one window.
+    sb = await alertsBot('    storm:\n      alertsPerMinute: 100\n', { groupWait: '3s' });
     const services = Array.from({ length: 40 }, (_, i) => `svc-${i}`);
     // 40 services, 5 instances each: 40 incidents, 200 alerts, in a few payloads.
     for (let batch = 0; batch < 4; batch++)
@@ -55,7 +56,7 @@ describe('alert storms and noise', () => {
           .filter((m) => !/Alert storm/.test(m.content))
           .flatMap((m) => [...`${m.title ?? ''} ${m.content}`.matchAll(/#(\d+)/g)].map((x) => x[1])),
       );
-    await sb.sim.client.until(() => listed().size === 40, 8000, 'every incident to be notified');
+    await sb.sim.client.until(() => listed().size === 40, 15_000, 'every incident to be notified');
     const messages = sb.sim.client.botMessages('ops');
     expect(messages.filter((m) => /Alert storm: \d+ alerts/.test(m.content))).toHaveLength(1);
     const notifications = messages.filter((m) => !/Alert storm/.test(m.content));
