@@ -50,7 +50,7 @@ export interface OutboxOptions {
  * A message a crash caught mid-delivery (accepted by DingTalk, not yet marked sent) is
  * delivered again: for interactive cards the stable outTrackId makes that harmless; a plain
  * robot message has no idempotency key at DingTalk, so in that window of one HTTP request it
- * may appear twice (counted in `dingops_outbox_redelivered_total` when a lane changes hands).
+ * may appear twice (counted in `dingops_outbox_takeovers_total` when a lane changes hands).
  *
  * Replicas on PostgreSQL share the table: a conversation is delivered by the one replica
  * holding its lane (`outbox-lanes.ts`), which renews it while it has work and releases it when
@@ -302,13 +302,9 @@ export class Outbox {
     }
     // Group-committed on SQLite: many messages queued in one turn cost one commit.
     const inserted = await this.store.write(
-      key
-        ? sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id, dedupe_key) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}, ${key}) on conflict (dedupe_key) where dedupe_key is not null do nothing returning id`.compile(
-            this.db,
-          )
-        : sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}) returning id`.compile(
-            this.db,
-          ),
+      sql`insert into outbox (kind, conversation_key, payload, status, attempts, next_attempt_at, created_at, card_id, dedupe_key) values (${kind}, ${conversationKey}, ${JSON.stringify(payload)}, 'pending', 0, ${now}, ${now}, ${options.cardId ?? null}, ${key}) on conflict (dedupe_key) where dedupe_key is not null do nothing returning id`.compile(
+        this.db,
+      ),
     );
     const row = inserted.rows[0] as { id: number } | undefined;
     if (!row && key) return this.queuedAs(key);

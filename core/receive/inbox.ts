@@ -104,12 +104,7 @@ export class Inbox {
       .orderBy('received_at')
       .limit(limit)
       .execute();
-    return rows.map((r) => ({
-      id: r.id,
-      kind: r.kind,
-      payload: r.payload ? JSON.parse(r.payload) : undefined,
-      attempts: Number(r.attempts ?? 0),
-    }));
+    return rows.map(toEntry);
   }
 
   private async adopt(me: InboxReplica, limit: number): Promise<InboxEntry[]> {
@@ -132,14 +127,7 @@ export class Inbox {
         limit ${limit}
         for update skip locked)
       returning id, kind, payload, attempts, received_at`.execute(this.db);
-    return rows
-      .sort((a, b) => Number(a.received_at) - Number(b.received_at))
-      .map((r) => ({
-        id: r.id,
-        kind: r.kind,
-        payload: r.payload ? JSON.parse(r.payload) : undefined,
-        attempts: Number(r.attempts ?? 0),
-      }));
+    return rows.sort((a, b) => Number(a.received_at) - Number(b.received_at)).map(toEntry);
   }
 
   /** Forgets ids older than the dedupe window (DingTalk re-pushes within minutes). */
@@ -150,6 +138,20 @@ export class Inbox {
       .where('received_at', '<', this.now() - olderThanMs)
       .execute();
   }
+}
+
+function toEntry(r: {
+  id: string;
+  kind: string;
+  payload: string | null;
+  attempts: number | null;
+}): InboxEntry {
+  return {
+    id: r.id,
+    kind: r.kind,
+    payload: r.payload ? JSON.parse(r.payload) : undefined,
+    attempts: Number(r.attempts ?? 0),
+  };
 }
 
 /** The DI token of the Inbox. */

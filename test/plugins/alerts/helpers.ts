@@ -66,3 +66,18 @@ export async function postAlerts(
 export function cards(sb: SimBot, conversation = 'ops'): SimMessage[] {
   return sb.sim.client.botMessages(conversation).filter((m) => m.kind === 'card');
 }
+
+/**
+ * Says `text` in the ops group and resolves to the bot's answer: its next message there that
+ * is not an incident card (notifications may arrive between the question and the answer).
+ */
+export async function answer(sb: SimBot, user: string, text: string): Promise<SimMessage> {
+  const { client } = sb.sim;
+  const cursor = client.cursor();
+  await client.as(user).say(text, { group: 'ops' });
+  return client.until(
+    () => client.botMessages('ops').find((m) => m.seq > cursor && m.kind !== 'card'),
+    10_000,
+    `the answer to ${text}`,
+  );
+}

@@ -3,7 +3,7 @@ import type { Database } from '../../../core/storage/database.js';
 import { DatabaseToken } from '../../../core/storage/database.js';
 import type { AlertsTables } from '../../../plugins/alerts/tables.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
-import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
+import { alertsBot, amPayload, answer, cards, postAlerts } from './helpers.js';
 
 let sb: SimBot | undefined;
 afterEach(async () => {
@@ -84,9 +84,9 @@ describe('alert storms and noise', () => {
       amPayload([{ name: 'Flappy', status: 'resolved', startsAt: at(3), endsAt: at(4) }]),
     );
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Flappy', startsAt: at(5) }]));
-    const detail = await sb.sim.client.as('alice').ask('incidents --status all', { group: 'ops' });
+    const detail = await answer(sb, 'alice', 'incidents --status all');
     expect(detail.content).toContain('#3');
-    const three = await sb.sim.client.as('alice').ask('incident 3', { group: 'ops' });
+    const three = await answer(sb, 'alice', 'incident 3');
     expect(three.content).toMatch(/flapping: \d state changes/);
   });
 
