@@ -36,6 +36,15 @@ function replica(
   return outbox;
 }
 
+/** Replicas a and b, started, both recording into `delivered`. */
+async function startedPair(delivered: Delivery[], aOptions: { concurrency?: number } = {}) {
+  const a = replica('a', delivered, undefined, aOptions);
+  const b = replica('b', delivered);
+  await a.start();
+  await b.start();
+  return [a, b] as const;
+}
+
 async function until(check: () => boolean, ms = 8_000): Promise<void> {
   const end = Date.now() + ms;
   while (!check()) {
@@ -48,10 +57,7 @@ describe('an outbox shared by replicas (PostgreSQL)', () => {
   it('delivers every message once, in order per conversation, whichever replica queued it', async () => {
     if (!shared) return;
     const delivered: Delivery[] = [];
-    const a = replica('a', delivered);
-    const b = replica('b', delivered);
-    await a.start();
-    await b.start();
+    const [a, b] = await startedPair(delivered);
     const ids: Record<string, number[]> = { 'group:x': [], 'group:y': [] };
     for (let i = 0; i < 30; i++) {
       const conversation = i % 3 === 0 ? 'group:y' : 'group:x';
@@ -110,10 +116,7 @@ describe('an outbox shared by replicas (PostgreSQL)', () => {
   it('claims a lane once when a replica queues many messages at once, and counts no takeover', async () => {
     if (!shared) return;
     const delivered: Delivery[] = [];
-    const a = replica('a', delivered);
-    const b = replica('b', delivered);
-    await a.start();
-    await b.start();
+    const [a, b] = await startedPair(delivered);
     // Ten enqueues in flight at once on a, while b queues into the same conversation.
     const fromA = Promise.all(Array.from({ length: 10 }, (_, i) => a.enqueue('send', 'group:w', `a${i}`)));
     const fromB: number[] = [];
@@ -166,10 +169,7 @@ describe('an outbox shared by replicas (PostgreSQL)', () => {
     if (!shared) return;
     const delivered: Delivery[] = [];
     // One conversation at a time on a: the second waits while the first is delivered.
-    const a = replica('a', delivered, undefined, { concurrency: 1 });
-    const b = replica('b', delivered);
-    await a.start();
-    await b.start();
+    const [a, b] = await startedPair(delivered, { concurrency: 1 });
     for (let i = 0; i < 8; i++) await a.enqueue('send', 'group:busy', `busy ${i}`);
     await a.enqueue('send', 'group:other', 'other');
     await until(() => delivered.length >= 9);
