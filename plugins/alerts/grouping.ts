@@ -7,6 +7,15 @@ import type { IncomingAlert, IngestBatch, Severity } from './model.js';
 import { route } from './router.js';
 import { type AlertsTables, alertColumns, num, toAlert } from './tables.js';
 
+/** Alerts committed in one transaction at most (a payload larger than this still goes whole). */
+const GROUP_COMMIT_ALERTS = 1_000;
+
+interface Pending {
+  batch: IngestBatch;
+  resolve: (outcome: IngestOutcome) => void;
+  reject: (err: unknown) => void;
+}
+
 const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
 
 /** The columns of a stored alert that grouping reads to decide what an incoming one changes. */
@@ -48,8 +57,9 @@ function known(a: IncomingAlert, incidentId: number | undefined, before: KnownAl
  * every alert is stored.
  */
 export class AlertGrouping {
-  /** One ingest at a time in this process: two payloads of one group must not both open an incident. */
-  private chain: Promise<unknown> = Promise.resolve();
+  /** Payloads waiting for the next transaction (one transaction at a time in this process). */
+  private readonly waiting: Pending[] = [];
+  private committing = false;
 
   constructor(
     private readonly db: Kysely<AlertsTables>,
@@ -59,10 +69,81 @@ export class AlertGrouping {
     private readonly dialect: 'sqlite' | 'postgres' = 'sqlite',
   ) {}
 
+  /**
+   * Stores a payload; resolves once it is committed. One transaction at a time (two payloads
+   * of one group must not both open an incident), and the payloads that arrive while one
+   * commits are committed together in the next (group commit): a sender still hears 2xx only
+   * after its alerts are stored, and a commit, the costly part of a one-alert payload, is
+   * shared by all the senders waiting.
+   */
   ingest(batch: IngestBatch): Promise<IngestOutcome> {
-    const run = this.chain.then(() => this.db.transaction().execute((trx) => this.apply(trx, batch)));
-    this.chain = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ batch, resolve, reject });
+      if (this.committing) return;
+      this.committing = true;
+      // SQLite answers without yielding to the event loop, so a transaction begun here would
+      // end before the requests already read in this turn got their turn: start it once they
+      // have (setImmediate runs after this turn's I/O callbacks) and commit them together.
+      setImmediate(() => void this.commitWaiting());
+    });
+  }
+
+  private async commitWaiting(): Promise<void> {
+    try {
+      while (this.waiting.length) await this.commit(this.nextGroup());
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** The waiting payloads of the next transaction: at least one, then up to GROUP_COMMIT_ALERTS alerts. */
+  private nextGroup(): Pending[] {
+    let alerts = 0;
+    let n = 0;
+    while (n < this.waiting.length) {
+      const size = this.waiting[n]?.batch.alerts.length ?? 0;
+      if (n > 0 && alerts + size > GROUP_COMMIT_ALERTS) break;
+      alerts += size;
+      n++;
+    }
+    return this.waiting.splice(0, n);
+  }
+
+  private async commit(group: Pending[]): Promise<void> {
+    let outcomes: IngestOutcome[];
+    try {
+      outcomes = await this.db.transaction().execute(async (trx) => {
+        await this.lockGroups(
+          trx,
+          group.map((p) => p.batch),
+        );
+        const out: IngestOutcome[] = [];
+        for (const p of group) out.push(await this.apply(trx, p.batch));
+        return out;
+      });
+    } catch (err) {
+      if (group.length === 1) {
+        group[0]?.reject(err);
+        return;
+      }
+      // One payload that cannot be stored must not fail those committed with it: each again alone.
+      for (const p of group) await this.commit([p]);
+      return;
+    }
+    group.forEach((p, i) => p.resolve(outcomes[i] as IngestOutcome));
+  }
+
+  /**
+   * PostgreSQL: another replica may be opening the incident of one of these groups right
+   * now, so the groups are locked for the transaction, all at once and in one order (no
+   * deadlock), and one incident per group comes out, whichever replica got the alert.
+   * SQLite has one writer.
+   */
+  private async lockGroups(trx: Transaction<AlertsTables>, batches: IngestBatch[]): Promise<void> {
+    if (this.dialect !== 'postgres') return;
+    const keys = [...new Set(batches.flatMap((b) => b.alerts.map((a) => this.groupKey(a, b))))].sort();
+    for (const key of keys)
+      await sql`select pg_advisory_xact_lock(hashtext(${`dingops-incident:${key}`}))`.execute(trx);
   }
 
   private async apply(trx: Transaction<AlertsTables>, batch: IngestBatch): Promise<IngestOutcome> {
@@ -77,14 +158,6 @@ export class AlertGrouping {
       }
       return t;
     };
-    if (this.dialect === 'postgres') {
-      // Another replica may be opening the incident of one of these groups right now: the
-      // groups are locked for this transaction, in one order (no deadlock), so one incident
-      // per group comes out, whichever replica got the alert.
-      const keys = [...new Set(batch.alerts.map((a) => this.groupKey(a, batch)))].sort();
-      for (const key of keys)
-        await sql`select pg_advisory_xact_lock(hashtext(${`dingops-incident:${key}`}))`.execute(trx);
-    }
     const rows = await this.existing(
       trx,
       batch.alerts.map((a) => a.fingerprint),
@@ -131,13 +204,15 @@ export class AlertGrouping {
       }
     }
     // Once per incident, not per alert: a payload of 100 alerts is one recount.
+    let nextDue: number | undefined;
     for (const [id, t] of touched) {
       if (t.firing.length) await addTimeline(trx, id, now, batch.source, 'alert.firing', names(t.firing));
       if (t.resolved.length)
         await addTimeline(trx, id, now, batch.source, 'alert.resolved', names(t.resolved));
-      await this.recount(trx, id, now, t.joined);
+      const due = await this.recount(trx, id, now, t.joined);
+      if (due !== undefined && (nextDue === undefined || due < nextDue)) nextDue = due;
     }
-    return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...touched.keys()] };
+    return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...touched.keys()], nextDue };
   }
 
   /** The stored rows of these fingerprints (read in chunks: SQL parameter limits). */
@@ -249,14 +324,15 @@ export class AlertGrouping {
   /**
    * Counts and severity from the incident's alerts (aggregated in SQL), common labels kept
    * as the intersection with the alerts that joined; resolves the incident when nothing
-   * fires; schedules the next notification (group_interval after the last one).
+   * fires; schedules the next notification (group_interval after the last one), and
+   * returns when that is.
    */
   private async recount(
     trx: Transaction<AlertsTables>,
     id: number,
     now: number,
     joined: IncomingAlert[],
-  ): Promise<void> {
+  ): Promise<number | undefined> {
     const groups = await trx
       .selectFrom('alerts_alert')
       .select(['status', 'severity', (eb) => eb.fn.countAll().as('n')])
@@ -296,6 +372,7 @@ export class AlertGrouping {
       .execute();
     if (resolved && inc.status !== 'resolved')
       await addTimeline(trx, id, now, 'dingops', 'incident.resolved', 'all alerts resolved');
+    return due;
   }
 
   /**

@@ -59,4 +59,6 @@ export interface IngestOutcome {
   absorbed: number;
   /** Incidents created or changed. */
   incidents: number[];
+  /** The earliest notification these changes made due (epoch ms), if any. */
+  nextDue?: number;
 }

@@ -176,8 +176,8 @@ export default definePlugin({
       responders.check(who, i ? pagedPeople(i, config) : []);
     };
 
-    registerIngestRoutes(ctx, grouping, (accepted, incidents) => {
-      void notifier.kick();
+    registerIngestRoutes(ctx, grouping, ({ accepted, incidents, nextDue }) => {
+      if (nextDue !== undefined) notifier.dueAt(nextDue);
       for (const id of incidents) changed(id, 'alerts');
       const count = storm.add(accepted);
       if (count !== undefined)

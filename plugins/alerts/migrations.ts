@@ -119,4 +119,19 @@ export const alertsMigrations: MigrationList = {
       await db.schema.alterTable('alerts_incident').dropColumn('room').execute();
     },
   },
+  '0003_recount_index': {
+    async up(db) {
+      // Recounting an incident after each payload reads its alerts' status and severity: from
+      // this index alone, not from every alert row (the recount was a single-alert webhook's
+      // costliest statement).
+      await db.schema
+        .createIndex('alerts_alert_incident_state')
+        .on('alerts_alert')
+        .columns(['incident_id', 'status', 'severity'])
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropIndex('alerts_alert_incident_state').execute();
+    },
+  },
 };

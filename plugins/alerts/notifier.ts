@@ -35,6 +35,8 @@ export class Notifier {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private wake: NodeJS.Timeout | undefined;
+  /** When the armed wake fires. */
+  private wakeAt: number | undefined;
   private intervalMs = 1000;
   private stopped = false;
   private again = false;
@@ -79,6 +81,31 @@ export class Notifier {
     await this.running;
   }
 
+  /**
+   * Something was made due at `at` (an ingest): a pass then. Not a pass now: a busy webhook
+   * would scan the store once per request for what is, with a group_wait, seconds away.
+   * Beyond the interval, the passes every interval arm the wake themselves.
+   */
+  dueAt(at: number): void {
+    if (this.stopped) return;
+    const delay = at - this.now();
+    if (delay <= 0) void this.kick();
+    else if (delay < this.intervalMs && (this.wakeAt === undefined || at < this.wakeAt)) this.armWake(at);
+  }
+
+  private armWake(at: number): void {
+    clearTimeout(this.wake);
+    this.wakeAt = at;
+    this.wake = setTimeout(
+      () => {
+        this.wakeAt = undefined;
+        void this.kick();
+      },
+      Math.max(0, at - this.now()),
+    );
+    this.wake.unref();
+  }
+
   /** Runs a pass now (or right after the one in progress). */
   kick(): Promise<void> {
     if (this.stopped) return Promise.resolve();
@@ -118,10 +145,8 @@ export class Notifier {
     // Wake exactly when the next thing is due (group_wait ends mid-interval), not at the next tick.
     const next = await this.store.nextDue();
     clearTimeout(this.wake);
-    if (!this.stopped && next !== undefined && next - this.now() < this.intervalMs) {
-      this.wake = setTimeout(() => void this.kick(), Math.max(0, next - this.now()));
-      this.wake.unref();
-    }
+    this.wakeAt = undefined;
+    if (!this.stopped && next !== undefined && next - this.now() < this.intervalMs) this.armWake(next);
   }
 
   /** One card for many new incidents of the same destinations (a storm). */

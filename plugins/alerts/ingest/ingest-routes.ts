@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Counter } from 'prom-client';
 import type { AlertsConfig } from '../config.js';
 import type { AlertGrouping } from '../grouping.js';
+import type { IngestOutcome } from '../incident.js';
 import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
 import { parseAlertmanagerLike } from './alertmanager.js';
 import { credentialProblem, SIGNATURE_TTL_MS, usedSignature } from './credentials.js';
@@ -24,7 +25,7 @@ const PARSERS: Record<Source, (body: unknown) => IngestBatch> = {
 export function registerIngestRoutes(
   ctx: PluginContext<AlertsConfig>,
   grouping: AlertGrouping,
-  afterIngest: (accepted: number, incidents: number[]) => void,
+  afterIngest: (outcome: IngestOutcome) => void,
 ): void {
   const received = new Counter({
     name: 'dingops_alerts_received_total',
@@ -89,7 +90,7 @@ export function registerIngestRoutes(
         try {
           const r = await grouping.ingest(batch);
           received.inc({ source, outcome: 'accepted' });
-          afterIngest(r.accepted, r.incidents);
+          afterIngest(r);
           return reply
             .code(200)
             .send({ status: 'ok', accepted: r.accepted, duplicates: r.absorbed, incidents: r.incidents });
