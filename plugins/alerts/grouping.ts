@@ -130,7 +130,7 @@ export class AlertGrouping {
       for (const p of group) await this.commit([p]);
       return;
     }
-    group.forEach((p, i) => p.resolve(outcomes[i] as IngestOutcome));
+    for (const [i, p] of group.entries()) p.resolve(outcomes[i] as IngestOutcome);
   }
 
   /**
