@@ -1,14 +1,25 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import semver from 'semver';
 import { packageInfo } from '../config/version.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { isPluginDefinition, type PluginDefinition } from './define-plugin.js';
 
-/** Built-in plugins: `plugins/` beside `core/` (in a source checkout and in `dist/`). */
-export const BUILTIN_PLUGIN_DIR = fileURLToPath(new URL('../../plugins/', import.meta.url));
+/**
+ * Built-in plugins: `<root>/plugins` in a source checkout, `<root>/dist/plugins` in the build
+ * (where this code may sit in any bundled chunk, so the folder is found from the package root).
+ */
+export const BUILTIN_PLUGIN_DIR = builtinPluginDir();
+
+function builtinPluginDir(): string {
+  const { root } = packageInfo();
+  const dist = join(root, 'dist');
+  return fileURLToPath(import.meta.url).startsWith(dist + sep)
+    ? join(dist, 'plugins')
+    : join(root, 'plugins');
+}
 
 const INDEX_FILES = ['index.ts', 'index.mts', 'index.js', 'index.mjs'];
 

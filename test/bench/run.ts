@@ -1,5 +1,5 @@
-import { benchAlertsIngest, benchAlertsStorm } from './alerts-bench.js';
-import { measureIdleRss } from './idle-rss.js';
+import { benchAlertsIngest, benchAlertsStorm, benchBareHttp } from './alerts-bench.js';
+import { type FootprintResult, measureFootprint, moduleCosts } from './footprint.js';
 import { benchPipeline } from './pipeline-bench.js';
 import { benchReplicas } from './replicas-bench.js';
 import { benchStream } from './stream-bench.js';
@@ -44,29 +44,70 @@ async function main() {
     ]);
   } else
     rows.push(['replicas on PostgreSQL', 'skipped', 'set DINGOPS_TEST_PG_URL (bash .ci/start-postgres.sh)']);
-  for (const r of await benchAlertsIngest())
+  // The reference first: a bare node:http server, the same client, the same payloads.
+  const bare = await benchBareHttp();
+  for (const r of await benchAlertsIngest()) {
+    const single = r.name.startsWith('1 alert');
     rows.push([
       `alerts ingest (HTTP, committed to SQLite): ${r.name}`,
       `${r.alertsPerSecond.toLocaleString('en-US')} alerts/s`,
-      `${r.requests} requests, 8 in flight, p99 ${r.p99ms.toFixed(1)} ms (target ≥5,000 alerts/s with 100-alert payloads)`,
+      single
+        ? `${r.requests} requests, 8 in flight, p99 ${r.p99ms.toFixed(1)} ms; ${Math.round((100 * r.alertsPerSecond) / bare.requestsPerSecond)}% of a bare node:http server's ${bare.requestsPerSecond.toLocaleString('en-US')} req/s with the same client (target ≥30%)`
+        : `${r.requests} requests, 8 in flight, p99 ${r.p99ms.toFixed(1)} ms (target ≥5,000 alerts/s with 100-alert payloads)`,
     ]);
+  }
   const storm = await benchAlertsStorm();
   rows.push([
     `alert storm: ${storm.alerts.toLocaleString('en-US')} alerts, 200 services, ${storm.groups} groups`,
     `${storm.notificationCalls} notification calls`,
     `sent in ${storm.seconds.toFixed(1)} s; ${storm.incidents} incidents; ${storm.apiCalls} DingTalk calls, ${storm.throttled} throttled; at most ${storm.maxCallsPerGroup} message(s) per group; alert-to-notified p50 ${(storm.p50ms / 1000).toFixed(2)} s, p99 ${(storm.p99ms / 1000).toFixed(2)} s with group_wait ${storm.groupWaitMs / 1000} s (targets: 0 throttled, ≤1 call per group per window plus updates, p99 ≤ group_wait + 1 s)`,
   ]);
-  const rss = await measureIdleRss();
-  rows.push([
-    'idle bot RSS (core + built-in plugins, SQLite)',
-    `${rss.idleMb.toFixed(1)} MB`,
-    `median 25-40 s after start (idle); start-up peak ${rss.startupPeakMb.toFixed(1)} MB (target < 100 MB)`,
-  ]);
+  const fp = await measureFootprint();
+  rows.push(...footprintRows(fp));
   const w0 = Math.max(...rows.map((r) => r[0].length));
   const w1 = Math.max(...rows.map((r) => r[1].length));
   console.log(`\n${'benchmark'.padEnd(w0)} | ${'result'.padEnd(w1)} | detail`);
   console.log(`${'-'.repeat(w0)}-|-${'-'.repeat(w1)}-|-------`);
   for (const [a, b, c] of rows) console.log(`${a.padEnd(w0)} | ${b.padEnd(w1)} | ${c}`);
+  console.log(`\n${memoryBreakdown(fp)}`);
+}
+
+function footprintRows(fp: FootprintResult): Array<[string, string, string]> {
+  const flags = fp.nodeFlags.length ? ` (node ${fp.nodeFlags.join(' ')}, as the container runs it)` : '';
+  return [
+    [
+      'start to ready (process start to /readyz 200, Stream connected)',
+      `${fp.readyMs} ms`,
+      'target ≤ 1,000 ms',
+    ],
+    [
+      `idle bot RSS (core, hello, faq, SQLite, Stream)${flags}`,
+      `${fp.idleMb.toFixed(1)} MB`,
+      `median 25-40 s after start; start-up peak ${fp.startupPeakMb.toFixed(1)} MB (target ≤ 75 MB)`,
+    ],
+    [
+      'peak RSS under sustained chat (ping and hello <name>, 50 in flight)',
+      `${fp.loadPeakMb.toFixed(1)} MB`,
+      `${fp.loadMessages.toLocaleString('en-US')} messages in ${fp.loadSeconds} s (${fp.loadPerSecond.toLocaleString('en-US')} msg/s) (target ≤ 100 MB)`,
+    ],
+  ];
+}
+
+/** Where the idle bot's memory goes: the probe's view from inside, and what each dependency costs alone. */
+function memoryBreakdown(fp: FootprintResult): string {
+  const m = fp.idle;
+  const spaces = Object.entries(m.heap.spaces)
+    .map(([name, s]) => `${name} ${s.residentMb} MB (${s.usedMb} used)`)
+    .join(', ');
+  const lines = [
+    `Idle memory (at ~40 s): RSS ${m.rssMb} MB = ${m.fileMb} MB file-backed + ${m.anonMb} MB anonymous; ${m.threads} threads`,
+    `  file-backed: ${m.files.map((f) => `${f.name.split('/').pop()} ${f.mb} MB`).join(', ')}`,
+    `  V8 heap: ${m.heap.totalMb} MB (${m.heap.usedMb} MB used): ${spaces}`,
+    `  outside the V8 heap: ${Math.round((m.anonMb - m.heap.totalMb) * 10) / 10} MB anonymous (malloc, SQLite's cache, thread stacks, V8's code and zones), of it ${m.externalMb} MB external buffers`,
+    'Module graph, each imported alone into a bare node (RSS / V8 heap over bare):',
+    ...moduleCosts().map((c) => `  ${c.module}: +${c.rssMb} MB / +${c.heapMb} MB`),
+  ];
+  return lines.join('\n');
 }
 
 main().catch((err) => {

@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunningSimulator, type SimMessage, startSimulator } from '../../simulator/index.js';
+import { productionNodeFlags } from './production.js';
 
 export interface StreamBenchResult {
   name: string;
@@ -28,9 +29,16 @@ export async function benchStream(root = resolve('.')): Promise<StreamBenchResul
     join(dir, 'bot.config.yaml'),
     `dingtalk:\n  clientId: bench\n  clientSecret: bench-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\nserver:\n  port: 0\nstorage:\n  url: sqlite:${join(dir, 'bot.db')}\nlocale: en\nlog:\n  level: warn\nplugins:\n  hello: {}\n`,
   );
+  // The build (`npm run build`) with the container's node flags: the bot as it ships.
   const bot = spawn(
     process.execPath,
-    [join(root, '.bench/core/cli/main.js'), 'start', '--config', join(dir, 'bot.config.yaml')],
+    [
+      ...productionNodeFlags(root),
+      join(root, 'dist/core/cli/main.js'),
+      'start',
+      '--config',
+      join(dir, 'bot.config.yaml'),
+    ],
     { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
   );
   try {
@@ -42,10 +50,10 @@ export async function benchStream(root = resolve('.')): Promise<StreamBenchResul
     ] as const) {
       // Warmed up first (a bot runs for days: its steady state is what counts), then long
       // enough that a second of noise from elsewhere on the machine does not decide the figure.
-      await run(sim, text, 2000, 200);
+      await chatLoad(sim, text, 2000, 200);
       results.push({
         name: `${name}: throughput`,
-        ...(await measure(sim, () => run(sim, text, 10_000, 200))),
+        ...(await measure(sim, () => chatLoad(sim, text, 10_000, 200))),
       });
       results.push({
         name: `${name}: steady 100 msg/s`,
@@ -117,7 +125,12 @@ async function send(
 }
 
 /** As fast as possible with `window` messages in flight. */
-async function run(sim: RunningSimulator, text: (i: number) => string, count: number, window: number) {
+export async function chatLoad(
+  sim: RunningSimulator,
+  text: (i: number) => string,
+  count: number,
+  window: number,
+) {
   const waiter = replyWaiter(sim);
   const latencies: number[] = [];
   let next = 0;

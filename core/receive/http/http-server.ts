@@ -1,4 +1,7 @@
 import { createServer } from 'node:http';
+import { createRequire } from 'node:module';
+import type { ValidatorFactory } from '@fastify/ajv-compiler';
+import type { SerializerFactory } from '@fastify/fast-json-stringify-compiler';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -28,6 +31,25 @@ export interface RouteSpec {
 const RESERVED = ['/healthz', '/readyz', '/metrics'];
 
 /**
+ * Fastify's JSON Schema compilers (ajv, fast-json-stringify: ~100 modules, a few MB of
+ * memory), loaded the first time a route with a schema is compiled. Fastify would load them
+ * at construction; no route of ours has a schema, so an idle bot never carries them.
+ */
+type AnyFactory = (...args: unknown[]) => unknown;
+const LAZY_SCHEMA_COMPILERS = {
+  buildValidator: ((...args: unknown[]) =>
+    fastifyDependency<() => AnyFactory>('@fastify/ajv-compiler')()(...args)) as unknown as ValidatorFactory,
+  buildSerializer: ((...args: unknown[]) =>
+    fastifyDependency<() => AnyFactory>('@fastify/fast-json-stringify-compiler')()(
+      ...args,
+    )) as unknown as SerializerFactory,
+};
+
+function fastifyDependency<T>(name: string): T {
+  return createRequire(createRequire(import.meta.url).resolve('fastify'))(name) as T;
+}
+
+/**
  * The bot's HTTP server (Fastify, logging through our pino). Serves health, readiness
  * and metrics; plugins and the HTTP transport add routes. Every route has a body limit
  * and the server a request timeout.
@@ -55,6 +77,7 @@ export class HttpServer {
       logController: new LogController({ disableRequestLogging: true }),
       bodyLimit: options.bodyLimit,
       return503OnClosing: true,
+      schemaController: { compilersFactory: LAZY_SCHEMA_COMPILERS },
       // Node checks `requestTimeout` (headers and body) every `connectionsCheckingInterval`,
       // 30 s by default: a body trickled in a byte at a time held a request ~87 s against a
       // 10 s limit. Checked often enough here that the limit is the limit.
