@@ -55,12 +55,17 @@ export interface FaqHit {
  * weigh most; English terms tolerate a typo or two; results are per entry, best first.
  */
 export class FaqSearch {
-  private readonly index: MiniSearch;
+  /** Built on the first question: building it is most of the plugin's start-up (~50 ms) and memory. */
+  private index: MiniSearch | undefined;
   private readonly byId: Map<string, FaqEntry>;
 
-  constructor(entries: FaqEntry[]) {
+  constructor(private readonly entries: FaqEntry[]) {
     this.byId = new Map(entries.map((e) => [e.id, e]));
-    this.index = new MiniSearch({
+  }
+
+  private built(): MiniSearch {
+    if (this.index) return this.index;
+    const index = new MiniSearch({
       fields: ['title', 'keywords', 'symptom', 'check', 'fix'],
       storeFields: ['entry'],
       tokenize: terms,
@@ -72,10 +77,10 @@ export class FaqSearch {
         combineWith: 'OR',
       },
     });
-    for (const e of entries)
+    for (const e of this.entries)
       for (const locale of ['en', 'zh-CN'] as const) {
         const t = e[locale];
-        this.index.add({
+        index.add({
           id: `${e.id}:${locale}`,
           entry: e.id,
           title: t.title,
@@ -85,6 +90,8 @@ export class FaqSearch {
           fix: t.fix,
         });
       }
+    this.index = index;
+    return index;
   }
 
   get(id: string): FaqEntry | undefined {
@@ -97,7 +104,7 @@ export class FaqSearch {
 
   search(question: string, limit = 3): FaqHit[] {
     const best = new Map<string, number>();
-    for (const r of this.index.search(question)) {
+    for (const r of this.built().search(question)) {
       const id = r.entry as string;
       best.set(id, Math.max(best.get(id) ?? 0, r.score));
     }

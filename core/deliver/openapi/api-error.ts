@@ -1,4 +1,4 @@
-import type { JsonBody } from './http-json.js';
+import type { JsonBody } from '../../util/http-json.js';
 /** What kind of failure a DingTalk API call had, so callers and diagnostics know what to do. */
 export type ApiErrorKind =
   /** Too many calls (QPS): retry after a short wait. */

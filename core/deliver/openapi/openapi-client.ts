@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observe/metrics.js';
 import { token } from '../../util/di-token.js';
+import { type HttpReply, httpJson } from '../../util/http-json.js';
 import { classifyLegacy, classifyNewApi, DingTalkApiError } from './api-error.js';
-import { type HttpReply, httpJson } from './http-json.js';
 import { SlidingWindowLimiter } from './sliding-window-limiter.js';
 
 export interface OpenApiOptions {
