@@ -44,8 +44,13 @@ const result = await build({
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  // Not minified: stack traces read as in the sources (and keepNames, which minifying would
-  // need, costs ~25 ms of start-up wrapping every function).
+  // Whitespace and syntax minified, names kept as written: a module's source stays in memory
+  // for as long as the process runs, and this halves it (~5 MB less for an idle bot). Stack
+  // traces keep their function names; for file lines, run with --enable-source-maps (the maps
+  // ship beside the chunks). Renaming identifiers would save little more and need keepNames,
+  // which costs ~25 ms of start-up wrapping every function.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: true,
   banner: { js: banner },
   external: ['dingops', 'better-sqlite3', 'pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'tsx', 'tsx/*'],

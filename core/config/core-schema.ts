@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LOCALES } from '../i18n/i18n.js';
 import { token } from '../util/di-token.js';
+import { systemTimezone } from '../util/system-timezone.js';
 import { EDITION_LIMITS, EDITIONS } from './editions.js';
 import { publicUrlProblem } from './public-url.js';
 
@@ -145,7 +146,7 @@ export const coreSchema = z
     server: serverSchema.prefault({}),
     storage: storageSchema.prefault({}),
     locale: z.enum(LOCALES).default('zh-CN'),
-    timezone: z.string().default(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'),
+    timezone: z.string().default(systemTimezone()),
     log: logSchema.prefault({}),
     access: accessSchema.prefault({}),
     people: z.array(personSchema).default([]),

@@ -88,8 +88,8 @@ export class Bot {
     registerReplicaStatus(status, c.resolve(MetricsToken), c.resolve(ReplicasToken), clock);
     registerTransportStatus(status, c.resolve(MetricsToken), transports);
     registerBuiltins(c);
-    // Audit retention: segments older than 180 days are removed nightly.
-    c.resolve(SchedulerToken).schedule('core', 'audit-retention', '23 3 * * *', () =>
+    // Audit retention: segments older than 180 days are removed, daily and a minute after start.
+    c.resolve(SchedulerToken).every('core', 'audit-retention', 86_400_000, () =>
       c.resolve(AuditToken).prune(clock() - AUDIT_RETENTION_MS),
     );
     const log = c.resolve(LoggerToken);

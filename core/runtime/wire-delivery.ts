@@ -86,7 +86,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   c.registerInstance(MessengerToken, messenger);
   // Delivered messages and handled inbound ids are kept a while (for inspection and
   // de-duplication), then removed so the tables stay small.
-  c.resolve(SchedulerToken).schedule('core', 'dingtalk-prune', '17 * * * *', async () => {
+  c.resolve(SchedulerToken).every('core', 'dingtalk-prune', 3_600_000, async () => {
     const removed = await outbox.prune();
     await c.resolve(InboxToken).prune();
     log.debug({ removed }, 'pruned delivered outbox rows');

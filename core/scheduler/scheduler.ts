@@ -23,7 +23,7 @@ export interface ScheduleHandle {
 export class Scheduler {
   private readonly tasks = new Map<
     string,
-    { task: ScheduledTask; owner: string; run: () => Promise<void> }
+    { task: Pick<ScheduledTask, 'destroy' | 'getNextRun'>; owner: string; run: () => Promise<void> }
   >();
 
   constructor(
@@ -65,6 +65,70 @@ export class Scheduler {
       name: id,
       stop: () => {
         void task.destroy();
+        this.tasks.delete(id);
+      },
+      nextRun: () => task.getNextRun(),
+    };
+  }
+
+  /**
+   * Housekeeping every `intervalMs` (and once `firstAfterMs` after start), without a cron
+   * expression: a plain timer. node-cron reads the clock through Intl, whose first use pages in
+   * ICU's time zone data (~6 MB resident for the life of the process), and housekeeping that
+   * only needs "every hour" should not cost an idle bot that. Runs never overlap; every
+   * replica runs its own, so the work must be idempotent (pruning is).
+   */
+  every(
+    owner: string,
+    name: string,
+    intervalMs: number,
+    fn: () => unknown,
+    firstAfterMs = 60_000,
+  ): ScheduleHandle {
+    const id = `${owner}:${name}`;
+    if (this.tasks.has(id)) throw new Error(`schedule '${name}' is already registered by ${owner}`);
+    let running: Promise<void> | undefined;
+    let next = Date.now() + firstAfterMs;
+    const run = (): Promise<void> => {
+      if (running) return running;
+      const current = (async () => {
+        try {
+          await fn();
+        } catch (err) {
+          this.log.error({ err, owner, schedule: name }, 'scheduled job failed');
+        }
+      })();
+      // Cleared once settled, not in the job's own `finally`: a job that fails at once gets
+      // there before `running` is even assigned.
+      running = current;
+      void current.then(() => {
+        if (running === current) running = undefined;
+      });
+      return current;
+    };
+    const tick = () => {
+      next = Date.now() + intervalMs;
+      void run();
+    };
+    let interval: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => {
+      tick();
+      interval = setInterval(tick, intervalMs);
+      interval.unref();
+    }, firstAfterMs);
+    first.unref();
+    const task = {
+      destroy: () => {
+        clearTimeout(first);
+        clearInterval(interval);
+      },
+      getNextRun: () => new Date(next),
+    };
+    this.tasks.set(id, { task, owner, run });
+    return {
+      name: id,
+      stop: () => {
+        task.destroy();
         this.tasks.delete(id);
       },
       nextRun: () => task.getNextRun(),

@@ -101,6 +101,10 @@ async function openPostgres(url: string): Promise<Database> {
     const client = await pool.connect();
     try {
       await client.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    } catch (err) {
+      // Replicas starting together on a new schema: "IF NOT EXISTS" is checked before the
+      // insert, so all but one fail on the catalog's unique index. The schema is there.
+      if ((err as { code?: string }).code !== '23505') throw err;
     } finally {
       client.release();
     }

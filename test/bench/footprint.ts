@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,6 +25,8 @@ export interface FootprintResult {
   /** Median resident memory 25-40 s after start, once V8's memory reducer has run on the idle process. */
   idleMb: number;
   idle: MemoryBreakdown;
+  /** Right after the chat load. */
+  loaded: MemoryBreakdown;
   /** Highest resident memory while under sustained chat load. */
   loadPeakMb: number;
   loadMessages: number;
@@ -40,7 +42,11 @@ export interface FootprintResult {
  * Start to ready, resident memory at start-up and idle (with where it goes), then a sustained
  * chat load (`ping` and `hello <name>`, 50 in flight over 20 groups) and its peak.
  */
-export async function measureFootprint(root = resolve('.'), loadSeconds = 20): Promise<FootprintResult> {
+export async function measureFootprint(
+  root = resolve('.'),
+  loadSeconds = 20,
+  nodeFlags = productionNodeFlags(root),
+): Promise<FootprintResult> {
   const sim = await benchSimulator();
   const dir = mkdtempSync(join(tmpdir(), 'dingops-footprint-'));
   const port = await freePort();
@@ -49,7 +55,6 @@ export async function measureFootprint(root = resolve('.'), loadSeconds = 20): P
     `dingtalk:\n  clientId: bench\n  clientSecret: bench-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\nserver:\n  port: ${port}\nstorage:\n  url: sqlite:${join(dir, 'db.sqlite')}\nlocale: en\nlog:\n  level: warn\nplugins:\n  hello: {}\n  faq: {}\n`,
   );
   const probe = join(dir, 'memory.json');
-  const nodeFlags = productionNodeFlags(root);
   const started = performance.now();
   const child = spawn(
     process.execPath,
@@ -66,6 +71,12 @@ export async function measureFootprint(root = resolve('.'), loadSeconds = 20): P
   );
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(status())?.[1]) / 1024;
+  const breakdown = async (): Promise<MemoryBreakdown> => {
+    rmSync(probe, { force: true });
+    child.kill('SIGUSR2');
+    for (let i = 0; i < 100 && !existsSync(probe); i++) await new Promise((r) => setTimeout(r, 20));
+    return JSON.parse(readFileSync(probe, 'utf8')) as MemoryBreakdown;
+  };
   const alive = () => {
     if (child.exitCode !== null) throw new Error(`bot exited with ${child.exitCode}`);
   };
@@ -92,9 +103,7 @@ export async function measureFootprint(root = resolve('.'), loadSeconds = 20): P
       if (t >= 25_000) idleSamples.push(v);
     }
     idleSamples.sort((a, b) => a - b);
-    child.kill('SIGUSR2');
-    await new Promise((r) => setTimeout(r, 500));
-    const idle = JSON.parse(readFileSync(probe, 'utf8')) as MemoryBreakdown;
+    const idle = await breakdown();
     // Sustained chat: the peak while it lasts.
     let loadPeakMb = 0;
     const sampler = setInterval(() => {
@@ -105,18 +114,20 @@ export async function measureFootprint(root = resolve('.'), loadSeconds = 20): P
     try {
       for (let round = 0; performance.now() - t0 < loadSeconds * 1000; round++) {
         const text = round % 2 ? (i: number) => `hello u${round}-${i}` : () => 'ping';
-        const r = await chatLoad(sim, text, 2_000, 50);
+        const r = await chatLoad(sim, text, 2_000, Number(process.env.WINDOW ?? 50));
         messages += r.latencies.length;
       }
     } finally {
       clearInterval(sampler);
     }
     const seconds = (performance.now() - t0) / 1000;
+    const loaded = await breakdown();
     return {
       readyMs: Math.round(readyMs),
       startupPeakMb,
       idleMb: idleSamples[Math.floor(idleSamples.length / 2)] ?? 0,
       idle,
+      loaded,
       loadPeakMb,
       loadMessages: messages,
       loadPerSecond: Math.round(messages / seconds),
