@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { productionNodeFlags } from './production.js';
+import { productionNodeFlags } from '../helpers/production-flags.js';
 import { benchSimulator, chatLoad } from './stream-bench.js';
 
 /** Where the bot's memory is, as the memory probe reports it (test/bench/memory-probe.mjs). */
@@ -14,6 +14,7 @@ export interface MemoryBreakdown {
   files: Array<{ name: string; mb: number }>;
   heap: { usedMb: number; totalMb: number; spaces: Record<string, { residentMb: number; usedMb: number }> };
   externalMb: number;
+  anonymous: { mallocHeapMb: number; mallocArenasMb: number; otherMb: number };
   threads: number;
 }
 
@@ -27,11 +28,8 @@ export interface FootprintResult {
   idle: MemoryBreakdown;
   /** Right after the chat load. */
   loaded: MemoryBreakdown;
-  /** Highest resident memory while under sustained chat load. */
-  loadPeakMb: number;
-  loadMessages: number;
-  loadPerSecond: number;
-  loadSeconds: number;
+  /** Highest resident memory under sustained chat, with `window` messages in flight. */
+  loads: Array<{ window: number; peakMb: number; messages: number; perSecond: number; seconds: number }>;
   nodeFlags: string[];
 }
 
@@ -39,12 +37,12 @@ export interface FootprintResult {
  * The bot as it ships, in its own process: the built bundle (`npm run build` first), started
  * with the container's node flags and the default configuration's plugins (core, hello, faq),
  * SQLite, connected over Stream to a simulator in this process (so only the bot is measured).
- * Start to ready, resident memory at start-up and idle (with where it goes), then a sustained
- * chat load (`ping` and `hello <name>`, 50 in flight over 20 groups) and its peak.
+ * Start to ready, resident memory at start-up and idle (with where it goes), then sustained
+ * chat (`ping` and `hello <name>` over 20 groups, 1 and then 50 in flight) and its peak.
  */
 export async function measureFootprint(
   root = resolve('.'),
-  loadSeconds = 20,
+  loadSeconds = 15,
   nodeFlags = productionNodeFlags(root),
 ): Promise<FootprintResult> {
   const sim = await benchSimulator();
@@ -104,23 +102,33 @@ export async function measureFootprint(
     }
     idleSamples.sort((a, b) => a - b);
     const idle = await breakdown();
-    // Sustained chat: the peak while it lasts.
-    let loadPeakMb = 0;
-    const sampler = setInterval(() => {
-      if (child.exitCode === null) loadPeakMb = Math.max(loadPeakMb, rss());
-    }, 100);
-    const t0 = performance.now();
-    let messages = 0;
-    try {
-      for (let round = 0; performance.now() - t0 < loadSeconds * 1000; round++) {
-        const text = round % 2 ? (i: number) => `hello u${round}-${i}` : () => 'ping';
-        const r = await chatLoad(sim, text, 2_000, Number(process.env.WINDOW ?? 50));
-        messages += r.latencies.length;
+    // Sustained chat: one message in flight (a busy team, back to back), then 50 (a burst);
+    // the peak of each while it lasts.
+    const load = async (window: number) => {
+      let peak = 0;
+      const sampler = setInterval(() => {
+        if (child.exitCode === null) peak = Math.max(peak, rss());
+      }, 100);
+      const t0 = performance.now();
+      let messages = 0;
+      try {
+        for (let round = 0; performance.now() - t0 < loadSeconds * 1000; round++) {
+          const text = round % 2 ? (i: number) => `hello u${window}-${round}-${i}` : () => 'ping';
+          messages += (await chatLoad(sim, text, window * 200, window)).latencies.length;
+        }
+      } finally {
+        clearInterval(sampler);
       }
-    } finally {
-      clearInterval(sampler);
-    }
-    const seconds = (performance.now() - t0) / 1000;
+      const seconds = (performance.now() - t0) / 1000;
+      return {
+        window,
+        peakMb: peak,
+        messages,
+        perSecond: Math.round(messages / seconds),
+        seconds: Math.round(seconds),
+      };
+    };
+    const loads = [await load(1), await load(50)];
     const loaded = await breakdown();
     return {
       readyMs: Math.round(readyMs),
@@ -128,10 +136,7 @@ export async function measureFootprint(
       idleMb: idleSamples[Math.floor(idleSamples.length / 2)] ?? 0,
       idle,
       loaded,
-      loadPeakMb,
-      loadMessages: messages,
-      loadPerSecond: Math.round(messages / seconds),
-      loadSeconds: Math.round(seconds),
+      loads,
       nodeFlags,
     };
   } finally {

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunningSimulator, type SimMessage, startSimulator } from '../../simulator/index.js';
-import { productionNodeFlags } from './production.js';
+import { productionNodeFlags } from '../helpers/production-flags.js';
 
 export interface StreamBenchResult {
   name: string;

@@ -25,7 +25,7 @@ describe('deploy/compose.yaml (several replicas)', () => {
   it('runs two replicas of the one image, with its own command and one config file', () => {
     expect(bots.map(([name]) => name)).toEqual(['bot-1', 'bot-2']);
     const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^CMD \["node", "dist\/core\/cli\/main\.js", "start"\]$/m);
+    expect(dockerfile).toMatch(/^CMD \["node", ("--[a-z-]+=\d+", )*"dist\/core\/cli\/main\.js", "start"\]$/m);
     const configPath = /^ENV[\s\S]*?DINGOPS_CONFIG=(\S+)/m.exec(dockerfile)?.[1];
     for (const [, s] of bots) {
       expect(s.build?.context).toBe('..');

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { productionNodeFlags } from '../helpers/production-flags.js';
 
 /**
  * Reproduces the Dockerfile's runtime stage without Docker: build, then a production-only
@@ -66,7 +67,9 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
       NODE_ENV: 'production',
     };
     // The image's command without credentials: it refuses, and says what to set.
-    const refused = spawnSync('node', ['dist/core/cli/main.js', 'start', '--config', 'prod.yaml'], {
+    // The image's command, with its node flags.
+    const node = productionNodeFlags(root);
+    const refused = spawnSync('node', [...node, 'dist/core/cli/main.js', 'start', '--config', 'prod.yaml'], {
       cwd: dir,
       env,
       encoding: 'utf8',
@@ -76,7 +79,7 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
     expect(refused.stderr).toContain('DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET');
     expect(refused.stderr).toContain('dingops start --demo');
     // Asked for explicitly, the demo runs on the embedded simulator.
-    child = spawn('node', ['dist/core/cli/main.js', 'start', '--demo', '--config', 'prod.yaml'], {
+    child = spawn('node', [...node, 'dist/core/cli/main.js', 'start', '--demo', '--config', 'prod.yaml'], {
       cwd: dir,
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
