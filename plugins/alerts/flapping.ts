@@ -3,6 +3,12 @@ import type { AlertsConfig } from './config.js';
 import { addTimeline } from './incident-store.js';
 import { type AlertsTables, num } from './tables.js';
 
+/** An alert's count of state changes within the flapping window, and since when. */
+export interface StateChanges {
+  changes: number;
+  changes_since: number | null;
+}
+
 /**
  * Counts an alert's state change; enough changes within the flapping window mark its
  * incident as flapping (shown on the card, no reminders). Returns the alert's new count.
@@ -10,19 +16,16 @@ import { type AlertsTables, num } from './tables.js';
 export async function countStateChange(
   trx: Transaction<AlertsTables>,
   flapping: AlertsConfig['flapping'],
-  alert: { fingerprint: string; changes: number; changes_since: number | null },
+  alert: StateChanges & { fingerprint: string },
   incidentId: number,
   now: number,
-): Promise<void> {
+): Promise<StateChanges> {
   const since = num(alert.changes_since);
   const fresh = since === undefined || now - since > flapping.window;
   const changes = fresh ? 1 : Number(alert.changes) + 1;
-  await trx
-    .updateTable('alerts_alert')
-    .set({ changes, changes_since: fresh ? now : (since ?? null) })
-    .where('fingerprint', '=', alert.fingerprint)
-    .execute();
-  if (changes < flapping.changes) return;
+  const counted = { changes, changes_since: fresh ? now : (since ?? null) };
+  await trx.updateTable('alerts_alert').set(counted).where('fingerprint', '=', alert.fingerprint).execute();
+  if (changes < flapping.changes) return counted;
   const r = await trx
     .updateTable('alerts_incident')
     .set({ flapping: 1 })
@@ -31,4 +34,5 @@ export async function countStateChange(
     .executeTakeFirst();
   if (Number(r.numUpdatedRows) === 1)
     await addTimeline(trx, incidentId, now, 'dingops', 'flapping', `${changes} state changes`);
+  return counted;
 }

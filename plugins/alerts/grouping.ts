@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AlertsConfig } from './config.js';
-import { countStateChange } from './flapping.js';
+import { countStateChange, type StateChanges } from './flapping.js';
 import type { IngestOutcome } from './incident.js';
 import { addTimeline } from './incident-store.js';
 import type { IncomingAlert, IngestBatch, Severity } from './model.js';
@@ -39,8 +39,12 @@ type KnownAlert = ReturnType<typeof alertColumns> & {
   changes_since: number | null;
 };
 
-/** An alert as it now is, to recognise it again later in the same payload. */
-function known(a: IncomingAlert, incidentId: number | undefined, before: KnownAlert | undefined): KnownAlert {
+/** An alert as it now is, to recognise it again later in the same transaction. */
+function known(
+  a: IncomingAlert,
+  incidentId: number | undefined,
+  before: StateChanges | undefined,
+): KnownAlert {
   return {
     fingerprint: a.fingerprint,
     ...alertColumns(a, incidentId),
@@ -118,7 +122,13 @@ export class AlertGrouping {
           group.map((p) => p.batch),
         );
         const out: IngestOutcome[] = [];
-        for (const p of group) out.push(await this.apply(trx, p.batch));
+        // The stored state of every alert of the group, read once; each payload's changes
+        // are written back to it, so the next payload sees them.
+        const rows = await this.existing(
+          trx,
+          group.flatMap((p) => p.batch.alerts.map((a) => a.fingerprint)),
+        );
+        for (const p of group) out.push(await this.apply(trx, p.batch, rows));
         return out;
       });
     } catch (err) {
@@ -146,7 +156,11 @@ export class AlertGrouping {
       await sql`select pg_advisory_xact_lock(hashtext(${`dingops-incident:${key}`}))`.execute(trx);
   }
 
-  private async apply(trx: Transaction<AlertsTables>, batch: IngestBatch): Promise<IngestOutcome> {
+  private async apply(
+    trx: Transaction<AlertsTables>,
+    batch: IngestBatch,
+    rows: Map<string, KnownAlert>,
+  ): Promise<IngestOutcome> {
     const now = this.now();
     // Per incident touched: the alerts that joined (for common labels) and what to tell the timeline.
     const touched = new Map<number, { joined: IncomingAlert[]; firing: string[]; resolved: string[] }>();
@@ -158,10 +172,6 @@ export class AlertGrouping {
       }
       return t;
     };
-    const rows = await this.existing(
-      trx,
-      batch.alerts.map((a) => a.fingerprint),
-    );
     let absorbed = 0;
     for (const a of batch.alerts) {
       const row = rows.get(a.fingerprint);
@@ -178,14 +188,17 @@ export class AlertGrouping {
           const open = await this.openIncident(trx, prev.incidentId);
           if (open || a.startsAt <= prev.startsAt) {
             await this.saveAlert(trx, batch.source, a, prev.incidentId, now, false);
+            rows.set(a.fingerprint, known(a, prev.incidentId, row));
             absorbed++;
             continue;
           }
         }
         const incident = await this.incidentFor(trx, a, batch, now);
         await this.saveAlert(trx, batch.source, a, incident, now, !row);
-        if (row) await countStateChange(trx, this.config().flapping, row, incident, now);
-        rows.set(a.fingerprint, known(a, incident, row));
+        const counted = row
+          ? await countStateChange(trx, this.config().flapping, row, incident, now)
+          : undefined;
+        rows.set(a.fingerprint, known(a, incident, counted ?? row));
         const t = touch(incident);
         t.joined.push(a);
         t.firing.push(a.title);
@@ -196,11 +209,12 @@ export class AlertGrouping {
         }
         // A resolve for an alert never seen firing is kept, so its late firing is absorbed.
         await this.saveAlert(trx, batch.source, a, prev?.incidentId, now, !row);
-        rows.set(a.fingerprint, known(a, prev?.incidentId, row));
+        let counted: StateChanges | undefined;
         if (prev?.incidentId !== undefined) {
-          if (row) await countStateChange(trx, this.config().flapping, row, prev.incidentId, now);
+          if (row) counted = await countStateChange(trx, this.config().flapping, row, prev.incidentId, now);
           touch(prev.incidentId).resolved.push(a.title);
         }
+        rows.set(a.fingerprint, known(a, prev?.incidentId, counted ?? row));
       }
     }
     // Once per incident, not per alert: a payload of 100 alerts is one recount.

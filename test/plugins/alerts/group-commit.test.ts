@@ -102,4 +102,24 @@ describe('alert payloads arriving together (group commit)', () => {
     expect(transactions).toHaveBeenCalledTimes(2);
     expect(await db.selectFrom('alerts_alert').select('fingerprint').execute()).toHaveLength(9);
   });
+
+  it('count every state change of an alert that flaps within one transaction', async () => {
+    const { db, grouping: g } = await grouping();
+    const states = ['firing', 'resolved', 'firing', 'resolved', 'firing'] as const;
+    // One alert changing state five times, all arriving together (one transaction); each
+    // change a new occurrence (a later start), so none is absorbed.
+    await Promise.all(
+      states.map((status, i) => {
+        const b = batch('svc-flap', 'fp-flap', status);
+        (b.alerts[0] as { startsAt: number }).startsAt = 1_000 + i;
+        return g.ingest(b);
+      }),
+    );
+    const alert = await db
+      .selectFrom('alerts_alert')
+      .select(['status', 'changes'])
+      .where('fingerprint', '=', 'fp-flap')
+      .executeTakeFirstOrThrow();
+    expect(alert).toEqual({ status: 'firing', changes: 4 });
+  });
 });
