@@ -152,18 +152,19 @@ export async function measureFootprint(
  */
 export function moduleCosts(root = resolve('.')): Array<{ module: string; rssMb: number; heapMb: number }> {
   const script = `
-    const gc = () => { globalThis.gc(); globalThis.gc(); };
+    const collect = () => { globalThis.gc(); globalThis.gc(); };
     const rss = () => Number(/VmRSS:\\s+(\\d+)/.exec(require('node:fs').readFileSync('/proc/self/status', 'utf8'))[1]) / 1024;
-    gc();
+    collect();
     const before = { rss: rss(), heap: process.memoryUsage().heapUsed };
     (async () => {
       for (const m of process.argv.slice(2)) await import(m);
-      gc();
+      collect();
       console.log(JSON.stringify({ rss: rss() - before.rss, heap: (process.memoryUsage().heapUsed - before.heap) / 1048576 }));
     })();`;
   const measure = (modules: string[]) =>
     JSON.parse(
-      execFileSync(process.execPath, ['--expose-gc', '-e', script, '--', ...modules], {
+      // argv[1] is a placeholder: the CLI runs itself when it is argv[1].
+      execFileSync(process.execPath, ['--expose-gc', '-e', script, '--', 'modules', ...modules], {
         cwd: root,
         encoding: 'utf8',
       }),
