@@ -37,16 +37,19 @@ const RESERVED = ['/healthz', '/readyz', '/metrics'];
  */
 type AnyFactory = (...args: unknown[]) => unknown;
 const LAZY_SCHEMA_COMPILERS = {
-  buildValidator: ((...args: unknown[]) =>
-    fastifyDependency<() => AnyFactory>('@fastify/ajv-compiler')()(...args)) as unknown as ValidatorFactory,
-  buildSerializer: ((...args: unknown[]) =>
-    fastifyDependency<() => AnyFactory>('@fastify/fast-json-stringify-compiler')()(
-      ...args,
-    )) as unknown as SerializerFactory,
+  buildValidator: lazyFactory('@fastify/ajv-compiler') as unknown as ValidatorFactory,
+  buildSerializer: lazyFactory('@fastify/fast-json-stringify-compiler') as unknown as SerializerFactory,
 };
 
-function fastifyDependency<T>(name: string): T {
-  return createRequire(createRequire(import.meta.url).resolve('fastify'))(name) as T;
+/** The factory Fastify would have made at construction, made (once) on first use instead. */
+function lazyFactory(name: string): AnyFactory {
+  let factory: AnyFactory | undefined;
+  return (...args) => {
+    factory ??= (
+      createRequire(createRequire(import.meta.url).resolve('fastify'))(name) as () => AnyFactory
+    )();
+    return factory(...args);
+  };
 }
 
 /**

@@ -1,6 +1,10 @@
 import { connect } from 'node:net';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { Metrics } from '../../../../core/observe/metrics.js';
+import { StatusBoard } from '../../../../core/observe/status.js';
 import { definePlugin } from '../../../../core/plugins/define-plugin.js';
+import { HttpServer } from '../../../../core/receive/http/http-server.js';
 import { createTestBot, type TestBot } from '../../../helpers/test-bot.js';
 
 let tb: TestBot;
@@ -27,6 +31,30 @@ const hook = definePlugin({
 });
 
 describe('HTTP server', () => {
+  it('still validates and serializes a route that has JSON schemas (their compilers load on first use)', async () => {
+    const server = new HttpServer(
+      { host: '127.0.0.1', port: 0, bodyLimit: 1_000, requestTimeoutMs: 5_000 },
+      pino({ level: 'silent' }),
+      new Metrics({ defaultMetrics: false }),
+      new StatusBoard(),
+    );
+    server.app.post(
+      '/typed',
+      {
+        schema: {
+          body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } },
+          response: { 200: { type: 'object', properties: { doubled: { type: 'integer' } } } },
+        },
+      },
+      async (req) => ({ doubled: (req.body as { n: number }).n * 2, dropped: 'not in the schema' }),
+    );
+    const ok = await server.app.inject({ method: 'POST', url: '/typed', payload: { n: 21 } });
+    expect(ok.json()).toEqual({ doubled: 42 });
+    const bad = await server.app.inject({ method: 'POST', url: '/typed', payload: { n: 'x' } });
+    expect(bad.statusCode).toBe(400);
+    await server.app.close();
+  });
+
   it('answers /healthz and /readyz with the store check', async () => {
     tb = await createTestBot();
     expect((await tb.bot.http.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
