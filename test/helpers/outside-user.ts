@@ -36,7 +36,15 @@ export function runAs(
 export function useScratch(): { dir?: string; bot?: ChildProcess } {
   const scratch: { dir?: string; bot?: ChildProcess } = {};
   afterAll(() => {
-    scratch.bot?.kill('SIGKILL');
+    // The whole process group: `npm start` runs the bot in grandchildren (sh, tsx, node)
+    // that a signal to npm alone leaves running after the suite.
+    const pid = scratch.bot?.pid;
+    if (pid)
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
     if (scratch.dir) rmSync(scratch.dir, { recursive: true, force: true });
   });
   return scratch;
@@ -65,6 +73,8 @@ export async function npmStartDemo(
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so the scratch can end it with everything it started.
+    detached: true,
   });
   scratch.bot = bot;
   let output = '';
