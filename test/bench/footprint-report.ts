@@ -41,6 +41,6 @@ function describeMemory(when: string, m: MemoryBreakdown): string[] {
     `${when}: RSS ${m.rssMb} MB = ${m.fileMb} MB file-backed + ${m.anonMb} MB anonymous; ${m.threads} threads`,
     `  file-backed: ${m.files.map((f) => `${f.name.split('/').pop()} ${f.mb} MB`).join(', ')}`,
     `  V8 heap: ${m.heap.totalMb} MB (${m.heap.usedMb} MB used): ${spaces}`,
-    `  outside the V8 heap: ${outside} MB anonymous: malloc ${m.anonymous.mallocHeapMb} MB (SQLite's page cache, V8's compiler zones), external buffers ${m.externalMb} MB, the rest thread stacks and V8's own`,
+    `  outside the V8 heap: ${outside} MB anonymous: malloc ${m.mallocMb} MB (SQLite's page cache, V8's compiler zones), external buffers ${m.externalMb} MB, the rest thread stacks and V8's own`,
   ];
 }

@@ -1,8 +1,8 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '../../testing/index.js';
 import { productionNodeFlags } from '../helpers/production-flags.js';
 import { benchSimulator, chatLoad } from './stream-bench.js';
 
@@ -14,7 +14,8 @@ export interface MemoryBreakdown {
   files: Array<{ name: string; mb: number }>;
   heap: { usedMb: number; totalMb: number; spaces: Record<string, { residentMb: number; usedMb: number }> };
   externalMb: number;
-  anonymous: { mallocHeapMb: number; mallocArenasMb: number; otherMb: number };
+  /** malloc's main heap ([heap]): SQLite's page cache, V8's compiler zones. */
+  mallocMb: number;
   threads: number;
 }
 
@@ -187,17 +188,5 @@ export function moduleCosts(root = resolve('.')): Array<{ module: string; rssMb:
   return groups.map(([module, imports]) => {
     const r = measure(imports);
     return { module, rssMb: Math.round(r.rss * 10) / 10, heapMb: Math.round(r.heap * 10) / 10 };
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
   });
 }

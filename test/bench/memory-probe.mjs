@@ -12,31 +12,18 @@ process.on('SIGUSR2', () => {
   if (!out) return;
   const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
   const kb = (field) => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? 0);
-  // Resident memory per mapped file (the executable, libraries, the SQLite addon).
-  // and anonymous memory by kind: malloc's main heap ([heap]), the arenas malloc gives other
-  // threads (64 MB reservations), and the rest (V8's heap pages, thread stacks, mmap'd buffers).
+  // Resident memory per mapped file (the executable, libraries, the SQLite addon), and of
+  // the anonymous memory, malloc's main heap ([heap]).
   const files = {};
-  const anonymous = { mallocHeapMb: 0, mallocArenasMb: 0, otherMb: 0 };
-  let file = '';
-  let kind = '';
+  let mallocKb = 0;
+  let name = '';
   for (const line of readFileSync('/proc/self/smaps', 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (m) {
-      file = m[3].startsWith('/') ? m[3] : '';
-      const size = Number.parseInt(m[2], 16) - Number.parseInt(m[1], 16);
-      kind = file
-        ? ''
-        : m[3] === '[heap]'
-          ? 'mallocHeapMb'
-          : m[3] === '' && size === 64 * 1048576
-            ? 'mallocArenasMb'
-            : m[3] === ''
-              ? 'otherMb'
-              : '';
-    } else if (line.startsWith('Rss:')) {
-      const k = Number(line.split(/\s+/)[1]);
-      if (file) files[file] = (files[file] ?? 0) + k;
-      else if (kind) anonymous[kind] += k / 1024;
+    const m = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (m) name = m[1];
+    else if (line.startsWith('Rss:')) {
+      const resident = Number(line.split(/\s+/)[1]);
+      if (name.startsWith('/')) files[name] = (files[name] ?? 0) + resident;
+      else if (name === '[heap]') mallocKb += resident;
     }
   }
   const usage = process.memoryUsage();
@@ -64,7 +51,7 @@ process.on('SIGUSR2', () => {
         ),
       },
       externalMb: mb(usage.external),
-      anonymous: Object.fromEntries(Object.entries(anonymous).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+      mallocMb: mb(mallocKb * 1024),
       threads: Number(/^Threads:\s+(\d+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? 0),
     }),
   );

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '../../../simulator/index.js';
+import { freePort } from '../../../testing/index.js';
 
 /**
  * What a configuration does not use is never loaded: a bot with only `hello` configured,
@@ -26,7 +27,7 @@ afterEach(async () => {
 async function loadedModules(plugins: string): Promise<string[]> {
   sim = await startSimulator({ pingIntervalMs: 0 });
   dir = mkdtempSync(join(tmpdir(), 'dingops-lazy-'));
-  const port = 20_000 + Math.floor(Math.random() * 5_000);
+  const port = await freePort();
   const config = join(dir, 'bot.config.yaml');
   writeFileSync(
     config,
