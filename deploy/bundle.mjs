@@ -12,7 +12,7 @@
 // came from. Dependencies are bundled too, except those that must stay files: native addons
 // (better-sqlite3, pg's optional one), pino (its transports start worker threads by file
 // name), tsx (development only), and pg (loaded only with a PostgreSQL store).
-import { cpSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -33,7 +33,21 @@ const banner = [
   'const __dirname = __dingopsDirname(__filename);',
 ].join('\n');
 
+// The simulator's sandbox page (HTML, CSS, browser scripts) goes into the bundle as text:
+// its module that is empty in the sources gets the files' contents (simulator/sandbox/assets.ts).
+const sandboxAssets = {
+  name: 'sandbox-assets',
+  setup(b) {
+    b.onLoad({ filter: /simulator[\\/]sandbox[\\/]asset-files\.ts$/ }, () => {
+      const dir = join(root, 'simulator/sandbox/assets');
+      const files = Object.fromEntries(readdirSync(dir).filter((f) => !f.endsWith('.d.ts')).map((f) => [f, readFileSync(join(dir, f), 'utf8')]));
+      return { contents: `export const INLINED_ASSETS = ${JSON.stringify(files)};`, loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
+  plugins: [sandboxAssets],
   absWorkingDir: root,
   entryPoints: ['core/index.ts', 'core/cli/main.ts', 'testing/index.ts', 'simulator/index.ts', ...plugins],
   outdir: out,

@@ -4,6 +4,7 @@ import { HttpPush } from './http-push.js';
 import { parseJson, readBody, sendJson } from './http-utils.js';
 import { obj, str } from './json-fields.js';
 import { OpenApi } from './openapi/routes.js';
+import { Sandbox } from './sandbox/sandbox-routes.js';
 import type { SimState } from './state.js';
 import { StreamGateway } from './stream-gateway.js';
 import { TestApi, TestApiError } from './test-api.js';
@@ -20,6 +21,8 @@ export class SimServer {
   readonly api: TestApi;
   /** URL callback mode: pushes to the bot's HTTP routes. */
   readonly push: HttpPush;
+  /** The web page at the base URL: conversations as DingTalk shows them, and the DingTalk side. */
+  readonly sandbox: Sandbox;
   private base = '';
 
   constructor(
@@ -30,6 +33,7 @@ export class SimServer {
     this.openApi = new OpenApi(state);
     this.push = new HttpPush(state);
     this.api = new TestApi(state, this.gateway, () => ({ base: this.base }), this.push);
+    this.sandbox = new Sandbox(state, (app) => this.api.connections(app));
     this.server = createServer((req, res) => {
       this.route(req, res).catch((err) => {
         const status = (err as { status?: number }).status ?? (err instanceof SyntaxError ? 400 : 500);
@@ -59,6 +63,7 @@ export class SimServer {
   private async route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
     const url = new URL(req.url ?? '/', this.base || 'http://sim');
+    if (this.sandbox.guard(req, res) || this.sandbox.handle(req, res, url)) return;
     const text = await readBody(req);
     if (url.pathname.startsWith('/sim/api/')) return this.testApi(req, res, url, text);
     const body = parseJson(text) as Record<string, unknown>;
@@ -92,7 +97,7 @@ export class SimServer {
     app?: string,
     code?: string,
   ): void {
-    this.state.calls.push({
+    this.state.recordCall({
       at: Date.now(),
       app,
       method: req.method ?? 'GET',
@@ -101,7 +106,6 @@ export class SimServer {
       code,
       durationMs: performance.now() - started,
     });
-    if (this.state.calls.length > 100_000) this.state.calls.splice(0, 50_000);
   }
 
   private async testApi(req: IncomingMessage, res: ServerResponse, url: URL, text: string): Promise<void> {
@@ -162,6 +166,7 @@ export class SimServer {
   }
 
   async close(): Promise<void> {
+    this.sandbox.close();
     this.gateway.close();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeAllConnections?.();

@@ -26,6 +26,8 @@ export interface SimMessage {
   cardId?: string;
   buttons: SimButton[];
   atUserIds: string[];
+  /** A user's group message that @mentioned the bot. */
+  atBot?: boolean;
   at: number;
   /** How it arrived: user, groupMessages/send, oToMessages/batchSend, sessionWebhook, card. */
   via: string;
@@ -118,6 +120,14 @@ export interface SessionWebhook {
   expiresAt: number;
 }
 
+/**
+ * What changed, for live viewers (the sandbox): `message` (a new one), `update` (a message
+ * redrawn: a card's data or streamed text), `call` (an OpenAPI call answered), and `changed`
+ * with what else: `conversations` (a group made, renamed, joined), `settings` (faults, an
+ * app's scopes, mode or quota), `connections` (a Stream connection opened or closed).
+ */
+export type StateChange = 'conversations' | 'settings' | 'connections';
+
 /** Everything the simulated DingTalk knows, in memory. */
 export class SimState extends EventEmitter {
   readonly messages: SimMessage[] = [];
@@ -140,6 +150,11 @@ export class SimState extends EventEmitter {
   constructor(readonly org: SimOrg) {
     super();
     this.setMaxListeners(0);
+  }
+
+  /** Tells live viewers something other than a message changed. */
+  changed(what: StateChange): void {
+    this.emit('changed', what);
   }
 
   nextSeq(): number {
@@ -189,6 +204,26 @@ export class SimState extends EventEmitter {
     this.messages.push(msg);
     this.emit('message', msg);
     return msg;
+  }
+
+  /** The message with this sequence number (messages are kept in sequence order: a binary search). */
+  messageBySeq(seq: number): SimMessage | undefined {
+    let lo = 0;
+    let hi = this.messages.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const m = this.messages[mid] as SimMessage;
+      if (m.seq === seq) return m;
+      if (m.seq < seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
+  recordCall(call: CallRecord): void {
+    this.calls.push(call);
+    if (this.calls.length > 100_000) this.calls.splice(0, 50_000);
+    this.emit('call', call);
   }
 
   issueToken(app: string): string {

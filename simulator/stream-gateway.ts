@@ -161,9 +161,13 @@ export class StreamGateway {
             this.connections.delete(older);
           }
       this.connections.add(conn);
+      this.state.changed('connections');
       ws.on('message', (raw) => this.onUpstream(raw.toString()));
-      ws.on('close', () => this.connections.delete(conn));
-      ws.on('error', () => this.connections.delete(conn));
+      const gone = () => {
+        if (this.connections.delete(conn)) this.state.changed('connections');
+      };
+      ws.on('close', gone);
+      ws.on('error', gone);
     });
   }
 

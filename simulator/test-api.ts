@@ -99,6 +99,7 @@ export class TestApi {
       content: input.text,
       buttons: [],
       atUserIds: mentions.map((u) => u.userId),
+      atBot: inGroup ? atBot : undefined,
       via: 'user',
     });
     if (inGroup) {
@@ -263,6 +264,7 @@ export class TestApi {
   /** POST /sim/api/faults (partial), DELETE resets. */
   setFaults(f: Partial<Faults> | null): Faults {
     this.state.faults = f ? { ...this.state.faults, ...f } : { ...NO_FAULTS };
+    this.state.changed('settings');
     return this.state.faults;
   }
 
@@ -292,6 +294,7 @@ export class TestApi {
       throw new TestApiError(400, 'token must be 3-32 letters and digits');
     Object.assign(app, rest);
     if (used !== undefined) this.state.monthly.set(app.clientId, used);
+    this.state.changed('settings');
     // Saving an event URL in the console verifies it with check_url (docs/dingtalk-protocol.md §4.6).
     const eventSettings = ['eventUrl', 'aesKey', 'token', 'mode'].some((k) => k in rest);
     if (app.mode === 'http' && app.eventUrl && eventSettings) {
@@ -337,6 +340,7 @@ export class TestApi {
       const title = input.title?.trim();
       if (!title) throw new TestApiError(400, 'title is required');
       group.title = title;
+      this.state.changed('conversations');
       type = 'chat_update_title';
       // Stream data of a real push (docs/dingtalk-protocol.md §4.10).
       data = {
@@ -349,6 +353,7 @@ export class TestApi {
       };
     } else {
       group.coolAppInstalled = change === 'install';
+      this.state.changed('conversations');
       type = change === 'install' ? 'im_cool_app_install' : 'im_cool_app_uninstall';
       data = {
         coolAppCode: `COOLAPP-1-${app.robotCode}`,

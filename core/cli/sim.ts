@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { startSimulator } from '../../simulator/index.js';
+import { sandboxLine } from './sandbox-line.js';
 
 /** `dingops sim [--port 4010] [--host 127.0.0.1] [--org file]`: a standalone simulator. */
 export async function simCommand(args: string[]): Promise<number> {
@@ -12,7 +13,7 @@ export async function simCommand(args: string[]): Promise<number> {
     },
   });
   const sim = await startSimulator({ port: Number(values.port), host: values.host, org: values.org });
-  process.stdout.write(`simulator listening on ${sim.url}\n`);
+  process.stdout.write(`simulator listening on ${sim.url}\n${sandboxLine(sim.url)}`);
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);

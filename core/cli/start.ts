@@ -10,6 +10,7 @@ import { composeDingTalk } from '../runtime/wire-delivery.js';
 import { httpTransport, streamTransport } from '../runtime/wire-receivers.js';
 import { runChat } from './chat-client.js';
 import { PromptSafeLog } from './prompt-safe-log.js';
+import { sandboxLine } from './sandbox-line.js';
 
 /** The embedded simulator's app (the documented default org). */
 const DEMO_APP = {
@@ -144,7 +145,9 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
   if (sim) {
     const user = config.core.access.admins[0] ?? 'alice';
     if (process.stdin.isTTY) {
-      process.stdout.write(`\nDemo mode: the bot runs against the embedded simulator at ${sim.url}.\n`);
+      process.stdout.write(
+        `\nDemo mode: the bot runs against the embedded simulator at ${sim.url}.\n${sandboxLine(sim.url)}`,
+      );
       await runChat({
         sim: sim.url,
         user,
@@ -156,7 +159,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
       return 0;
     }
     process.stdout.write(
-      `Demo mode: the bot runs against the embedded simulator at ${sim.url}. Talk to it with: ${cliCommand(`chat --sim ${sim.url}`)}\n`,
+      `Demo mode: the bot runs against the embedded simulator at ${sim.url}. Talk to it with: ${cliCommand(`chat --sim ${sim.url}`)}\n${sandboxLine(sim.url)}`,
     );
   }
   await done;

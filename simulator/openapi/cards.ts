@@ -32,12 +32,13 @@ function stringParams(map: unknown, where: string): Record<string, string> {
 
 /** Re-renders the card's message in its conversation after any change. */
 export function refreshCardMessage(state: SimState, card: SimCard): void {
-  const msg = state.messages.find((m) => m.seq === card.messageSeq);
+  const msg = state.messageBySeq(card.messageSeq);
   if (!msg) return;
   const r = renderCard(card.templateId, card.params, card.streaming);
   msg.title = r.title;
   msg.content = r.content;
   msg.buttons = r.buttons;
+  state.emit('update', msg);
 }
 
 /**
@@ -81,15 +82,7 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
     privateData[u] = stringParams(field(d, 'cardParamMap'), `privateData.${u}`);
   const rendered = renderCard(templateId, params, {});
   const atUserIds = Object.keys(obj(field(body, 'imGroupOpenDeliverModel', 'atUserIds')));
-  const msg = state.addMessage({
-    conversation,
-    sender: 'bot',
-    ...rendered,
-    cardId: outTrackId,
-    atUserIds,
-    via: 'card',
-  });
-  state.cards.set(outTrackId, {
+  const card: SimCard = {
     outTrackId,
     templateId,
     conversation,
@@ -98,10 +91,20 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
     streaming: {},
     callbackType: String(body.callbackType ?? 'STREAM'),
     callbackRouteKey: body.callbackRouteKey === undefined ? undefined : String(body.callbackRouteKey),
-    messageSeq: msg.seq,
+    messageSeq: 0,
     app: app.clientId,
     updates: 0,
-  });
+  };
+  // The card exists before its message: whoever watches messages can read it.
+  state.cards.set(outTrackId, card);
+  card.messageSeq = state.addMessage({
+    conversation,
+    sender: 'bot',
+    ...rendered,
+    cardId: outTrackId,
+    atUserIds,
+    via: 'card',
+  }).seq;
   return deliverResult(outTrackId, spaceType, spaceId);
 }
 

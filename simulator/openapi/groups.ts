@@ -57,6 +57,7 @@ export function createSceneGroup(
     robotCode: template.robotCode,
   });
   if (uuid) uuids.set(uuid, cid);
+  state.changed('conversations');
   return legacyOk({ open_conversation_id: cid, chat_id: `chat${cid.slice(3, 15)}` });
 }
 
@@ -69,6 +70,7 @@ export function addSceneGroupMembers(state: SimState, body: Record<string, unkno
   const unknown = add.filter((m) => !state.org.users.some((u) => u.userId === m));
   if (unknown.length) throw new LegacyError(60121, `找不到该用户：${unknown.join(',')}`);
   for (const u of add) if (!group.members.includes(u)) group.members.push(u);
+  state.changed('conversations');
   return { errcode: 0, errmsg: 'ok', success: true, request_id: randomText(8, 'hex') };
 }
 

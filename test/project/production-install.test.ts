@@ -100,6 +100,15 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
     };
     expect(ready.checks.find((c) => c.name === 'mode')?.detail).toMatch(/^demo \(simulator/);
     expect(output).toContain('Talk to it with: dingops chat --sim http');
+    // The sandbox page comes from the build itself (its files are bundled, not read from disk).
+    const sandbox = /open (http:\/\/127\.0\.0\.1:\d+)\/ in a browser/.exec(output)?.[1];
+    expect(sandbox, output).toBeDefined();
+    const pageRes = await fetch(`${sandbox}/`);
+    expect(pageRes.headers.get('content-type')).toContain('text/html');
+    expect(await pageRes.text()).toContain('/sandbox/sandbox.js');
+    const script = await fetch(`${sandbox}/sandbox/cards.js`);
+    expect(script.status).toBe(200);
+    expect(await script.text()).toContain('renderMessage');
     const exited = new Promise<number | null>((r) => child!.once('exit', (code) => r(code)));
     child.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -9,33 +9,7 @@ import { I18n } from '../../../core/i18n/i18n.js';
 import { redactCommonTokens, SecretRedactor } from '../../../core/util/redact.js';
 import { StreamRedactor } from '../../../core/util/stream-redactor.js';
 import { parseMatcher } from '../../../plugins/alerts/matchers.js';
-
-/**
- * Every path that reads untrusted text runs in linear time: the same hostile input at
- * 100 KB and at 1 MB may take about 10x as long, not 100x. A ratio, not a wall-clock bound,
- * so a busy machine does not decide it; each size takes the best of a few runs.
- */
-function ratio(make: (size: number) => string, work: (text: string) => unknown): number {
-  // The small input runs 10 times per measurement, so both sides take about as long and a
-  // garbage collection or a timer tick weighs the same on each.
-  const best = (size: number, times: number) => {
-    const text = make(size);
-    let min = Number.POSITIVE_INFINITY;
-    for (let i = 0; i < 5; i++) {
-      const t0 = performance.now();
-      for (let j = 0; j < times; j++) work(text);
-      min = Math.min(min, (performance.now() - t0) / times);
-    }
-    return Math.max(min, 0.01);
-  };
-  best(10_000, 10); // warm up the code paths and their regexes
-  return best(1_000_000, 1) / best(100_000, 10);
-}
-
-/** Linear would be about 10; quadratic about 100. */
-const LINEAR = 35;
-
-const repeat = (unit: string) => (size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+import { LINEAR, ratio, repeat } from '../../helpers/linear-time.js';
 
 describe('untrusted text is processed in linear time (100 KB vs 1 MB)', () => {
   const redactor = new SecretRedactor();

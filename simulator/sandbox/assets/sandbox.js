@@ -1,0 +1,334 @@
+// The sandbox page: conversations on the left, the open one in the middle with a composer,
+// the DingTalk side on the right. Everything it shows comes from the simulator: a first
+// picture from /sim/sandbox/state, then live events; everything it does goes through the
+// simulator's own /sim/api, as a test would.
+import { renderMessage } from './cards.js';
+import { Panel } from './panel.js';
+
+/** Messages one page of history brings, and the most the open conversation keeps drawn (older ones come back with "Show earlier messages"). */
+const PAGE = 100;
+const MAX_DRAWN = 300;
+
+const $ = (selector) => document.querySelector(selector);
+
+const view = {
+  users: new Map(),
+  conversations: [],
+  /** The open conversation's id. */
+  open: undefined,
+  /** Unread messages per conversation. */
+  unread: new Map(),
+  botName: 'bot',
+};
+
+const notice = $('#notice');
+let noticeTimer;
+function notify(text, kind = 'info') {
+  notice.textContent = text;
+  notice.className = kind;
+  clearTimeout(noticeTimer);
+  noticeTimer = setTimeout(() => {
+    notice.textContent = '';
+  }, 8000);
+}
+
+async function api(method, path, body) {
+  try {
+    const res = await fetch(`/sim/api${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const data = await res.json().catch(() => ({}));
+    if (!res.ok) {
+      notify(`The simulator refused: ${data.error ?? data.message ?? res.status}`, 'error');
+      return undefined;
+    }
+    return data;
+  } catch (err) {
+    notify(`The simulator is not answering (${err.message}).`, 'error');
+    return undefined;
+  }
+}
+
+const panel = new Panel($('#dingtalk'), api, notify);
+
+// ---- conversations ----------------------------------------------------------------------
+
+function conversation(id) {
+  return view.conversations.find((c) => c.id === id);
+}
+
+function drawConversations() {
+  const groups = $('#groups');
+  const dms = $('#dms');
+  const items = (list) =>
+    list.map((c) => {
+      const li = document.createElement('li');
+      const a = document.createElement('a');
+      a.href = `#/c/${encodeURIComponent(c.id)}`;
+      a.textContent = c.title;
+      if (c.id === view.open) a.setAttribute('aria-current', 'page');
+      li.append(a);
+      if (c.kind === 'scene') li.append(tag('scene', 'scene'));
+      const unread = view.unread.get(c.id) ?? 0;
+      if (unread > 0) li.append(tag('unread', `${unread} new`));
+      return li;
+    });
+  groups.replaceChildren(...items(view.conversations.filter((c) => c.kind !== 'dm')));
+  dms.replaceChildren(...items(view.conversations.filter((c) => c.kind === 'dm')));
+}
+
+function tag(className, text) {
+  const span = document.createElement('span');
+  span.className = `tag ${className}`;
+  span.textContent = text;
+  return span;
+}
+
+// ---- the open conversation --------------------------------------------------------------
+
+const list = $('#messages');
+const timeline = $('#timeline');
+const earlier = $('#earlier');
+/** Sequence number of the oldest message drawn (older ones load on request). */
+let oldestDrawn = 0;
+
+function ctx() {
+  return {
+    users: view.users,
+    botName: view.botName,
+    viewer: $('#speaker').value,
+    click,
+    open: (url, safe) => {
+      if (safe) window.open(safe, '_blank', 'noopener');
+      else notify(`In DingTalk this opens ${url}`);
+    },
+  };
+}
+
+function atBottom() {
+  return timeline.scrollHeight - timeline.scrollTop - timeline.clientHeight < 48;
+}
+
+async function openConversation(id) {
+  const c = conversation(id);
+  if (!c) return;
+  view.open = id;
+  view.unread.delete(id);
+  drawConversations();
+  $('#conversation-title').textContent = c.title;
+  const members = c.members.map((m) => view.users.get(m)?.name ?? m);
+  $('#conversation-meta').textContent =
+    c.kind === 'dm'
+      ? `${members[0]} and ${view.botName}, one to one`
+      : `${c.kind === 'scene' ? 'Scene group' : 'Group'} · ${members.join(', ')}${c.botHere ? '' : ` · ${view.botName} is not in this group`}`;
+  drawComposer(c);
+  list.replaceChildren();
+  oldestDrawn = 0;
+  const page = await fetchPage(id, 0);
+  if (view.open !== id || !page) return;
+  // Messages that arrived live while the page was on its way and are newer than it stay.
+  const newest = page.messages.at(-1)?.seq ?? 0;
+  const arrived = [...list.children].filter((node) => Number(node.dataset.seq) > newest);
+  list.replaceChildren(...page.messages.map((m) => renderMessage(m, ctx())), ...arrived);
+  oldestDrawn = page.messages[0]?.seq ?? 0;
+  earlier.hidden = !page.more;
+  timeline.scrollTop = timeline.scrollHeight;
+}
+
+async function fetchPage(id, before) {
+  try {
+    const res = await fetch(
+      `/sim/sandbox/messages?conversation=${encodeURIComponent(id)}&before=${before}&limit=${PAGE}`,
+    );
+    if (!res.ok) throw new Error(String(res.status));
+    return await res.json();
+  } catch (err) {
+    notify(`Could not load the messages (${err.message}).`, 'error');
+    return undefined;
+  }
+}
+
+earlier.addEventListener('click', async () => {
+  const id = view.open;
+  const page = await fetchPage(id, oldestDrawn);
+  if (view.open !== id || !page) return;
+  const height = timeline.scrollHeight;
+  list.prepend(...page.messages.map((m) => renderMessage(m, ctx())));
+  oldestDrawn = page.messages[0]?.seq ?? oldestDrawn;
+  earlier.hidden = !page.more;
+  // Stay at the message that was on top.
+  timeline.scrollTop += timeline.scrollHeight - height;
+});
+
+function onMessage(m) {
+  const c = conversation(m.conversation);
+  if (c) c.lastSeq = m.seq;
+  if (m.conversation !== view.open) {
+    view.unread.set(m.conversation, (view.unread.get(m.conversation) ?? 0) + 1);
+    drawConversations();
+    return;
+  }
+  if (document.getElementById(`m-${m.seq}`)) return;
+  const stick = atBottom();
+  list.append(renderMessage(m, ctx()));
+  // A long-open conversation keeps a bounded page: what scrolls away can be loaded again.
+  while (list.childElementCount > MAX_DRAWN) {
+    list.firstElementChild.remove();
+    oldestDrawn = Number(list.firstElementChild.dataset.seq);
+    earlier.hidden = false;
+  }
+  if (stick) timeline.scrollTop = timeline.scrollHeight;
+}
+
+function onUpdate(m) {
+  const node = document.getElementById(`m-${m.seq}`);
+  if (!node) return;
+  const stick = atBottom();
+  node.replaceWith(renderMessage(m, ctx()));
+  if (stick) timeline.scrollTop = timeline.scrollHeight;
+}
+
+// ---- composer and card buttons ----------------------------------------------------------
+
+function drawComposer(c) {
+  const speaker = $('#speaker');
+  const previous = speaker.value;
+  speaker.replaceChildren(
+    ...c.members.map((id) => {
+      const option = document.createElement('option');
+      option.value = id;
+      option.textContent = view.users.get(id)?.name ?? id;
+      return option;
+    }),
+  );
+  if (c.members.includes(previous)) speaker.value = previous;
+  speaker.disabled = c.kind === 'dm';
+  const atBot = $('#at-bot');
+  atBot.checked = c.kind !== 'dm';
+  $('#at-bot-field').hidden = c.kind === 'dm';
+}
+
+$('#composer').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const c = conversation(view.open);
+  const box = $('#message');
+  const text = box.value;
+  if (!c || !text.trim()) return;
+  const r = await api('POST', '/messages', {
+    conversation: c.kind === 'dm' ? null : c.id,
+    sender: $('#speaker').value,
+    text,
+    atBot: c.kind === 'dm' ? true : $('#at-bot').checked,
+  });
+  if (!r) return;
+  box.value = '';
+  if (!r.delivered)
+    notify(
+      c.kind !== 'dm' && !$('#at-bot').checked
+        ? 'Sent to the group; the bot was not @mentioned, so DingTalk did not pass it on.'
+        : 'DingTalk could not hand this to the bot (not connected, or not in this group).',
+    );
+});
+
+$('#message').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    $('#composer').requestSubmit();
+  }
+});
+
+$('#speaker').addEventListener('change', () => {
+  // Cards with private data look different to each user: draw them again for this one.
+  for (const node of list.querySelectorAll('[data-card]')) {
+    const seq = Number(node.closest('li').dataset.seq);
+    void refreshMessage(seq);
+  }
+});
+
+async function refreshMessage(seq) {
+  const node = document.getElementById(`m-${seq}`);
+  if (!node) return;
+  const page = await fetchPage(view.open, seq + 1);
+  const m = page?.messages.find((x) => x.seq === seq);
+  if (m) onUpdate(m);
+}
+
+async function click(message, button, node) {
+  const user = $('#speaker').value;
+  node.disabled = true;
+  node.setAttribute('aria-busy', 'true');
+  const r = await api('POST', `/cards/${encodeURIComponent(message.cardId)}/actions`, {
+    sender: user,
+    params: button.params ?? {},
+  });
+  node.disabled = false;
+  node.removeAttribute('aria-busy');
+  if (r && !r.responded)
+    notify(
+      `${view.botName} did not answer the click in time; DingTalk shows ${view.users.get(user)?.name ?? user} an error.`,
+      'error',
+    );
+}
+
+// ---- live feed --------------------------------------------------------------------------
+
+let refreshing;
+/** Conversations, app, faults: asked for again when the simulator says they changed (coalesced). */
+function refreshState() {
+  refreshing ??= new Promise((resolve) => setTimeout(resolve, 50)).then(async () => {
+    refreshing = undefined;
+    const state = await (await fetch('/sim/sandbox/state')).json();
+    applyState(state, false);
+  });
+  return refreshing;
+}
+
+function applyState(state, withCalls) {
+  view.users = new Map(state.users.map((u) => [u.userId, u]));
+  view.conversations = state.conversations;
+  view.botName = state.apps[0]?.name ?? 'bot';
+  $('#corp').textContent = state.corpId;
+  drawConversations();
+  panel.show(state);
+  if (withCalls) panel.setCalls(state.calls);
+  const open = conversation(view.open);
+  if (open) {
+    $('#conversation-title').textContent = open.title;
+    if (open.members.length !== $('#speaker').options.length) drawComposer(open);
+  }
+}
+
+function route() {
+  const m = /^#\/c\/(.+)$/.exec(location.hash);
+  const id = m ? decodeURIComponent(m[1]) : undefined;
+  const target = conversation(id) ?? view.conversations[0];
+  if (target && target.id !== view.open) void openConversation(target.id);
+}
+
+window.addEventListener('hashchange', route);
+
+function connect() {
+  const events = new EventSource('/sim/sandbox/events');
+  const on = (name, handle) => events.addEventListener(name, (e) => handle(JSON.parse(e.data)));
+  on('message', onMessage);
+  on('update', onUpdate);
+  on('call', (c) => panel.addCall(c));
+  on('changed', () => void refreshState());
+  // On every (re)connection: the whole picture again, since events may have been missed.
+  events.addEventListener('open', async () => {
+    $('#live').textContent = 'live';
+    const state = await (await fetch('/sim/sandbox/state')).json();
+    applyState(state, true);
+    const id = view.open;
+    view.open = undefined;
+    if (id) await openConversation(id);
+    else route();
+  });
+  events.addEventListener('error', () => {
+    $('#live').textContent = 'reconnecting…';
+  });
+}
+
+connect();
