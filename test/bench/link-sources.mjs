@@ -1,7 +1,7 @@
 // The bench runs a compiled copy of this repository (.bench). Plugins import 'dingops', which
 // Node resolves to the package's own build (dist/) by its exports: pointed here at the same
 // compiled copy instead, so the bench runs one core, the one it measures.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 
 const out = process.argv[2] ?? '.bench';
@@ -23,3 +23,6 @@ for (const file of walk(out)) {
   });
   if (linked !== text) writeFileSync(file, linked);
 }
+
+// The simulator's sandbox page reads its files beside its module when run from sources.
+cpSync('simulator/sandbox/assets', join(out, 'simulator/sandbox/assets'), { recursive: true });

@@ -3,6 +3,7 @@ import { measureFootprint } from './footprint.js';
 import { footprintRows, memoryBreakdown } from './footprint-report.js';
 import { benchPipeline } from './pipeline-bench.js';
 import { benchReplicas } from './replicas-bench.js';
+import { benchSandbox } from './sandbox-bench.js';
 import { benchStream } from './stream-bench.js';
 
 /**
@@ -69,6 +70,24 @@ async function main() {
     `${storm.notificationCalls} notification calls`,
     `sent in ${storm.seconds.toFixed(1)} s; ${storm.incidents} incidents; ${storm.apiCalls} DingTalk calls, ${storm.throttled} throttled; at most ${storm.maxCallsPerGroup} message(s) per group; alert-to-notified p50 ${(storm.p50ms / 1000).toFixed(2)} s, p99 ${(storm.p99ms / 1000).toFixed(2)} s with group_wait ${storm.groupWaitMs / 1000} s (targets: 0 throttled, ≤1 call per group per window plus updates, p99 ≤ group_wait + 1 s)`,
   ]);
+  const sandbox = await benchSandbox();
+  if (sandbox) {
+    rows.push([
+      'sandbox page: open a conversation of 1,000 messages',
+      `${Math.round(sandbox.openMs)} ms`,
+      `click to the newest drawn (the last 100); "Show earlier messages" ${Math.round(sandbox.earlierMs)} ms (target ≤ 500 ms each)`,
+    ]);
+    rows.push([
+      'sandbox page: 1,000 messages arriving live',
+      `${Math.round(sandbox.floodMs)} ms`,
+      `until the last is drawn; the page's longest task meanwhile ${Math.round(sandbox.longestTaskMs)} ms (target ≤ 100 ms: it stays responsive)`,
+    ]);
+    rows.push([
+      'sandbox page: say ping, see pong',
+      `p50 ${Math.round(sandbox.roundTrip.p50ms)} ms`,
+      `p99 ${Math.round(sandbox.roundTrip.p99ms)} ms over ${sandbox.roundTrip.samples}, composer to the bot's answer drawn, with 2,000 messages in the conversation (target p99 ≤ 250 ms)`,
+    ]);
+  } else rows.push(['sandbox page', 'skipped', 'needs Chromium (apt install chromium)']);
   const fp = await measureFootprint();
   rows.push(...footprintRows(fp));
   const w0 = Math.max(...rows.map((r) => r[0].length));

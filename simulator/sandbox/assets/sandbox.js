@@ -162,31 +162,65 @@ earlier.addEventListener('click', async () => {
   timeline.scrollTop += timeline.scrollHeight - height;
 });
 
+// Live messages and redraws are applied once per frame: a burst (a flood of alerts, a chatty
+// task) costs one layout, not one per message.
+const incoming = { messages: [], updates: new Map(), scheduled: false };
+
 function onMessage(m) {
-  const c = conversation(m.conversation);
-  if (c) c.lastSeq = m.seq;
-  if (m.conversation !== view.open) {
-    view.unread.set(m.conversation, (view.unread.get(m.conversation) ?? 0) + 1);
-    drawConversations();
-    return;
-  }
-  if (document.getElementById(`m-${m.seq}`)) return;
-  const stick = atBottom();
-  list.append(renderMessage(m, ctx()));
-  // A long-open conversation keeps a bounded page: what scrolls away can be loaded again.
-  while (list.childElementCount > MAX_DRAWN) {
-    list.firstElementChild.remove();
-    oldestDrawn = Number(list.firstElementChild.dataset.seq);
-    earlier.hidden = false;
-  }
-  if (stick) timeline.scrollTop = timeline.scrollHeight;
+  incoming.messages.push(m);
+  schedule();
 }
 
 function onUpdate(m) {
-  const node = document.getElementById(`m-${m.seq}`);
-  if (!node) return;
+  incoming.updates.set(m.seq, m);
+  schedule();
+}
+
+function schedule() {
+  if (incoming.scheduled) return;
+  incoming.scheduled = true;
+  requestAnimationFrame(applyIncoming);
+}
+
+function applyIncoming() {
+  incoming.scheduled = false;
+  const messages = incoming.messages.splice(0);
+  const updates = [...incoming.updates.values()];
+  incoming.updates.clear();
   const stick = atBottom();
-  node.replaceWith(renderMessage(m, ctx()));
+  let sidebar = false;
+  const fresh = [];
+  for (const m of messages) {
+    const c = conversation(m.conversation);
+    if (c) c.lastSeq = m.seq;
+    if (m.conversation !== view.open) {
+      view.unread.set(m.conversation, (view.unread.get(m.conversation) ?? 0) + 1);
+      sidebar = true;
+    } else if (!document.getElementById(`m-${m.seq}`)) fresh.push(m);
+  }
+  // A burst larger than a page replaces what is drawn with its newest page (the rest is a
+  // "Show earlier messages" away): a frame never draws more than one page.
+  const drawn = fresh.slice(-PAGE);
+  if (fresh.length > PAGE) {
+    list.replaceChildren();
+    earlier.hidden = false;
+    oldestDrawn = drawn[0].seq;
+  }
+  if (drawn.length) {
+    const c = ctx();
+    list.append(...drawn.map((m) => renderMessage(m, c)));
+  }
+  // A long-open conversation keeps a bounded page: what scrolls away can be loaded again.
+  if (list.childElementCount > MAX_DRAWN) {
+    while (list.childElementCount > MAX_DRAWN) list.firstElementChild.remove();
+    oldestDrawn = Number(list.firstElementChild.dataset.seq);
+    earlier.hidden = false;
+  }
+  if (updates.length) {
+    const c = ctx();
+    for (const m of updates) document.getElementById(`m-${m.seq}`)?.replaceWith(renderMessage(m, c));
+  }
+  if (sidebar) drawConversations();
   if (stick) timeline.scrollTop = timeline.scrollHeight;
 }
 
