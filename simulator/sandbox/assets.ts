@@ -9,6 +9,8 @@ export const ASSET_FILES = [
   'markdown.js',
   'cards.js',
   'panel.js',
+  'i18n.js',
+  'i18n-catalog.js',
   'icon.svg',
 ];
 

@@ -34,7 +34,9 @@ export function launchChromium(): Promise<Browser> {
 export async function openSandbox(
   browser: Browser,
   url: string,
-  viewport = { width: 1400, height: 900 },
+  viewport: { width: number; height: number } = { width: 1400, height: 900 },
+  /** The live indicator's text once connected (in the page's language). */
+  live = 'live',
 ): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport });
   const errors: string[] = [];
@@ -43,7 +45,7 @@ export async function openSandbox(
     if (m.type() === 'error') errors.push(m.text());
   });
   await page.goto(url);
-  await page.getByText('live', { exact: true }).waitFor();
+  await page.getByText(live, { exact: true }).waitFor();
   return { page, errors };
 }
 

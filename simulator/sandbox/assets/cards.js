@@ -1,6 +1,7 @@
 // Draws one message the way DingTalk shows it: text, markdown, link, action card, or an
 // interactive card from its template variables (the dingops template: title, status colour,
 // markdown, fields, buttons, footer, mentions, and the streamed `stream` variable).
+import { t } from './i18n.js';
 import { renderMarkdown, renderText, safeUrl } from './markdown.js';
 
 /** Status colours the dingops template knows; anything else is drawn grey. */
@@ -138,7 +139,7 @@ function streamBlock(key, s, mentions) {
   const block = el('div', `card-stream md${s.finalized ? ' done' : ' live'}${s.error ? ' failed' : ''}`);
   block.dataset.stream = key;
   setHtml(block, renderMarkdown(s.content, mentions));
-  if (!s.finalized) block.append(el('span', 'stream-cursor', 'streaming…'));
+  if (!s.finalized) block.append(el('span', 'stream-cursor', t('streaming')));
   return block;
 }
 

@@ -39,7 +39,12 @@ function finder(text) {
  * work: an inner span is read at most twice.
  */
 export function renderInline(text, mentions = new Set(), depth = 0) {
-  const next = finder(text);
+  // Made on the first marker: most spans (a bold word, a link's label) have none.
+  let find;
+  const next = (token, from) => {
+    find ??= finder(text);
+    return find(token, from);
+  };
   let out = '';
   let plain = 0;
   let openFonts = 0;

@@ -1,5 +1,6 @@
 // The DingTalk side of the sandbox: the app (mode, Stream connections, scopes), the month's
 // quota, the faults the simulator can inject, and the OpenAPI calls the bot made, live.
+import { t } from './i18n.js';
 
 /** Rows the call log keeps (the oldest go first). */
 const MAX_CALL_ROWS = 200;
@@ -55,10 +56,7 @@ export class Panel {
     this.root.querySelector('#clear-faults').addEventListener('click', () => this.api('DELETE', '/faults'));
     this.root.querySelector('#drop-stream').addEventListener('click', async () => {
       const r = await this.api('POST', '/stream/drop', { app: this.app()?.clientId });
-      if (r)
-        this.notify(
-          `Dropped ${r.connections} Stream connection(s) without a frame, as a network failure would.`,
-        );
+      if (r) this.notify(t('dropped', { n: r.connections }));
     });
     this.root.querySelector('#scopes').addEventListener('change', async (event) => {
       const app = this.app();
@@ -84,12 +82,12 @@ export class Panel {
     dl.replaceChildren();
     if (app) {
       const row = (k, v) => dl.append(el('dt', '', k), el('dd', '', v));
-      row('Name', app.name);
-      row('Client ID', app.clientId);
-      row('Mode', app.mode === 'stream' ? 'Stream' : 'HTTP callbacks');
-      if (app.mode === 'stream') row('Stream connections', String(app.connections));
-      row('Edition', `${app.edition}, ${app.qps} calls/s per API`);
-      row('Published', app.published ? 'yes' : 'no');
+      row(t('fact.name'), app.name);
+      row(t('fact.clientId'), app.clientId);
+      row(t('fact.mode'), t(app.mode === 'stream' ? 'mode.stream' : 'mode.http'));
+      if (app.mode === 'stream') row(t('fact.connections'), String(app.connections));
+      row(t('fact.edition'), t('edition.text', { edition: app.edition, qps: app.qps }));
+      row(t('fact.published'), t(app.published ? 'yes' : 'no'));
       this.showQuota(app.quota);
       const list = this.root.querySelector('#scopes');
       list.replaceChildren(
@@ -113,23 +111,25 @@ export class Panel {
     const bar = this.root.querySelector('#quota-bar');
     bar.max = quota.limit;
     bar.value = Math.min(quota.used, quota.limit);
-    this.root.querySelector('#quota-text').textContent =
-      `${quota.used.toLocaleString()} of ${quota.limit.toLocaleString()} calls`;
+    this.root.querySelector('#quota-text').textContent = t('quota.text', {
+      used: quota.used.toLocaleString(),
+      limit: quota.limit.toLocaleString(),
+    });
   }
 
   showFaults(faults) {
     const active = [];
-    if (faults.throttleNext) active.push(`throttle the next ${faults.throttleNext}`);
-    if (faults.failNext) active.push(`fail the next ${faults.failNext}`);
-    if (faults.loseNextReplies) active.push(`lose the next ${faults.loseNextReplies} replies`);
-    if (faults.latencyMs) active.push(`${faults.latencyMs} ms latency`);
-    if (faults.errorRate) active.push(`${Math.round(faults.errorRate * 100)}% errors`);
-    if (faults.timeoutRate) active.push(`${Math.round(faults.timeoutRate * 100)}% timeouts`);
-    if (faults.refuseGateway) active.push('gateway refuses connections');
-    const where = faults.pathFilter ? ` on paths containing ${faults.pathFilter}` : '';
+    if (faults.throttleNext) active.push(t('fault.throttle', { n: faults.throttleNext }));
+    if (faults.failNext) active.push(t('fault.fail', { n: faults.failNext }));
+    if (faults.loseNextReplies) active.push(t('fault.lose', { n: faults.loseNextReplies }));
+    if (faults.latencyMs) active.push(t('fault.latency', { n: faults.latencyMs }));
+    if (faults.errorRate) active.push(t('fault.errors', { n: Math.round(faults.errorRate * 100) }));
+    if (faults.timeoutRate) active.push(t('fault.timeouts', { n: Math.round(faults.timeoutRate * 100) }));
+    if (faults.refuseGateway) active.push(t('fault.gateway'));
+    const where = faults.pathFilter ? t('faults.where', { filter: faults.pathFilter }) : '';
     this.root.querySelector('#faults-now').textContent = active.length
-      ? `Active: ${active.join(', ')}${where}.`
-      : 'No faults: DingTalk behaves.';
+      ? t('faults.active', { list: active.join(', '), where })
+      : t('faults.none');
   }
 
   /** The calls a page starts with (oldest first). */
@@ -155,7 +155,7 @@ export class Panel {
       el('td', 'time', new Date(c.at).toLocaleTimeString([], { hour12: false })),
       el('td', 'method', c.method),
       breakable(el('td', 'path'), c.path, '/'),
-      el('td', 'status', throttled(c) ? `${c.status} throttled` : String(c.status)),
+      el('td', 'status', throttled(c) ? `${c.status} ${t('throttled')}` : String(c.status)),
       breakable(el('td', 'code'), c.code ?? '', '.'),
       el('td', 'latency', `${c.durationMs.toFixed(1)} ms`),
     );

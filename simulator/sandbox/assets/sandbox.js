@@ -3,6 +3,7 @@
 // picture from /sim/sandbox/state, then live events; everything it does goes through the
 // simulator's own /sim/api, as a test would.
 import { renderMessage } from './cards.js';
+import { chooseLanguage, LANGUAGES, lang, t, translatePage } from './i18n.js';
 import { Panel } from './panel.js';
 
 /** Messages one page of history brings, and the most the open conversation keeps drawn (older ones come back with "Show earlier messages"). */
@@ -41,12 +42,12 @@ async function api(method, path, body) {
     });
     const data = await res.json().catch(() => ({}));
     if (!res.ok) {
-      notify(`The simulator refused: ${data.error ?? data.message ?? res.status}`, 'error');
+      notify(t('notice.refused', { error: data.error ?? data.message ?? res.status }), 'error');
       return undefined;
     }
     return data;
   } catch (err) {
-    notify(`The simulator is not answering (${err.message}).`, 'error');
+    notify(t('notice.down', { error: err.message }), 'error');
     return undefined;
   }
 }
@@ -70,9 +71,9 @@ function drawConversations() {
       a.textContent = c.title;
       if (c.id === view.open) a.setAttribute('aria-current', 'page');
       li.append(a);
-      if (c.kind === 'scene') li.append(tag('scene', 'scene'));
+      if (c.kind === 'scene') li.append(tag('scene', t('scene')));
       const unread = view.unread.get(c.id) ?? 0;
-      if (unread > 0) li.append(tag('unread', `${unread} new`));
+      if (unread > 0) li.append(tag('unread', t('unread', { n: unread })));
       return li;
     });
   groups.replaceChildren(...items(view.conversations.filter((c) => c.kind !== 'dm')));
@@ -89,6 +90,14 @@ function tag(className, text) {
 // ---- the open conversation --------------------------------------------------------------
 
 const list = $('#messages');
+/** The message each drawn node shows, to draw it again (for another viewer) without asking. */
+const drawnMessages = new WeakMap();
+
+function draw(m, c = ctx()) {
+  const node = renderMessage(m, c);
+  drawnMessages.set(node, m);
+  return node;
+}
 const timeline = $('#timeline');
 const earlier = $('#earlier');
 /** Sequence number of the oldest message drawn (older ones load on request). */
@@ -102,7 +111,7 @@ function ctx() {
     click,
     open: (url, safe) => {
       if (safe) window.open(safe, '_blank', 'noopener');
-      else notify(`In DingTalk this opens ${url}`);
+      else notify(t('notice.opens', { url }));
     },
   };
 }
@@ -121,8 +130,9 @@ async function openConversation(id) {
   const members = c.members.map((m) => view.users.get(m)?.name ?? m);
   $('#conversation-meta').textContent =
     c.kind === 'dm'
-      ? `${members[0]} and ${view.botName}, one to one`
-      : `${c.kind === 'scene' ? 'Scene group' : 'Group'} · ${members.join(', ')}${c.botHere ? '' : ` · ${view.botName} is not in this group`}`;
+      ? t('meta.dm', { user: members[0], bot: view.botName })
+      : t(c.kind === 'scene' ? 'meta.scene' : 'meta.group', { members: members.join(', ') }) +
+        (c.botHere ? '' : t('meta.botAway', { bot: view.botName }));
   drawComposer(c);
   list.replaceChildren();
   oldestDrawn = 0;
@@ -131,7 +141,8 @@ async function openConversation(id) {
   // Messages that arrived live while the page was on its way and are newer than it stay.
   const newest = page.messages.at(-1)?.seq ?? 0;
   const arrived = [...list.children].filter((node) => Number(node.dataset.seq) > newest);
-  list.replaceChildren(...page.messages.map((m) => renderMessage(m, ctx())), ...arrived);
+  const drawing = ctx();
+  list.replaceChildren(...page.messages.map((m) => draw(m, drawing)), ...arrived);
   oldestDrawn = page.messages[0]?.seq ?? 0;
   earlier.hidden = !page.more;
   timeline.scrollTop = timeline.scrollHeight;
@@ -145,7 +156,7 @@ async function fetchPage(id, before) {
     if (!res.ok) throw new Error(String(res.status));
     return await res.json();
   } catch (err) {
-    notify(`Could not load the messages (${err.message}).`, 'error');
+    notify(t('notice.load', { error: err.message }), 'error');
     return undefined;
   }
 }
@@ -155,7 +166,8 @@ earlier.addEventListener('click', async () => {
   const page = await fetchPage(id, oldestDrawn);
   if (view.open !== id || !page) return;
   const height = timeline.scrollHeight;
-  list.prepend(...page.messages.map((m) => renderMessage(m, ctx())));
+  const drawing = ctx();
+  list.prepend(...page.messages.map((m) => draw(m, drawing)));
   oldestDrawn = page.messages[0]?.seq ?? oldestDrawn;
   earlier.hidden = !page.more;
   // Stay at the message that was on top.
@@ -207,8 +219,8 @@ function applyIncoming() {
     oldestDrawn = drawn[0].seq;
   }
   if (drawn.length) {
-    const c = ctx();
-    list.append(...drawn.map((m) => renderMessage(m, c)));
+    const drawing = ctx();
+    list.append(...drawn.map((m) => draw(m, drawing)));
   }
   // A long-open conversation keeps a bounded page: what scrolls away can be loaded again.
   if (list.childElementCount > MAX_DRAWN) {
@@ -217,8 +229,8 @@ function applyIncoming() {
     earlier.hidden = false;
   }
   if (updates.length) {
-    const c = ctx();
-    for (const m of updates) document.getElementById(`m-${m.seq}`)?.replaceWith(renderMessage(m, c));
+    const drawing = ctx();
+    for (const m of updates) document.getElementById(`m-${m.seq}`)?.replaceWith(draw(m, drawing));
   }
   if (sidebar) drawConversations();
   if (stick) timeline.scrollTop = timeline.scrollHeight;
@@ -259,11 +271,7 @@ $('#composer').addEventListener('submit', async (event) => {
   if (!r) return;
   box.value = '';
   if (!r.delivered)
-    notify(
-      c.kind !== 'dm' && !$('#at-bot').checked
-        ? 'Sent to the group; the bot was not @mentioned, so DingTalk did not pass it on.'
-        : 'DingTalk could not hand this to the bot (not connected, or not in this group).',
-    );
+    notify(t(c.kind !== 'dm' && !$('#at-bot').checked ? 'notice.notMentioned' : 'notice.notDelivered'));
 });
 
 $('#message').addEventListener('keydown', (event) => {
@@ -275,19 +283,13 @@ $('#message').addEventListener('keydown', (event) => {
 
 $('#speaker').addEventListener('change', () => {
   // Cards with private data look different to each user: draw them again for this one.
+  const drawing = ctx();
   for (const node of list.querySelectorAll('[data-card]')) {
-    const seq = Number(node.closest('li').dataset.seq);
-    void refreshMessage(seq);
+    const li = node.closest('li');
+    const m = drawnMessages.get(li);
+    if (m) li.replaceWith(draw(m, drawing));
   }
 });
-
-async function refreshMessage(seq) {
-  const node = document.getElementById(`m-${seq}`);
-  if (!node) return;
-  const page = await fetchPage(view.open, seq + 1);
-  const m = page?.messages.find((x) => x.seq === seq);
-  if (m) onUpdate(m);
-}
 
 async function click(message, button, node) {
   const user = $('#speaker').value;
@@ -300,10 +302,7 @@ async function click(message, button, node) {
   node.disabled = false;
   node.removeAttribute('aria-busy');
   if (r && !r.responded)
-    notify(
-      `${view.botName} did not answer the click in time; DingTalk shows ${view.users.get(user)?.name ?? user} an error.`,
-      'error',
-    );
+    notify(t('notice.noAnswer', { bot: view.botName, user: view.users.get(user)?.name ?? user }), 'error');
 }
 
 // ---- live feed --------------------------------------------------------------------------
@@ -313,10 +312,21 @@ let refreshing;
 function refreshState() {
   refreshing ??= new Promise((resolve) => setTimeout(resolve, 50)).then(async () => {
     refreshing = undefined;
-    const state = await (await fetch('/sim/sandbox/state')).json();
-    applyState(state, false);
+    const state = await fetchState();
+    if (state) applyState(state, false);
   });
   return refreshing;
+}
+
+async function fetchState() {
+  try {
+    const res = await fetch('/sim/sandbox/state');
+    if (!res.ok) throw new Error(String(res.status));
+    return await res.json();
+  } catch (err) {
+    notify(t('notice.down', { error: err.message }), 'error');
+    return undefined;
+  }
 }
 
 function applyState(state, withCalls) {
@@ -352,8 +362,9 @@ function connect() {
   on('changed', () => void refreshState());
   // On every (re)connection: the whole picture again, since events may have been missed.
   events.addEventListener('open', async () => {
-    $('#live').textContent = 'live';
-    const state = await (await fetch('/sim/sandbox/state')).json();
+    $('#live').textContent = t('live.on');
+    const state = await fetchState();
+    if (!state) return;
     applyState(state, true);
     const id = view.open;
     view.open = undefined;
@@ -361,8 +372,12 @@ function connect() {
     else route();
   });
   events.addEventListener('error', () => {
-    $('#live').textContent = 'reconnecting…';
+    $('#live').textContent = t('live.reconnecting');
   });
 }
 
+translatePage();
+const languages = $('#language');
+for (const { code, name } of LANGUAGES) languages.append(new Option(name, code, false, code === lang));
+languages.addEventListener('change', () => chooseLanguage(languages.value));
 connect();

@@ -167,6 +167,28 @@ describe.runIf(browserTestsRun && process.env.DINGOPS_TEST_STORAGE !== 'postgres
       expect(await messages().count()).toBeGreaterThanOrEqual(1002);
     });
 
+    it('speaks Chinese when asked, and keeps the choice', async () => {
+      const zh = await openSandbox(browser, `${sb.sim.url}/?lang=zh-CN`, undefined, '实时');
+      try {
+        const nav = zh.page.getByRole('navigation', { name: '会话' });
+        await nav.getByRole('link', { name: 'ops', exact: true }).click();
+        await zh.page.getByRole('textbox', { name: '消息' }).fill('ping');
+        await zh.page.getByRole('button', { name: '发送' }).click();
+        await zh.page.getByRole('log', { name: '消息' }).getByText('pong').last().waitFor();
+        const side = zh.page.getByRole('complementary', { name: '钉钉侧' });
+        expect(await side.getByRole('button', { name: '应用故障' }).count()).toBe(1);
+        expect(await zh.page.evaluate('document.documentElement.lang')).toBe('zh-CN');
+        // Chosen from the page's own picker, it stays chosen without the query.
+        await zh.page.getByLabel('语言').selectOption('en');
+        await zh.page.getByRole('textbox', { name: 'Message' }).waitFor();
+        await zh.page.goto(sb.sim.url);
+        await zh.page.getByRole('button', { name: 'Send' }).waitFor();
+        expect(zh.errors).toEqual([]);
+      } finally {
+        await zh.page.close();
+      }
+    });
+
     it('the page itself reported no error', () => {
       expect(errors).toEqual([]);
     });
