@@ -253,6 +253,13 @@ describe('what to fix, in chat and in the log', () => {
     expect(r.content).toContain('is open');
     expect(r.content).toMatch(/lacks the permission `qyapi_chat_read`/);
     const g = await room(sb);
+    // The room's own first messages (who could not be invited) may still be on their way: the
+    // answer to the question is the bot's next message only after them.
+    await sb.sim.client.until(
+      () => botSaid(sb!, g.openConversationId, /Not invited/),
+      5000,
+      'the invitation report',
+    );
     const status = await sb.sim.client.as('bob').ask('warroom status', { group: g.openConversationId });
     expect(status.content).toMatch(/lacks the permission `qyapi_chat_base_read`/);
   });
