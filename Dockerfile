@@ -24,8 +24,13 @@ RUN npm run build && npm prune --omit=dev && node deploy/slim-node-modules.mjs
 
 # --- runtime: only what runs, as a non-root user
 FROM node:22-slim
+# MALLOC_ARENA_MAX=2: glibc gives each thread that allocates an arena of its own (libuv's
+# pool, V8's workers, SQLite's checkpoint thread), each keeping what was freed in it; with two
+# the bot held ~2.5 MB less idle and 5-7 MB less under sustained chat, at the same throughput
+# (paired runs of `npm run bench`, which runs the bot with this environment).
 ENV NODE_ENV=production \
-    DINGOPS_CONFIG=/config/bot.config.yaml
+    DINGOPS_CONFIG=/config/bot.config.yaml \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../../testing/index.js';
-import { productionNodeFlags } from '../helpers/production-flags.js';
+import { productionEnv, productionNodeFlags } from '../helpers/production-flags.js';
 import { benchSimulator, chatLoad } from './stream-bench.js';
 
 /** Where the bot's memory is, as the memory probe reports it (test/bench/memory-probe.mjs). */
@@ -66,7 +66,11 @@ export async function measureFootprint(
       '--config',
       join(dir, 'bot.config.yaml'),
     ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, MEMORY_PROBE_OUT: probe } },
+    {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...productionEnv(root), MEMORY_PROBE_OUT: probe },
+    },
   );
   const status = () => readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(status())?.[1]) / 1024;

@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { type RunningSimulator, type SimMessage, startSimulator } from '../../simulator/index.js';
-import { productionNodeFlags } from '../helpers/production-flags.js';
+import { productionEnv, productionNodeFlags } from '../helpers/production-flags.js';
 
 export interface StreamBenchResult {
   name: string;
@@ -29,7 +29,7 @@ export async function benchStream(root = resolve('.')): Promise<StreamBenchResul
     join(dir, 'bot.config.yaml'),
     `dingtalk:\n  clientId: bench\n  clientSecret: bench-secret\n  apiBase: ${sim.url}\n  oapiBase: ${sim.url}\nserver:\n  port: 0\nstorage:\n  url: sqlite:${join(dir, 'bot.db')}\nlocale: en\nlog:\n  level: warn\nplugins:\n  hello: {}\n`,
   );
-  // The build (`npm run build`) with the container's node flags: the bot as it ships.
+  // The build (`npm run build`) with the container's node flags and environment: the bot as it ships.
   const bot = spawn(
     process.execPath,
     [
@@ -39,7 +39,7 @@ export async function benchStream(root = resolve('.')): Promise<StreamBenchResul
       '--config',
       join(dir, 'bot.config.yaml'),
     ],
-    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] },
+    { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, ...productionEnv(root) } },
   );
   try {
     await sim.client.until(() => sim.client.api.connections() > 0, 30_000, 'the bot to connect');

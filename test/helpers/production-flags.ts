@@ -14,3 +14,18 @@ export function productionNodeFlags(root: string): string[] {
   if (argv[0] !== 'node' || main < 0) throw new Error(`unexpected Dockerfile CMD: ${cmd}`);
   return argv.slice(1, main);
 }
+
+/**
+ * The environment of the container's runtime stage (`ENV` after the last `FROM`) that shapes
+ * the process itself: the allocator (`MALLOC_*`), libuv (`UV_*`), node (`NODE_OPTIONS`). Not
+ * the bot's own settings (its config path), which the benchmarks give their own way.
+ */
+export function productionEnv(root: string): Record<string, string> {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+  const env: Record<string, string> = {};
+  for (const block of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm))
+    for (const [, key, value] of (block[1] ?? '').matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g))
+      if (key && value !== undefined && /^(MALLOC_|UV_|NODE_OPTIONS$)/.test(key)) env[key] = value;
+  return env;
+}

@@ -3,7 +3,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { productionNodeFlags } from '../helpers/production-flags.js';
+import { productionEnv, productionNodeFlags } from '../helpers/production-flags.js';
 
 /**
  * Reproduces the Dockerfile's runtime stage without Docker: build, then a production-only
@@ -65,6 +65,7 @@ describe.runIf(enabled)('production install (the Docker image, without Docker)',
       DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'data', 'db.sqlite')}`,
       DINGOPS_LOG_LEVEL: 'info',
       NODE_ENV: 'production',
+      ...productionEnv(root),
     };
     // The image's command without credentials: it refuses, and says what to set.
     // The image's command, with its node flags.
