@@ -45,11 +45,13 @@ export function renderInline(text, mentions = new Set(), depth = 0) {
     find ??= finder(text);
     return find(token, from);
   };
-  let out = '';
+  // Pieces joined once at the end: appending to one growing string made hostile input (a
+  // million-character line of tiny spans) spend its time in the garbage collector.
+  const out = [];
   let plain = 0;
   let openFonts = 0;
   const flush = (to) => {
-    if (to > plain) out += mentionsIn(escapeHtml(text.slice(plain, to)), mentions);
+    if (to > plain) out.push(mentionsIn(escapeHtml(text.slice(plain, to)), mentions));
   };
   let i = 0;
   while (i < text.length) {
@@ -67,7 +69,7 @@ export function renderInline(text, mentions = new Set(), depth = 0) {
       const marker = strong ? '**' : '*';
       const close = next(marker, i + marker.length);
       if (close > i + marker.length) {
-        const inner = renderInline(text.slice(i + marker.length, close), mentions, depth + 1);
+        const inner = inline(text.slice(i + marker.length, close), mentions, depth + 1);
         html = strong ? `<strong>${inner}</strong>` : `<em>${inner}</em>`;
         end = close + marker.length;
       }
@@ -103,16 +105,24 @@ export function renderInline(text, mentions = new Set(), depth = 0) {
       continue;
     }
     flush(i);
-    out += html;
+    out.push(html);
     i = end;
     plain = end;
   }
   flush(text.length);
-  return out + '</span>'.repeat(openFonts);
+  if (openFonts > 0) out.push('</span>'.repeat(openFonts));
+  return out.join('');
+}
+
+const MARKERS = /[`*[!<]/;
+
+/** A span's content: plain text (most are a word or two) without starting another scan. */
+function inline(text, mentions, depth) {
+  return MARKERS.test(text) ? renderInline(text, mentions, depth) : mentionsIn(escapeHtml(text), mentions);
 }
 
 function link(label, url, mentions, depth) {
-  const inner = renderInline(label, mentions, depth + 1);
+  const inner = inline(label, mentions, depth + 1);
   const href = safeUrl(url);
   if (!href) return `<span class="md-link" title="${escapeHtml(url)}">${inner}</span>`;
   return `<a href="${escapeHtml(href)}" target="_blank" rel="noopener noreferrer">${inner}</a>`;

@@ -6,7 +6,11 @@ import { renderMessage } from './cards.js';
 import { chooseLanguage, LANGUAGES, lang, t, translatePage } from './i18n.js';
 import { Panel } from './panel.js';
 
-/** Messages one page of history brings, and the most the open conversation keeps drawn (older ones come back with "Show earlier messages"). */
+/**
+ * Messages one page of history brings, and the most the open conversation keeps drawn: older
+ * ones come back with "Show earlier messages", so a long conversation costs the page no more
+ * than a short one.
+ */
 const PAGE = 100;
 const MAX_DRAWN = 300;
 
@@ -90,14 +94,6 @@ function tag(className, text) {
 // ---- the open conversation --------------------------------------------------------------
 
 const list = $('#messages');
-/** The message each drawn node shows, to draw it again (for another viewer) without asking. */
-const drawnMessages = new WeakMap();
-
-function draw(m, c = ctx()) {
-  const node = renderMessage(m, c);
-  drawnMessages.set(node, m);
-  return node;
-}
 const timeline = $('#timeline');
 const earlier = $('#earlier');
 /** Sequence number of the oldest message drawn (older ones load on request). */
@@ -114,6 +110,15 @@ function ctx() {
       else notify(t('notice.opens', { url }));
     },
   };
+}
+
+/** The message each drawn node shows, to draw it again (for another viewer) without asking. */
+const drawnMessages = new WeakMap();
+
+function draw(m, c = ctx()) {
+  const node = renderMessage(m, c);
+  drawnMessages.set(node, m);
+  return node;
 }
 
 function atBottom() {
@@ -222,8 +227,9 @@ function applyIncoming() {
     const drawing = ctx();
     list.append(...drawn.map((m) => draw(m, drawing)));
   }
-  // A long-open conversation keeps a bounded page: what scrolls away can be loaded again.
-  if (list.childElementCount > MAX_DRAWN) {
+  // A long-open conversation keeps a bounded page: what scrolls away can be loaded again. Not
+  // while someone reads further up (history they asked for stays until they come back down).
+  if (stick && list.childElementCount > MAX_DRAWN) {
     while (list.childElementCount > MAX_DRAWN) list.firstElementChild.remove();
     oldestDrawn = Number(list.firstElementChild.dataset.seq);
     earlier.hidden = false;

@@ -9,6 +9,7 @@ import { I18n } from '../../../core/i18n/i18n.js';
 import { redactCommonTokens, SecretRedactor } from '../../../core/util/redact.js';
 import { StreamRedactor } from '../../../core/util/stream-redactor.js';
 import { parseMatcher } from '../../../plugins/alerts/matchers.js';
+import { renderMarkdown } from '../../../simulator/sandbox/assets/markdown.js';
 import { LINEAR, ratio, repeat } from '../../helpers/linear-time.js';
 
 describe('untrusted text is processed in linear time (100 KB vs 1 MB)', () => {
@@ -70,6 +71,14 @@ describe('untrusted text is processed in linear time (100 KB vs 1 MB)', () => {
         { interactive: false },
       );
     expect(ratio(repeat('[l](http://e) **b** `c`\n'), render)).toBeLessThan(LINEAR);
+  });
+
+  it("the simulator sandbox's markdown: unclosed and tiny spans, links, fonts, mentions", () => {
+    for (const unit of ['*', '**a', '[a](', '`', '<font color=red>', '> - 1. ', '`*[<'])
+      expect(
+        ratio(repeat(unit), (t) => renderMarkdown(t)),
+        unit,
+      ).toBeLessThan(LINEAR);
   });
 
   it('command tokenizer: quotes and escapes', () => {
