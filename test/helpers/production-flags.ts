@@ -15,17 +15,24 @@ export function productionNodeFlags(root: string): string[] {
   return argv.slice(1, main);
 }
 
-/**
- * The environment of the container's runtime stage (`ENV` after the last `FROM`) that shapes
- * the process itself: the allocator (`MALLOC_*`), libuv (`UV_*`), node (`NODE_OPTIONS`). Not
- * the bot's own settings (its config path), which the benchmarks give their own way.
- */
-export function productionEnv(root: string): Record<string, string> {
+/** The container's runtime stage's environment, as its `ENV` lines (after the last `FROM`) set it. */
+export function imageEnv(root: string): Record<string, string> {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
   const env: Record<string, string> = {};
-  for (const block of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm))
-    for (const [, key, value] of (block[1] ?? '').matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g))
-      if (key && value !== undefined && /^(MALLOC_|UV_|NODE_OPTIONS$)/.test(key)) env[key] = value;
+  for (const m of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm))
+    for (const [, key, value] of (m[1] ?? '').replace(/\\\n/g, ' ').matchAll(/([A-Z_][A-Z0-9_]*)=(\S+)/g))
+      if (key && value !== undefined) env[key] = value;
   return env;
+}
+
+/**
+ * Of the image's environment, what shapes the process itself: the allocator (`MALLOC_*`),
+ * libuv (`UV_*`), node (`NODE_OPTIONS`). Not the bot's own settings (its config path), which
+ * the benchmarks give their own way.
+ */
+export function productionEnv(root: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(imageEnv(root)).filter(([key]) => /^(MALLOC_|UV_|NODE_OPTIONS$)/.test(key)),
+  );
 }

@@ -5,19 +5,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load-config.js';
 import { formatOrigins, valueOrigins } from '../../core/config/provenance.js';
-import { productionEnv } from '../helpers/production-flags.js';
+import { imageEnv as dockerImageEnv, productionEnv } from '../helpers/production-flags.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 
-/** The runtime stage's environment, as `ENV` lines set it. */
-function imageEnv(): Record<string, string> {
-  const runtime = DOCKERFILE.slice(DOCKERFILE.lastIndexOf('FROM '));
-  const env: Record<string, string> = {};
-  for (const m of runtime.matchAll(/^ENV ((?:.*\\\n)*.*)$/gm))
-    for (const pair of m[1]!.replace(/\\\n/g, ' ').matchAll(/([A-Z_]+)=(\S+)/g)) env[pair[1]!] = pair[2]!;
-  return env;
-}
+const imageEnv = () => dockerImageEnv(ROOT);
 
 describe('the container image', () => {
   it('sets no config value in its environment: its defaults are its config file', () => {
