@@ -26,6 +26,8 @@ export class Sandbox {
     private readonly connections: (app: string) => number,
   ) {
     this.feed = new LiveFeed(state);
+    // The scopes the org started with, so one removed before any page opened can be granted again.
+    for (const app of state.org.apps) this.knownScopes.set(app.clientId, new Set(app.scopes));
   }
 
   /** Refuses browsers from elsewhere (see `browserAllowed`); true when it answered. */

@@ -80,10 +80,17 @@ describe('the sandbox routes', () => {
 
   it('shows the app without its secrets', async () => {
     const s = await started();
-    await s.client.api.updateApp('dingops-demo', { aesKey: 'A'.repeat(43), token: 'tok3n' });
+    await s.client.api.updateApp('dingops-demo', {
+      aesKey: 'A'.repeat(43),
+      token: 'tok3n',
+      scopes: ['qyapi_robot_sendmsg'],
+    });
     const text = await (await fetch(`${s.url}/sim/sandbox/state`)).text();
     const state = JSON.parse(text);
     expect(state.apps[0].clientId).toBe('dingops-demo');
+    // A scope taken away before any page opened is still offered back.
+    expect(state.apps[0].scopes).toEqual(['qyapi_robot_sendmsg']);
+    expect(state.apps[0].knownScopes).toContain('Card.Streaming.Write');
     expect(state.conversations.map((c: { title: string }) => c.title)).toEqual([
       'ops',
       'Alice',
