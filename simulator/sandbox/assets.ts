@@ -9,6 +9,7 @@ export const ASSET_FILES = [
   'markdown.js',
   'cards.js',
   'panel.js',
+  'dom.js',
   'i18n.js',
   'i18n-catalog.js',
   'icon.svg',

@@ -1,18 +1,12 @@
 // Draws one message the way DingTalk shows it: text, markdown, link, action card, or an
 // interactive card from its template variables (the dingops template: title, status colour,
 // markdown, fields, buttons, footer, mentions, and the streamed `stream` variable).
+import { el } from './dom.js';
 import { t } from './i18n.js';
 import { renderMarkdown, renderText, safeUrl } from './markdown.js';
 
 /** Status colours the dingops template knows; anything else is drawn grey. */
 const COLOURS = new Set(['gray', 'blue', 'green', 'orange', 'red']);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** Sets markdown HTML (escaped by construction) and applies <font color> colours, which the page's CSP keeps out of style attributes. */
 function setHtml(node, html) {
@@ -109,7 +103,8 @@ function interactiveCard(message, ctx, mentions) {
   if (params.status && params.status !== 'neutral') header.append(el('span', 'card-status', params.status));
   card.append(header);
   const cardMentions = new Set(mentions);
-  for (const id of parseJson(params.mentions, [])) {
+  const mentioned = parseJson(params.mentions, []);
+  for (const id of Array.isArray(mentioned) ? mentioned : []) {
     if (typeof id !== 'string') continue;
     cardMentions.add(id.toLowerCase());
     const user = ctx.users.get(id);

@@ -1,16 +1,10 @@
 // The DingTalk side of the sandbox: the app (mode, Stream connections, scopes), the month's
 // quota, the faults the simulator can inject, and the OpenAPI calls the bot made, live.
+import { el } from './dom.js';
 import { t } from './i18n.js';
 
 /** Rows the call log keeps (the oldest go first). */
 const MAX_CALL_ROWS = 200;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /** DingTalk throttles with 403 and a QPS code (90018 / 90002 on the legacy API), not 429. */
 function throttled(call) {

@@ -3,6 +3,7 @@
 // picture from /sim/sandbox/state, then live events; everything it does goes through the
 // simulator's own /sim/api, as a test would.
 import { renderMessage } from './cards.js';
+import { el } from './dom.js';
 import { chooseLanguage, LANGUAGES, lang, t, translatePage } from './i18n.js';
 import { Panel } from './panel.js';
 
@@ -69,10 +70,9 @@ function drawConversations() {
   const dms = $('#dms');
   const items = (list) =>
     list.map((c) => {
-      const li = document.createElement('li');
-      const a = document.createElement('a');
+      const li = el('li');
+      const a = el('a', '', c.title);
       a.href = `#/c/${encodeURIComponent(c.id)}`;
-      a.textContent = c.title;
       if (c.id === view.open) a.setAttribute('aria-current', 'page');
       li.append(a);
       if (c.kind === 'scene') li.append(tag('scene', t('scene')));
@@ -85,10 +85,7 @@ function drawConversations() {
 }
 
 function tag(className, text) {
-  const span = document.createElement('span');
-  span.className = `tag ${className}`;
-  span.textContent = text;
-  return span;
+  return el('span', `tag ${className}`, text);
 }
 
 // ---- the open conversation --------------------------------------------------------------
@@ -249,9 +246,8 @@ function drawComposer(c) {
   const previous = speaker.value;
   speaker.replaceChildren(
     ...c.members.map((id) => {
-      const option = document.createElement('option');
+      const option = el('option', '', view.users.get(id)?.name ?? id);
       option.value = id;
-      option.textContent = view.users.get(id)?.name ?? id;
       return option;
     }),
   );
