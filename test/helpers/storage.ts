@@ -4,6 +4,13 @@ import pg from 'pg';
 import { afterEach, beforeEach } from 'vitest';
 
 /** The storage the current test project runs on. */
+/**
+ * Whether this run is the suite's first (SQLite) pass. A test that never touches the store
+ * (the CLI's help, the image's files, timing ratios, the browser page) runs in that pass
+ * only: the PostgreSQL pass would repeat it word for word.
+ */
+export const storeIndependentPass = process.env.DINGOPS_TEST_STORAGE !== 'postgres';
+
 export function testStorageKind(): 'sqlite' | 'postgres' {
   return process.env.DINGOPS_TEST_STORAGE === 'postgres' ? 'postgres' : 'sqlite';
 }

@@ -6,13 +6,14 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load-config.js';
 import { formatOrigins, valueOrigins } from '../../core/config/provenance.js';
 import { imageEnv as dockerImageEnv, productionEnv } from '../helpers/production-flags.js';
+import { storeIndependentPass } from '../helpers/storage.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 
 const imageEnv = () => dockerImageEnv(ROOT);
 
-describe('the container image', () => {
+describe.runIf(storeIndependentPass)('the container image', () => {
   it('sets no config value in its environment: its defaults are its config file', () => {
     const env = imageEnv();
     // Besides the process's own tuning (the allocator's arenas), only where the config is.
@@ -52,7 +53,7 @@ describe('the container image', () => {
   });
 });
 
-describe('the CLI helps', () => {
+describe.runIf(storeIndependentPass)('the CLI helps', () => {
   it('every command answers --help with its usage and exit 0, doing nothing else', () => {
     for (const cmd of ['start', 'register', 'sim', 'chat', 'doctor', 'config']) {
       const args = cmd === 'config' ? ['config', 'check', '--help'] : [cmd, '--help'];

@@ -3,6 +3,7 @@ import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { storeIndependentPass } from '../helpers/storage.js';
 
 // The README's one test command also guards types and lint, so CI catches them.
 function run(cmd: string, args: string[]): { code: number; output: string } {
@@ -19,7 +20,7 @@ function run(cmd: string, args: string[]): { code: number; output: string } {
   }
 }
 
-describe.runIf(process.env.DINGOPS_TEST_STORAGE !== 'postgres')('static checks', () => {
+describe.runIf(storeIndependentPass)('static checks', () => {
   it('type-checks with tsc --noEmit (strict)', () => {
     const r = run('npx', ['--no-install', 'tsc', '-p', 'tsconfig.json', '--noEmit']);
     expect(r.output.split('\n').filter((l) => /error TS/.test(l))).toEqual([]);

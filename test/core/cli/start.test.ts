@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../../testing/index.js';
+import { storeIndependentPass } from '../../helpers/storage.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
 const TSX = join(ROOT, 'node_modules/.bin/tsx');
@@ -60,7 +61,7 @@ async function listening(port: number): Promise<boolean> {
   }
 }
 
-describe('dingops start', () => {
+describe.runIf(storeIndependentPass)('dingops start', () => {
   it('without credentials refuses to run (no simulator by accident), naming the variables', async () => {
     const r = await start([], '', { NODE_ENV: 'production' }).done;
     expect(r.code).toBe(1);
