@@ -9,8 +9,6 @@ export interface ConversationView {
   members: string[];
   /** Whether the bot can hear @mentions here (the cool app installed, or the scene group's robot). */
   botHere: boolean;
-  /** The newest message's sequence number (0 when none), for ordering and unread marks. */
-  lastSeq: number;
 }
 
 /** A message with what the page needs to draw it as DingTalk would. */
@@ -67,19 +65,16 @@ function botName(state: SimState): string {
 }
 
 /**
- * Groups in the order DingTalk lists them (newest activity first is the page's job), then
- * each user's chat with the bot. `lastSeq` comes from one pass over the messages.
+ * The org's groups in their order, then each user's chat with the bot: a stable list, so what
+ * someone (or a test) is about to click does not move when a message arrives.
  */
 export function conversationViews(state: SimState): ConversationView[] {
-  const last = new Map<string, number>();
-  for (const m of state.messages) last.set(m.conversation, m.seq);
   const groups: ConversationView[] = state.org.groups.map((g) => ({
     id: g.openConversationId,
     title: g.title,
     kind: g.templateId ? 'scene' : 'group',
     members: [...g.members],
     botHere: g.robotCode ? true : g.coolAppInstalled,
-    lastSeq: last.get(g.openConversationId) ?? 0,
   }));
   const dms: ConversationView[] = state.org.users
     .filter((u) => !u.external)
@@ -89,7 +84,6 @@ export function conversationViews(state: SimState): ConversationView[] {
       kind: 'dm',
       members: [u.userId],
       botHere: true,
-      lastSeq: last.get(state.dmId(u.userId)) ?? 0,
     }));
   return [...groups, ...dms];
 }

@@ -205,8 +205,6 @@ function applyIncoming() {
   let sidebar = false;
   const fresh = [];
   for (const m of messages) {
-    const c = conversation(m.conversation);
-    if (c) c.lastSeq = m.seq;
     if (m.conversation !== view.open) {
       view.unread.set(m.conversation, (view.unread.get(m.conversation) ?? 0) + 1);
       sidebar = true;
