@@ -49,6 +49,17 @@ export async function openSandbox(
   return { page, errors };
 }
 
+/** Says `text` in the open conversation as `as`, through the composer as a person would. */
+export async function sayAs(page: Page, as: string, text: string): Promise<void> {
+  const speaker = page.getByLabel('Speak as');
+  // In a direct message the speaker is the user whose chat it is, and the picker is locked.
+  if (await speaker.isEnabled()) await speaker.selectOption(as);
+  else if ((await speaker.inputValue()) !== as)
+    throw new Error(`only ${await speaker.inputValue()} speaks in this conversation, not ${as}`);
+  await page.getByRole('textbox', { name: 'Message' }).fill(text);
+  await page.getByRole('button', { name: 'Send' }).click();
+}
+
 /**
  * A task that checks two hosts, then waits for a file before its last line, so a test (or a
  * screenshot) sees its card while the output is still streaming.

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchChromium, openSandbox, sandboxBot } from '../helpers/sandbox-page.js';
+import { launchChromium, openSandbox, sandboxBot, sayAs } from '../helpers/sandbox-page.js';
 import { amPayload, postAlerts } from '../plugins/alerts/helpers.js';
 
 const out = new URL('../../docs/images/', import.meta.url).pathname;
@@ -15,11 +15,7 @@ const [sb, browser] = await Promise.all([sandboxBot(gate), launchChromium()]);
 try {
   const { page, errors } = await openSandbox(browser, sb.sim.url, { width: 1440, height: 900 });
   const log = page.getByRole('log', { name: 'Messages' }).getByRole('listitem');
-  const say = async (as: string, text: string) => {
-    await page.getByLabel('Speak as').selectOption(as);
-    await page.getByRole('textbox', { name: 'Message' }).fill(text);
-    await page.getByRole('button', { name: 'Send' }).click();
-  };
+  const say = (as: string, text: string) => sayAs(page, as, text);
   const shot = async (name: string) => {
     // Let the last update land and the log scroll before the picture.
     await page.waitForTimeout(400);
@@ -56,9 +52,7 @@ try {
     .getByRole('link', { name: /CheckoutLatencyHigh/ });
   await room.click();
   await log.nth(1).waitFor();
-  await page.getByLabel('Speak as').selectOption('carol');
-  await page.getByRole('textbox', { name: 'Message' }).fill('note rolled back checkout to v41');
-  await page.getByRole('button', { name: 'Send' }).click();
+  await say('carol', 'note rolled back checkout to v41');
   await log
     .filter({ hasText: 'rolled back' })
     .nth(1)

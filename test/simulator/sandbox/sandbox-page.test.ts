@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { browserTestsRun, launchChromium, openSandbox, sandboxBot } from '../../helpers/sandbox-page.js';
+import {
+  browserTestsRun,
+  launchChromium,
+  openSandbox,
+  sandboxBot,
+  sayAs,
+} from '../../helpers/sandbox-page.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { storeIndependentPass } from '../../helpers/storage.js';
 
@@ -32,14 +38,7 @@ describe.runIf(browserTestsRun && storeIndependentPass)('the sandbox in a browse
   });
 
   const messages = () => page.getByRole('log', { name: 'Messages' }).getByRole('listitem');
-  const say = async (as: string, text: string) => {
-    const speaker = page.getByLabel('Speak as');
-    // In a direct message the speaker is the user whose chat it is, and the picker is locked.
-    if (await speaker.isEnabled()) await speaker.selectOption(as);
-    else expect(await speaker.inputValue()).toBe(as);
-    await page.getByRole('textbox', { name: 'Message' }).fill(text);
-    await page.getByRole('button', { name: 'Send' }).click();
-  };
+  const say = (as: string, text: string) => sayAs(page, as, text);
 
   it('alice says hello team in ops and sees the card; bob clicks its button and the card changes in place', async () => {
     await page.getByRole('link', { name: 'ops', exact: true }).click();
