@@ -39,6 +39,9 @@ export async function openSandbox(
   live = 'live',
 ): Promise<{ page: Page; errors: string[] }> {
   const page = await browser.newPage({ viewport });
+  // Shorter than a test's own timeout, so a step that never comes names itself (the locator
+  // it waited for) instead of the test only saying it ran out of time.
+  page.setDefaultTimeout(10_000);
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => {

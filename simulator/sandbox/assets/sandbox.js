@@ -164,6 +164,18 @@ async function fetchPage(id, before) {
 }
 
 earlier.addEventListener('click', async () => {
+  // One page at a time: a second click while one loads would ask for the same page again
+  // and draw its messages twice.
+  if (earlier.disabled) return;
+  earlier.disabled = true;
+  try {
+    await loadEarlier();
+  } finally {
+    earlier.disabled = false;
+  }
+});
+
+async function loadEarlier() {
   const id = view.open;
   const page = await fetchPage(id, oldestDrawn);
   if (view.open !== id || !page) return;
@@ -174,7 +186,7 @@ earlier.addEventListener('click', async () => {
   earlier.hidden = !page.more;
   // Stay at the message that was on top.
   timeline.scrollTop += timeline.scrollHeight - height;
-});
+}
 
 // Live messages and redraws are applied once per frame: a burst (a flood of alerts, a chatty
 // task) costs one layout, not one per message.
