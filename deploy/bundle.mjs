@@ -46,8 +46,23 @@ const sandboxAssets = {
   },
 };
 
+// The Stream SDK's `import axios` gets core/receive/stream/sdk-axios.ts, which loads axios
+// when the SDK first calls it: our client overrides both of the SDK's calls, and axios at
+// import costs an idle bot ~4 MB (its fetch probe loads undici, http2 and zlib). Only the
+// SDK's import: everything else that names axios (the stand-in itself) gets axios.
+const sdkAxios = {
+  name: 'sdk-axios',
+  setup(b) {
+    b.onResolve({ filter: /^axios$/ }, (args) =>
+      /[\\/]node_modules[\\/]dingtalk-stream[\\/]/.test(args.importer)
+        ? { path: join(root, 'core/receive/stream/sdk-axios.ts') }
+        : undefined,
+    );
+  },
+};
+
 const result = await build({
-  plugins: [sandboxAssets],
+  plugins: [sandboxAssets, sdkAxios],
   absWorkingDir: root,
   entryPoints: ['core/index.ts', 'core/cli/main.ts', 'testing/index.ts', 'simulator/index.ts', ...plugins],
   outdir: out,

@@ -2,7 +2,6 @@
 import 'reflect-metadata';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runChat } from './chat-client.js';
 import { configCheck } from './config-check.js';
 import { configSchema } from './config-schema.js';
 import { start } from './start.js';
@@ -102,6 +101,8 @@ export async function main(argv: string[]): Promise<number> {
           sim: { type: 'string', default: process.env.DINGOPS_SIM_URL ?? 'http://127.0.0.1:4010' },
         },
       });
+      // Loaded here, not at the top: it brings readline, which a running bot never needs.
+      const { runChat } = await import('./chat-client.js');
       await runChat({ sim: values.sim, user: values.as, group: values.group });
       return 0;
     }

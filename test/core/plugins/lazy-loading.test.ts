@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +24,11 @@ afterEach(async () => {
   bot = sim = dir = undefined;
 });
 
-async function loadedModules(plugins: string): Promise<string[]> {
+/** How the bot is started: from the sources (development), or the build as it ships. */
+const FROM_SOURCES = { flags: ['--import', 'tsx'], main: resolve('core/cli/main.ts') };
+const BUILT = { flags: [], main: resolve('dist/core/cli/main.js') };
+
+async function loadedModules(plugins: string, entry = FROM_SOURCES): Promise<string[]> {
   sim = await startSimulator({ pingIntervalMs: 0 });
   dir = mkdtempSync(join(tmpdir(), 'dingops-lazy-'));
   const port = await freePort();
@@ -37,11 +41,10 @@ async function loadedModules(plugins: string): Promise<string[]> {
   bot = spawn(
     process.execPath,
     [
-      '--import',
-      'tsx',
+      ...entry.flags,
       '--import',
       resolve('test/fixtures/module-probe/register.mjs'),
-      resolve('core/cli/main.ts'),
+      entry.main,
       'start',
       '--config',
       config,
@@ -75,4 +78,23 @@ describe('lazy loading', () => {
     expect(under('/node_modules/pino-pretty/'), 'the pretty log printer').toEqual([]);
     expect(under('/simulator/'), 'the simulator').toEqual([]);
   }, 120_000);
+
+  it('the built bot loads axios, undici (fetch) and http2 only if something calls them: the Stream SDK imports axios but our client makes its calls', async () => {
+    // The bundle only (esbuild, a second or two): the type declarations are not needed to run.
+    execFileSync(process.execPath, [resolve('deploy/bundle.mjs')], { stdio: 'pipe', timeout: 120_000 });
+    const loaded = await loadedModules('  hello: {}\n  faq: {}\n', BUILT);
+    // The probe saw the built chunks and Node's own modules, and the SDK answered over Stream.
+    expect(loaded.filter((m) => m.includes('/dist/core/chunks/')).length).toBeGreaterThan(0);
+    expect(loaded).toContain('node:http');
+    expect(
+      loaded.filter((m) => /\/chunks\/axios-/.test(m)),
+      'axios',
+    ).toEqual([]);
+    expect(
+      loaded.filter((m) => m.includes('light-my-request')),
+      'the test-only injector',
+    ).toEqual([]);
+    expect(loaded).not.toContain('node:internal/deps/undici/undici');
+    expect(loaded).not.toContain('node:http2');
+  }, 180_000);
 });
