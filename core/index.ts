@@ -56,6 +56,13 @@ export type { StatusItem } from './observe/status.js';
 export { definePlugin, type PluginDefinition } from './plugins/define-plugin.js';
 export type { PluginContext } from './plugins/plugin-context.js';
 export type { PluginServices } from './plugins/plugin-services.js';
+export {
+  HttpError,
+  type HttpMethod,
+  type HttpReply,
+  type HttpRequest,
+  type RouteSpec,
+} from './receive/http/http-types.js';
 export { Bot, type BotOptions } from './runtime/bot.js';
 export type { KeyValueStore } from './storage/kv-store.js';
 export type { MigrationList } from './storage/migrations.js';

@@ -16,7 +16,7 @@ import type { DingopsEvents, EventName } from '../events/event-bus.js';
 import type { Catalogs, I18nText, Locale } from '../i18n/i18n.js';
 import type { InboundMessage } from '../messages/inbound.js';
 import type { StatusProvider } from '../observe/status.js';
-import type { RouteSpec } from '../receive/http/http-server.js';
+import type { RouteSpec } from '../receive/http/http-types.js';
 import type { ScheduleHandle, ScheduleOptions } from '../scheduler/scheduler.js';
 import type { DialectName } from '../storage/database.js';
 import type { KeyValueStore } from '../storage/kv-store.js';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { DingTalkEvent } from '../../messages/inbound.js';
 import type { ReplayGuard } from '../../storage/replay-guard.js';
@@ -11,6 +10,7 @@ import type { Transport, TransportState } from '../transport.js';
 import { type CallbackCrypto, CallbackCryptoError } from './callback-crypto.js';
 import { CARD_SIGN_WINDOW_MS, checkCardSignature } from './card-callback-signature.js';
 import type { HttpServer } from './http-server.js';
+import type { HttpReply, HttpRequest } from './http-types.js';
 import { checkRobotSignature, ROBOT_SIGN_WINDOW_MS } from './robot-signature.js';
 
 export interface HttpCallbackOptions {
@@ -80,13 +80,12 @@ export class HttpCallbackTransport implements Transport {
     this.now = options.clock ?? Date.now;
     const { paths } = options;
     // DingTalk's bodies are small: a larger one is not DingTalk's.
-    const routes: Array<
-      [string, string, number, (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>]
-    > = [
-      [paths.robot, 'robot message', options.robotBodyLimit ?? 256 * 1024, (q, r) => this.onRobot(q, r)],
-      [paths.events, 'event', options.eventBodyLimit ?? 256 * 1024, (q, r) => this.onEvent(q, r)],
-      [paths.cards, 'card callback', 64 * 1024, (q, r) => this.onCard(q, r)],
-    ];
+    const routes: Array<[string, string, number, (req: HttpRequest, reply: HttpReply) => Promise<unknown>]> =
+      [
+        [paths.robot, 'robot message', options.robotBodyLimit ?? 256 * 1024, (q, r) => this.onRobot(q, r)],
+        [paths.events, 'event', options.eventBodyLimit ?? 256 * 1024, (q, r) => this.onEvent(q, r)],
+        [paths.cards, 'card callback', 64 * 1024, (q, r) => this.onCard(q, r)],
+      ];
     for (const [url, what, bodyLimit, handle] of routes)
       http.route('core', {
         method: 'POST',
@@ -130,8 +129,8 @@ export class HttpCallbackTransport implements Transport {
 
   /** Runs a handler; a refusal becomes its status and a log line saying why (never a secret). */
   private async answer(
-    req: FastifyRequest,
-    reply: FastifyReply,
+    req: HttpRequest,
+    reply: HttpReply,
     what: string,
     run: () => Promise<unknown>,
   ): Promise<unknown> {
@@ -176,7 +175,7 @@ export class HttpCallbackTransport implements Transport {
       );
   }
 
-  private async onRobot(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  private async onRobot(req: HttpRequest, reply: HttpReply): Promise<unknown> {
     const h = req.headers;
     const check = checkRobotSignature(
       header(h.timestamp),
@@ -215,7 +214,7 @@ export class HttpCallbackTransport implements Transport {
     return reply.code(200).send({ msgtype: 'empty' });
   }
 
-  private async onEvent(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  private async onEvent(req: HttpRequest, reply: HttpReply): Promise<unknown> {
     const crypto = this.options.crypto;
     if (!crypto)
       throw new Refusal(
@@ -287,7 +286,7 @@ export class HttpCallbackTransport implements Transport {
     return reply.code(200).send(crypto.successReply());
   }
 
-  private async onCard(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+  private async onCard(req: HttpRequest, reply: HttpReply): Promise<unknown> {
     const h = req.headers;
     const check = checkCardSignature(
       header(h['x-ddpaas-signature-timestamp']),

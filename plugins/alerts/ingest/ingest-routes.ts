@@ -1,5 +1,4 @@
-import type { PluginContext } from 'dingops';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { HttpReply, HttpRequest, PluginContext } from 'dingops';
 import { Counter } from 'prom-client';
 import type { AlertsConfig } from '../config.js';
 import type { AlertGrouping } from '../grouping.js';
@@ -40,7 +39,7 @@ export function registerIngestRoutes(
       url: `/alerts/${source}`,
       rawBody: true,
       bodyLimit: ctx.config.bodyLimit,
-      handler: async (req: FastifyRequest, reply: FastifyReply) => {
+      handler: async (req: HttpRequest, reply: HttpReply) => {
         const refuse = (status: number, outcome: string, error: string) => {
           received.inc({ source, outcome });
           ctx.log.warn({ source, status, ip: req.ip, reason: error }, 'alerts: webhook refused');

@@ -119,7 +119,7 @@ describe('plugin host', () => {
         .list()
         .filter((x) => x.owner === 'leaky'),
     ).toEqual([]);
-    expect((await bot.http.app.inject({ url: '/leaky' })).statusCode).toBe(503);
+    expect((await bot.http.inject({ url: '/leaky' })).statusCode).toBe(503);
     expect(bot.plugins.isRunning('leaky')).toBe(false);
   });
 
@@ -266,10 +266,10 @@ describe('plugin host', () => {
         .filter((s) => s.owner === 'sched')
         .map((s) => s.name),
     ).toEqual(['sched:every-minute']);
-    expect((await tb.bot.http.app.inject({ url: '/sched/ping' })).json()).toEqual({ ok: true });
+    expect((await tb.bot.http.inject({ url: '/sched/ping' })).json()).toEqual({ ok: true });
     await tb.bot.plugins.stopAll();
     expect(scheduler.list().filter((s) => s.owner === 'sched')).toEqual([]);
-    expect((await tb.bot.http.app.inject({ url: '/sched/ping' })).statusCode).toBe(503);
+    expect((await tb.bot.http.inject({ url: '/sched/ping' })).statusCode).toBe(503);
   });
 });
 

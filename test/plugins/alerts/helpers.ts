@@ -53,7 +53,7 @@ export async function postAlerts(
   body: unknown,
   headers: Record<string, string> = { authorization: `Bearer ${AM_TOKEN}` },
 ): Promise<{ status: number; body: any }> {
-  const res = await sb.bot.http.app.inject({
+  const res = await sb.bot.http.inject({
     method: 'POST',
     url: `/alerts/${source}`,
     headers: { 'content-type': 'application/json', ...headers },

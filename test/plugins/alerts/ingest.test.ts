@@ -72,7 +72,7 @@ describe('alerts ingest', () => {
       { authorization: 'Bearer generic-token-0123456789' },
     );
     expect(generic).toMatchObject({ status: 400, body: { error: 'body.title is required' } });
-    const metrics = (await sb.bot.http.app.inject({ url: '/metrics' })).body;
+    const metrics = (await sb.bot.http.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(
       /dingops_alerts_received_total\{source="alertmanager",outcome="unauthorized"\} 2/,
     );

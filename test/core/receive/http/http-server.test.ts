@@ -31,34 +31,116 @@ const hook = definePlugin({
 });
 
 describe('HTTP server', () => {
-  it('still validates and serializes a route that has JSON schemas (their compilers load on first use)', async () => {
+  it('answers what no route takes: 404 for an unknown path, 405 with Allow for another method, 415 for a body it cannot read', async () => {
     const server = new HttpServer(
       { host: '127.0.0.1', port: 0, bodyLimit: 1_000, requestTimeoutMs: 5_000 },
       pino({ level: 'silent' }),
       new Metrics({ defaultMetrics: false }),
       new StatusBoard(),
     );
-    server.app.post(
-      '/typed',
-      {
-        schema: {
-          body: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } },
-          response: { 200: { type: 'object', properties: { doubled: { type: 'integer' } } } },
-        },
-      },
-      async (req) => ({ doubled: (req.body as { n: number }).n * 2, dropped: 'not in the schema' }),
+    server.route('test', {
+      method: 'POST',
+      url: '/echo',
+      handler: (req) => ({ body: req.body, query: req.query, ip: req.ip }),
+    });
+    server.route('test', { method: 'GET', url: '/echo', handler: () => 'hello' });
+    const missing = await server.inject({ method: 'GET', url: '/nowhere' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error).toContain('/nowhere');
+    const wrong = await server.inject({ method: 'PUT', url: '/echo' });
+    expect(wrong.statusCode).toBe(405);
+    expect(wrong.headers.allow).toBe('POST, GET, HEAD');
+    const form = await server.inject({
+      method: 'POST',
+      url: '/echo',
+      payload: 'a=1',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
+    expect(form.statusCode).toBe(415);
+    // JSON and text bodies, repeated query parameters as a list, the peer's address.
+    const json = await server.inject({ method: 'POST', url: '/echo?x=1&x=2&y=3', payload: { a: [1] } });
+    expect(json.json()).toEqual({ body: { a: [1] }, query: { x: ['1', '2'], y: '3' }, ip: '127.0.0.1' });
+    const text = await server.inject({
+      method: 'POST',
+      url: '/echo',
+      payload: 'plain words',
+      headers: { 'content-type': 'text/plain; charset=utf-8' },
+    });
+    expect(text.json().body).toBe('plain words');
+    // A string is sent as text; HEAD gets GET's headers and no body.
+    const get = await server.inject({ method: 'GET', url: '/echo' });
+    expect(get.headers['content-type']).toContain('text/plain');
+    expect(get.body).toBe('hello');
+    const head = await server.inject({ method: 'HEAD', url: '/echo' });
+    expect(head.statusCode).toBe(200);
+    expect(head.headers['content-length']).toBe('5');
+    expect(head.body).toBe('');
+  });
+
+  it('refuses a body over the limit without reading it, and answers 503 once closing while in-flight requests finish', async () => {
+    const server = new HttpServer(
+      { host: '127.0.0.1', port: 0, bodyLimit: 100, requestTimeoutMs: 5_000 },
+      pino({ level: 'silent' }),
+      new Metrics({ defaultMetrics: false }),
+      new StatusBoard(),
     );
-    const ok = await server.app.inject({ method: 'POST', url: '/typed', payload: { n: 21 } });
-    expect(ok.json()).toEqual({ doubled: 42 });
-    const bad = await server.app.inject({ method: 'POST', url: '/typed', payload: { n: 'x' } });
-    expect(bad.statusCode).toBe(400);
-    await server.app.close();
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    server.route('test', { method: 'POST', url: '/in', handler: (req) => ({ got: req.body }) });
+    server.route('test', {
+      method: 'GET',
+      url: '/slow',
+      handler: async () => {
+        await held;
+        return { done: true };
+      },
+    });
+    const base = await server.listen();
+    try {
+      // Declared too large: refused before a byte of the body is read.
+      const big = await fetch(`${base}/in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ a: 'x'.repeat(500) }),
+      });
+      expect(big.status).toBe(413);
+      expect(((await big.json()) as { error: string }).error).toContain('larger than 100 bytes');
+      // Sent in chunks with no declared length: refused once what arrived passes the limit.
+      const chunks = new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 10; i++) c.enqueue(new TextEncoder().encode('"xxxxxxxxxxxxxxxxxxxx"'));
+          c.close();
+        },
+      });
+      const chunked = await fetch(`${base}/in`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: chunks,
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(413);
+      const slow = fetch(`${base}/slow`).then((r) => r.json());
+      await new Promise((r) => setTimeout(r, 50));
+      const closed = server.close();
+      // A request that was already in the handler when the server began closing finishes.
+      release();
+      expect(await slow).toEqual({ done: true });
+      await closed;
+      await expect(fetch(`${base}/slow`)).rejects.toThrow();
+      // Closing first, a request without a socket is answered 503.
+      expect((await server.inject({ url: '/healthz' })).statusCode).toBe(503);
+    } finally {
+      release();
+      await server.close();
+    }
   });
 
   it('answers /healthz and /readyz with the store check', async () => {
     tb = await createTestBot();
-    expect((await tb.bot.http.app.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
-    const ready = await tb.bot.http.app.inject({ url: '/readyz' });
+    expect((await tb.bot.http.inject({ url: '/healthz' })).json()).toEqual({ status: 'ok' });
+    const ready = await tb.bot.http.inject({ url: '/readyz' });
     expect(ready.statusCode).toBe(200);
     expect(ready.json().checks.find((c: { name: string }) => c.name === 'store')).toMatchObject({
       ok: true,
@@ -70,7 +152,7 @@ describe('HTTP server', () => {
     tb = await createTestBot();
     await tb.ask('ping');
     await tb.ask('pnig');
-    const res = await tb.bot.http.app.inject({ url: '/metrics' });
+    const res = await tb.bot.http.inject({ url: '/metrics' });
     expect(res.headers['content-type']).toContain('text/plain');
     expect(res.body).toContain('dingops_commands_total{command="ping",outcome="ok"} 1');
     expect(res.body).toContain('dingops_commands_total{command="(unknown)",outcome="unknown"} 1');
@@ -79,7 +161,7 @@ describe('HTTP server', () => {
 
   it('enforces body limits, rejects bad JSON, and keeps raw bodies for signature routes', async () => {
     tb = await createTestBot({ plugins: [hook] });
-    const app = tb.bot.http.app;
+    const app = tb.bot.http;
     expect((await app.inject({ method: 'POST', url: '/hook', payload: { a: 1 } })).json()).toEqual({
       got: { a: 1 },
     });
@@ -112,7 +194,7 @@ describe('HTTP server', () => {
       env: { DB_PASSWORD: 'hunter2' },
       yaml: 'storage:\n  url: ${DINGOPS_STORAGE_URL}\nplugins:\n  hook:\n    {}\n',
     });
-    const res = await tb.bot.http.app.inject({ url: '/fail' });
+    const res = await tb.bot.http.inject({ url: '/fail' });
     expect(res.statusCode).toBe(500);
     expect(res.body).not.toContain('hunter2');
     expect(tb.logs.text).toContain('http handler failed');
@@ -134,7 +216,7 @@ describe('HTTP server', () => {
       bot: { listen: true },
     });
     const port = Number(new URL(tb.bot.http.url!).port);
-    // The server's start is logged once (not by Fastify and again by the bot).
+    // The server's start is logged once.
     expect(tb.logs.lines.filter((l) => l.includes('http server listening')).length).toBe(1);
     const started = Date.now();
     // One byte every 100 ms: never idle, never done. Node checked the limit only every 30 s.
@@ -170,7 +252,7 @@ describe('HTTP server', () => {
     const warned = tb.logs.lines.filter((l) => l.includes('http request rejected')).length;
     expect(warned).toBeGreaterThan(0);
     expect(warned).toBeLessThanOrEqual(20);
-    const metrics = (await tb.bot.http.app.inject({ url: '/metrics' })).body;
+    const metrics = (await tb.bot.http.inject({ url: '/metrics' })).body;
     const suppressed = Number(
       /dingops_log_suppressed_total\{kind="http.rejected"\} (\d+)/.exec(metrics)?.[1],
     );

@@ -39,9 +39,9 @@ describe('Stream mode through the real SDK and the simulator', () => {
     const dm = await client.as('carol').ask('whoami');
     expect(dm.conversation).toBe('cid-dm-carol');
     expect(dm.content).toContain('**userId**: carol');
-    const metrics = (await sb.bot.http.app.inject({ url: '/metrics' })).body;
+    const metrics = (await sb.bot.http.inject({ url: '/metrics' })).body;
     expect(metrics).toContain('dingops_transport_connected{transport="stream"} 1');
-    expect((await sb.bot.http.app.inject({ url: '/readyz' })).statusCode).toBe(200);
+    expect((await sb.bot.http.inject({ url: '/readyz' })).statusCode).toBe(200);
   });
 
   it('ignores group messages that do not @mention the bot', async () => {
