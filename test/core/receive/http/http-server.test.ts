@@ -30,14 +30,18 @@ const hook = definePlugin({
   },
 });
 
+/** A server alone, without a bot: its own routing, limits and closing. */
+const bareServer = (bodyLimit: number) =>
+  new HttpServer(
+    { host: '127.0.0.1', port: 0, bodyLimit, requestTimeoutMs: 5_000 },
+    pino({ level: 'silent' }),
+    new Metrics({ defaultMetrics: false }),
+    new StatusBoard(),
+  );
+
 describe('HTTP server', () => {
   it('answers what no route takes: 404 for an unknown path, 405 with Allow for another method, 415 for a body it cannot read', async () => {
-    const server = new HttpServer(
-      { host: '127.0.0.1', port: 0, bodyLimit: 1_000, requestTimeoutMs: 5_000 },
-      pino({ level: 'silent' }),
-      new Metrics({ defaultMetrics: false }),
-      new StatusBoard(),
-    );
+    const server = bareServer(1_000);
     server.route('test', {
       method: 'POST',
       url: '/echo',
@@ -78,12 +82,7 @@ describe('HTTP server', () => {
   });
 
   it('refuses a body over the limit without reading it, and answers 503 once closing while in-flight requests finish', async () => {
-    const server = new HttpServer(
-      { host: '127.0.0.1', port: 0, bodyLimit: 100, requestTimeoutMs: 5_000 },
-      pino({ level: 'silent' }),
-      new Metrics({ defaultMetrics: false }),
-      new StatusBoard(),
-    );
+    const server = bareServer(100);
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
