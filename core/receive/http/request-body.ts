@@ -14,9 +14,9 @@ export class RequestAborted extends Error {
  * declared length or what has arrived says so, without buffering the rest.
  */
 export function readBodyText(req: IncomingMessage, limit: number): Promise<string> {
+  const tooLarge = () => new HttpError(413, `request body is larger than ${limit} bytes`);
   const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit)
-    return Promise.reject(new HttpError(413, `request body is larger than ${limit} bytes`));
+  if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge());
   if (declared === 0 || (req.headers['content-length'] === undefined && !req.headers['transfer-encoding']))
     return Promise.resolve('');
   return new Promise((resolve, reject) => {
@@ -36,7 +36,7 @@ export function readBodyText(req: IncomingMessage, limit: number): Promise<strin
         chunks.length = 0;
         // Stop reading: the rest is not wanted (the socket closes after the 413).
         req.pause();
-        settle(new HttpError(413, `request body is larger than ${limit} bytes`));
+        settle(tooLarge());
       } else chunks.push(chunk);
     };
     req.on('data', onData);
