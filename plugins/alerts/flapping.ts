@@ -1,7 +1,5 @@
-import type { Transaction } from 'kysely';
 import type { AlertsConfig } from './config.js';
-import { addTimeline } from './incident-store.js';
-import { type AlertsTables, num } from './tables.js';
+import { num } from './tables.js';
 
 /** An alert's count of state changes within the flapping window, and since when. */
 export interface StateChanges {
@@ -10,29 +8,17 @@ export interface StateChanges {
 }
 
 /**
- * Counts an alert's state change; enough changes within the flapping window mark its
- * incident as flapping (shown on the card, no reminders). Returns the alert's new count.
+ * Counts an alert's state change: the count within the flapping window, restarted when the
+ * window has passed. Enough changes (`flapping.changes`) mark its incident as flapping
+ * (shown on the card, no reminders).
  */
-export async function countStateChange(
-  trx: Transaction<AlertsTables>,
+export function countStateChange(
   flapping: AlertsConfig['flapping'],
-  alert: StateChanges & { fingerprint: string },
-  incidentId: number,
+  alert: StateChanges,
   now: number,
-): Promise<StateChanges> {
+): StateChanges & { flapping: boolean } {
   const since = num(alert.changes_since);
   const fresh = since === undefined || now - since > flapping.window;
   const changes = fresh ? 1 : Number(alert.changes) + 1;
-  const counted = { changes, changes_since: fresh ? now : (since ?? null) };
-  await trx.updateTable('alerts_alert').set(counted).where('fingerprint', '=', alert.fingerprint).execute();
-  if (changes < flapping.changes) return counted;
-  const r = await trx
-    .updateTable('alerts_incident')
-    .set({ flapping: 1 })
-    .where('id', '=', incidentId)
-    .where('flapping', '=', 0)
-    .executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 1)
-    await addTimeline(trx, incidentId, now, 'dingops', 'flapping', `${changes} state changes`);
-  return counted;
+  return { changes, changes_since: fresh ? now : (since ?? null), flapping: changes >= flapping.changes };
 }

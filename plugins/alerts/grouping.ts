@@ -1,11 +1,11 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { AlertsConfig } from './config.js';
 import { countStateChange, type StateChanges } from './flapping.js';
+import { GroupingState, type KnownAlert } from './grouping-state.js';
 import type { IngestOutcome } from './incident.js';
-import { addTimeline } from './incident-store.js';
-import type { IncomingAlert, IngestBatch, Severity } from './model.js';
+import type { IncomingAlert, IngestBatch } from './model.js';
 import { route } from './router.js';
-import { type AlertsTables, alertColumns, num, toAlert } from './tables.js';
+import { type AlertsTables, num, toAlert } from './tables.js';
 
 /** Alerts committed in one transaction at most (a payload larger than this still goes whole). */
 const GROUP_COMMIT_ALERTS = 1_000;
@@ -14,43 +14,6 @@ interface Pending {
   batch: IngestBatch;
   resolve: (outcome: IngestOutcome) => void;
   reject: (err: unknown) => void;
-}
-
-const SEVERITY_RANK: Record<Severity, number> = { critical: 3, warning: 2, info: 1 };
-
-/** The columns of a stored alert that grouping reads to decide what an incoming one changes. */
-const KNOWN_COLUMNS = [
-  'fingerprint',
-  'incident_id',
-  'status',
-  'title',
-  'severity',
-  'labels',
-  'annotations',
-  'links',
-  'starts_at',
-  'ends_at',
-  'changes',
-  'changes_since',
-] as const;
-type KnownAlert = ReturnType<typeof alertColumns> & {
-  fingerprint: string;
-  changes: number;
-  changes_since: number | null;
-};
-
-/** An alert as it now is, to recognise it again later in the same transaction. */
-function known(
-  a: IncomingAlert,
-  incidentId: number | undefined,
-  before: StateChanges | undefined,
-): KnownAlert {
-  return {
-    fingerprint: a.fingerprint,
-    ...alertColumns(a, incidentId),
-    changes: before?.changes ?? 0,
-    changes_since: before?.changes_since ?? null,
-  };
 }
 
 /**
@@ -117,18 +80,18 @@ export class AlertGrouping {
     let outcomes: IngestOutcome[];
     try {
       outcomes = await this.db.transaction().execute(async (trx) => {
-        await this.lockGroups(
-          trx,
-          group.map((p) => p.batch),
-        );
-        const out: IngestOutcome[] = [];
-        // The stored state of every alert of the group, read once; each payload's changes
-        // are written back to it, so the next payload sees them.
-        const rows = await this.existing(
+        const keys = group.flatMap((p) => p.batch.alerts.map((a) => this.groupKey(a, p.batch)));
+        await this.lockGroups(trx, keys);
+        // What the payloads may touch, read once; each payload's changes are applied to it
+        // in order, so the next payload sees them; written back once.
+        const state = await GroupingState.load(
           trx,
           group.flatMap((p) => p.batch.alerts.map((a) => a.fingerprint)),
+          keys,
         );
-        for (const p of group) out.push(await this.apply(trx, p.batch, rows));
+        const out: IngestOutcome[] = [];
+        for (const p of group) out.push(await this.apply(state, p.batch));
+        await state.flush();
         return out;
       });
     } catch (err) {
@@ -149,18 +112,15 @@ export class AlertGrouping {
    * deadlock), and one incident per group comes out, whichever replica got the alert.
    * SQLite has one writer.
    */
-  private async lockGroups(trx: Transaction<AlertsTables>, batches: IngestBatch[]): Promise<void> {
+  private async lockGroups(trx: Transaction<AlertsTables>, groupKeys: string[]): Promise<void> {
     if (this.dialect !== 'postgres') return;
-    const keys = [...new Set(batches.flatMap((b) => b.alerts.map((a) => this.groupKey(a, b))))].sort();
-    for (const key of keys)
-      await sql`select pg_advisory_xact_lock(hashtext(${`dingops-incident:${key}`}))`.execute(trx);
+    const keys = [...new Set(groupKeys)].sort().map((key) => `dingops-incident:${key}`);
+    // One round trip: unnest yields the keys in the array's (sorted) order, and the locks are
+    // taken row by row in that order.
+    await sql`select pg_advisory_xact_lock(hashtext(k)) from unnest(${keys}::text[]) as k`.execute(trx);
   }
 
-  private async apply(
-    trx: Transaction<AlertsTables>,
-    batch: IngestBatch,
-    rows: Map<string, KnownAlert>,
-  ): Promise<IngestOutcome> {
+  private async apply(state: GroupingState, batch: IngestBatch): Promise<IngestOutcome> {
     const now = this.now();
     // Per incident touched: the alerts that joined (for common labels) and what to tell the timeline.
     const touched = new Map<number, { joined: IncomingAlert[]; firing: string[]; resolved: string[] }>();
@@ -174,7 +134,7 @@ export class AlertGrouping {
     };
     let absorbed = 0;
     for (const a of batch.alerts) {
-      const row = rows.get(a.fingerprint);
+      const row = state.alert(a.fingerprint);
       const prev = row ? toAlert(row) : undefined;
       if (a.status === 'firing') {
         // The same occurrence again after its resolve (HA duplicate, retry, late delivery): nothing new.
@@ -185,20 +145,16 @@ export class AlertGrouping {
         if (prev?.status === 'firing' && prev.incidentId !== undefined) {
           // Still firing: in its open incident, or in one a person resolved by hand (the same
           // occurrence does not reopen it; a new one, with a later start, does).
-          const open = await this.openIncident(trx, prev.incidentId);
+          const incident = state.incident(prev.incidentId);
+          const open = incident !== undefined && incident.status !== 'resolved';
           if (open || a.startsAt <= prev.startsAt) {
-            await this.saveAlert(trx, batch.source, a, prev.incidentId, now, false);
-            rows.set(a.fingerprint, known(a, prev.incidentId, row));
+            state.saveAlert(batch.source, a, prev.incidentId, unchanged(row), now);
             absorbed++;
             continue;
           }
         }
-        const incident = await this.incidentFor(trx, a, batch, now);
-        await this.saveAlert(trx, batch.source, a, incident, now, !row);
-        const counted = row
-          ? await countStateChange(trx, this.config().flapping, row, incident, now)
-          : undefined;
-        rows.set(a.fingerprint, known(a, incident, counted ?? row));
+        const incident = await this.incidentFor(state, a, batch, now);
+        state.saveAlert(batch.source, a, incident, this.stateChange(state, row, incident, now), now);
         const t = touch(incident);
         t.joined.push(a);
         t.firing.push(a.title);
@@ -208,107 +164,82 @@ export class AlertGrouping {
           continue;
         }
         // A resolve for an alert never seen firing is kept, so its late firing is absorbed.
-        await this.saveAlert(trx, batch.source, a, prev?.incidentId, now, !row);
-        let counted: StateChanges | undefined;
-        if (prev?.incidentId !== undefined) {
-          if (row) counted = await countStateChange(trx, this.config().flapping, row, prev.incidentId, now);
-          touch(prev.incidentId).resolved.push(a.title);
-        }
-        rows.set(a.fingerprint, known(a, prev?.incidentId, counted ?? row));
+        const incident = prev?.incidentId;
+        state.saveAlert(
+          batch.source,
+          a,
+          incident,
+          incident === undefined ? unchanged(row) : this.stateChange(state, row, incident, now),
+          now,
+        );
+        if (incident !== undefined) touch(incident).resolved.push(a.title);
       }
     }
     // Once per incident, not per alert: a payload of 100 alerts is one recount.
     let nextDue: number | undefined;
     for (const [id, t] of touched) {
-      if (t.firing.length) await addTimeline(trx, id, now, batch.source, 'alert.firing', names(t.firing));
-      if (t.resolved.length)
-        await addTimeline(trx, id, now, batch.source, 'alert.resolved', names(t.resolved));
-      const due = await this.recount(trx, id, now, t.joined);
+      if (t.firing.length) state.note(id, now, batch.source, 'alert.firing', names(t.firing));
+      if (t.resolved.length) state.note(id, now, batch.source, 'alert.resolved', names(t.resolved));
+      const due = await this.recount(state, id, now, t.joined);
       if (due !== undefined && (nextDue === undefined || due < nextDue)) nextDue = due;
     }
     return { accepted: batch.alerts.length - absorbed, absorbed, incidents: [...touched.keys()], nextDue };
   }
 
-  /** The stored rows of these fingerprints (read in chunks: SQL parameter limits). */
-  private async existing(
-    trx: Transaction<AlertsTables>,
-    fingerprints: string[],
-  ): Promise<Map<string, KnownAlert>> {
-    const out = new Map<string, KnownAlert>();
-    const unique = [...new Set(fingerprints)];
-    for (let i = 0; i < unique.length; i += 500) {
-      const rows = await trx
-        .selectFrom('alerts_alert')
-        .select([...KNOWN_COLUMNS])
-        .where('fingerprint', 'in', unique.slice(i, i + 500))
-        .execute();
-      for (const r of rows) out.set(r.fingerprint, r);
+  /**
+   * An alert that was stored changed state: counted for flapping, and enough changes within
+   * the window mark its incident (once: the timeline says so the first time).
+   */
+  private stateChange(
+    state: GroupingState,
+    row: KnownAlert | undefined,
+    incidentId: number,
+    now: number,
+  ): StateChanges {
+    if (!row) return unchanged(row);
+    const counted = countStateChange(this.config().flapping, row, now);
+    if (counted.flapping && state.incident(incidentId)?.flapping === 0) {
+      state.updateIncident(incidentId, { flapping: 1 });
+      state.note(incidentId, now, 'dingops', 'flapping', `${counted.changes} state changes`);
     }
-    return out;
-  }
-
-  private async openIncident(trx: Transaction<AlertsTables>, id: number): Promise<boolean> {
-    const r = await trx
-      .selectFrom('alerts_incident')
-      .select('status')
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return r !== undefined && r.status !== 'resolved';
+    return { changes: counted.changes, changes_since: counted.changes_since };
   }
 
   /** The open incident of the alert's group, created (and routed) when there is none. */
   private async incidentFor(
-    trx: Transaction<AlertsTables>,
+    state: GroupingState,
     a: IncomingAlert,
     batch: IngestBatch,
     now: number,
   ): Promise<number> {
     const key = this.groupKey(a, batch);
-    const open = await trx
-      .selectFrom('alerts_incident')
-      .select('id')
-      .where('group_key', '=', key)
-      .where('status', '!=', 'resolved')
-      .orderBy('id', 'desc')
-      .executeTakeFirst();
-    if (open) return Number(open.id);
+    const open = state.openIncidentOf(key);
+    if (open !== undefined) return open;
     const config = this.config();
     const routed = route(config, a.labels);
     const destination = routed.groups.join(',');
     // Wait for the rest of the group before the first notification (Alertmanager's group_wait);
     // when another new incident for the same groups is already waiting, go out with it, so a
     // storm is one notification per destination per group_wait, not one per incident.
-    const waiting = await trx
-      .selectFrom('alerts_incident')
-      .select((eb) => eb.fn.min('notify_due_at').as('due'))
-      .where('destination_key', '=', destination)
-      .where('last_notified_at', 'is', null)
-      .where('status', '=', 'triggered')
-      .where('notify_due_at', '>', now)
-      // Only a group_wait in progress (a claimed one is pushed a repeat_interval away).
-      .where('notify_due_at', '<=', now + config.grouping.groupWait)
-      .executeTakeFirst();
-    const due = destination && waiting?.due != null ? Number(waiting.due) : now + config.grouping.groupWait;
-    const inserted = await trx
-      .insertInto('alerts_incident')
-      .values({
-        group_key: key,
-        title: a.title,
-        severity: a.severity,
-        status: 'triggered',
-        labels: JSON.stringify(a.labels),
-        route: JSON.stringify(routed),
-        destination_key: destination,
-        firing: 0,
-        total: 0,
-        created_at: now,
-        updated_at: now,
-        notify_due_at: due,
-      })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    const id = Number(inserted.id);
-    await addTimeline(trx, id, now, batch.source, 'incident.triggered', a.title);
+    const waiting = destination
+      ? await state.waitingDue(destination, now, now + config.grouping.groupWait)
+      : undefined;
+    const id = await state.openIncident({
+      group_key: key,
+      title: a.title,
+      severity: a.severity,
+      status: 'triggered',
+      labels: JSON.stringify(a.labels),
+      route: JSON.stringify(routed),
+      destination_key: destination,
+      firing: 0,
+      total: 0,
+      created_at: now,
+      updated_at: now,
+      notify_due_at: waiting ?? now + config.grouping.groupWait,
+      last_notified_at: null,
+    });
+    state.note(id, now, batch.source, 'incident.triggered', a.title);
     return id;
   }
 
@@ -318,74 +249,34 @@ export class AlertGrouping {
     return `labels:{${g.by.map((l) => `${l}=${JSON.stringify(a.labels[l] ?? '')}`).join(',')}}`;
   }
 
-  private async saveAlert(
-    trx: Transaction<AlertsTables>,
-    source: string,
-    a: IncomingAlert,
-    incidentId: number | undefined,
-    now: number,
-    insert: boolean,
-  ) {
-    const values = { ...alertColumns(a, incidentId), updated_at: now };
-    if (insert)
-      await trx
-        .insertInto('alerts_alert')
-        .values({ fingerprint: a.fingerprint, source, ...values })
-        .execute();
-    else await trx.updateTable('alerts_alert').set(values).where('fingerprint', '=', a.fingerprint).execute();
-  }
-
   /**
-   * Counts and severity from the incident's alerts (aggregated in SQL), common labels kept
-   * as the intersection with the alerts that joined; resolves the incident when nothing
-   * fires; schedules the next notification (group_interval after the last one), and
-   * returns when that is.
+   * Counts and severity of the incident's alerts, common labels kept as the intersection
+   * with the alerts that joined; resolves the incident when nothing fires; schedules the next
+   * notification (group_interval after the last one), and returns when that is.
    */
   private async recount(
-    trx: Transaction<AlertsTables>,
+    state: GroupingState,
     id: number,
     now: number,
     joined: IncomingAlert[],
   ): Promise<number | undefined> {
-    const groups = await trx
-      .selectFrom('alerts_alert')
-      .select(['status', 'severity', (eb) => eb.fn.countAll().as('n')])
-      .where('incident_id', '=', id)
-      .groupBy(['status', 'severity'])
-      .execute();
-    const inc = await trx
-      .selectFrom('alerts_incident')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirstOrThrow();
-    const total = groups.reduce((s, g) => s + Number(g.n), 0);
-    const firingGroups = groups.filter((g) => g.status === 'firing');
-    const firing = firingGroups.reduce((s, g) => s + Number(g.n), 0);
-    const severity = (firingGroups.length ? firingGroups : groups).reduce<Severity>(
-      (s, g) => (SEVERITY_RANK[g.severity as Severity] > SEVERITY_RANK[s] ? (g.severity as Severity) : s),
-      'info',
-    );
+    const inc = state.incident(id);
+    if (!inc) throw new Error(`incident ${id} is not part of this transaction`);
+    const { firing, total, severity } = await state.counts(id);
     let labels = JSON.parse(inc.labels) as Record<string, string>;
     for (const a of joined) labels = intersect(labels, a.labels);
-    const resolved = firing === 0;
+    const resolving = firing === 0 && inc.status !== 'resolved';
     const due = this.nextNotification(num(inc.notify_due_at), num(inc.last_notified_at), now);
-    await trx
-      .updateTable('alerts_incident')
-      .set({
-        firing,
-        total,
-        severity,
-        labels: JSON.stringify(labels),
-        updated_at: now,
-        ...(resolved && inc.status !== 'resolved'
-          ? { status: 'resolved', resolved_at: now, escalation_due_at: null }
-          : {}),
-        notify_due_at: due,
-      })
-      .where('id', '=', id)
-      .execute();
-    if (resolved && inc.status !== 'resolved')
-      await addTimeline(trx, id, now, 'dingops', 'incident.resolved', 'all alerts resolved');
+    state.updateIncident(id, {
+      firing,
+      total,
+      severity,
+      labels: JSON.stringify(labels),
+      updated_at: now,
+      ...(resolving ? { status: 'resolved', resolved_at: now, escalation_due_at: null } : {}),
+      notify_due_at: due,
+    });
+    if (resolving) state.note(id, now, 'dingops', 'incident.resolved', 'all alerts resolved');
     return due;
   }
 
@@ -404,6 +295,11 @@ export class AlertGrouping {
       return pending !== undefined && pending <= now + g.groupWait ? pending : now;
     return Math.min(pending ?? Number.POSITIVE_INFINITY, Math.max(now, lastNotified + g.groupInterval));
   }
+}
+
+/** The state-change count of an alert whose state did not change (a new alert: none yet). */
+function unchanged(row: KnownAlert | undefined): StateChanges {
+  return { changes: row?.changes ?? 0, changes_since: row?.changes_since ?? null };
 }
 
 function intersect(a: Record<string, string>, b: Record<string, string>): Record<string, string> {
