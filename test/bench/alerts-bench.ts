@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
 import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { loadConfig } from '../../core/config/load-config.js';
@@ -80,9 +81,10 @@ function payload(n: number, service: string, seq: number) {
 }
 
 async function alertsBot(yaml: string, dingtalk?: { url: string }) {
+  const file = `/tmp/dingops-alerts-bench-${randomUUID()}.db`;
   const config = loadConfig({
     text: `${dingtalk ? `dingtalk:\n  clientId: dingops-demo\n  clientSecret: dingops-demo-secret\n  apiBase: ${dingtalk.url}\n  oapiBase: ${dingtalk.url}\n` : ''}server:\n  port: 0\nlog:\n  level: warn\nplugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${TOKEN} }\n${yaml}`,
-    env: { DINGOPS_STORAGE_URL: `sqlite:/tmp/dingops-alerts-bench-${randomUUID()}.db` },
+    env: { DINGOPS_STORAGE_URL: `sqlite:${file}` },
   });
   const bot = await Bot.create({
     config,
@@ -92,24 +94,27 @@ async function alertsBot(yaml: string, dingtalk?: { url: string }) {
     ...(dingtalk ? { compose: (c) => composeDingTalk(c), transports: (c) => [streamTransport(c)] } : {}),
   });
   await bot.start();
-  return { bot, url: bot.http.url! };
+  return {
+    bot,
+    url: bot.http.url!,
+    stop: async () => {
+      await bot.stop('bench');
+      for (const suffix of ['', '-wal', '-shm']) await rm(`${file}${suffix}`, { force: true });
+    },
+  };
 }
 
-/** Alertmanager payloads of 1 and 100 alerts through the HTTP endpoint, each committed to SQLite before the 200. */
+/** Alertmanager payloads of 100 alerts through the HTTP endpoint, each committed to SQLite before the 200. */
 export async function benchAlertsIngest(
-  sizes: ReadonlyArray<readonly [alertsPerPayload: number, requests: number]> = [
-    [1, 8000],
-    [100, 400],
-  ],
+  sizes: ReadonlyArray<readonly [alertsPerPayload: number, requests: number]> = [[100, 400]],
 ): Promise<AlertsIngestResult[]> {
-  const { bot, url } = await alertsBot('    defaultRoute: { groups: [] }\n');
+  const { url, stop } = await alertsBot('    defaultRoute: { groups: [] }\n');
   const results: AlertsIngestResult[] = [];
   try {
     for (const [size, requests] of sizes) {
       const bodies = Array.from({ length: requests }, (_, i) =>
         payload(size, `svc-${i % 50}`, i + size * 100_000),
       );
-      // Warmed up as the reference is: 500 requests, 8 in flight.
       await drive(
         `${url}/alerts/alertmanager`,
         Array.from({ length: 500 }, (_, i) => payload(size, 'warm', i + size * 1_000_000)),
@@ -123,17 +128,35 @@ export async function benchAlertsIngest(
       });
     }
   } finally {
-    await bot.stop('bench');
+    await stop();
   }
   return results;
 }
 
+export interface SingleAlertResult {
+  /** The bot's rate in each round, alerts (= requests) per second. */
+  bot: number[];
+  /** The reference's rate before the first round and after each, requests per second. */
+  bare: number[];
+  /** Each bot round against the mean of the reference runs on either side of it. */
+  ratios: number[];
+  p99ms: number;
+  requestsPerRound: number;
+}
+
 /**
- * The reference for one-alert payloads: a hello-world `node:http` server in this process,
- * sent the same payloads by the same client (8 in flight), answering 200 once it has read
- * the body. What is left between the two is the bot's own cost per request.
+ * One-alert Alertmanager payloads (what Alertmanager and Grafana send, one request per
+ * group) against the reference: a hello-world `node:http` server in this process, answering
+ * 200 once it has read the body, sent the same payloads by the same client (8 in flight).
+ * What is left between the two is the bot's own cost per request.
+ *
+ * The two take turns, reference first and last, so each bot round is compared with the
+ * reference just before and after it. This 2-core machine's speed drifts by half within
+ * seconds; one reference run before and one after a long bot run put that drift into the
+ * ratio (21% to 45% of the same build).
  */
-export async function benchBareHttp(requests = 8000): Promise<{ requestsPerSecond: number; p99ms: number }> {
+export async function benchSingleAlert(rounds = 7, requestsPerRound = 2_000): Promise<SingleAlertResult> {
+  const { url, stop } = await alertsBot('    defaultRoute: { groups: [] }\n');
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
@@ -141,21 +164,49 @@ export async function benchBareHttp(requests = 8000): Promise<{ requestsPerSecon
       res.end('{"status":"ok"}');
     });
   });
-  // What ran before (a bot stopping: its store closing, its heap collected) settles first.
-  await new Promise((r) => setTimeout(r, 2_000));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const bareUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const botUrl = `${url}/alerts/alertmanager`;
+  let seq = 0;
+  const bodies = (service: (i: number) => string) =>
+    Array.from({ length: requestsPerRound }, (_, i) => payload(1, service(i), seq++));
+  // Between runs: the bot's background work (the checkpoint thread copying its log) ends
+  // before the next run, whichever it is.
+  const settle = () => new Promise((r) => setTimeout(r, 300));
+  const rate = (run: { seconds: number }) => Math.round(requestsPerRound / run.seconds);
   try {
-    const bodies = Array.from({ length: requests }, (_, i) => payload(1, `svc-${i % 50}`, i));
-    await drive(
-      `http://127.0.0.1:${port}/`,
-      Array.from({ length: 500 }, (_, i) => payload(1, 'warm', i)),
-    );
-    const run = await drive(`http://127.0.0.1:${port}/`, bodies);
-    return { requestsPerSecond: Math.round(requests / run.seconds), p99ms: run.p99ms };
+    // Warmed up alike: 500 requests each.
+    await drive(bareUrl, bodies(() => 'warm').slice(0, 500));
+    await drive(botUrl, bodies(() => 'warm').slice(0, 500));
+    await settle();
+    const bare = [rate(await drive(bareUrl, bodies((i) => `svc-${i % 50}`)))];
+    const bot: number[] = [];
+    const latencies: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      await settle();
+      const run = await drive(botUrl, bodies((i) => `svc-${i % 50}`));
+      bot.push(rate(run));
+      latencies.push(run.p99ms);
+      await settle();
+      bare.push(rate(await drive(bareUrl, bodies((i) => `svc-${i % 50}`))));
+    }
+    return {
+      bot,
+      bare,
+      ratios: bot.map((b, i) => b / (((bare[i] ?? 0) + (bare[i + 1] ?? 0)) / 2)),
+      p99ms: median(latencies),
+      requestsPerRound,
+    };
   } finally {
     await new Promise((resolve) => server.close(resolve));
+    await stop();
   }
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /** Posts every body, 8 in flight; every answer must be 200. */
@@ -213,7 +264,7 @@ export async function benchAlertsStorm(): Promise<AlertsStormResult> {
     (_, g) =>
       `      - match: ['service=~svc-(${Array.from({ length: SERVICES / GROUPS }, (_, k) => k * GROUPS + g).join('|')})']\n        groups: [cid-team-${g}]\n`,
   ).join('');
-  const { bot, url } = await alertsBot(
+  const { bot, url, stop } = await alertsBot(
     `    grouping:\n      groupWait: ${groupWaitMs}ms\n      groupInterval: 30s\n    storm:\n      alertsPerMinute: 1000000\n    routes:\n${routes}`,
     { url: sim.url },
   );
@@ -265,7 +316,7 @@ export async function benchAlertsStorm(): Promise<AlertsStormResult> {
         .executeTakeFirstOrThrow()
     ).n,
   );
-  await bot.stop('bench');
+  await stop();
   await sim.stop();
   return {
     alerts: ALERTS,
