@@ -179,16 +179,21 @@ export async function benchSingleAlert(rounds = 7, requestsPerRound = 2_000): Pr
     await drive(bareUrl, bodies(() => 'warm').slice(0, 500));
     await drive(botUrl, bodies(() => 'warm').slice(0, 500));
     await settle();
-    const bare = [rate(await drive(bareUrl, bodies((i) => `svc-${i % 50}`)))];
+    const run = (url: string) =>
+      drive(
+        url,
+        bodies((i) => `svc-${i % 50}`),
+      );
+    const bare = [rate(await run(bareUrl))];
     const bot: number[] = [];
     const latencies: number[] = [];
     for (let r = 0; r < rounds; r++) {
       await settle();
-      const run = await drive(botUrl, bodies((i) => `svc-${i % 50}`));
-      bot.push(rate(run));
-      latencies.push(run.p99ms);
+      const round = await run(botUrl);
+      bot.push(rate(round));
+      latencies.push(round.p99ms);
       await settle();
-      bare.push(rate(await drive(bareUrl, bodies((i) => `svc-${i % 50}`))));
+      bare.push(rate(await run(bareUrl)));
     }
     return {
       bot,
