@@ -265,32 +265,8 @@ export class GroupingState {
       .returning('id')
       .executeTakeFirstOrThrow();
     const id = Number(inserted.id);
-    const {
-      group_key,
-      severity,
-      status,
-      labels,
-      destination_key,
-      firing,
-      total,
-      notify_due_at,
-      last_notified_at,
-    } = values;
-    this.remember([
-      {
-        id,
-        group_key,
-        severity,
-        status,
-        labels,
-        destination_key,
-        firing,
-        total,
-        notify_due_at,
-        last_notified_at,
-        flapping: 0,
-      },
-    ]);
+    // The columns grouping reads come along with the rest; the rest are never written back.
+    this.remember([{ ...values, id, flapping: 0 }]);
     return id;
   }
 
