@@ -86,10 +86,10 @@ interface WorkingIncident {
  * the ones before it; and written back once at its end (one multi-row upsert for the alerts,
  * one insert for the timeline, one update per changed incident). A single-alert webhook used
  * to cost seven statements, each built and compiled by Kysely; eight of them committed
- * together now cost about fourteen in all.
+ * together now cost about fourteen in all (PostgreSQL: a round trip each).
  *
- * Only a new incident is written at once (its id is needed). The counts start from the store
- * and move with each alert written, as the per-payload recount in SQL used to find them.
+ * Only a new incident is written at once (its id is needed). Each alert written moves its
+ * incident's counts (see `counts`).
  */
 export class GroupingState {
   private readonly incidents = new Map<number, WorkingIncident>();
