@@ -6,23 +6,25 @@ import { type AlertsTables, alertColumns, num } from './tables.js';
 /** Rows per multi-row statement (within SQLite's and PostgreSQL's parameter limits). */
 const CHUNK = 400;
 
-/** The columns of a stored alert that grouping reads to decide what an incoming one changes. */
+/**
+ * The columns of a stored alert that decide what an incoming one changes (not its labels,
+ * annotations or links: a repeat, what Alertmanager sends every group_interval, overwrites them).
+ */
 const KNOWN_COLUMNS = [
   'fingerprint',
   'incident_id',
   'status',
-  'title',
   'severity',
-  'labels',
-  'annotations',
-  'links',
   'starts_at',
-  'ends_at',
   'changes',
   'changes_since',
 ] as const;
 
-export type KnownAlert = ReturnType<typeof alertColumns> & StateChanges & { fingerprint: string };
+export type KnownAlert = Pick<
+  Selectable<AlertsTables['alerts_alert']>,
+  Exclude<(typeof KNOWN_COLUMNS)[number], 'changes'>
+> &
+  StateChanges;
 /** The columns of an incident that grouping reads (not its route, room or escalation). */
 const INCIDENT_COLUMNS = [
   'id',
@@ -46,7 +48,8 @@ type NewIncident = Omit<
   Insertable<AlertsTables['alerts_incident']>,
   'id' | 'flapping' | 'room' | 'room_conversation'
 >;
-type AlertWrite = KnownAlert & { source: string; updated_at: number };
+type AlertWrite = ReturnType<typeof alertColumns> &
+  StateChanges & { fingerprint: string; source: string; updated_at: number };
 type TimelineWrite = { incident_id: number; at: number; actor: string; kind: string; detail: string };
 
 /** Alerts by status and severity. */
@@ -288,12 +291,26 @@ export class GroupingState {
   ): void {
     const before = this.alerts.get(a.fingerprint);
     if (before) this.count(before, -1);
-    const after: KnownAlert = { fingerprint: a.fingerprint, ...alertColumns(a, incidentId), ...changes };
+    const columns = alertColumns(a, incidentId);
+    const after: KnownAlert = {
+      fingerprint: a.fingerprint,
+      incident_id: columns.incident_id,
+      status: a.status,
+      severity: a.severity,
+      starts_at: a.startsAt,
+      ...changes,
+    };
     this.count(after, 1);
     this.alerts.set(a.fingerprint, after);
     // The first source stays the alert's source, as an update never changed it.
     const source0 = this.alertWrites.get(a.fingerprint)?.source ?? source;
-    this.alertWrites.set(a.fingerprint, { ...after, source: source0, updated_at: now });
+    this.alertWrites.set(a.fingerprint, {
+      fingerprint: a.fingerprint,
+      ...columns,
+      ...changes,
+      source: source0,
+      updated_at: now,
+    });
   }
 
   private count(a: KnownAlert, by: 1 | -1): void {

@@ -5,7 +5,7 @@ import { GroupingState, type KnownAlert } from './grouping-state.js';
 import type { IngestOutcome } from './incident.js';
 import type { IncomingAlert, IngestBatch } from './model.js';
 import { route } from './router.js';
-import { type AlertsTables, num, toAlert } from './tables.js';
+import { type AlertsTables, num } from './tables.js';
 
 /** Alerts committed in one transaction at most (a payload larger than this still goes whole). */
 const GROUP_COMMIT_ALERTS = 1_000;
@@ -135,7 +135,11 @@ export class AlertGrouping {
     let absorbed = 0;
     for (const a of batch.alerts) {
       const row = state.alert(a.fingerprint);
-      const prev = row ? toAlert(row) : undefined;
+      const prev = row && {
+        status: row.status,
+        startsAt: Number(row.starts_at),
+        incidentId: num(row.incident_id),
+      };
       if (a.status === 'firing') {
         // The same occurrence again after its resolve (HA duplicate, retry, late delivery): nothing new.
         if (prev?.status === 'resolved' && a.startsAt <= prev.startsAt) {
