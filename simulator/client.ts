@@ -6,6 +6,10 @@ export interface SayOptions {
   group?: string;
   /** @mention the bot (default true; group messages without it never reach the bot). */
   atBot?: boolean;
+  /** Send it as DingTalk sends text with pictures or separate segments (`richText`). */
+  format?: 'text' | 'richText';
+  /** Pictures pasted in (richText). */
+  pictures?: number;
 }
 
 /**
@@ -26,7 +30,14 @@ export class SimClient {
   as(user: string) {
     return {
       say: (text: string, options: SayOptions = {}): Promise<SayResult> =>
-        this.api.say({ conversation: options.group ?? null, sender: user, text, atBot: options.atBot }),
+        this.api.say({
+          conversation: options.group ?? null,
+          sender: user,
+          text,
+          atBot: options.atBot,
+          format: options.format,
+          pictures: options.pictures,
+        }),
       /** Says something and waits for the bot's next message in that conversation. */
       ask: async (text: string, options: SayOptions & { timeoutMs?: number } = {}): Promise<SimMessage> => {
         const cursor = this.cursor();
@@ -35,6 +46,8 @@ export class SimClient {
           sender: user,
           text,
           atBot: options.atBot,
+          format: options.format,
+          pictures: options.pictures,
         });
         return this.nextReply(sent.conversation, { after: cursor, timeoutMs: options.timeoutMs });
       },

@@ -79,7 +79,17 @@ export const legacyErrors = {
   missingAppKey: () => new LegacyError(40035, '缺少参数 corpid or appkey'),
   permission: (scope: string) =>
     new LegacyError(60011, `没有调用该接口的权限，需要权限：${scope}`, { requiredScopes: [scope] }),
-  qps: () => new LegacyError(90018, '当前应用调用该接口的QPS超过了限制'),
-  monthly: () => new LegacyError(90020, '您的企业本月api调用量已超过限制'),
+  // The gateway wraps throttling and the quota in errcode 88 with the real code as sub_code,
+  // as it does for an invalid token (docs/dingtalk-protocol.md §6.1-6.2).
+  qps: () =>
+    new LegacyError(88, 'ding talk error[subcode=90018,submsg=当前应用调用该接口的QPS超过了限制]', {
+      sub_code: '90018',
+      sub_msg: '当前应用调用该接口的QPS超过了限制',
+    }),
+  monthly: () =>
+    new LegacyError(88, 'ding talk error[subcode=90020,submsg=您的企业本月api调用量已超过限制]', {
+      sub_code: '90020',
+      sub_msg: '您的企业本月api调用量已超过限制',
+    }),
   sessionGone: () => new LegacyError(300001, 'session 不存在'),
 };

@@ -36,7 +36,17 @@ export class HttpPush {
     if (!app.callbackUrl)
       return this.log(app, 'robot', '', { ok: false, error: 'the app has no callbackUrl', attempts: 0 });
     const timestamp = String(Date.now());
-    const r = await this.post(app.callbackUrl, JSON.stringify(payload), {
+    // With message encryption on, the body is the envelope; the headers are signed as always.
+    const body =
+      app.encryptRobotMessages && app.aesKey
+        ? {
+            encrypt: encryptEvent(
+              { token: app.token ?? '', aesKey: app.aesKey, ownerKey: app.clientId },
+              JSON.stringify(payload),
+            ),
+          }
+        : payload;
+    const r = await this.post(app.callbackUrl, JSON.stringify(body), {
       timestamp,
       sign: robotSign(timestamp, app.clientSecret),
     });

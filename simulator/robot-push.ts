@@ -29,6 +29,10 @@ export interface UserMessageInput {
   /** Users @mentioned besides the bot (resolved from `@name` in the text). */
   mentions: SimUser[];
   webhookBase: string;
+  /** `richText`: the text in segments, the bot's mention kept in the first (docs/dingtalk-protocol.md §2.1). */
+  format?: 'text' | 'richText';
+  /** Pictures pasted in (richText). */
+  pictures?: number;
 }
 
 /**
@@ -59,8 +63,9 @@ export function robotMessagePayload(state: SimState, input: UserMessageInput): R
     senderId: dingtalkId(app, sender.userId),
     sessionWebhook: `${input.webhookBase}/robot/sendBySession?session=${session.session}`,
     robotCode,
-    msgtype: 'text',
-    text: { content: input.group ? ` ${input.text}` : input.text },
+    ...(input.format === 'richText'
+      ? { msgtype: 'richText', content: { richText: richTextSegments(app, input) } }
+      : { msgtype: 'text', text: { content: input.group ? ` ${input.text}` : input.text } }),
   };
   if (input.group) {
     base.conversationTitle = state.group(input.group)?.title ?? '';
@@ -74,6 +79,22 @@ export function robotMessagePayload(state: SimState, input: UserMessageInput): R
     ];
   }
   return base;
+}
+
+/**
+ * A richText body's segments: plain `{text}` segments (the group's @mention of the bot kept,
+ * unlike in `text` messages) and a `picture` segment per picture with its download codes, as
+ * the Python SDK's `RichTextContent` and open-source connectors read them.
+ */
+function richTextSegments(app: SimApp, input: UserMessageInput): Array<Record<string, unknown>> {
+  const segments: Array<Record<string, unknown>> = [];
+  if (input.group) segments.push({ text: `@${app.name} ` });
+  if (input.text.trim()) segments.push({ text: input.text });
+  for (let i = 0; i < (input.pictures ?? 0); i++) {
+    const code = `pic${createHash('sha256').update(`${input.msgId}:${i}`).digest('hex').slice(0, 24)}`;
+    segments.push({ type: 'picture', downloadCode: code, pictureDownloadCode: code });
+  }
+  return segments;
 }
 
 /** The card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` and `value` are JSON strings. */

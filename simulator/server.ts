@@ -146,7 +146,7 @@ export class SimServer {
       ['POST', /^\/events$/, () => api.event(String(body.type ?? ''), obj(body.data), str(body.app))],
       [
         'POST',
-        /^\/groups\/([^/]+)\/(install|uninstall|rename)$/,
+        /^\/groups\/([^/]+)\/(install|uninstall|rename|disband)$/,
         (m) => api.groupChange(decodeURIComponent(m[1] ?? ''), m[2] as 'install', body),
       ],
       ['GET', /^\/pushes$/, () => api.pushes(url.searchParams.get('app') ?? undefined)],

@@ -32,6 +32,13 @@ export interface SayInput {
   atBot?: boolean;
   /** The app to talk to (default: the first app). */
   app?: string;
+  /**
+   * How the client sends it (docs/dingtalk-protocol.md §2.1): `text` (default), or `richText`,
+   * as DingTalk sends text with pictures pasted in, or a mention and words as separate segments.
+   */
+  format?: 'text' | 'richText';
+  /** Pictures pasted into the message (richText only). */
+  pictures?: number;
 }
 
 export interface SayResult {
@@ -77,12 +84,19 @@ export class TestApi {
   async say(input: SayInput): Promise<SayResult> {
     const sender = this.state.user(input.sender ?? '');
     if (!sender) throw new TestApiError(400, `unknown sender '${input.sender}'`);
-    if (typeof input.text !== 'string' || !input.text.trim()) throw new TestApiError(400, 'text is required');
+    const pictures = Math.max(0, Math.min(9, Number(input.pictures ?? 0) || 0));
+    if (input.format !== undefined && input.format !== 'text' && input.format !== 'richText')
+      throw new TestApiError(400, "format is 'text' or 'richText'");
+    if (pictures && input.format !== 'richText')
+      throw new TestApiError(400, "pictures need format 'richText'");
+    if (typeof input.text !== 'string' || (!input.text.trim() && !pictures))
+      throw new TestApiError(400, 'text is required');
     const app = this.app(input.app);
     let inGroup: SimGroup | undefined;
     if (input.conversation !== null && input.conversation !== undefined) {
       inGroup = this.state.group(input.conversation);
       if (!inGroup) throw new TestApiError(404, `no group '${input.conversation}'`);
+      if (inGroup.disbanded) throw new TestApiError(400, `${inGroup.title} was disbanded`);
       if (!inGroup.members.includes(sender.userId))
         throw new TestApiError(400, `${sender.userId} is not a member of ${inGroup.title}`);
     }
@@ -122,6 +136,8 @@ export class TestApi {
       msgId: msg.msgId,
       mentions,
       webhookBase: this.urls().base,
+      format: input.format,
+      pictures,
     });
     if (app.mode === 'http') {
       const r = await this.push.robot(app, payload);
@@ -321,12 +337,12 @@ export class TestApi {
   }
 
   /**
-   * POST /sim/api/groups/<id>/install | uninstall | rename: what an operator does in the
+   * POST /sim/api/groups/<id>/install | uninstall | rename | disband: what an operator does in the
    * DingTalk client, with the event DingTalk pushes (over the app's mode).
    */
   async groupChange(
     ref: string,
-    change: 'install' | 'uninstall' | 'rename',
+    change: 'install' | 'uninstall' | 'rename' | 'disband',
     input: { title?: string; operator?: string; app?: string },
   ): Promise<{ group: SimGroup; delivered: boolean; acked: boolean; error?: string }> {
     const group = this.state.group(ref);
@@ -348,6 +364,19 @@ export class TestApi {
         chatId: `chat${group.openConversationId.replace(/[^a-z0-9]/gi, '')}`,
         operatorUnionId: `union-${operator}`,
         title,
+        openConversationId: group.openConversationId,
+        operator,
+      };
+    } else if (change === 'disband') {
+      // The owner disbands the group: it is gone for everyone, the robot included.
+      group.disbanded = true;
+      group.coolAppInstalled = false;
+      this.state.changed('conversations');
+      type = 'chat_disband';
+      data = {
+        timeStamp: now,
+        chatId: `chat${group.openConversationId.replace(/[^a-z0-9]/gi, '')}`,
+        operatorUnionId: `union-${operator}`,
         openConversationId: group.openConversationId,
         operator,
       };

@@ -1,5 +1,5 @@
 import { publicUrlProblem } from '../config/public-url.js';
-import { ROBOT_SIGN_WINDOW_MS } from '../receive/http/robot-signature.js';
+import { CARD_SIGN_WINDOW_MS } from '../receive/http/card-callback-signature.js';
 import { ConfigurableDWClient, GatewayError } from '../receive/stream/stream-client.js';
 import { isReceiving } from '../receive/transport.js';
 import type { CoreCheckDeps } from './check-deps.js';
@@ -7,8 +7,8 @@ import type { CheckContext, CheckResult, DiagnosticCheck } from './diagnostics.j
 import { canProbe, probePermission } from './permission-probes.js';
 
 const SKEW_WARN_MS = 60_000;
-/** Robot and card callback signatures are accepted within 5 minutes: close to it, they start failing. */
-const SKEW_ERROR_MS = ROBOT_SIGN_WINDOW_MS - 60_000;
+/** Card callback signatures are accepted within 5 minutes (robot ones within an hour): close to it, clicks start failing. */
+const SKEW_ERROR_MS = CARD_SIGN_WINDOW_MS - 60_000;
 
 async function fetchJson(url: string, init: RequestInit = {}) {
   const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
@@ -254,6 +254,12 @@ function transportResults(d: CoreCheckDeps, { t }: CheckContext): CheckResult[] 
   return transports.map(({ name, state }) => {
     const ago = state.lastFrameAt ? Math.round((d.now() - state.lastFrameAt) / 1000) : undefined;
     const last = ago === undefined ? t('doctor.state.never') : t('doctor.state.ago', { seconds: ago });
+    if (isReceiving(state) && state.problem)
+      return {
+        id: `connection.${name}`,
+        severity: 'warn',
+        message: t('doctor.state.problem', { name, status: state.status, problem: t(state.problem), last }),
+      };
     return isReceiving(state)
       ? {
           id: `connection.${name}`,

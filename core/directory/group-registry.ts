@@ -12,6 +12,8 @@ export interface KnownGroup {
   title: string;
   /** Whether the app (its cool app / robot) is in the group. */
   installed: boolean;
+  /** The group was disbanded (`chat_disband`): nothing can reach it any more. */
+  disbanded?: boolean;
   /** Last message or event from the group (ms epoch). */
   lastSeenAt: number;
 }
@@ -25,10 +27,47 @@ export class GroupReferenceError extends Error {
     readonly matches: string[] = [],
     readonly suggestions: string[] = [],
     readonly known: string[] = [],
+    /** The group was disbanded (`chat_disband`): it names a group that is gone. */
+    readonly disbanded = false,
   ) {
     super(message);
     this.name = 'GroupReferenceError';
   }
+}
+
+/** `dingtalk_group.installed`: 1 installed, 0 not, 2 disbanded (no column of its own needed). */
+const INSTALLED = 1;
+const DISBANDED = 2;
+
+/** The events that change what the registry knows (docs/dingtalk-protocol.md §4.10). */
+const GROUP_EVENTS = new Set([
+  'im_cool_app_install',
+  'im_cool_app_uninstall',
+  'chat_update_title',
+  'chat_disband',
+]);
+
+const text = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/**
+ * The fields of a group event, from the event subscription's camelCase names or the legacy
+ * `register_call_back` capitalised ones (`OpenConversationId`, `Title`, `Operator`). A legacy
+ * event that names the group only by `ChatId` (the old chat id, not the openConversationId
+ * every other API takes) is refused, with the reason.
+ */
+function groupEventFields(
+  d: Record<string, unknown>,
+): { id: string; operator?: string; title?: string } | { refused: string } {
+  const id = text(d.openConversationId) ?? text(d.OpenConversationId);
+  if (!id)
+    return {
+      refused:
+        text(d.ChatId) || text(d.chatId)
+          ? 'it names the group by the legacy ChatId, not by openConversationId'
+          : 'it has no openConversationId',
+    };
+  const title = typeof d.title === 'string' ? d.title : typeof d.Title === 'string' ? d.Title : undefined;
+  return { id, operator: text(d.operator) ?? text(d.Operator), title };
 }
 
 /** A message from a known group refreshes `last_seen_at` in the store at most this often. */
@@ -42,6 +81,8 @@ const SEEN_WRITE_INTERVAL_MS = 10 * 60_000;
 export class GroupRegistry {
   private readonly groups = new Map<string, KnownGroup>();
   private readonly persistedSeenAt = new Map<string, number>();
+  /** Event shapes already logged as unreadable (logged once each, not per push). */
+  private readonly refusedShapes = new Set<string>();
   private readonly db: Kysely<CoreTables>;
   /** Fetches a group's title from DingTalk (set when the OpenAPI is available). */
   titleLookup: ((openConversationId: string) => Promise<string | undefined>) | undefined;
@@ -62,7 +103,8 @@ export class GroupRegistry {
       this.groups.set(r.open_conversation_id, {
         openConversationId: r.open_conversation_id,
         title: r.title,
-        installed: Number(r.installed) === 1,
+        installed: Number(r.installed) === INSTALLED,
+        ...(Number(r.installed) === DISBANDED ? { disbanded: true } : {}),
         lastSeenAt: Number(r.last_seen_at),
       });
       this.persistedSeenAt.set(r.open_conversation_id, Number(r.last_seen_at));
@@ -86,7 +128,17 @@ export class GroupRegistry {
    * since DingTalk may not have told us about the group yet.
    */
   resolve(ref: string): string {
-    if (this.groups.has(ref)) return ref;
+    const known = this.groups.get(ref);
+    if (known?.disbanded)
+      throw new GroupReferenceError(
+        `group ${known.title ? `'${known.title}' (${ref})` : ref} was disbanded; name another group`,
+        ref,
+        [],
+        [],
+        [],
+        true,
+      );
+    if (known) return ref;
     const installed = [...this.groups.values()].filter((g) => g.installed);
     const byTitle = installed.filter((g) => g.title === ref);
     const [only] = byTitle;
@@ -137,11 +189,35 @@ export class GroupRegistry {
   }
 
   private async onEvent(e: DingTalkEvent): Promise<void> {
-    const id = typeof e.data.openConversationId === 'string' ? e.data.openConversationId : undefined;
-    if (!id) return;
-    const operator = typeof e.data.operator === 'string' ? e.data.operator : undefined;
+    if (!GROUP_EVENTS.has(e.type)) return;
+    const fields = groupEventFields(e.data);
+    if ('refused' in fields) {
+      // Never half-applied: without the openConversationId the event names no group we know.
+      const key = `${e.type}:${fields.refused}`;
+      if (!this.refusedShapes.has(key)) {
+        this.refusedShapes.add(key);
+        this.log.warn(
+          { eventType: e.type, fields: Object.keys(e.data).slice(0, 20) },
+          `a ${e.type} event was ignored: ${fields.refused} (subscribe to group events in the developer console's event subscription, which sends openConversationId)`,
+        );
+      }
+      return;
+    }
+    const { id, operator, title: newTitle } = fields;
     const now = this.clock();
     const g = this.groups.get(id);
+    if (e.type === 'chat_disband') {
+      await this.put({
+        openConversationId: id,
+        title: g?.title ?? '',
+        installed: false,
+        disbanded: true,
+        lastSeenAt: now,
+      });
+      this.log.info({ openConversationId: id, title: g?.title, operator }, 'a group was disbanded');
+      await this.events.emit('group.uninstalled', { openConversationId: id, operator });
+      return;
+    }
     if (e.type === 'im_cool_app_install') {
       const title = g?.title || (await this.lookupTitle(id)) || '';
       await this.put({ openConversationId: id, title, installed: true, lastSeenAt: now });
@@ -151,8 +227,8 @@ export class GroupRegistry {
       await this.put({ openConversationId: id, title: g?.title ?? '', installed: false, lastSeenAt: now });
       this.log.info({ openConversationId: id, title: g?.title, operator }, 'uninstalled from a group');
       await this.events.emit('group.uninstalled', { openConversationId: id, operator });
-    } else if (e.type === 'chat_update_title' && typeof e.data.title === 'string') {
-      const title = e.data.title;
+    } else if (e.type === 'chat_update_title' && newTitle !== undefined) {
+      const title = newTitle;
       await this.put({ openConversationId: id, title, installed: g?.installed ?? true, lastSeenAt: now });
       await this.events.emit('group.renamed', { openConversationId: id, title, operator });
     }
@@ -177,7 +253,7 @@ export class GroupRegistry {
     await this.store
       .write(
         sql`insert into dingtalk_group (open_conversation_id, title, installed, last_seen_at, updated_at)
-            values (${g.openConversationId}, ${g.title}, ${g.installed ? 1 : 0}, ${g.lastSeenAt}, ${now})
+            values (${g.openConversationId}, ${g.title}, ${g.disbanded ? DISBANDED : g.installed ? INSTALLED : 0}, ${g.lastSeenAt}, ${now})
             on conflict (open_conversation_id) do update set title = excluded.title,
               installed = excluded.installed, last_seen_at = excluded.last_seen_at, updated_at = excluded.updated_at`.compile(
           this.db,

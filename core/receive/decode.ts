@@ -29,6 +29,10 @@ export function robotMessageProblem(d: JsonObject): string | undefined {
   if (d.text !== undefined && !isObject(d.text)) return 'text must be an object';
   if (isObject(d.text) && d.text.content !== undefined && typeof d.text.content !== 'string')
     return 'text.content must be a string';
+  if (d.content !== undefined && d.content !== null && !isObject(d.content))
+    return 'content must be an object';
+  const rich = isObject(d.content) ? d.content.richText : undefined;
+  if (rich !== undefined && !Array.isArray(rich)) return 'content.richText must be an array';
   if (d.atUsers !== undefined && d.atUsers !== null) {
     if (!Array.isArray(d.atUsers)) return 'atUsers must be an array';
     for (const [i, u] of d.atUsers.entries())
@@ -49,14 +53,7 @@ export function decodeRobotMessage(d: JsonObject, via: string): InboundMessage {
     dingtalkId: string;
     staffId?: unknown;
   }>;
-  const msgType = str(d.msgtype) ?? 'text';
-  // Voice messages come with DingTalk's recognition: treat it as typed text.
-  const text =
-    msgType === 'text'
-      ? (str(isObject(d.text) ? d.text.content : undefined) ?? '')
-      : msgType === 'audio'
-        ? (str(isObject(d.content) ? d.content.recognition : undefined) ?? '')
-        : '';
+  const { text, msgType } = readableText(d, group);
   return {
     id: String(d.msgId),
     conversation: {
@@ -71,10 +68,10 @@ export function decodeRobotMessage(d: JsonObject, via: string): InboundMessage {
       isAdmin: d.isAdmin === true,
       corpId: str(d.senderCorpId),
     },
-    // The @Bot is already removed by DingTalk (a leading space remains); mentions are read
-    // from atUsers, never from the text.
-    text: text.trim(),
-    msgType: msgType === 'audio' && text ? 'text' : msgType,
+    // The @Bot is already removed by DingTalk from `text` (a leading space remains); mentions
+    // are read from atUsers, never from the text.
+    text,
+    msgType,
     mentions: atUsers
       .filter((u) => u.dingtalkId !== botId)
       .map((u) => ({ dingtalkId: u.dingtalkId, userId: str(u.staffId) || undefined })),
@@ -86,6 +83,41 @@ export function decodeRobotMessage(d: JsonObject, via: string): InboundMessage {
     },
     via,
   };
+}
+
+/**
+ * The text a person typed, and what kind of message it counts as for the command pipeline
+ * (docs/dingtalk-protocol.md §2.1): `text`; `richText` (text with a picture pasted in, or the
+ * @mention and the command as separate segments), read as its text segments joined, the
+ * leading @mention of the bot removed; `audio`, read through DingTalk's recognition. A message
+ * with text is `text`; a richText of pictures only is `picture`; anything else keeps its type.
+ */
+function readableText(d: JsonObject, group: boolean): { text: string; msgType: string } {
+  const msgType = str(d.msgtype) ?? 'text';
+  const content = isObject(d.content) ? d.content : undefined;
+  if (msgType === 'text')
+    return { text: (str(isObject(d.text) ? d.text.content : undefined) ?? '').trim(), msgType };
+  if (msgType === 'audio') {
+    const text = (str(content?.recognition) ?? '').trim();
+    return { text, msgType: text ? 'text' : msgType };
+  }
+  if (msgType !== 'richText') return { text: '', msgType };
+  const segments = Array.isArray(content?.richText) ? content.richText : [];
+  let text = '';
+  let pictures = 0;
+  for (const seg of segments) {
+    if (!isObject(seg)) continue;
+    const type = str(seg.type) ?? str(seg.msgType);
+    if (type === 'picture' || str(seg.downloadCode) || str(seg.pictureDownloadCode)) pictures++;
+    // `at` segments name who was mentioned; atUsers carries the same, so they add no text.
+    else if (type === undefined || type === 'text' || type === 'emoji')
+      text += str(seg.text) ?? str(seg.content) ?? '';
+  }
+  text = text.trim();
+  // In a group the bot is @mentioned; in richText its mention can stay in the first segment.
+  if (group) text = text.replace(/^@\S+\s*/u, '');
+  if (text) return { text, msgType: 'text' };
+  return { text: '', msgType: pictures ? 'picture' : msgType };
 }
 
 /** A card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` is a JSON string with the button's params. */

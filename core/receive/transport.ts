@@ -26,6 +26,8 @@ export interface TransportState {
   /** When the last frame or request arrived (ms epoch). */
   lastFrameAt?: number;
   detail?: string;
+  /** Receiving, but something DingTalk sent could not be read: a catalog key `doctor` warns with. */
+  problem?: string;
 }
 
 /**

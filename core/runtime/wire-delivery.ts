@@ -59,6 +59,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
     metrics.registry,
   );
   api.onMeteredCall = () => budget.count();
+  api.onQuotaExhausted = () => budget.exhausted();
   const cards = new CardInstances(store);
   const delivery = new DingTalkDelivery(api, cards, renderer, log, config.locale);
   // Replicas on PostgreSQL share the outbox: one delivers a conversation at a time (its lane).
@@ -70,7 +71,7 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
   const messenger = new DingTalkMessenger(outbox, cards, renderer, config.locale, budget);
   const i18n = c.resolve(I18nToken);
   budget.onWarning = (threshold, s) => {
-    const text = i18n.t('dingtalk.budgetWarning', {
+    const text = i18n.t(threshold >= 1 ? 'dingtalk.quotaExhausted' : 'dingtalk.budgetWarning', {
       percent: Math.round(threshold * 100),
       used: s.used,
       limit: s.limit,

@@ -98,6 +98,8 @@ export function httpTransport(c: DependencyContainer): HttpCallbackTransport {
       },
       clientSecret: d.clientSecret,
       crypto,
+      // Robot callbacks are authenticated by their headers: only the key is needed to open them.
+      robotCrypto: d.aesKey ? new CallbackCrypto(d.token ?? '', d.aesKey, d.ownerKey) : undefined,
       cardApiSecret: apiSecret,
       replay: c.resolve(ReplayGuardToken),
       registerCardCallbacks: async () => {

@@ -8,6 +8,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.groupUnknown': 'no installed group is titled “{group}”{guess}; known: {known}',
     'doctor.didYouMean': ' (did you mean {names}?)',
     'doctor.noGroupYet': 'no installed group is titled “{group}”: the bot knows no group yet',
+    'doctor.groupDisbanded':
+      'the group {group} was disbanded: its alerts wait until the route names another group',
     silencedBy: 'silenced by #{id}',
     'field.silences': 'Silences that mute it',
     digestOf: '{group} (digest of {count})',
@@ -137,6 +139,7 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.groupUnknown': '没有已安装的群名为“{group}”{guess}；已知的群：{known}',
     'doctor.didYouMean': '（是不是 {names}？）',
     'doctor.noGroupYet': '没有已安装的群名为“{group}”：机器人还不认识任何群',
+    'doctor.groupDisbanded': '群 {group} 已解散：它的告警会一直等待，直到路由改为其他群',
     silencedBy: '被静默 #{id} 屏蔽',
     'field.silences': '会屏蔽它的静默',
     digestOf: '{group}（{count} 个故障的汇总）',

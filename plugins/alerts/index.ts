@@ -20,6 +20,7 @@ import { WaitingGroups } from './waiting-groups.js';
 /** Why a group named in the routes cannot be used, in the reader's language. */
 function groupProblem(t: (key: string, vars?: Record<string, unknown>) => string, err: unknown): string {
   if (!(err instanceof GroupReferenceError)) return err instanceof Error ? err.message : String(err);
+  if (err.disbanded) return t('alerts.doctor.groupDisbanded', { group: err.ref });
   if (err.matches.length)
     return t('alerts.doctor.groupAmbiguous', { group: err.ref, ids: err.matches.join(', ') });
   const guess = err.suggestions.length

@@ -4,7 +4,7 @@ import type { SimApp } from '../org/org.js';
 import { randomText } from '../random-text.js';
 import type { SimCard, SimState } from '../state.js';
 import { renderCard } from './render.js';
-import { checkRobot, checkRobotInGroup } from './robot.js';
+import { checkRobot, robotInGroup } from './robot.js';
 
 const VALUE_LIMIT = 1024;
 const STREAM_LIMIT = 10_000;
@@ -69,7 +69,10 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
     if (!group) throw errors.invalid('invalidParameter.openSpaceId.invalid', 'group does not exist');
     const robotCode = str(field(body, 'imGroupOpenDeliverModel', 'robotCode')) ?? app.robotCode;
     checkRobot(state, app, robotCode);
-    checkRobotInGroup(app, group, robotCode);
+    // DingTalk answers 200 and reports the recipient it could not reach inside the body
+    // (docs/dingtalk-protocol.md §5.6.1): the card is made, but nobody sees it.
+    if (!robotInGroup(app, group, robotCode))
+      return deliverResult(outTrackId, spaceType, spaceId, 'spaceId is illegal');
     conversation = group.openConversationId;
   } else {
     if (!state.org.users.some((u) => u.userId === spaceId))
@@ -108,13 +111,15 @@ export function createAndDeliver(state: SimState, app: SimApp, body: Record<stri
   return deliverResult(outTrackId, spaceType, spaceId);
 }
 
-function deliverResult(outTrackId: string, spaceType: string, spaceId: string) {
+function deliverResult(outTrackId: string, spaceType: string, spaceId: string, failure?: string) {
   return {
     success: true,
     result: {
       outTrackId,
       deliverResults: [
-        { spaceType, spaceId, success: true, errorMsg: '', carrierId: `carrier-${outTrackId}` },
+        failure
+          ? { spaceType, spaceId, success: false, errorMsg: failure, carrierId: '' }
+          : { spaceType, spaceId, success: true, errorMsg: '', carrierId: `carrier-${outTrackId}` },
       ],
     },
   };

@@ -40,11 +40,16 @@ export function checkRobot(state: SimState, app: SimApp, robotCode: unknown): vo
  * Whether that robot is in the group: a scene group has its template's robot only; other
  * groups have the app's robot where the cool app is installed.
  */
-export function checkRobotInGroup(app: SimApp, group: SimGroup, robotCode: string): void {
-  const present = group.robotCode
+/** Whether the robot can speak in the group: a scene group's own robot, or the app's where the cool app is installed. */
+export function robotInGroup(app: SimApp, group: SimGroup, robotCode: string): boolean {
+  if (group.disbanded) return false;
+  return group.robotCode
     ? group.robotCode === robotCode
     : group.coolAppInstalled && robotCode === app.robotCode;
-  if (!present)
+}
+
+export function checkRobotInGroup(app: SimApp, group: SimGroup, robotCode: string): void {
+  if (!robotInGroup(app, group, robotCode))
     throw errors.invalid(
       'robot.not.in.group',
       group.robotCode

@@ -21,6 +21,8 @@ export interface SimGroup {
   ownerUserId?: string;
   /** A scene group's robot: its template's robot (the only robot that speaks there). */
   robotCode?: string;
+  /** Disbanded by its owner (`chat_disband`): nobody can talk there any more. */
+  disbanded?: boolean;
 }
 
 /**
@@ -52,6 +54,11 @@ export interface SimApp {
   eventUrl?: string;
   aesKey?: string;
   token?: string;
+  /**
+   * HTTP mode: robot messages arrive as `{"encrypt"}` envelopes, encrypted with `aesKey`
+   * (the console's message encryption for the robot, docs/dingtalk-protocol.md §3.3).
+   */
+  encryptRobotMessages?: boolean;
   /** Whether the app is published (an unpublished app's gateway refuses connections). */
   published?: boolean;
 }

@@ -72,7 +72,11 @@ export class CommandPipeline {
     const t = this.t;
 
     if (message.msgType !== 'text') {
-      await this.replyTo(message, t('pipeline.textOnly'));
+      // A picture alone (or pictures in a richText with no words): say that only words are read.
+      await this.replyTo(
+        message,
+        t(message.msgType === 'picture' ? 'pipeline.pictureOnly' : 'pipeline.textOnly'),
+      );
       return;
     }
     const input = normalizeInput(message.text);

@@ -101,6 +101,23 @@ export class ApiBudget {
     }
   }
 
+  /**
+   * DingTalk refused a call because the month's quota is used up, whatever our count says (the
+   * edition's quota may be lower than `dingtalk.limits.monthlyCalls`): warned once a month, as
+   * the 100% threshold, so the admins hear it once and not on every refused call.
+   */
+  exhausted(): void {
+    if (this.warned.has(1)) return;
+    this.warned.add(1);
+    const s = this.snapshot();
+    this.log.error(
+      { used: s.used, limit: s.limit },
+      'DingTalk refused a call: the monthly API quota of the organisation is used up (calls fail until next month)',
+    );
+    this.onWarning(1, s);
+    void this.save();
+  }
+
   snapshot(): BudgetSnapshot {
     const t = new Date(this.now());
     const start = Date.UTC(t.getUTCFullYear(), t.getUTCMonth(), 1);

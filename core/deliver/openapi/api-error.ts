@@ -53,22 +53,42 @@ export function classifyNewApi(api: string, status: number, body: JsonBody): Din
   return new DingTalkApiError(kind, api, code, message, status, scopes);
 }
 
-/** Classifies a legacy-API body `{errcode, errmsg, sub_code}` (HTTP 200). */
+/** Legacy codes that mean "too many calls" (docs/dingtalk-protocol.md §6.2): retry later, within the QPS budget. */
+const LEGACY_THROTTLED = new Set([90002, 90005, 90006, 90018, 90019, 660026]);
+/** The organisation's monthly call quota is used up: retrying does not help until next month. */
+const LEGACY_QUOTA = new Set([90020]);
+const LEGACY_AUTH = new Set([40014, 42001, 40096, 40089, 40000]);
+
+/**
+ * Classifies a legacy-API body `{errcode, errmsg, sub_code}` (HTTP 200). The gateway wraps many
+ * failures in errcode 88 and names the real one in `sub_code` (or only in the errmsg text,
+ * `ding talk error[subcode=90018,...]`): the class follows the sub code, so a throttled
+ * scene-group call is retried, not dead-lettered as invalid (docs/dingtalk-protocol.md §6.1).
+ */
 export function classifyLegacy(api: string, body: JsonBody): DingTalkApiError {
   const errcode = Number(body?.errcode);
-  const sub = String(body?.sub_code ?? '');
-  const message = String(body?.sub_msg || body?.errmsg || 'unknown error');
+  const errmsg = String(body?.errmsg ?? '');
+  const sub = String(body?.sub_code ?? body?.subcode ?? '') || (/subcode=(\d+)/.exec(errmsg)?.[1] ?? '');
+  const message = String(body?.sub_msg || errmsg || 'unknown error');
   const scopes = stringsOf(body?.requiredScopes);
+  // The code that says what happened: the sub code under the gateway's 88, else errcode.
+  const code = errcode === 88 && /^\d+$/.test(sub) ? Number(sub) : errcode;
   let kind: ApiErrorKind;
-  if ([90018, 90002, 90006, 90005, 90019, 660026].includes(errcode)) kind = 'throttled';
-  else if (errcode === 90020) kind = 'quota';
-  else if (errcode === 60011 || scopes.length) kind = 'permission';
-  else if ([40014, 42001, 40096, 40089].includes(errcode) || ['40014', '40000', '42001'].includes(sub))
-    kind = 'auth';
-  else if (errcode === 300001 || errcode === 300005) kind = 'gone';
-  else if (errcode === 15 || (errcode === 88 && !sub) || errcode === -1) kind = 'transient';
+  if (LEGACY_THROTTLED.has(code)) kind = 'throttled';
+  else if (LEGACY_QUOTA.has(code)) kind = 'quota';
+  else if (code === 60011 || scopes.length) kind = 'permission';
+  else if (LEGACY_AUTH.has(code)) kind = 'auth';
+  else if (code === 300001 || code === 300005) kind = 'gone';
+  else if (code === 15 || (errcode === 88 && !sub) || code === -1) kind = 'transient';
   else kind = 'invalid';
-  return new DingTalkApiError(kind, api, String(errcode), message, 200, scopes);
+  return new DingTalkApiError(
+    kind,
+    api,
+    sub && errcode === 88 ? `88/${sub}` : String(errcode),
+    message,
+    200,
+    scopes,
+  );
 }
 
 /** The strings of a list in an error body (a scope list of another shape is no scope list). */

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Metrics } from '../../observe/metrics.js';
+import { backoffMs } from '../../util/backoff.js';
 import { token } from '../../util/di-token.js';
-import { type HttpReply, httpJson } from '../../util/http-json.js';
+import { type HttpReply, httpJson, type JsonBody } from '../../util/http-json.js';
 import { classifyLegacy, classifyNewApi, DingTalkApiError } from './api-error.js';
 import { SlidingWindowLimiter } from './sliding-window-limiter.js';
 
@@ -21,6 +22,14 @@ export interface OpenApiOptions {
   cardCallbackRouteKey?: string;
   /** Per-request timeout (DingTalk's own gateway gives up after about 3 s). */
   timeoutMs?: number;
+  /**
+   * A call DingTalk throttled is tried again this many times, after backoff from
+   * `throttleBaseMs` (default twice, from 0.5 s: DingTalk lifts a QPS penalty within about a
+   * second, docs/dingtalk-protocol.md §6.2); then the caller sees the throttled error (the
+   * outbox retries its rows later still; a direct call's caller is told).
+   */
+  throttleRetries?: number;
+  throttleBaseMs?: number;
   now?: () => number;
 }
 
@@ -43,6 +52,8 @@ export class OpenApiClient {
   onMeteredCall: (api: string) => void = () => undefined;
   /** Called with the scopes an error said were missing (diagnostics read them). */
   onMissingScopes: (api: string, scopes: string[]) => void = () => undefined;
+  /** Called when DingTalk says the organisation's monthly quota is used up (admins are told). */
+  onQuotaExhausted: (api: string) => void = () => undefined;
 
   constructor(
     private readonly options: OpenApiOptions,
@@ -98,8 +109,11 @@ export class OpenApiClient {
     method: 'GET' | 'POST' | 'PUT',
     path: string,
     body: unknown,
+    /** A failure DingTalk reports inside a successful answer (docs/dingtalk-protocol.md §5.6.1). */
+    failureIn?: (json: JsonBody, api: string) => DingTalkApiError | undefined,
   ): Promise<T> {
     const api = path.replace(/^\/(v1\.0\/|topapi\/)/, '');
+    let throttled = 0;
     for (let attempt = 0; ; attempt++) {
       const token = await this.accessToken();
       if (this.options.sharedRate) await this.options.sharedRate(path);
@@ -119,6 +133,7 @@ export class OpenApiClient {
       if (style === 'new' && !res.ok) error = classifyNewApi(api, res.status, json);
       else if (style === 'legacy' && (!res.ok || (json && Number(json.errcode ?? 0) !== 0)))
         error = res.ok ? classifyLegacy(api, json) : classifyNewApi(api, res.status, json);
+      error ??= failureIn?.(json, api);
       this.metrics?.apiCalls.inc(api, error ? error.kind : 'ok');
       if (!error) return json as T;
       if (error.kind === 'auth' && attempt === 0) {
@@ -126,7 +141,15 @@ export class OpenApiClient {
         this.invalidateToken();
         continue;
       }
+      if (error.kind === 'throttled' && throttled < (this.options.throttleRetries ?? 2)) {
+        // Within the QPS budget again after a pause: the limiter above spaces the retry too.
+        const wait = backoffMs(throttled++, this.options.throttleBaseMs ?? 500, 4_000);
+        this.log.warn({ api, code: error.code, retryInMs: wait }, 'DingTalk throttled the call; retrying');
+        await new Promise((r) => setTimeout(r, wait));
+        continue;
+      }
       if (error.kind === 'permission') this.onMissingScopes(api, error.requiredScopes);
+      if (error.kind === 'quota') this.onQuotaExhausted(api);
       throw error;
     }
   }
@@ -227,30 +250,36 @@ export class OpenApiClient {
   }) {
     const group = input.openConversationId;
     const robotCode = input.robotCode ?? this.options.robotCode;
-    return this.call('new', 'POST', '/v1.0/card/instances/createAndDeliver', {
-      cardTemplateId: input.cardTemplateId,
-      outTrackId: input.outTrackId,
-      cardData: { cardParamMap: input.cardParamMap },
-      ...(this.options.cardCallbackRouteKey
-        ? { callbackType: 'HTTP', callbackRouteKey: this.options.cardCallbackRouteKey }
-        : { callbackType: 'STREAM' }),
-      openSpaceId: group ? `dtv1.card//IM_GROUP.${group}` : `dtv1.card//IM_ROBOT.${input.userId}`,
-      ...(group
-        ? {
-            imGroupOpenSpaceModel: { supportForward: true },
-            imGroupOpenDeliverModel: {
-              robotCode,
-              ...(input.atUserIds?.length
-                ? { atUserIds: Object.fromEntries(input.atUserIds.map((u) => [u, u])) }
-                : {}),
-            },
-          }
-        : {
-            imRobotOpenSpaceModel: { supportForward: true },
-            imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.options.robotCode },
-          }),
-      userIdType: 1,
-    });
+    return this.call<CreateAndDeliverAnswer>(
+      'new',
+      'POST',
+      '/v1.0/card/instances/createAndDeliver',
+      {
+        cardTemplateId: input.cardTemplateId,
+        outTrackId: input.outTrackId,
+        cardData: { cardParamMap: input.cardParamMap },
+        ...(this.options.cardCallbackRouteKey
+          ? { callbackType: 'HTTP', callbackRouteKey: this.options.cardCallbackRouteKey }
+          : { callbackType: 'STREAM' }),
+        openSpaceId: group ? `dtv1.card//IM_GROUP.${group}` : `dtv1.card//IM_ROBOT.${input.userId}`,
+        ...(group
+          ? {
+              imGroupOpenSpaceModel: { supportForward: true },
+              imGroupOpenDeliverModel: {
+                robotCode,
+                ...(input.atUserIds?.length
+                  ? { atUserIds: Object.fromEntries(input.atUserIds.map((u) => [u, u])) }
+                  : {}),
+              },
+            }
+          : {
+              imRobotOpenSpaceModel: { supportForward: true },
+              imRobotOpenDeliverModel: { spaceType: 'IM_ROBOT', robotCode: this.options.robotCode },
+            }),
+        userIdType: 1,
+      },
+      undeliveredCard,
+    );
   }
 
   /** Where DingTalk sends the button clicks of cards created with `callbackType: HTTP` (docs/dingtalk-protocol.md §5.6.5). */
@@ -342,6 +371,44 @@ export class OpenApiClient {
       throw err;
     }
   }
+}
+
+/** What createAndDeliver answers (alisdk `card_1_0` CreateAndDeliverResponseBody). */
+export interface CreateAndDeliverAnswer {
+  success?: boolean;
+  result?: {
+    outTrackId?: string;
+    deliverResults?: Array<{
+      spaceType?: string;
+      spaceId?: string;
+      success?: boolean;
+      errorMsg?: string;
+      carrierId?: string;
+    }>;
+  };
+}
+
+/**
+ * A card DingTalk answered 200 for but did not deliver: `result.deliverResults[]` says so per
+ * recipient with `success: false` and an `errorMsg` (the robot is not in the group, the
+ * recipient cannot receive it; docs/dingtalk-protocol.md §5.6.1). We deliver to one space per
+ * call, so one failed recipient is a failed send: a server-side error is retried, anything
+ * else is a refusal (the caller sends the card as markdown instead, or dead-letters it).
+ */
+function undeliveredCard(json: JsonBody, api: string): DingTalkApiError | undefined {
+  const results = (json as CreateAndDeliverAnswer | undefined)?.result?.deliverResults;
+  if (!Array.isArray(results)) return undefined;
+  const failed = results.find((r) => r && r.success === false);
+  if (!failed) return undefined;
+  const why = String(failed.errorMsg ?? '').slice(0, 300) || 'no reason given';
+  const transient = /system error|系统|繁忙|busy|timeout|超时/i.test(why);
+  return new DingTalkApiError(
+    transient ? 'transient' : 'invalid',
+    api,
+    'deliverResults',
+    `card not delivered to ${failed.spaceType ?? 'space'} ${failed.spaceId ?? ''}: ${why}`,
+    200,
+  );
 }
 
 /** The DI token of the OpenApiClient. */

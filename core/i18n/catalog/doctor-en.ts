@@ -66,6 +66,9 @@ export const doctorEn: Catalog = {
   'doctor.state.notRunning': 'the connection is checked in the running bot (`doctor` in chat)',
   'doctor.state.ok': '{name}: {status}, {last}',
   'doctor.state.down': '{name}: {status} {detail} ({last})',
+  'doctor.state.problem': '{name}: {status}, {last}; but {problem}',
+  'doctor.state.encryptedWithoutKey':
+    'a robot message arrived encrypted and was refused: dingtalk.aesKey is not set (set it to the aes_key of the app in the developer console, or turn message encryption off)',
   'doctor.state.fix': 'see the gateway check above and the log; the bot reconnects by itself',
   'doctor.state.never': 'nothing received yet',
   'doctor.state.ago': 'last frame {seconds} s ago',

@@ -58,6 +58,9 @@ export const doctorZhCN: Catalog = {
   'doctor.state.notRunning': '连接状态需在运行中的机器人里检查（在聊天中发送 `doctor`）',
   'doctor.state.ok': '{name}：{status}，{last}',
   'doctor.state.down': '{name}：{status} {detail}（{last}）',
+  'doctor.state.problem': '{name}：{status}，{last}；但是{problem}',
+  'doctor.state.encryptedWithoutKey':
+    '收到一条加密的机器人消息并已拒绝：未设置 dingtalk.aesKey（请设为开发者后台中应用的 aes_key，或关闭消息加密）',
   'doctor.state.fix': '参见上面的网关检查和日志；机器人会自动重连',
   'doctor.state.never': '尚未收到任何消息',
   'doctor.state.ago': '最近一帧在 {seconds} 秒前',

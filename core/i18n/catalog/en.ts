@@ -59,7 +59,10 @@ export const en: Catalog = {
   'help.subcommands': 'Subcommands',
   'help.examples': 'Examples',
 
-  'pipeline.textOnly': 'I can only read text messages. Send `help` to see what I can do.',
+  'pipeline.pictureOnly':
+    'I read only the words of a message, not pictures. Type the command as text, e.g. `help`.',
+  'pipeline.textOnly':
+    'I read text, the words of voice messages and the text beside pictures, not files, videos or other kinds of message. Send `help` to see what I can do.',
   'pipeline.empty': 'Hi! Send `help` to see what I can do.',
   'pipeline.unknown': 'Unknown command `{command}`. Send `help` to see what you can run.',
   'pipeline.unknownWithSuggestion': 'Unknown command `{command}`. Did you mean {suggestions}?',
@@ -138,6 +141,8 @@ export const en: Catalog = {
   'builtin.groups.uninstalled': 'uninstalled',
   'builtin.groups.lastSeen': 'last seen {ago} ago',
 
+  'dingtalk.quotaExhausted':
+    "DingTalk refuses API calls: the organisation's monthly API quota is used up ({used} calls counted by dingops, limit set to {limit}). Messages and cards fail until next month or until the edition is upgraded; set `dingtalk.limits.monthlyCalls` to the edition's quota.",
   'dingtalk.budgetWarning':
     'DingTalk API use passed {percent}% of the monthly quota: {used} of {limit} calls, {projected} projected by month end. Raise `dingtalk.limits.monthlyCalls` after upgrading the edition, or reduce notifications.',
   ...doctorEn,

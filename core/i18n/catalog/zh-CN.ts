@@ -59,7 +59,9 @@ export const zhCN: Catalog = {
   'help.subcommands': '子命令',
   'help.examples': '示例',
 
-  'pipeline.textOnly': '我只能读取文字消息。发送 `help` 查看我能做什么。',
+  'pipeline.pictureOnly': '我只读取消息中的文字，不读图片。请用文字输入命令，例如 `help`。',
+  'pipeline.textOnly':
+    '我能读取文字、语音消息识别出的文字和图文消息中的文字，不能读取文件、视频等其他消息。发送 `help` 查看我能做什么。',
   'pipeline.empty': '你好！发送 `help` 查看我能做什么。',
   'pipeline.unknown': '未知命令 `{command}`。发送 `help` 查看可用命令。',
   'pipeline.unknownWithSuggestion': '未知命令 `{command}`。你是不是想用 {suggestions}？',
@@ -135,6 +137,8 @@ export const zhCN: Catalog = {
   'builtin.groups.uninstalled': '已卸载',
   'builtin.groups.lastSeen': '{ago} 前活跃',
 
+  'dingtalk.quotaExhausted':
+    '钉钉拒绝了 API 调用：本企业本月的 API 调用额度已用完（dingops 计数 {used} 次，配置的额度 {limit} 次）。在下个月或升级版本之前，消息和卡片都会发送失败；请把 `dingtalk.limits.monthlyCalls` 设为所用版本的额度。',
   'dingtalk.budgetWarning':
     '钉钉 API 调用量已超过本月额度的 {percent}%：已用 {used} / {limit} 次，预计月底 {projected} 次。升级版本后可调高 `dingtalk.limits.monthlyCalls`，或减少通知。',
   ...doctorZhCN,

@@ -21,6 +21,11 @@ export interface HttpCallbackOptions {
   clientSecret: string;
   /** Event subscription crypto; without it the events route explains what to configure. */
   crypto?: CallbackCrypto;
+  /**
+   * Opens robot callbacks that arrive as `{"encrypt"}` (the app's aes_key set for the robot,
+   * docs/dingtalk-protocol.md §3.3); absent when `dingtalk.aesKey` is not set.
+   */
+  robotCrypto?: CallbackCrypto;
   /** The secret card callbacks are signed with (registered with DingTalk at start). */
   cardApiSecret: string;
   /** Registers the card callback URL with DingTalk (HTTP card callbacks). */
@@ -68,6 +73,8 @@ export class HttpCallbackTransport implements Transport {
   /** When DingTalk last verified the event URL (`check_url`). */
   lastCheckUrlAt: number | undefined;
   private cardProblem: string | undefined;
+  /** How the last robot callback's body came (doctor and `status` say it). */
+  private robotBodies: 'plain' | 'encrypted' | 'encrypted-without-key' | undefined;
   private readonly now: () => number;
 
   constructor(
@@ -104,7 +111,10 @@ export class HttpCallbackTransport implements Transport {
       : 'DingTalk has not verified the event URL since start';
     return {
       ...this.current,
-      detail: `robot message URL ${urls.robot}, event subscription URL ${urls.events} (${this.options.crypto ? checked : 'not configured: set dingtalk.aesKey and dingtalk.token'})${this.cardProblem ? `; ${this.cardProblem}` : ''}`,
+      ...(this.robotBodies === 'encrypted-without-key'
+        ? { problem: 'doctor.state.encryptedWithoutKey' }
+        : {}),
+      detail: `robot message URL ${urls.robot}${robotBodyNote(this.robotBodies)}, event subscription URL ${urls.events} (${this.options.crypto ? checked : 'not configured: set dingtalk.aesKey and dingtalk.token'})${this.cardProblem ? `; ${this.cardProblem}` : ''}`,
     };
   }
 
@@ -190,14 +200,7 @@ export class HttpCallbackTransport implements Transport {
         check.detail,
       );
     await this.once('robot', `${header(h.timestamp)}:${header(h.sign)}`, req.body, 2 * ROBOT_SIGN_WINDOW_MS);
-    const data = parseObject(req.body, 'robot message');
-    if ('encrypt' in data && !('msgId' in data))
-      // docs/dingtalk-protocol.md §3.3: encrypted robot bodies exist only in third-party code; not DingTalk's default.
-      throw new Refusal(
-        400,
-        'encrypted-body',
-        'encrypted robot message bodies are not supported; turn off message encryption for the robot',
-      );
+    const data = this.robotBody(parseObject(req.body, 'robot message'));
     const invalid = robotMessageProblem(data);
     if (invalid) throw new Refusal(400, 'not-a-message', `not a robot message: ${invalid}`);
     let id: string | undefined;
@@ -212,6 +215,42 @@ export class HttpCallbackTransport implements Transport {
     void this.intake.handleRobot(id, data);
     // "Send nothing" in the webhook reply format (docs/dingtalk-protocol.md §3.2): replies go through the outbox.
     return reply.code(200).send({ msgtype: 'empty' });
+  }
+
+  /**
+   * The robot message of a callback body: the body itself, or the decrypted `{"encrypt"}`
+   * envelope when the app's aes_key is set for the robot (docs/dingtalk-protocol.md §3.3; the
+   * headers' signature already authenticated the request).
+   */
+  private robotBody(body: JsonObject): JsonObject {
+    if (!('encrypt' in body) || 'msgId' in body) {
+      this.robotBodies = 'plain';
+      return body;
+    }
+    if (typeof body.encrypt !== 'string' || !body.encrypt)
+      throw new Refusal(400, 'not-encrypted', 'encrypt must be a non-empty string');
+    const crypto = this.options.robotCrypto;
+    if (!crypto) {
+      this.robotBodies = 'encrypted-without-key';
+      throw new Refusal(
+        400,
+        'encrypted-body',
+        'the robot message is encrypted but dingtalk.aesKey is not set: set it to the aes_key of the app (developer console), or turn message encryption off',
+      );
+    }
+    let plain: string;
+    try {
+      plain = crypto.open(body.encrypt, true);
+    } catch (err) {
+      if (!(err instanceof CallbackCryptoError)) throw err;
+      throw new Refusal(
+        err.reason === 'wrong-owner' ? 403 : 400,
+        err.reason,
+        `robot message: ${err.message}`,
+      );
+    }
+    this.robotBodies = 'encrypted';
+    return parseObject(plain, 'decrypted robot message');
   }
 
   private async onEvent(req: HttpRequest, reply: HttpReply): Promise<unknown> {
@@ -305,11 +344,24 @@ export class HttpCallbackTransport implements Transport {
     const data = parseObject(req.body, 'card callback');
     if (typeof data.outTrackId !== 'string')
       throw new Refusal(400, 'not-a-callback', 'outTrackId is required');
-    // HTTP callbacks carry no message id: the body identifies the click (a retry repeats it).
-    const id = createHash('sha1').update(String(req.body)).digest('hex');
+    // HTTP callbacks carry no per-click id, and two presses of one button have the same body.
+    // What a redelivery of one push repeats is its signed timestamp (DingTalk signs a click as
+    // it sends it): the timestamp with the body identifies the push, so each press is a click
+    // and only a resend of the same push is a duplicate (docs/dingtalk-protocol.md §3.4).
+    const id = createHash('sha1')
+      .update(`${header(h['x-ddpaas-signature-timestamp'])}\n${String(req.body)}`)
+      .digest('hex');
     this.current.lastFrameAt = this.now();
     return reply.code(200).send(await this.cards.handle(data, id, 'http'));
   }
+}
+
+/** What the status line says of robot bodies once one has arrived. */
+function robotBodyNote(seen: 'plain' | 'encrypted' | 'encrypted-without-key' | undefined): string {
+  if (seen === 'encrypted') return ' (robot messages arrive encrypted; decrypted with dingtalk.aesKey)';
+  if (seen === 'encrypted-without-key')
+    return " (an encrypted robot message was refused: set dingtalk.aesKey to the app's aes_key)";
+  return '';
 }
 
 function header(v: string | string[] | undefined): string | undefined {

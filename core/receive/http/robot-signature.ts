@@ -2,13 +2,13 @@ import { createHmac } from 'node:crypto';
 import { sameSecretText } from '../../util/constant-time.js';
 
 /**
- * DingTalk's documented rule refuses a callback more than an hour away (docs/dingtalk-protocol.md §3.1).
- * Ours is narrower: DingTalk signs a message as it pushes it and does not retry robot pushes
- * (fire-and-forget, docs/dingtalk-protocol.md §2), so the window only has to cover clock skew (the doctor
- * warns from one minute). The signature covers the timestamp, not the body: each pair is
- * also accepted once (ReplayGuard).
+ * DingTalk's documented rule: a robot callback's timestamp may be up to an hour from the
+ * receiver's clock (docs/dingtalk-protocol.md §3.1). We accept the same hour, so a bot whose
+ * clock is minutes off, or a push DingTalk sends again, is not refused (the doctor warns about
+ * skew from one minute). The signature covers the timestamp, not the body: each pair is also
+ * accepted with one body only, for as long as it could verify (ReplayGuard).
  */
-export const ROBOT_SIGN_WINDOW_MS = 5 * 60_000;
+export const ROBOT_SIGN_WINDOW_MS = 60 * 60_000;
 
 /** `Base64(HmacSHA256(appSecret, timestamp + "\n" + appSecret))`, the `sign` header of robot callbacks. */
 export function robotCallbackSign(timestamp: string, appSecret: string): string {

@@ -16,6 +16,7 @@ beforeEach(async () => {
       apiBase: sim.url,
       oapiBase: sim.url,
       qps: 20,
+      throttleBaseMs: 5,
     },
     pino({ level: 'silent' }),
   );
@@ -54,7 +55,8 @@ describe('OpenApiClient', () => {
     await sim.client.api.updateApp('dingops-demo', {
       scopes: ['qyapi_robot_sendmsg', 'qyapi_get_member_by_mobile'],
     });
-    sim.client.api.setFaults({ throttleNext: 1 });
+    // Throttled past the client's own retries (two): the caller sees it.
+    sim.client.api.setFaults({ throttleNext: 3 });
     expect((await kind(api.sendGroupMessage('cid-ops', 'sampleText', { content: 'a' }))).kind).toBe(
       'throttled',
     );
@@ -139,5 +141,20 @@ describe('OpenApiClient', () => {
     );
     expect(throttled).toEqual([]);
     expect(sim.client.botMessages('ops')).toHaveLength(12);
+  });
+
+  it('retries a legacy call throttled inside errcode 88 (sub_code 90018), and one throttled as 90018', async () => {
+    // The scene-group call of a war room during an incident burst (docs/dingtalk-protocol.md §6.2).
+    sim.client.api.setFaults({ throttleNext: 2, pathFilter: 'scenegroup/create' });
+    const made = await api.createSceneGroup({
+      title: 'INC-1',
+      templateId: sim.state.org.sceneGroupTemplates[0]?.templateId ?? '',
+      ownerUserId: 'alice',
+      userIds: ['bob'],
+      uuid: 'uuid-throttled-1',
+    });
+    expect(made.result.open_conversation_id).toMatch(/^cid/);
+    const refused = sim.state.calls.filter((c) => c.path.includes('scenegroup/create') && c.code === '88');
+    expect(refused).toHaveLength(2);
   });
 });
