@@ -62,17 +62,7 @@ export class HttpPush {
 
   /** An event push; re-pushed while the reply is wrong (DingTalk retries failed pushes). */
   async event(app: SimApp, type: string, data: Record<string, unknown>): Promise<PushResult> {
-    const eventId = randomUUID().replace(/-/g, '');
-    const now = Date.now();
-    // HTTP events are flat: PascalCase meta beside the business fields (docs/dingtalk-protocol.md §4.10).
-    const body = {
-      EventType: type,
-      EventTime: now,
-      CorpId: this.state.org.corpId,
-      BizId: eventId,
-      eventId,
-      ...data,
-    };
+    const body = httpEventBody(this.state.org.corpId, type, data);
     let last: PushResult = { ok: false, attempts: 0 };
     for (let attempt = 1; attempt <= 1 + this.eventRetries; attempt++) {
       last = { ...(await this.encryptedPush(app, JSON.stringify(body))), attempts: attempt };
@@ -181,6 +171,16 @@ export class HttpPush {
     if (this.state.pushes.length > 10_000) this.state.pushes.splice(0, 5_000);
     return r;
   }
+}
+
+/** An HTTP event push before encryption: flat, PascalCase meta beside the business fields (docs/dingtalk-protocol.md §4.10). */
+export function httpEventBody(
+  corpId: string,
+  type: string,
+  data: Record<string, unknown>,
+): Record<string, unknown> {
+  const eventId = randomUUID().replace(/-/g, '');
+  return { EventType: type, EventTime: Date.now(), CorpId: corpId, BizId: eventId, eventId, ...data };
 }
 
 /** Why an event reply is not DingTalk's required encrypted `success`, or undefined when it is. */

@@ -97,7 +97,7 @@ function richTextSegments(app: SimApp, input: UserMessageInput): Array<Record<st
   return segments;
 }
 
-/** The card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` and `value` are JSON strings. */
+/** The card callback payload (docs/dingtalk-protocol.md §5.6.4): `content` is a JSON string (py-sdk `CardCallbackMessage`). */
 export function cardCallbackPayload(
   state: SimState,
   outTrackId: string,
@@ -116,6 +116,5 @@ export function cardCallbackPayload(
     content,
     spaceId,
     outTrackId,
-    value: content,
   };
 }

@@ -246,23 +246,7 @@ export class StreamGateway {
   ): Promise<{ code: number; data: string } | undefined> | false {
     const conns = this.connectionsOf(app, 'EVENT', '*');
     if (!conns.length) return false;
-    const eventId = randomUUID().replace(/-/g, '');
-    const frame: DownFrame = {
-      specVersion: '1.0',
-      type: 'EVENT',
-      headers: {
-        topic: '*',
-        messageId: this.messageId(),
-        contentType: 'application/json',
-        time: String(Date.now()),
-        eventType,
-        eventId,
-        eventCorpId: this.state.org.corpId,
-        eventBornTime: String(Date.now()),
-        eventUnifiedAppId: app,
-      },
-      data: JSON.stringify(data),
-    };
+    const frame = eventFrame(app, this.state.org.corpId, this.messageId(), eventType, data);
     return this.sendTracked(app, frame, conns, this.eventAckTimeoutMs, true);
   }
 
@@ -366,4 +350,31 @@ export class StreamGateway {
     for (const c of this.connections) c.socket.terminate();
     this.wss.close();
   }
+}
+
+/** An EVENT frame as DingTalk pushes it (docs/dingtalk-protocol.md §1.4; the header set of the Stream protocol page). */
+export function eventFrame(
+  app: string,
+  corpId: string,
+  messageId: string,
+  eventType: string,
+  data: unknown,
+): DownFrame {
+  const now = String(Date.now());
+  return {
+    specVersion: '1.0',
+    type: 'EVENT',
+    headers: {
+      topic: '*',
+      messageId,
+      contentType: 'application/json',
+      time: now,
+      eventType,
+      eventId: randomUUID().replace(/-/g, ''),
+      eventCorpId: corpId,
+      eventBornTime: now,
+      eventUnifiedAppId: app,
+    },
+    data: JSON.stringify(data),
+  };
 }

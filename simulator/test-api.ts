@@ -299,6 +299,7 @@ export class TestApi {
         | 'eventUrl'
         | 'aesKey'
         | 'token'
+        | 'encryptRobotMessages'
       >
     > & { used?: number },
   ): Promise<SimApp & { checkUrl?: { ok: boolean; error?: string } }> {

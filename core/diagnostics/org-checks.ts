@@ -97,6 +97,14 @@ export function orgChecks(d: CoreCheckDeps): DiagnosticCheck[] {
           percent: Math.round((s.used / s.limit) * 100),
         };
         const where = `dingtalk.limits.monthlyCalls; ${t('doctor.console.usage')}`;
+        if (s.exhausted)
+          return {
+            id: 'quota',
+            severity: 'error',
+            message: t('doctor.quota.refused', vars),
+            where,
+            fix: t('doctor.quota.fix'),
+          };
         if (s.used >= s.limit * 0.95)
           return {
             id: 'quota',

@@ -11,6 +11,8 @@ export interface BudgetSnapshot {
   limit: number;
   /** Linear projection of this month's use at month end. */
   projected: number;
+  /** DingTalk itself refused calls this month for the quota (whatever `used` says). */
+  exhausted: boolean;
 }
 
 /**
@@ -128,6 +130,7 @@ export class ApiBudget {
       used: this.used,
       limit: this.limit,
       projected: Math.round((this.used * (end - start)) / elapsed),
+      exhausted: this.warned.has(1),
     };
   }
 

@@ -93,6 +93,8 @@ export const doctorEn: Catalog = {
   'doctor.people.notLinkedFix':
     "check the number, that the person belongs to this organisation (not an external contact), and that the app's visibility scope includes them",
   'doctor.people.unknown': '{name}: could not look up ({error})',
+  'doctor.quota.refused':
+    "DingTalk refuses calls this month: the organisation's API quota is used up ({used} counted by dingops, limit set to {limit})",
   'doctor.quota.ok': '{used} of {limit} API calls this month ({percent}%), about {projected} by month end',
   'doctor.quota.high': '{used} of {limit} API calls this month ({percent}%), about {projected} by month end',
   'doctor.quota.nearly': 'the monthly API quota is nearly used up: {used} of {limit} ({percent}%)',

@@ -82,6 +82,8 @@ export const doctorZhCN: Catalog = {
   'doctor.people.notLinkedFix':
     '检查号码、此人是否属于本组织（而非外部联系人），以及应用的可见范围是否包含此人',
   'doctor.people.unknown': '{name}：无法查询（{error}）',
+  'doctor.quota.refused':
+    '钉钉本月已拒绝调用：企业的 API 额度已用完（dingops 计数 {used} 次，配置的额度 {limit} 次）',
   'doctor.quota.ok': '本月已调用 {used}/{limit} 次 API（{percent}%），预计月底约 {projected} 次',
   'doctor.quota.high': '本月已调用 {used}/{limit} 次 API（{percent}%），预计月底约 {projected} 次',
   'doctor.quota.nearly': '本月 API 额度即将用完：{used}/{limit}（{percent}%）',

@@ -31,7 +31,13 @@ describe('ApiBudget', () => {
     expect(warnings).toEqual([0.8]);
     for (let i = 0; i < 3; i++) budget.count();
     expect(warnings).toEqual([0.8, 0.95]);
-    expect(budget.snapshot()).toEqual({ month: '2026-11', used: 19, limit: 20, projected: 57 });
+    expect(budget.snapshot()).toEqual({
+      month: '2026-11',
+      used: 19,
+      limit: 20,
+      projected: 57,
+      exhausted: false,
+    });
     await budget.stop();
     const again = budgetOf(20);
     again.onWarning = (t) => void warnings.push(t);
@@ -39,6 +45,29 @@ describe('ApiBudget', () => {
     again.count();
     expect(again.snapshot().used).toBe(20);
     expect(warnings).toEqual([0.8, 0.95]);
+    await again.stop();
+  });
+});
+
+describe('ApiBudget when DingTalk says the quota is used up', () => {
+  it('warns once a month at 100 %, whatever the count, and remembers it across restarts', async () => {
+    const warnings: number[] = [];
+    const budget = budgetOf(10_000);
+    budget.onWarning = (t) => void warnings.push(t);
+    await budget.start();
+    budget.count();
+    // The edition's real quota is lower than configured: DingTalk refuses (legacy 88/90020).
+    budget.exhausted();
+    budget.exhausted();
+    expect(warnings).toEqual([1]);
+    expect(budget.snapshot()).toMatchObject({ used: 1, exhausted: true });
+    await budget.stop();
+    const again = budgetOf(10_000);
+    again.onWarning = (t) => void warnings.push(t);
+    await again.start();
+    again.exhausted();
+    expect(warnings).toEqual([1]);
+    expect(again.snapshot().exhausted).toBe(true);
     await again.stop();
   });
 });

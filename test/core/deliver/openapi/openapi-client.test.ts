@@ -157,4 +157,18 @@ describe('OpenApiClient', () => {
     const refused = sim.state.calls.filter((c) => c.path.includes('scenegroup/create') && c.code === '88');
     expect(refused).toHaveLength(2);
   });
+
+  it('stops on a legacy quota refusal (88/90020) and says so once per call to the budget hook', async () => {
+    const exhausted: string[] = [];
+    api.onQuotaExhausted = (name) => void exhausted.push(name);
+    await sim.client.api.updateApp('dingops-demo', { monthlyQuota: 5, used: 5 });
+    const err = await api.userIdByMobile('13800000002').then(
+      () => undefined,
+      (e: DingTalkApiError) => e,
+    );
+    expect([err?.kind, err?.code]).toEqual(['quota', '88/90020']);
+    expect(exhausted).toEqual(['v2/user/getbymobile']);
+    // Not retried: one refused call.
+    expect(sim.state.calls.filter((c) => c.path.includes('getbymobile'))).toHaveLength(1);
+  });
 });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { GroupsToken } from '../../../../core/directory/group-registry.js';
 import hello from '../../../../plugins/hello/index.js';
-import { encryptEvent, eventSignature, robotSign } from '../../../../simulator/event-crypto.js';
+import { cardSign, encryptEvent, eventSignature, robotSign } from '../../../../simulator/event-crypto.js';
+import { cardCallbackPayload } from '../../../../simulator/robot-push.js';
 import { createSimBot, type SimBot, TEST_AES_KEY, TEST_TOKEN } from '../../../helpers/sim-bot.js';
 
 const SECRET = 'dingops-demo-secret';
@@ -156,6 +157,74 @@ describe('robot messages over HTTP (docs/dingtalk-protocol.md §3)', () => {
       body: JSON.stringify({ outTrackId: card.cardId, userId: 'carol', content: '{}' }),
     });
     expect(res.status).toBe(401);
+  });
+
+  it('counts every press of a button, though two presses send the same body (no per-click id)', async () => {
+    sb = await createSimBot({ mode: 'http', plugins: [hello] });
+    const card = await sb.sim.client.as('bob').ask('hello team', { group: 'ops' });
+    const button = card.buttons.find((b) => b.text === 'Wave back')!;
+    expect((await sb.sim.client.as('carol').click(card, button.params!)).content).toContain('Waves: 1');
+    await new Promise((r) => setTimeout(r, 5));
+    // The same person, the same button: an identical body, a new signed timestamp.
+    const second = await sb.sim.client.as('carol').click(card, button.params!);
+    expect(second.responded).toBe(true);
+    expect(second.content).toContain('Waves: 2');
+    // A redelivery of one push (same timestamp, same body) is still one click.
+    const body = JSON.stringify(
+      cardCallbackPayload(
+        sb.sim.state,
+        card.cardId!,
+        sb.sim.state.conversationId('ops')!,
+        'carol',
+        button.params!,
+      ),
+    );
+    const timestamp = String(Date.now());
+    const apiSecret = [...sb.sim.state.cardCallbacks.values()][0]!.apiSecret;
+    const push = () =>
+      fetch(`${sb!.publicUrl}/dingtalk/cards`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-ddpaas-signature-timestamp': timestamp,
+          'x-ddpaas-signature': cardSign(timestamp, apiSecret),
+        },
+        body,
+      });
+    const third = await push();
+    expect(third.status).toBe(200);
+    expect(JSON.stringify(await third.json())).toContain('Waves: 3');
+    expect(await (await push()).json()).toEqual({});
+  });
+});
+
+describe('encrypted robot messages (docs/dingtalk-protocol.md §3.3)', () => {
+  it('opens {"encrypt"} bodies with dingtalk.aesKey and says so in the status', async () => {
+    sb = await createSimBot({ mode: 'http' });
+    await sb.sim.client.api.updateApp('dingops-demo', { encryptRobotMessages: true });
+    const reply = await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
+    expect(reply.content).toBe('pong');
+    const sent = sb.sim.state.pushes.filter((p) => p.kind === 'robot');
+    expect(sent.at(-1)).toMatchObject({ ok: true, status: 200 });
+    const http = sb.bot.transports.find((t) => t.name === 'http')!;
+    expect(http.state().detail).toMatch(/robot messages arrive encrypted/);
+    expect(http.state().problem).toBeUndefined();
+  });
+
+  it('refuses an envelope it cannot open, or one for another app, with the reason', async () => {
+    sb = await createSimBot({ mode: 'http' });
+    const body = JSON.stringify(await payload(sb));
+    const other = 'OtherAesKey0123456789abcdefghijklmnopqrstuv';
+    const wrongKey = encryptEvent({ token: TEST_TOKEN, aesKey: other, ownerKey: 'dingops-demo' }, body);
+    const r1 = await postRobot(sb, JSON.stringify({ encrypt: wrongKey }), signed());
+    expect(r1.status).toBe(400);
+    const foreign = encryptEvent({ token: TEST_TOKEN, aesKey: TEST_AES_KEY, ownerKey: 'another-app' }, body);
+    const r2 = await postRobot(sb, JSON.stringify({ encrypt: foreign }), signed());
+    expect([r2.status, r2.body.error]).toEqual([403, expect.stringMatching(/another app/)]);
+    // An envelope with no owner key after the message (one implementation sends none) is ours.
+    const bare = encryptEvent({ token: TEST_TOKEN, aesKey: TEST_AES_KEY, ownerKey: '' }, body);
+    expect((await postRobot(sb, JSON.stringify({ encrypt: bare }), signed())).status).toBe(200);
+    expect((await sb.sim.client.nextReply('ops', { after: 0 })).content).toBe('pong');
   });
 });
 
