@@ -154,3 +154,19 @@ describe.each(['stream', 'http'] as const)('real group events over %s', (mode) =
     expect(() => groups.resolve('新群名')).toThrow(/no installed group titled/);
   });
 });
+
+describe.each(['stream', 'http'] as const)('richText as the simulator sends it, over %s', (mode) => {
+  let sb: SimBot;
+  beforeAll(async () => {
+    sb = await createSimBot({ mode });
+  }, 30_000);
+  afterAll(async () => sb?.stop());
+
+  it('reads the command beside the @mention and a pasted picture, and says so when only pictures came', async () => {
+    const bob = sb.sim.client.as('bob');
+    expect((await bob.ask('ping', { group: 'ops', format: 'richText', pictures: 1 })).content).toBe('pong');
+    expect((await bob.ask('ping', { format: 'richText' })).content).toBe('pong');
+    const pictures = await bob.ask('', { group: 'ops', format: 'richText', pictures: 2 });
+    expect(pictures.content).toMatch(/only the words of a message, not pictures/);
+  });
+});

@@ -124,6 +124,20 @@ describe('robot messages over HTTP (docs/dingtalk-protocol.md §3)', () => {
     expect((await sb.sim.client.as('bob').ask('ping', { group: 'ops' })).content).toBe('pong');
   });
 
+  it("accepts DingTalk's documented hour of clock difference, each signature once", async () => {
+    sb = await createSimBot({ mode: 'http' });
+    // A bot whose clock is ten minutes behind DingTalk's, or a push sent again later.
+    const late = signed(Date.now() - 10 * 60_000);
+    expect((await postRobot(sb, JSON.stringify(await payload(sb)), late)).status).toBe(200);
+    expect((await sb.sim.client.nextReply('ops', { after: 0 })).content).toBe('pong');
+    // The same pair with another body stays a forgery for as long as it could verify.
+    const other = await postRobot(sb, JSON.stringify(await payload(sb, 'help')), late);
+    expect([other.status, other.body.error]).toEqual([401, expect.stringMatching(/already used/)]);
+    expect(
+      (await postRobot(sb, JSON.stringify(await payload(sb)), signed(Date.now() - 61 * 60_000))).status,
+    ).toBe(401);
+  });
+
   it('handles a message DingTalk re-pushes over HTTP only once', async () => {
     sb = await createSimBot({ mode: 'http' });
     const first = await sb.sim.client.as('bob').say('ping', { group: 'ops' });
