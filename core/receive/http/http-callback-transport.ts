@@ -73,8 +73,10 @@ export class HttpCallbackTransport implements Transport {
   /** When DingTalk last verified the event URL (`check_url`). */
   lastCheckUrlAt: number | undefined;
   private cardProblem: string | undefined;
-  /** How the last robot callback's body came (doctor and `status` say it). */
-  private robotBodies: 'plain' | 'encrypted' | 'encrypted-without-key' | undefined;
+  /** How the last robot message the bot could read came (`status` says it). */
+  private robotBodies: 'plain' | 'encrypted' | undefined;
+  /** An encrypted robot message was refused for want of the key (`doctor` warns until one is read). */
+  private refusedEncrypted = false;
   private readonly now: () => number;
 
   constructor(
@@ -111,9 +113,7 @@ export class HttpCallbackTransport implements Transport {
       : 'DingTalk has not verified the event URL since start';
     return {
       ...this.current,
-      ...(this.robotBodies === 'encrypted-without-key'
-        ? { problem: 'doctor.state.encryptedWithoutKey' }
-        : {}),
+      ...(this.refusedEncrypted ? { problem: 'doctor.state.encryptedWithoutKey' } : {}),
       detail: `robot message URL ${urls.robot}${robotBodyNote(this.robotBodies)}, event subscription URL ${urls.events} (${this.options.crypto ? checked : 'not configured: set dingtalk.aesKey and dingtalk.token'})${this.cardProblem ? `; ${this.cardProblem}` : ''}`,
     };
   }
@@ -231,7 +231,7 @@ export class HttpCallbackTransport implements Transport {
       throw new Refusal(400, 'not-encrypted', 'encrypt must be a non-empty string');
     const crypto = this.options.robotCrypto;
     if (!crypto) {
-      this.robotBodies = 'encrypted-without-key';
+      this.refusedEncrypted = true;
       throw new Refusal(
         400,
         'encrypted-body',
@@ -250,6 +250,7 @@ export class HttpCallbackTransport implements Transport {
       );
     }
     this.robotBodies = 'encrypted';
+    this.refusedEncrypted = false;
     return parseObject(plain, 'decrypted robot message');
   }
 
@@ -357,11 +358,8 @@ export class HttpCallbackTransport implements Transport {
 }
 
 /** What the status line says of robot bodies once one has arrived. */
-function robotBodyNote(seen: 'plain' | 'encrypted' | 'encrypted-without-key' | undefined): string {
-  if (seen === 'encrypted') return ' (robot messages arrive encrypted; decrypted with dingtalk.aesKey)';
-  if (seen === 'encrypted-without-key')
-    return " (an encrypted robot message was refused: set dingtalk.aesKey to the app's aes_key)";
-  return '';
+function robotBodyNote(seen: 'plain' | 'encrypted' | undefined): string {
+  return seen === 'encrypted' ? ' (robot messages arrive encrypted; decrypted with dingtalk.aesKey)' : '';
 }
 
 function header(v: string | string[] | undefined): string | undefined {

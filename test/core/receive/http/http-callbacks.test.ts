@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { DiagnosticsToken } from '../../../../core/diagnostics/diagnostics.js';
 import { GroupsToken } from '../../../../core/directory/group-registry.js';
 import hello from '../../../../plugins/hello/index.js';
 import { cardSign, encryptEvent, eventSignature, robotSign } from '../../../../simulator/event-crypto.js';
@@ -239,6 +240,28 @@ describe('encrypted robot messages (docs/dingtalk-protocol.md §3.3)', () => {
     const bare = encryptEvent({ token: TEST_TOKEN, aesKey: TEST_AES_KEY, ownerKey: '' }, body);
     expect((await postRobot(sb, JSON.stringify({ encrypt: bare }), signed())).status).toBe(200);
     expect((await sb.sim.client.nextReply('ops', { after: 0 })).content).toBe('pong');
+  });
+
+  it('without dingtalk.aesKey, refuses an encrypted message with the setting to change, and doctor says what it saw', async () => {
+    sb = await createSimBot({ mode: 'http' });
+    const http = sb.bot.transports.find((t) => t.name === 'http')!;
+    // The bot as configured without dingtalk.aesKey (the test kit's HTTP bots always set one).
+    (http as unknown as { options: { robotCrypto?: unknown } }).options.robotCrypto = undefined;
+    const body = JSON.stringify(await payload(sb));
+    const envelope = encryptEvent(
+      { token: TEST_TOKEN, aesKey: TEST_AES_KEY, ownerKey: 'dingops-demo' },
+      body,
+    );
+    const r = await postRobot(sb, JSON.stringify({ encrypt: envelope }), signed());
+    expect([r.status, r.body.error]).toEqual([400, expect.stringMatching(/dingtalk\.aesKey is not set/)]);
+    expect(http.state().problem).toBe('doctor.state.encryptedWithoutKey');
+    const results = await sb.bot.resolve(DiagnosticsToken).run({ only: ['connection'], fresh: true });
+    expect(results.find((r) => r.id === 'connection.http')).toMatchObject({
+      severity: 'warn',
+      message: expect.stringMatching(
+        /robot message arrived encrypted and was refused: dingtalk\.aesKey is not set/,
+      ),
+    });
   });
 });
 
