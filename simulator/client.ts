@@ -28,27 +28,21 @@ export class SimClient {
   ) {}
 
   as(user: string) {
+    const say = (text: string, options: SayOptions): Promise<SayResult> =>
+      this.api.say({
+        conversation: options.group ?? null,
+        sender: user,
+        text,
+        atBot: options.atBot,
+        format: options.format,
+        pictures: options.pictures,
+      });
     return {
-      say: (text: string, options: SayOptions = {}): Promise<SayResult> =>
-        this.api.say({
-          conversation: options.group ?? null,
-          sender: user,
-          text,
-          atBot: options.atBot,
-          format: options.format,
-          pictures: options.pictures,
-        }),
+      say: (text: string, options: SayOptions = {}): Promise<SayResult> => say(text, options),
       /** Says something and waits for the bot's next message in that conversation. */
       ask: async (text: string, options: SayOptions & { timeoutMs?: number } = {}): Promise<SimMessage> => {
         const cursor = this.cursor();
-        const sent = await this.api.say({
-          conversation: options.group ?? null,
-          sender: user,
-          text,
-          atBot: options.atBot,
-          format: options.format,
-          pictures: options.pictures,
-        });
+        const sent = await say(text, options);
         return this.nextReply(sent.conversation, { after: cursor, timeoutMs: options.timeoutMs });
       },
       click: (card: SimMessage | string, params: Record<string, string>) =>
