@@ -62,6 +62,10 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'button.silence': 'Silence {duration}',
     'button.room': 'Go to the war room',
     'doctor.groupsOk': 'the {count} group(s) named in the routes are known',
+    'doctor.untimedSignature':
+      'the {source} source is signed without a timestamp: a captured request verifies for as long as the secret does, so each signature is remembered (one record per request) until then',
+    'doctor.untimedSignatureFix':
+      'have the sender sign a timestamp too and name its header in timestampHeader (Grafana: X-Grafana-Alerting-Signature-Timestamp)',
     'doctor.groupFix':
       'use the openConversationId, or install the app in that group and @mention the bot there once',
     'field.room': 'War room',
@@ -192,6 +196,10 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'button.silence': '静默 {duration}',
     'button.room': '进入作战群',
     'doctor.groupsOk': '路由中配置的 {count} 个群都已识别',
+    'doctor.untimedSignature':
+      '{source} 来源的签名不含时间戳：截获的请求在密钥不变期间一直有效，因此每个签名都会被记住（每个请求一条记录）直到密钥更换',
+    'doctor.untimedSignatureFix':
+      '让发送方同时对时间戳签名，并在 timestampHeader 中写明其请求头（Grafana：X-Grafana-Alerting-Signature-Timestamp）',
     'doctor.groupFix': '改用 openConversationId，或在该群安装应用并 @ 机器人一次',
     'field.room': '作战群',
     needId: '哪个故障？请给出编号（如 `{command} 12`），或在该故障的作战群里输入。',

@@ -335,6 +335,22 @@ export default definePlugin({
             };
       },
     });
+    // `doctor`: a source signed without a timestamp has no replay window of its own.
+    ctx.diagnostics.register({
+      id: 'alerts.signatures',
+      run: ({ t }) => {
+        const untimed = Object.entries(config.sources)
+          .filter(([, s]) => s?.hmacSecret && !s.timestampHeader)
+          .map(([name]) => name);
+        return untimed.map((source) => ({
+          id: `alerts.signatures.${source}`,
+          severity: 'warn' as const,
+          message: t('alerts.doctor.untimedSignature', { source }),
+          where: `plugins.alerts.sources.${source}.timestampHeader`,
+          fix: t('alerts.doctor.untimedSignatureFix'),
+        }));
+      },
+    });
     // `doctor`: the changing commands are not open to every member by accident.
     ctx.diagnostics.register({
       id: 'alerts.responders',

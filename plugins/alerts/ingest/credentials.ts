@@ -31,13 +31,32 @@ export function credentialProblem(
     signed = `${ts}:${rawBody}`;
   }
   const expected = createHmac('sha256', secret).update(signed).digest('hex');
-  return sameSecretText(signature.toLowerCase().replace(/^sha256=/, ''), expected)
-    ? undefined
-    : 'wrong signature';
+  return sameSecretText(canonicalSignature(signature), expected) ? undefined : 'wrong signature';
+}
+
+/** A signature as verified: hex, lower case, without the optional `sha256=` prefix. */
+function canonicalSignature(signature: string): string {
+  return signature
+    .trim()
+    .toLowerCase()
+    .replace(/^sha256=/, '');
 }
 
 /** How long a signed request's signature is remembered: twice the timestamp window, so a captured one is refused while it is valid. */
 export const SIGNATURE_TTL_MS = 2 * 300_000;
+
+/**
+ * A signature over the body alone never goes stale: it verifies for as long as the secret
+ * stays the same, so its record is kept as long (ten years stands for "until the secret
+ * changes"; a new secret makes every old signature fail anyway). `config check` and `doctor`
+ * advise a timestamp header, which bounds both the replay window and the records kept.
+ */
+export const UNTIMED_SIGNATURE_TTL_MS = 10 * 365 * 86_400_000;
+
+/** How long a source's used signatures must be remembered to refuse every replay of them. */
+export function signatureTtlMs(source: SourceConfig): number {
+  return source.timestampHeader ? SIGNATURE_TTL_MS : UNTIMED_SIGNATURE_TTL_MS;
+}
 
 /**
  * The signature a request was let in by (with its timestamp), when it came by HMAC rather
@@ -53,7 +72,8 @@ export function usedSignature(
   if (source.token && auth && sameSecretText(auth, `Bearer ${source.token}`)) return undefined;
   const signature = header(source.signatureHeader);
   if (!signature) return undefined;
-  return `${source.timestampHeader ? header(source.timestampHeader) : ''}:${signature.toLowerCase()}`;
+  // The spelling that verified, so `sha256=<hex>` and `<HEX>` are one signature, not two.
+  return `${source.timestampHeader ? header(source.timestampHeader) : ''}:${canonicalSignature(signature)}`;
 }
 
 function headerValue(

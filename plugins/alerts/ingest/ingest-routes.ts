@@ -5,7 +5,7 @@ import type { AlertGrouping } from '../grouping.js';
 import type { IngestOutcome } from '../incident.js';
 import { BadPayload, checkDepth, type IngestBatch } from '../model.js';
 import { parseAlertmanagerLike } from './alertmanager.js';
-import { credentialProblem, SIGNATURE_TTL_MS, usedSignature } from './credentials.js';
+import { credentialProblem, signatureTtlMs, usedSignature } from './credentials.js';
 import { parseGeneric } from './generic.js';
 
 type Source = 'alertmanager' | 'grafana' | 'generic';
@@ -60,7 +60,7 @@ export function registerIngestRoutes(
         if (signature) {
           let verdict: string;
           try {
-            verdict = await ctx.http.acceptOnce(source, signature, raw, SIGNATURE_TTL_MS);
+            verdict = await ctx.http.acceptOnce(source, signature, raw, signatureTtlMs(conf));
           } catch (err) {
             ctx.log.error({ err, source }, 'alerts: could not check the signature against replays');
             return reply.code(503).send({ error: 'could not check the request; retry' });

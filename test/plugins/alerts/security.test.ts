@@ -2,9 +2,16 @@ import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
-import type { SimBot } from '../../helpers/sim-bot.js';
+import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
+import { ReplayGuard } from '../../../core/storage/replay-guard.js';
+import type { SourceConfig } from '../../../plugins/alerts/config.js';
+import alerts from '../../../plugins/alerts/index.js';
+import { signatureTtlMs, usedSignature } from '../../../plugins/alerts/ingest/credentials.js';
+import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
+import { useMigratedStore } from '../../helpers/storage.js';
 import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
+const useStore = useMigratedStore();
 let sb: SimBot | undefined;
 afterEach(async () => {
   await sb?.stop();
@@ -168,5 +175,43 @@ describe('webhooks', () => {
     const again = await postAlerts(sb, 'grafana', text, headers);
     expect(again.status).toBe(409);
     expect(again.body.error).toMatch(/already received/);
+    // The same request with the signature spelled another way is the same signature.
+    for (const spelling of [`sha256=${sig}`, sig.toUpperCase(), ` ${sig}`]) {
+      const respelled = await postAlerts(sb, 'grafana', text, {
+        ...headers,
+        'x-grafana-alerting-signature': spelling,
+      });
+      expect(respelled.status, spelling).toBe(409);
+    }
+  });
+
+  it('remembers a signature made without a timestamp for as long as it verifies, not ten minutes', async () => {
+    const source = {
+      hmacSecret: 'generic-secret-0123456789',
+      signatureHeader: 'X-Signature',
+    } as SourceConfig;
+    const store = useStore();
+    let now = Date.UTC(2026, 11, 1);
+    const guard = new ReplayGuard(store, () => now);
+    const body = '{"title":"disk full","status":"resolved"}';
+    const sig = createHmac('sha256', source.hmacSecret!).update(body).digest('hex');
+    const key = usedSignature(source, { 'x-signature': sig })!;
+    expect(await guard.check('generic', key, body, signatureTtlMs(source))).toBe('first');
+    // A month later (and across restarts: the record is in the store) the same request is refused.
+    now += 30 * 86_400_000;
+    expect(await new ReplayGuard(store, () => now).check('generic', key, body, signatureTtlMs(source))).toBe(
+      'same',
+    );
+    expect(usedSignature(source, { 'x-signature': `sha256=${sig.toUpperCase()}` })).toBe(key);
+  });
+
+  it('doctor advises a timestamp for a source signed without one', async () => {
+    sb = await createSimBot({
+      plugins: [alerts],
+      yaml: 'plugins:\n  alerts:\n    sources:\n      generic: { hmacSecret: generic-secret-0123456789, signatureHeader: X-Signature }\n      grafana: { hmacSecret: grafana-secret-0123456789, signatureHeader: X-Grafana-Alerting-Signature, timestampHeader: X-Grafana-Alerting-Signature-Timestamp }\n    defaultRoute:\n      groups: [cid-ops]\n',
+    });
+    const results = await sb.bot.resolve(DiagnosticsToken).run({ only: ['alerts.signatures'], fresh: true });
+    expect(results.map((r) => [r.id, r.severity])).toEqual([['alerts.signatures.generic', 'warn']]);
+    expect(results[0]?.message).toMatch(/signed without a timestamp/);
   });
 });
