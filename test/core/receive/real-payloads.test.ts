@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
 import hello from '../../../plugins/hello/index.js';
-import { robotMessagePayload, TOPIC_ROBOT } from '../../../simulator/robot-push.js';
+import { robotMessagePayload, TOPIC_CARD, TOPIC_ROBOT } from '../../../simulator/robot-push.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 
 /**
@@ -103,6 +103,41 @@ describe.each(['stream', 'http'] as const)('real robot payloads over %s', (mode)
     }
     const reply = await sb.sim.client.nextReply(conversation, { after: cursor, timeoutMs: 10_000 });
     expect(`${reply.title ?? ''} ${reply.content}`.trim()).toMatch(EXPECTED[file] as RegExp);
+  });
+});
+
+describe.each(['stream', 'http'] as const)('a real card callback over %s', (mode) => {
+  let sb: SimBot;
+  beforeAll(async () => {
+    sb = await createSimBot({ mode, plugins: [hello] });
+  }, 30_000);
+  afterAll(async () => sb?.stop());
+
+  it('runs the action of the published click, on a card the bot sent', async () => {
+    const card = await sb.sim.client.as('bob').ask('hello team', { group: 'ops' });
+    const button = card.buttons.find((b) => b.text === 'Wave back')!;
+    const sample = read('cards/action-callback.json');
+    // The published click, on our card, by bob, with our button's params.
+    const content = JSON.parse(String(sample.content));
+    content.cardPrivateData.params = button.params;
+    const payload = {
+      ...sample,
+      outTrackId: card.cardId,
+      userId: 'bob',
+      spaceId: sb.sim.state.conversationId('ops'),
+      content: JSON.stringify(content),
+    };
+    const app = sb.sim.state.org.apps[0]!;
+    let answer: unknown;
+    if (mode === 'stream') {
+      const pushed = sb.sim.server.gateway.pushCallback(app.clientId, TOPIC_CARD, payload, 2_000);
+      if (pushed === false) throw new Error('no Stream connection took the click');
+      answer = JSON.parse((await pushed)?.data ?? '{}');
+    } else {
+      const target = [...sb.sim.state.cardCallbacks.values()][0]!;
+      answer = await sb.sim.server.push.card(app, target, payload);
+    }
+    expect(JSON.stringify(answer)).toContain('Waves: 1');
   });
 });
 

@@ -1,5 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
+import { GroupsToken } from '../../../core/directory/group-registry.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
@@ -218,5 +220,34 @@ describe('a group the bot does not know yet', () => {
     // Nothing is sent twice when the first notification's retry comes round.
     await new Promise((r) => setTimeout(r, 1200));
     expect(cards(sb)).toHaveLength(2);
+  });
+});
+
+describe('a group that was disbanded', () => {
+  it('is reported by doctor for the routes that name it, and its alerts wait as for an unknown group', async () => {
+    sb = await alertsBot('', { groupWait: '100ms' });
+    // The bot knows ops (a message came from it); then its owner disbands it (chat_disband).
+    await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
+    expect((await sb.sim.client.api.groupChange('ops', 'disband', { operator: 'bob' })).acked).toBe(true);
+    const groups = sb.bot.resolve(GroupsToken);
+    await sb.sim.client.until(() => groups.get('cid-ops')?.disbanded === true, 3000, 'the disband');
+    const doctor = await sb.bot.resolve(DiagnosticsToken).run({ only: ['alerts.groups'], fresh: true });
+    expect(doctor).toEqual([
+      expect.objectContaining({
+        severity: 'error',
+        where: 'plugins.alerts.defaultRoute.groups',
+        message: expect.stringMatching(/cid-ops was disbanded/),
+      }),
+    ]);
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'AfterDisband' }], 'gone-1'));
+    const told = await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('dm:alice').find((m) => /waiting/.test(m.content)),
+      3000,
+      'the admin told',
+    );
+    expect(told.content).toContain('cid-ops');
+    expect(
+      sb.sim.state.calls.filter((c) => c.path.includes('card/instances') && c.status === 200),
+    ).toHaveLength(0);
   });
 });
