@@ -81,6 +81,9 @@ export async function importPlugin(
   baseDir: string,
 ): Promise<PluginDefinition> {
   const where = locatePlugin(name, from, baseDir);
+  // Before any of its code runs: a package built for another dingops is refused unloaded.
+  if (where.kind === 'package' || from)
+    checkApiRange(name, where.kind === 'file' ? where.path : undefined, from, baseDir);
   let mod: Record<string, unknown>;
   try {
     if (where.kind === 'file') mod = await importFile(where.path);
@@ -102,8 +105,6 @@ export async function importPlugin(
   const def = [mod.default, mod.plugin, (mod.default as Record<string, unknown> | undefined)?.default].find(
     isPluginDefinition,
   );
-  if (where.kind === 'package' || from)
-    checkApiRange(name, where.kind === 'file' ? where.path : undefined, from, baseDir);
   if (!def)
     throw new PluginResolveError(
       `plugin '${name}': the module exports no plugin (export default definePlugin({...}))`,
@@ -159,12 +160,25 @@ function findPackageJson(dir: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The package.json of an installed package, read from disk rather than imported: through
+ * Node's resolution when the package exports it, else from the `node_modules` folders above
+ * `baseDir` and dingops' own (a package whose `exports` leave out `./package.json` still has one).
+ */
 function findInstalledPackage(specifier: string, baseDir: string): string | undefined {
   try {
     return createRequire(join(baseDir, 'package.json')).resolve(`${specifier}/package.json`);
   } catch {
-    return undefined;
+    // Not exported, or not installed: look for the file itself.
   }
+  const roots = [resolve(baseDir), packageInfo().root];
+  for (const root of roots)
+    for (let d = root, i = 0; i < 16; i++, d = dirname(d)) {
+      const p = join(d, 'node_modules', ...specifier.split('/'), 'package.json');
+      if (existsSync(p)) return p;
+      if (dirname(d) === d) break;
+    }
+  return undefined;
 }
 
 async function importFile(path: string): Promise<Record<string, unknown>> {

@@ -313,11 +313,35 @@ describe('the plugin API contract', () => {
     };
     make('old', '^9.0.0');
     make('fits', `^${packageInfo().version}`);
+    // A module that would announce itself on import: refused before it runs.
+    writeFileSync(
+      join(dir, 'old', 'index.mjs'),
+      `globalThis.__oldPluginRan = true;\nexport default { name: 'old', setup() {} };\n`,
+    );
+    // The same package installed under node_modules, with `exports` that leave out package.json.
+    const installed = join(dir, 'node_modules', 'dingops-plugin-old');
+    mkdirSync(installed, { recursive: true });
+    writeFileSync(
+      join(installed, 'package.json'),
+      JSON.stringify({
+        name: 'dingops-plugin-old',
+        exports: { '.': './index.mjs' },
+        dingops: { api: '^9.0.0' },
+      }),
+    );
+    writeFileSync(
+      join(installed, 'index.mjs'),
+      `globalThis.__oldPluginRan = true;\nexport default { name: 'old', setup() {} };\n`,
+    );
+    await expect(importPlugin('old', 'dingops-plugin-old', dir)).rejects.toThrow(
+      /was built for dingops \^9\.0\.0/,
+    );
     await expect(importPlugin('old', './old', dir)).rejects.toThrow(
       new RegExp(
         `plugin 'old' was built for dingops \\^9\\.0\\.0, and this is dingops ${packageInfo().version.replace(/\./g, '\\.')}`,
       ),
     );
+    expect((globalThis as { __oldPluginRan?: boolean }).__oldPluginRan).toBeUndefined();
     expect((await importPlugin('fits', './fits', dir)).name).toBe('fits');
   });
 });
