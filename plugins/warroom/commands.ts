@@ -22,10 +22,6 @@ export function registerCommands(
   rooms: WarRooms,
   time: (ms: number) => string,
 ) {
-  const actor = (c: { caller: { userId: string; nick: string } }) => ({
-    userId: c.caller.userId,
-    nick: c.caller.nick,
-  });
   const name = (userId: string) => ctx.people.find(userId)?.name ?? userId;
   // The room of `--incident`/the argument, else of the conversation the command was typed in.
   const roomOf = (c: {
@@ -45,7 +41,7 @@ export function registerCommands(
         args: [{ ...incidentArg, required: true }],
         sideEffects: true,
         handler: async (c) => {
-          const r = await rooms.open(Number(c.args.incident), actor(c));
+          const r = await rooms.open(Number(c.args.incident), c.caller);
           return openedText(c.t, r);
         },
       },
@@ -58,7 +54,7 @@ export function registerCommands(
         sideEffects: true,
         handler: async (c) => {
           const room = await roomOf(c);
-          const r = await rooms.invite(room, c.args.people as string[]);
+          const r = await rooms.invite(room, c.args.people as string[], c.caller);
           const lines = [
             r.added.length
               ? c.t('warroom.invited', { count: r.added.length, names: r.added.map(name).join(', ') })
@@ -115,8 +111,7 @@ export function registerCommands(
         sideEffects: true,
         handler: async (c) => {
           const room = await roomOf(c);
-          await rooms.incidents().checkResponder(room.incidentId, c.caller);
-          await rooms.close(room.incidentId, actor(c));
+          await rooms.close(room.incidentId, c.caller);
           return c.t('warroom.closed', { title: room.title, id: room.incidentId });
         },
       },
@@ -133,7 +128,7 @@ export function registerCommands(
     sideEffects: true,
     handler: async (c) => {
       const room = await roomOf(c);
-      await rooms.note(room, actor(c), (c.args.text as string[]).join(' '));
+      await rooms.note(room, c.caller, (c.args.text as string[]).join(' '));
       return c.t('warroom.noted', { id: room.incidentId });
     },
   });

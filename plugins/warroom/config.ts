@@ -11,6 +11,13 @@ export const warroomConfigSchema = z.strictObject({
     .min(1)
     .optional()
     .describe("the template's robot (群模板机器人) that speaks in rooms; default: the app's robot"),
+  owner: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'who owns every room (a name from `people`, a userId or a mobile); default: the responder who opens it',
+    ),
   oncall: z
     .array(z.string())
     .default([])

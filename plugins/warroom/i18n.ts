@@ -65,6 +65,8 @@ export const warroomCatalogs: Partial<Catalogs> = {
     closed: 'War room **{title}** closed; the postmortem draft is stored (`postmortem {id}`).',
     notARoom: 'This is not a war room: give the incident number (e.g. `{command} 12`).',
     noRoom: 'Incident #{id} has no war room. Open one with `warroom open {id}`.',
+    ownerUnknown:
+      'The room owner set in `plugins.warroom.owner` ({owner}) is not a person the bot can find: fix it, or remove it to make whoever opens a room its owner.',
     noIncident: 'There is no incident #{id}.',
     alreadyClosed: 'The war room of incident #{id} is already closed.',
     noAlerts: 'War rooms need the alerts plugin (plugins.alerts) running.',
@@ -175,6 +177,8 @@ export const warroomCatalogs: Partial<Catalogs> = {
     closed: '作战群 **{title}** 已关闭；复盘草稿已保存（`postmortem {id}`）。',
     notARoom: '这里不是作战群：请给出故障编号（如 `{command} 12`）。',
     noRoom: '故障 #{id} 还没有作战群。用 `warroom open {id}` 建一个。',
+    ownerUnknown:
+      '`plugins.warroom.owner` 中设置的群主（{owner}）找不到对应的人：请改正，或删除该设置，让打开作战群的人做群主。',
     noIncident: '没有故障 #{id}。',
     alreadyClosed: '故障 #{id} 的作战群已经关闭。',
     noAlerts: '作战群需要运行告警插件（plugins.alerts）。',

@@ -52,7 +52,7 @@ export default definePlugin({
     ctx.actions.register({
       name: 'open',
       command: 'warroom open',
-      handler: async (a) => ({ message: openedText(a.t, await rooms.open(incident(a.params), actor(a))) }),
+      handler: async (a) => ({ message: openedText(a.t, await rooms.open(incident(a.params), a.caller)) }),
     });
     // The room card's buttons: the incident's own actions, answered with the room card.
     const roomCard = async (id: number) => {
@@ -82,9 +82,8 @@ export default definePlugin({
       name: 'close',
       command: 'warroom close',
       handler: async (a) => {
-        // Closing a room is a change to the incident's response: the same people may.
-        await rooms.incidents().checkResponder(incident(a.params), a.caller);
-        await rooms.close(incident(a.params), actor(a));
+        // Closing a room is a change to the incident's response: the same people may (checked there).
+        await rooms.close(incident(a.params), a.caller);
         return { card: await roomCard(incident(a.params)) };
       },
     });

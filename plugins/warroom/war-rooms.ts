@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { formatDuration, type PluginContext, present, UserError } from 'dingops';
+import { type Caller, formatDuration, type PluginContext, present, UserError } from 'dingops';
 import type { WarroomConfig } from './config.js';
 import { explainError } from './explain-error.js';
 import type { IncidentActor, IncidentChange, IncidentsApi, IncidentView } from './incidents.js';
@@ -90,8 +90,22 @@ export class WarRooms {
 
   // --- opening
 
-  /** Opens the incident's room, or answers the one it has. */
-  open(incidentId: number, by: IncidentActor): Promise<OpenResult> {
+  /**
+   * Whoever changes a room must be allowed to respond to its incident (`plugins.alerts.responders`
+   * or one of the people it was sent to), as for `ack`: checked here, on every path (commands,
+   * buttons, another plugin), and refused with the reason said and audited by the alerts plugin.
+   */
+  private async mayChange(incidentId: number, caller: Caller): Promise<IncidentActor> {
+    await this.incidents().checkResponder(incidentId, caller);
+    return { userId: caller.userId, nick: caller.nick };
+  }
+
+  /** Opens the incident's room, or answers the one it has; only a responder may. */
+  async open(incidentId: number, caller: Caller): Promise<OpenResult> {
+    return this.openAs(incidentId, await this.mayChange(incidentId, caller));
+  }
+
+  private openAs(incidentId: number, by: IncidentActor): Promise<OpenResult> {
     const inFlight = this.opening.get(incidentId);
     if (inFlight) return inFlight.then((r) => ({ ...r, created: false }));
     const run = this.lane(incidentId, () => this.openNow(incidentId, by)).finally(() =>
@@ -161,7 +175,7 @@ export class WarRooms {
     const { config } = this;
     const notes: string[] = [];
     const people = await this.responders.resolve([...config.oncall, ...view.responders]);
-    const owner = room.openedBy;
+    const owner = (await this.configuredOwner()) ?? room.openedBy;
     const created = await client.createSceneGroup({
       title: room.title,
       templateId: config.templateId,
@@ -263,8 +277,13 @@ export class WarRooms {
     return room;
   }
 
-  /** Brings people in; those who cannot be found are named with the reason. */
-  invite(room: Room, refs: string[]): Promise<{ added: string[]; unresolved: Unresolved[] }> {
+  /** Brings people in (a responder may); those who cannot be found are named with the reason. */
+  async invite(
+    room: Room,
+    refs: string[],
+    caller: Caller,
+  ): Promise<{ added: string[]; unresolved: Unresolved[] }> {
+    await this.mayChange(room.incidentId, caller);
     return this.lane(room.incidentId, async () => {
       const fresh = present(await this.store.get(room.incidentId), `war room of incident ${room.incidentId}`);
       if (fresh.status === 'closed') throw new UserError('warroom.alreadyClosed', { id: room.incidentId });
@@ -300,7 +319,9 @@ export class WarRooms {
     }
   }
 
-  async note(room: Room, by: IncidentActor, text: string): Promise<void> {
+  /** A note on the incident's timeline (and so its postmortem): a responder's. */
+  async note(room: Room, caller: Caller, text: string): Promise<void> {
+    const by = await this.mayChange(room.incidentId, caller);
     await this.incidents().note(room.incidentId, by, text);
     await this.store.update(room.incidentId, { lastUpdateAt: this.now(), lastUpdateBy: by.userId });
   }
@@ -352,7 +373,9 @@ export class WarRooms {
 
   // --- closing
 
-  close(incidentId: number, by: IncidentActor): Promise<Room> {
+  /** Closes the room with its postmortem draft; a responder may (resolving closes it by itself). */
+  async close(incidentId: number, caller: Caller): Promise<Room> {
+    const by = await this.mayChange(incidentId, caller);
     return this.lane(incidentId, () => this.closeNow(incidentId, by));
   }
 
@@ -385,6 +408,15 @@ export class WarRooms {
     });
   }
 
+  /** The person `warroom.owner` names (a name from `people`, a userId or a mobile), when set. */
+  private async configuredOwner(): Promise<string | undefined> {
+    if (!this.config.owner) return undefined;
+    const r = await this.responders.resolve([this.config.owner]);
+    const [userId] = r.userIds;
+    if (!userId) throw new UserError('warroom.ownerUnknown', { owner: this.config.owner });
+    return userId;
+  }
+
   // --- the periodic sweep
 
   /** Resumes rooms whose creation was cut short, and asks quiet rooms for a status update. */
@@ -392,7 +424,8 @@ export class WarRooms {
     const now = this.now();
     for (const room of await this.store.list('opening')) {
       if (this.opening.has(room.incidentId) || now - room.createdAt < RESUME_AFTER_MS) continue;
-      await this.open(room.incidentId, { userId: room.openedBy, nick: room.openedByNick }).catch((err) =>
+      // Its opener was a responder when they asked: the creation is finished in their name.
+      await this.openAs(room.incidentId, { userId: room.openedBy, nick: room.openedByNick }).catch((err) =>
         this.ctx.log.warn({ err, incident: room.incidentId }, 'warroom: resuming a room failed; will retry'),
       );
     }

@@ -13,12 +13,14 @@ export interface WarroomBotOptions {
   warroom?: string;
   templateId?: string;
   robotCode?: string;
+  /** `plugins.alerts.responders` (default: the on-call role and Carol, the on-call engineer). */
+  responders?: string;
 }
 
 /** Alerts (incidents routed to `ops` and Bob) plus war rooms, on the simulator's default org. */
 export function warroomBot(options: WarroomBotOptions = {}): Promise<SimBot> {
   return createSimBot({
-    yaml: `${PEOPLE}plugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n    grouping:\n      groupWait: 100ms\n      groupInterval: 200ms\n      repeatInterval: 1h\n    defaultRoute:\n      groups: [cid-ops]\n      people: [Bob]\n  warroom:\n    templateId: ${options.templateId ?? 'warroom-template'}\n    robotCode: ${options.robotCode ?? 'dingops-warroom'}\n    oncall: [Carol, Dave, Erin]\n${options.warroom ?? ''}`,
+    yaml: `${PEOPLE}plugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n    grouping:\n      groupWait: 100ms\n      groupInterval: 200ms\n      repeatInterval: 1h\n    responders: ${options.responders ?? '[role:oncall, carol]'}\n    defaultRoute:\n      groups: [cid-ops]\n      people: [Bob]\n  warroom:\n    templateId: ${options.templateId ?? 'warroom-template'}\n    robotCode: ${options.robotCode ?? 'dingops-warroom'}\n    oncall: [Carol, Dave, Erin]\n${options.warroom ?? ''}`,
   });
 }
 

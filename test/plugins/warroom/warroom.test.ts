@@ -1,4 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditLog } from '../../../core/decide/audit-log.js';
+import { AuditToken } from '../../../core/decide/audit-log.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { botSaid, incident, room, sceneGroups, warroomBot } from './helpers.js';
 
@@ -290,5 +292,42 @@ describe('what to fix, in chat and in the log', () => {
     await incident(sb);
     const robot = await sb.sim.client.as('bob').ask('warroom open 1', { group: 'ops' });
     expect(robot.content).toMatch(/robot `dingops-demo` \(plugins\.warroom\.robotCode\) is not in it/);
+  });
+});
+
+describe("another team's incident", () => {
+  it('refuses opening, inviting and notes to a member with no role, from a DM or the button, said and audited', async () => {
+    // Carol has no role and the incident was sent to ops and Bob, not to her.
+    sb = await warroomBot({ responders: '[role:oncall]', warroom: '    owner: Bob\n' });
+    const alertCard = await incident(sb);
+    const refused = /Only responders may/;
+    expect((await sb.sim.client.as('carol').ask('warroom open 1')).content).toMatch(refused);
+    const open = alertCard.buttons.find((b) => b.text === 'Open war room')!;
+    await sb.sim.client.as('carol').click(alertCard, open.params!);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sceneGroups(sb)).toHaveLength(0);
+
+    // Bob, a responder, opens it; the owner is who the config names, not whoever asked.
+    expect((await sb.sim.client.as('alice').ask('warroom open 1', { group: 'ops' })).content).toMatch(
+      /is open/,
+    );
+    const g = await room(sb);
+    expect(g.ownerUserId).toBe('bob');
+    const members = [...g.members];
+    expect((await sb.sim.client.as('carol').ask('warroom invite alice carol --incident 1')).content).toMatch(
+      refused,
+    );
+    expect((await sb.sim.client.as('carol').ask('note all clear, stand down --incident 1')).content).toMatch(
+      refused,
+    );
+    expect([...(sb.sim.state.group(g.openConversationId)?.members ?? [])]).toEqual(members);
+    const timeline = await sb.sim.client.as('alice').ask('timeline 1', { group: 'ops' });
+    expect(timeline.content).not.toContain('stand down');
+    const denied = (await sb.bot.resolve<AuditLog>(AuditToken).query({ limit: 100 })).filter(
+      (e) => e.actorId === 'carol' && e.outcome === 'denied',
+    );
+    expect(denied.map((e) => e.command)).toEqual(
+      expect.arrayContaining(['note', 'warroom invite', 'warroom open', 'warroom.open']),
+    );
   });
 });
