@@ -6,7 +6,7 @@ import type { Person } from '../config/core-schema.js';
 import type { ActionSpec } from '../decide/actions/action-registry.js';
 import type { AuditEntry } from '../decide/audit-log.js';
 import type { FallbackHandler } from '../decide/commands/fallbacks.js';
-import type { CommandSpec, OptionSpec, ValueSpec } from '../decide/commands/spec.js';
+import type { Caller, CommandSpec, OptionSpec, ValueSpec } from '../decide/commands/spec.js';
 import type { SendOptions, SendReceipt, StreamOptions } from '../deliver/messenger.js';
 import type { OpenApiClient } from '../deliver/openapi/openapi-client.js';
 import type { CheckResult, DiagnosticCheck } from '../diagnostics/diagnostics.js';
@@ -152,6 +152,12 @@ export interface PluginContext<C = unknown> {
   readonly access: {
     readonly admins: readonly string[];
     readonly roles: Readonly<Record<string, readonly string[]>>;
+    /**
+     * Someone as the permission layer sees them now (roles and admin from the current config),
+     * for checking a person who is not the one asking: the requester of an approval being
+     * granted, the owner of a scheduled job.
+     */
+    caller(userId: string, nick?: string): Caller;
   };
   /** The audit log (`audit` in chat): record what people did through this plugin. */
   audit: {

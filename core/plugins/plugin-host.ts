@@ -1,3 +1,4 @@
+import { type AccessControl, AccessToken } from '../decide/access-control.js';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
@@ -342,7 +343,11 @@ export class PluginHost {
       },
       now: () => c.resolve<() => number>(ClockToken)(),
       configDir: c.resolve<LoadedConfig>(ConfigToken).baseDir,
-      access: { admins: core.access.admins, roles: core.access.roles },
+      access: {
+        admins: core.access.admins,
+        roles: core.access.roles,
+        caller: (userId, nick) => c.resolve<AccessControl>(AccessToken).caller(userId, nick ?? userId),
+      },
       audit: {
         record: (entry) => c.resolve<AuditLog>(AuditToken).record({ kind: 'plugin', ...entry }),
       },

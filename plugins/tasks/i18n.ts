@@ -87,6 +87,13 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'approval.expired': 'expired',
     selfApproval: 'You asked for this run: another approver must approve it.',
     notApprover: 'You are not an approver of `{task}`.',
+    changedSinceAsked:
+      'The definition of `{task}` changed after request #{id} was made (its command, arguments or who may run it): it cannot be approved as asked. Ask again.',
+    requesterNoLonger:
+      'The person who made request #{id} may no longer run `{task}` there: it cannot be approved.',
+    paramsNoLonger:
+      'The values of request #{id} are no longer accepted by `{task}`: it cannot be approved. Ask again.',
+    approvalVoid: 'Request #{id} to run `{task}` was not run: {why}',
     unknownRequest: 'There is no request #{id}.',
     noApprovers:
       'Nobody can approve `{task}`: its approvers ({approvers}) have no DingTalk userId. Fix plugins.tasks.tasks.{task}.approval.approvers.',
@@ -182,6 +189,11 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'approval.expired': '过期',
     selfApproval: '这是你发起的运行：需要其他审批人批准。',
     notApprover: '你不是 `{task}` 的审批人。',
+    changedSinceAsked:
+      '申请 #{id} 提出后，`{task}` 的定义已改变（命令、参数或可运行的人）：不能按原申请批准。请重新申请。',
+    requesterNoLonger: '申请 #{id} 的发起人已不能在那里运行 `{task}`：不能批准。',
+    paramsNoLonger: '`{task}` 已不再接受申请 #{id} 的参数：不能批准。请重新申请。',
+    approvalVoid: '运行 `{task}` 的申请 #{id} 未执行：{why}',
     unknownRequest: '没有申请 #{id}。',
     noApprovers:
       '没有人能审批 `{task}`：其审批人（{approvers}）都没有钉钉 userId。请修改 plugins.tasks.tasks.{task}.approval.approvers。',

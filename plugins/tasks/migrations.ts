@@ -57,4 +57,13 @@ export const tasksMigrations: MigrationList = {
       await db.schema.alterTable('tasks_run').dropColumn('replica').execute();
     },
   },
+  '0003_approval_digest': {
+    async up(db) {
+      // The task's definition when the request was made: approving runs only what was asked.
+      await db.schema.alterTable('tasks_approval').addColumn('task_digest', 'varchar(64)').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('tasks_approval').dropColumn('task_digest').execute();
+    },
+  },
 };

@@ -55,6 +55,8 @@ export interface Approval extends Asked {
   cards: string[];
   createdAt: number;
   expiresAt: number;
+  /** What the task's definition was when asked (`taskDigest`); unknown for older requests. */
+  taskDigest?: string;
 }
 
 /** The plugin's tables (the columns `migrations.ts` creates); a type so Kysely's `withTables` takes it. */
@@ -96,6 +98,8 @@ export type TasksTables = {
     created_at: number;
     expires_at: number;
     decided_at: number | null;
+    /** The task's definition digest when asked (null for requests made before 0003). */
+    task_digest: string | null;
   };
 };
 type RunRow = Omit<Selectable<TasksTables['tasks_run']>, 'output'> & { output?: string | null };
@@ -222,6 +226,7 @@ export class RunStore {
         cards: '[]',
         created_at: a.createdAt,
         expires_at: a.expiresAt,
+        task_digest: a.taskDigest ?? null,
       })
       .returning('id')
       .executeTakeFirstOrThrow();
@@ -252,15 +257,22 @@ export class RunStore {
 
   /**
    * Settles a pending request: only one decision ever wins (a conditional update), and a
-   * request past its expiry can no longer be approved.
+   * request past its expiry can no longer be approved. `ended`: a request that can no longer
+   * run as asked (its task changed) ends as expired before its time.
    */
-  async settle(id: number, status: Exclude<ApprovalStatus, 'pending'>, by: string | undefined, now: number) {
+  async settle(
+    id: number,
+    status: Exclude<ApprovalStatus, 'pending'>,
+    by: string | undefined,
+    now: number,
+    ended = false,
+  ) {
     let q = this.db
       .updateTable('tasks_approval')
       .set({ status, decided_by: by ?? null, decided_at: now })
       .where('id', '=', id)
       .where('status', '=', 'pending');
-    q = status === 'expired' ? q.where('expires_at', '<=', now) : q.where('expires_at', '>', now);
+    if (!ended) q = status === 'expired' ? q.where('expires_at', '<=', now) : q.where('expires_at', '>', now);
     const r = await q.executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
   }
@@ -323,5 +335,6 @@ function toApproval(r: ApprovalRow): Approval {
     cards: JSON.parse(r.cards) as string[],
     createdAt: Number(r.created_at),
     expiresAt: Number(r.expires_at),
+    taskDigest: r.task_digest ?? undefined,
   };
 }

@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { Caller, Card, PluginContext } from 'dingops';
 import { present, UserError } from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
 import type { Approval, RunPlace, RunStore } from './run-store.js';
-import { shownParams } from './task-args.js';
+import { checkValues, shownParams } from './task-args.js';
 import type { TaskAuditEntry } from './task-audit.js';
 import type { Requester, TaskPolicy } from './task-policy.js';
 import type { TaskPresenter } from './task-presenter.js';
@@ -48,6 +49,7 @@ export class TaskApprovals {
       ...asked(name, params, who, place),
       createdAt: now,
       expiresAt: now + rule.expireAfter,
+      taskDigest: taskDigest(task),
     });
     const approval = present(await this.store.approval(id), `approval ${id}`);
     const cards: string[] = [];
@@ -98,6 +100,15 @@ export class TaskApprovals {
     if (!task) throw deny('tasks.unknownRequest');
     if (!this.policy.approvers(task).includes(who.userId)) throw deny('tasks.notApprover');
     if (task.approval?.secondPerson && who.userId === a.requestedBy) throw deny('tasks.selfApproval');
+    // What is approved is what was asked: the same definition, a requester still allowed there,
+    // values the definition still accepts. Otherwise the request ends, and both are told.
+    if (decision === 'approved') {
+      const stale = this.staleness(a, task);
+      if (stale) {
+        await this.void(a, stale);
+        throw deny(stale);
+      }
+    }
     if (!(await this.store.settle(id, decision, who.userId, this.now()))) {
       const now = await this.store.approval(id);
       if (now?.status === 'pending' && now.expiresAt <= this.now()) {
@@ -138,6 +149,43 @@ export class TaskApprovals {
     return this.present.approvalCard(settled);
   }
 
+  /** Why the request can no longer be approved as asked (an i18n key), or undefined. */
+  private staleness(a: Approval, task: TaskConfig): string | undefined {
+    if (a.taskDigest && a.taskDigest !== taskDigest(task)) return 'tasks.changedSinceAsked';
+    const requester = this.ctx.access.caller(a.requestedBy, a.requestedByNick);
+    if (this.policy.denial(task, requester, a.place)) return 'tasks.requesterNoLonger';
+    try {
+      checkValues(task, a.params);
+    } catch (err) {
+      if (err instanceof UserError) return 'tasks.paramsNoLonger';
+      throw err;
+    }
+    return undefined;
+  }
+
+  /** Ends a request that cannot run as asked: its cards say so, the requester is told. */
+  private async void(a: Approval, why: string): Promise<void> {
+    if (!(await this.store.settle(a.id, 'expired', undefined, this.now(), true))) return;
+    const ended = present(await this.store.approval(a.id), `approval ${a.id}`);
+    await this.refreshCards(ended);
+    await this.present.say(
+      a.place,
+      this.present.t('approvalVoid', {
+        id: a.id,
+        task: a.task,
+        why: this.present.t(why.replace(/^tasks\./, ''), { task: a.task, id: a.id }),
+      }),
+    );
+    this.audit({
+      by: { userId: a.requestedBy, nick: a.requestedByNick },
+      place: a.place,
+      command: `run ${a.task}`,
+      args: shownParams(this.tasks[a.task], a.params),
+      outcome: 'denied',
+      detail: why,
+    });
+  }
+
   private async refreshCards(a: Approval): Promise<void> {
     const card = this.present.approvalCard(a);
     for (const cardId of a.cards)
@@ -166,4 +214,24 @@ export class TaskApprovals {
     const now = this.now();
     for (const a of await this.store.pendingApprovals()) if (a.expiresAt <= now) await this.expire(a);
   }
+}
+
+/**
+ * A fingerprint of what a task does and who may run it (its whole definition: command or
+ * agent, arguments, limits, allow, approval): a request approved later runs only if this is
+ * unchanged since it was asked.
+ */
+export function taskDigest(task: TaskConfig): string {
+  return createHash('sha256').update(stableJson(task)).digest('hex');
+}
+
+/** JSON with object keys sorted, so the same definition always gives the same text. */
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(',')}]`;
+  if (v && typeof v === 'object')
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(v) ?? 'null';
 }

@@ -3,6 +3,7 @@ import { ReplicasToken } from '../../../core/cluster/replica-registry.js';
 import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
+import { startBotOnSimulator } from '../../../testing/index.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { AGENT, cardText, isRunning, NODE, nodeCommand, tasksBot } from './helpers.js';
 
@@ -231,6 +232,59 @@ describe('approval', () => {
       'the rejection',
     );
     expect(sb.sim.client.botMessages('ops').some((m) => m.title?.includes('run #'))).toBe(false);
+  });
+});
+
+describe('approval of what was asked', () => {
+  const DEPLOY = `      deploy:\n        command: ${nodeCommand('console.log("deploying " + process.argv[1])', '{env}')}\n        params:\n          env: { type: enum, choices: [staging, prod] }\n        allow: { roles: [oncall], users: [Carol] }\n        approval: { approvers: [Alice, Bob], expireAfter: 1h }\n`;
+  const CHANGED = DEPLOY.replace('deploying', 'DROPPING THE DATABASE');
+
+  /** The bot stopped and started again on the same store with another config (an operator's edit). */
+  async function restartWith(
+    s: SimBot,
+    yaml: string,
+    access = '',
+    carol = '  - { name: Carol, userId: carol }',
+  ) {
+    await s.bot.stop('test');
+    s.bot = await startBotOnSimulator(s.sim, {
+      config: `people:\n  - { name: Alice, userId: alice }\n  - { name: Bob, userId: bob }\n${carol}\nplugins:\n  tasks:\n    updateInterval: 300ms\n    tasks:\n${yaml}`,
+      access,
+      storageUrl: s.storageUrl,
+      logs: s.logs,
+    });
+  }
+
+  it('refuses to approve a request whose task changed since it was asked, telling both, and never runs it', async () => {
+    sb = await tasksBot(DEPLOY);
+    await sb.sim.client.as('carol').ask('run deploy prod', { group: 'ops' });
+    await restartWith(sb, CHANGED);
+    const answer = await sb.sim.client.as('alice').ask('task approve 1');
+    expect(answer.content).toMatch(/The definition of `deploy` changed after request #1 was made/);
+    const told = await sb.sim.client.until(
+      () =>
+        sb!.sim.client
+          .botMessages('ops')
+          .find((m) => /Request #1 to run `deploy` was not run/.test(m.content)),
+      3000,
+      'the requester told',
+    );
+    expect(told.content).toMatch(/changed after request #1/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(sb.sim.client.botMessages('ops').some((m) => m.title?.includes('run #'))).toBe(false);
+    expect((await sb.sim.client.as('bob').ask('task approve 1')).content).toMatch(/expired|already/);
+  });
+
+  it('refuses to approve a request of someone no longer allowed to run the task', async () => {
+    sb = await tasksBot(DEPLOY);
+    // Carol may run it by name; then the operator points the name at someone else (the task
+    // itself, `users: [Carol]`, is unchanged).
+    await sb.sim.client.as('carol').ask('run deploy staging', { group: 'ops' });
+    await restartWith(sb, DEPLOY, '', '  - { name: Carol, userId: carol-new }');
+    const answer = await sb.sim.client.as('alice').ask('task approve 1');
+    expect(answer.content).toMatch(/may no longer run `deploy` there/);
+    const denied = (await audit(sb)).filter((e) => e.outcome === 'denied').map((e) => e.detail);
+    expect(denied).toContain('tasks.requesterNoLonger');
   });
 });
 
