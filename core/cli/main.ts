@@ -20,8 +20,8 @@ Usage:
   dingops help [command]                      this text, or a command's
 
 Every command takes --help. Environment: DINGOPS_CONFIG, DINGTALK_CLIENT_ID, DINGTALK_CLIENT_SECRET,
-DINGTALK_API_BASE, DINGOPS_PORT, DINGOPS_HOST, DINGOPS_STORAGE_URL, DINGOPS_LOG_LEVEL,
-DINGOPS_LOCALE override the config file (\`dingops config check\` shows where each value came from).`;
+DINGTALK_API_BASE, DINGTALK_OAPI_BASE, DINGOPS_PORT, DINGOPS_HOST, DINGOPS_STATUS_TOKEN,
+DINGOPS_STORAGE_URL, DINGOPS_LOG_LEVEL, DINGOPS_LOCALE override the config file (\`dingops config check\` shows where each value came from).`;
 
 /** Each command's own usage, for `dingops <command> --help`. */
 const HELP: Record<string, string> = {

@@ -79,6 +79,13 @@ export const serverSchema = z.strictObject({
   publicUrl: z.url().optional().describe('The https address DingTalk reaches this bot at (HTTP mode)'),
   bodyLimit: z.number().int().positive().default(1_048_576),
   requestTimeoutMs: z.number().int().positive().default(10_000),
+  statusToken: z
+    .string()
+    .min(16, 'use at least 16 characters: it guards the status and metrics of the bot')
+    .optional()
+    .describe(
+      'Bearer token for the full /readyz and /metrics from another host (Prometheus); without it only this host gets them',
+    ),
 });
 
 export const storageSchema = z.strictObject({

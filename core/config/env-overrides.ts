@@ -9,6 +9,7 @@ export const ENV_OVERRIDES: Array<{ env: string; path: string[]; type?: 'number'
   { env: 'DINGTALK_OAPI_BASE', path: ['dingtalk', 'oapiBase'] },
   { env: 'DINGOPS_PORT', path: ['server', 'port'], type: 'number' },
   { env: 'DINGOPS_HOST', path: ['server', 'host'] },
+  { env: 'DINGOPS_STATUS_TOKEN', path: ['server', 'statusToken'] },
   { env: 'DINGOPS_STORAGE_URL', path: ['storage', 'url'] },
   { env: 'DINGOPS_LOG_LEVEL', path: ['log', 'level'] },
   { env: 'DINGOPS_LOCALE', path: ['locale'] },

@@ -108,7 +108,12 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     throw new ConfigError(problems, path, partial);
   }
   const core = parsed.data;
-  secrets.push(core.dingtalk.clientSecret, core.dingtalk.aesKey ?? '', core.dingtalk.token ?? '');
+  secrets.push(
+    core.dingtalk.clientSecret,
+    core.dingtalk.aesKey ?? '',
+    core.dingtalk.token ?? '',
+    core.server.statusToken ?? '',
+  );
   const pw = /^postgres(?:ql)?:\/\/[^:/]+:([^@]+)@/.exec(core.storage.url)?.[1];
   if (pw) secrets.push(decodeURIComponent(pw));
 

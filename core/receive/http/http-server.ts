@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Metrics } from '../../observe/metrics.js';
 import type { StatusBoard } from '../../observe/status.js';
 import { WarnThrottle } from '../../observe/warn-throttle.js';
+import { sameSecretText } from '../../util/constant-time.js';
 import { token } from '../../util/di-token.js';
 import type { Disposer } from '../../util/disposer.js';
 import { Reply } from './http-reply.js';
@@ -14,6 +15,8 @@ import { parseBody, RequestAborted, readBodyText } from './request-body.js';
 export type { HttpMethod, HttpReply, HttpRequest, RouteSpec } from './http-types.js';
 
 const RESERVED = ['/healthz', '/readyz', '/metrics'];
+/** A client on this host: IPv4 loopback, IPv6 loopback, or IPv4 loopback mapped into IPv6. */
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|::ffff:127\.\d+\.\d+\.\d+)$/;
 
 interface Route {
   owner: string;
@@ -37,7 +40,13 @@ export class HttpServer {
   readonly warnings: WarnThrottle;
 
   constructor(
-    private readonly options: { host: string; port: number; bodyLimit: number; requestTimeoutMs: number },
+    private readonly options: {
+      host: string;
+      port: number;
+      bodyLimit: number;
+      requestTimeoutMs: number;
+      statusToken?: string;
+    },
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly status: StatusBoard,
@@ -63,16 +72,39 @@ export class HttpServer {
         spec: { method: 'GET', url, handler },
       });
     core('/healthz', () => ({ status: 'ok' }));
-    core('/readyz', async (_req, reply) => {
+    core('/readyz', async (req, reply) => {
       const items = await this.status.collect('en');
       const ready = items.filter((i) => i.critical).every((i) => i.ok);
       reply.code(ready ? 200 : 503);
+      // A probe needs the code; the checks (host, pid, replicas, plugins, counts) are for the
+      // operator: this host, or whoever has server.statusToken.
+      if (!this.insider(req)) return { status: ready ? 'ready' : 'not ready' };
       return { status: ready ? 'ready' : 'not ready', checks: items };
     });
-    core('/metrics', async (_req, reply) => {
+    core('/metrics', async (req, reply) => {
+      if (!this.insider(req))
+        throw new HttpError(
+          401,
+          this.options.statusToken
+            ? 'metrics need Authorization: Bearer <server.statusToken>'
+            : 'metrics are served to this host only: set server.statusToken (DINGOPS_STATUS_TOKEN) and scrape with it',
+        );
       reply.header('content-type', this.metrics.registry.contentType);
       return this.metrics.registry.metrics();
     });
+  }
+
+  /**
+   * Whether a request may see the bot's status and metrics: it carries `server.statusToken`,
+   * or it comes from this host directly (the container's HEALTHCHECK, `curl` on the machine;
+   * not through a proxy, which would make every outside client look local).
+   */
+  private insider(req: HttpRequest): boolean {
+    const token = this.options.statusToken;
+    const auth = req.headers.authorization;
+    if (token && typeof auth === 'string' && sameSecretText(auth, `Bearer ${token}`)) return true;
+    const proxied = req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined;
+    return !proxied && LOOPBACK.test(req.ip);
   }
 
   /**

@@ -147,6 +147,41 @@ describe('HTTP server', () => {
     });
   });
 
+  it('gives another host only what a probe needs, and the full status and metrics with server.statusToken', async () => {
+    const token = 'status-token-0123456789';
+    tb = await createTestBot({ yaml: `server:\n  statusToken: ${token}\n` });
+    const outside = { remoteAddress: '10.1.2.3' };
+    const ready = await tb.bot.http.inject({ url: '/readyz', ...outside });
+    expect([ready.statusCode, ready.json()]).toEqual([200, { status: 'ready' }]);
+    const metrics = await tb.bot.http.inject({ url: '/metrics', ...outside });
+    expect(metrics.statusCode).toBe(401);
+    expect(metrics.json().error).toMatch(/Authorization: Bearer <server.statusToken>/);
+    // A proxy on this host forwards outside clients: they stay outside.
+    const proxied = await tb.bot.http.inject({
+      url: '/readyz',
+      headers: { 'x-forwarded-for': '203.0.113.9' },
+    });
+    expect(proxied.json()).toEqual({ status: 'ready' });
+    expect(
+      (await tb.bot.http.inject({ url: '/metrics', headers: { forwarded: 'for=203.0.113.9' } })).statusCode,
+    ).toBe(401);
+    const wrong = await tb.bot.http.inject({
+      url: '/metrics',
+      ...outside,
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(wrong.statusCode).toBe(401);
+    // With the token (Prometheus' `authorization` in its scrape config), everything.
+    const auth = { authorization: `Bearer ${token}` };
+    const full = await tb.bot.http.inject({ url: '/readyz', ...outside, headers: auth });
+    expect(full.json().checks.length).toBeGreaterThan(0);
+    const scraped = await tb.bot.http.inject({ url: '/metrics', ...outside, headers: auth });
+    expect([scraped.statusCode, scraped.body]).toEqual([200, expect.stringContaining('dingops_')]);
+    // This host directly (the container's HEALTHCHECK, curl on the machine): everything.
+    expect((await tb.bot.http.inject({ url: '/readyz' })).json().checks.length).toBeGreaterThan(0);
+    expect(tb.logs.text).not.toContain(token);
+  });
+
   it('serves Prometheus metrics that count commands', async () => {
     tb = await createTestBot();
     await tb.ask('ping');
