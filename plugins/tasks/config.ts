@@ -95,6 +95,12 @@ const task = z
           .describe('group titles or openConversationIds; empty: any group'),
         // Unset: agent tasks are direct-message only, others run anywhere allowed.
         directOnly: z.boolean().optional(),
+        direct: z
+          .boolean()
+          .optional()
+          .describe(
+            'may it run from a direct message? default: yes, unless `groups` limits it to groups (then no)',
+          ),
       })
       .prefault({})
       .describe('who may run it; nobody listed: admins only'),

@@ -71,6 +71,7 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.user': 'You may not run `{task}`: it is limited to named people and roles.',
     'denied.group': '`{task}` may not run in this group.',
     'denied.direct': '`{task}` runs only in a direct message to the bot.',
+    'denied.groupsOnly': '`{task}` runs only in its groups, not in a direct message.',
     'denied.cancel': 'Only the person who started run #{id} or an admin may cancel it.',
     'denied.view':
       'You may not see run #{id} here: runs are shown to the people who may run the task, where it may run (in a group, only that group’s runs).',
@@ -103,6 +104,9 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'doctor.agentInGroupsFix':
       'remove allow.directOnly: false (agent tasks are direct-message only by default)',
     'doctor.openGroups': '`{task}` runs in any group for the roles {roles}, without approval',
+    'doctor.groupsOnly':
+      '`{task}` runs in {groups} only, not from direct messages (allow.direct: true allows them)',
+    'doctor.groupsAndDirect': '`{task}` runs in {groups} and from direct messages (allow.direct)',
     'doctor.openGroupsFix': 'limit it with allow.groups, make it directOnly, or require approval',
   },
   'zh-CN': {
@@ -174,6 +178,7 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.user': '你不能运行 `{task}`：它仅限指定的人员和角色。',
     'denied.group': '`{task}` 不能在这个群里运行。',
     'denied.direct': '`{task}` 只能在与机器人的单聊中运行。',
+    'denied.groupsOnly': '`{task}` 只能在指定的群里运行，不能在单聊中运行。',
     'denied.cancel': '只有发起运行 #{id} 的人或管理员可以取消它。',
     'denied.view':
       '你不能在这里查看运行 #{id}：只有能运行该任务的人可以查看，且只能在该任务可运行的地方查看（在群里只能查看本群的运行）。',
@@ -202,6 +207,8 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'doctor.agentInGroups': '智能体任务 `{task}` 可以在群聊中使用',
     'doctor.agentInGroupsFix': '去掉 allow.directOnly: false（智能体任务默认仅限单聊）',
     'doctor.openGroups': '`{task}` 可由角色 {roles} 在任意群中运行，且无需审批',
+    'doctor.groupsOnly': '`{task}` 只在 {groups} 中运行，不能从单聊运行（allow.direct: true 可允许）',
+    'doctor.groupsAndDirect': '`{task}` 在 {groups} 中运行，也可从单聊运行（allow.direct）',
     'doctor.openGroupsFix': '用 allow.groups 限定群、设为 directOnly，或要求审批',
   },
 };

@@ -1,5 +1,6 @@
 import type { CheckResult } from 'dingops';
 import type { TasksConfig } from './config.js';
+import { allowsDirect } from './task-policy.js';
 
 /**
  * `doctor`'s review of the declared tasks: an agent runner reachable from groups is an
@@ -28,6 +29,16 @@ export function securityReview(
       }
     }
     const directOnly = task.allow.directOnly ?? task.kind === 'agent';
+    if (task.allow.groups.length && !directOnly)
+      out.push({
+        id: `tasks.places.${name}`,
+        severity: 'ok',
+        message: t(allowsDirect(task) ? 'tasks.doctor.groupsAndDirect' : 'tasks.doctor.groupsOnly', {
+          task: name,
+          groups: task.allow.groups.join(', '),
+        }),
+        where: `${where}.direct`,
+      });
     if (task.kind === 'agent' && !directOnly)
       out.push({
         id: `tasks.security.${name}`,
@@ -51,13 +62,14 @@ export function securityReview(
         fix: t('tasks.doctor.openGroupsFix'),
       });
   }
-  return out.length
-    ? out
-    : [
-        {
-          id: 'tasks.security',
-          severity: 'ok',
-          message: t('tasks.doctor.ok', { count: Object.keys(config.tasks).length }),
-        },
-      ];
+  // The places each group-limited task runs are said either way; the summary when all is well.
+  if (out.some((r) => r.severity !== 'ok')) return out;
+  return [
+    ...out,
+    {
+      id: 'tasks.security',
+      severity: 'ok',
+      message: t('tasks.doctor.ok', { count: Object.keys(config.tasks).length }),
+    },
+  ];
 }

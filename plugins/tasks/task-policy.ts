@@ -29,6 +29,8 @@ export class TaskPolicy {
   private placeDenial(task: TaskConfig, place: RunPlace): string | undefined {
     const directOnly = task.allow.directOnly ?? task.kind === 'agent';
     if (directOnly && place.type !== 'direct') return 'tasks.denied.direct';
+    // A task limited to some groups is for those groups: a DM is none of them, unless allowed.
+    if (place.type === 'direct' && !directOnly && !allowsDirect(task)) return 'tasks.denied.groupsOnly';
     if (place.type === 'group' && task.allow.groups.length) {
       const ok = task.allow.groups.some((g) => {
         try {
@@ -92,4 +94,9 @@ export class TaskPolicy {
     }
     return [...ids];
   }
+}
+
+/** Whether a task may run from a direct message: `allow.direct`, by default unless `allow.groups` limits it. */
+export function allowsDirect(task: TaskConfig): boolean {
+  return task.allow.direct ?? task.allow.groups.length === 0;
 }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ReplicasToken } from '../../../core/cluster/replica-registry.js';
 import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
+import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
 import { startBotOnSimulator } from '../../../testing/index.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
@@ -324,11 +325,25 @@ describe('refusals', () => {
     expect((await sb.sim.client.as('bob').ask('run dm-only', { group: 'cid-ops' })).content).toBe(
       '`dm-only` runs only in a direct message to the bot.',
     );
+    // A task limited to a group is not run from a direct message (where no group can be checked).
+    expect((await sb.sim.client.as('bob').ask('run show-file a')).content).toBe(
+      '`show-file` runs only in its groups, not in a direct message.',
+    );
     const denied = (await audit(sb))
       .filter((e) => e.kind === 'task' && e.outcome === 'denied')
       .map((e) => e.detail);
     expect(denied).toEqual(
-      expect.arrayContaining(['tasks.denied.user', 'tasks.denied.group', 'tasks.denied.direct']),
+      expect.arrayContaining([
+        'tasks.denied.user',
+        'tasks.denied.group',
+        'tasks.denied.direct',
+        'tasks.denied.groupsOnly',
+      ]),
+    );
+    // doctor says where each group-limited task runs.
+    const review = await sb.bot.resolve(DiagnosticsToken).run({ only: ['tasks.security'], fresh: true });
+    expect(review.find((r) => r.id === 'tasks.places.show-file')?.message).toMatch(
+      /runs in ops only, not from direct messages/,
     );
   });
 });
