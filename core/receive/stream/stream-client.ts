@@ -1,5 +1,6 @@
 import { DWClient, type DWClientDownStream } from 'dingtalk-stream';
 import { httpJson } from '../../util/http-json.js';
+import { asSdk } from './sdk-console.js';
 
 export interface StreamClientOptions {
   clientId: string;
@@ -35,6 +36,20 @@ export class ConfigurableDWClient extends DWClient {
       autoReconnect: false,
       subscriptions: streamOptions.subscriptions.map((s) => ({ ...s })),
     } as ConstructorParameters<typeof DWClient>[0]);
+  }
+
+  // What the SDK prints while connecting, connected (socket callbacks) and disconnecting is
+  // its own: routed to the bot's log (sdk-console.ts), in the built bot too.
+  override connect(): Promise<void> {
+    return asSdk(() => super.connect());
+  }
+
+  override _connect(): Promise<void> {
+    return asSdk(() => super._connect());
+  }
+
+  override disconnect(): void {
+    asSdk(() => super.disconnect());
   }
 
   // node:http, not fetch: fetch loads undici on first use (~65 ms of the start-up and a few

@@ -51,7 +51,8 @@ export class StreamTransport implements Transport {
   async start(): Promise<void> {
     this.stopped = false;
     // The SDK prints to the console: its lines go to our log while it runs.
-    this.unrouteConsole ??= routeSdkConsole(this.log.child({ component: 'dingtalk-stream' }));
+    // `sdk`, not a second `component`: pino writes a repeated binding twice in one line.
+    this.unrouteConsole ??= routeSdkConsole(this.log.child({ sdk: 'dingtalk-stream' }));
     const client = new ConfigurableDWClient({
       ...this.options,
       subscriptions: [

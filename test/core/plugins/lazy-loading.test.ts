@@ -28,6 +28,9 @@ afterEach(async () => {
 const FROM_SOURCES = { flags: ['--import', 'tsx'], main: resolve('core/cli/main.ts') };
 const BUILT = { flags: [], main: resolve('dist/core/cli/main.js') };
 
+/** What the last bot printed (stdout and stderr). */
+let printed = '';
+
 async function loadedModules(plugins: string, entry = FROM_SOURCES): Promise<string[]> {
   sim = await startSimulator({ pingIntervalMs: 0 });
   dir = mkdtempSync(join(tmpdir(), 'dingops-lazy-'));
@@ -62,6 +65,7 @@ async function loadedModules(plugins: string, entry = FROM_SOURCES): Promise<str
   const exited = new Promise((r) => bot?.once('exit', r));
   bot.kill('SIGTERM');
   await exited;
+  printed = output;
   return readFileSync(out, 'utf8').split('\n').filter(Boolean);
 }
 
@@ -96,5 +100,10 @@ describe('lazy loading', () => {
     ).toEqual([]);
     expect(loaded).not.toContain('node:internal/deps/undici/undici');
     expect(loaded).not.toContain('node:http2');
+    // The SDK's console lines (`connect success`, `Disconnecting.`) went to the JSON log (at
+    // info, below this bot's warn level), not raw between its lines: in the bundle too.
+    expect(printed).not.toMatch(/connect success|Disconnecting\./);
+    for (const line of printed.split('\n').filter((l) => l.trim()))
+      expect(line.startsWith('{'), `a raw line in the JSON log: ${line}`).toBe(true);
   }, 180_000);
 });

@@ -17,7 +17,9 @@ describe("the Stream SDK's console lines", () => {
     sb = await createSimBot();
     console.info('a line of the host program');
     await sb.bot.stop('test');
-    const sdk = sb.logs.lines.filter((l) => l.includes('"component":"dingtalk-stream"'));
+    const sdk = sb.logs.lines.filter((l) => l.includes('"sdk":"dingtalk-stream"'));
+    // One component per line (a repeated pino binding is written twice).
+    for (const line of sdk) expect(line.match(/"component":/g) ?? []).toHaveLength(1);
     expect(sdk.some((l) => /connect success/.test(l))).toBe(true);
     expect(sdk.some((l) => l.includes('Disconnecting.'))).toBe(true);
     expect(shown.join('\n')).not.toMatch(/connect success|Disconnecting\./);
