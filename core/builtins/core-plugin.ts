@@ -49,7 +49,7 @@ export function corePlugin(c: DependencyContainer, version: string): PluginDefin
         whoami: () => whoamiCommand(),
         status: () => statusCommand(c.resolve<StatusBoard>(StatusToken), version),
         audit: () => auditCommand(c.resolve<AuditLog>(AuditToken)),
-        groups: () => groupsCommand(c.resolve<GroupRegistry>(GroupsToken)),
+        groups: () => groupsCommand(c.resolve<GroupRegistry>(GroupsToken), () => ctx.now()),
         doctor: () => doctorCommand(c.resolve<Diagnostics>(DiagnosticsToken)),
       };
       for (const name of CORE_COMMANDS)

@@ -32,6 +32,30 @@ export function orgChecks(d: CoreCheckDeps): DiagnosticCheck[] {
       },
     },
     {
+      // Which group each title of the config means, and the titles no admin has bound yet.
+      id: 'groups.bindings',
+      run: ({ t }) => {
+        const out: CheckResult[] = d.groups.bindings.list().map((b) => ({
+          id: `groups.bindings.${b.title}`,
+          severity: 'ok' as const,
+          message: t('doctor.groups.binding', {
+            title: b.title,
+            id: b.openConversationId,
+            now: d.groups.get(b.openConversationId)?.title ?? '?',
+            by: b.boundBy,
+          }),
+        }));
+        for (const title of d.groups.unboundTitles())
+          out.push({
+            id: `groups.bindings.${title}`,
+            severity: 'warn',
+            message: t('doctor.groups.unbound', { title }),
+            fix: t('doctor.groups.unboundFix', { title }),
+          });
+        return out;
+      },
+    },
+    {
       id: 'people',
       slow: true,
       run: async ({ t, probe }) => {

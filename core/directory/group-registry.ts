@@ -6,6 +6,7 @@ import type { CoreTables } from '../storage/core-tables.js';
 import type { Database } from '../storage/database.js';
 import { token } from '../util/di-token.js';
 import { didYouMean } from '../util/did-you-mean.js';
+import { GroupBindings } from './group-bindings.js';
 
 export interface KnownGroup {
   openConversationId: string;
@@ -29,6 +30,8 @@ export class GroupReferenceError extends Error {
     readonly known: string[] = [],
     /** The group was disbanded (`chat_disband`): it names a group that is gone. */
     readonly disbanded = false,
+    /** A title no admin has bound to a group yet (`groups bind`). */
+    readonly unbound = false,
   ) {
     super(message);
     this.name = 'GroupReferenceError';
@@ -86,6 +89,12 @@ export class GroupRegistry {
   private readonly db: Kysely<CoreTables>;
   /** Fetches a group's title from DingTalk (set when the OpenAPI is available). */
   titleLookup: ((openConversationId: string) => Promise<string | undefined>) | undefined;
+  /** Which group each title of the config means (bound by an admin). */
+  readonly bindings: GroupBindings;
+  /** Titles something asked for that no admin has bound yet (`groups` and `doctor` list them). */
+  private readonly unboundAsked = new Set<string>();
+  /** Groups already reported for carrying a bound title (`title\ngroup`). */
+  private readonly taken = new Set<string>();
 
   constructor(
     private readonly store: Database,
@@ -94,10 +103,34 @@ export class GroupRegistry {
     private readonly clock: () => number = Date.now,
   ) {
     this.db = store.db;
+    this.bindings = new GroupBindings(store, clock);
     events.on('dingtalk.event', (e) => this.onEvent(e));
   }
 
+  /** Titles asked for and not bound, oldest first. */
+  unboundTitles(): string[] {
+    return [...this.unboundAsked].filter((t) => !this.bindings.get(t));
+  }
+
+  /**
+   * Binds a title to a group, as an admin said in that group. The title then means this group
+   * only, whatever it or any other group is called later.
+   */
+  async bind(title: string, openConversationId: string, by: string) {
+    const replaced = await this.bindings.bind(title, openConversationId, by);
+    this.unboundAsked.delete(title);
+    // Groups that carry the title already are told of now, as one renamed later would be.
+    for (const g of this.groups.values()) if (g.title === title) this.checkTitle(g.openConversationId, title);
+    this.log.info(
+      { title, openConversationId, by, replaced: replaced?.openConversationId },
+      'group title bound',
+    );
+    await this.events.emit('group.bound', { title, openConversationId, by });
+    return replaced;
+  }
+
   async load(): Promise<void> {
+    await this.bindings.refresh();
     const rows = await this.db.selectFrom('dingtalk_group').selectAll().execute();
     for (const r of rows) {
       this.groups.set(r.open_conversation_id, {
@@ -123,47 +156,46 @@ export class GroupRegistry {
   }
 
   /**
-   * An openConversationId from an id or a title. A title must match exactly one installed
-   * group; an id the registry has not seen yet is accepted when it looks like one (`cid...`),
-   * since DingTalk may not have told us about the group yet.
+   * An openConversationId from an id or a title. An id is itself (one the registry has not
+   * seen yet is accepted when it looks like one, `cid...`: DingTalk may not have told us about
+   * the group yet). A title is the group an admin bound it to (`groups bind`), never merely a
+   * group that carries it now: members can rename their group to any title.
    */
   resolve(ref: string): string {
-    const known = this.groups.get(ref);
-    if (known?.disbanded)
-      throw new GroupReferenceError(
-        `group ${known.title ? `'${known.title}' (${ref})` : ref} was disbanded; name another group`,
-        ref,
-        [],
-        [],
-        [],
-        true,
-      );
-    if (known) return ref;
+    const id =
+      this.groups.has(ref) || /^cid\S+$/.test(ref) ? ref : this.bindings.get(ref)?.openConversationId;
+    if (id) {
+      const known = this.groups.get(id);
+      if (known?.disbanded)
+        throw new GroupReferenceError(
+          `group ${known.title ? `'${known.title}' (${id})` : id} was disbanded; name another group`,
+          ref,
+          [],
+          [],
+          [],
+          true,
+        );
+      return id;
+    }
+    this.unboundAsked.add(ref);
     const installed = [...this.groups.values()].filter((g) => g.installed);
-    const byTitle = installed.filter((g) => g.title === ref);
-    const [only] = byTitle;
-    if (only && byTitle.length === 1) return only.openConversationId;
-    if (byTitle.length > 1)
-      throw new GroupReferenceError(
-        `group title '${ref}' matches ${byTitle.length} installed groups (${byTitle.map((g) => g.openConversationId).join(', ')}); use the openConversationId instead`,
-        ref,
-        byTitle.map((g) => g.openConversationId),
-      );
-    if (/^cid\S+$/.test(ref)) return ref;
-    const close = didYouMean(
-      ref,
-      installed.map((g) => g.title),
-    );
+    const carrying = installed.filter((g) => g.title === ref).map((g) => g.openConversationId);
+    const close = carrying.length
+      ? []
+      : didYouMean(
+          ref,
+          this.bindings.list().map((b) => b.title),
+        );
     throw new GroupReferenceError(
-      `no installed group titled '${ref}'${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(', ')}?)` : ''}; ${
-        installed.length
-          ? `known groups: ${installed.map((g) => `'${g.title}'`).join(', ')}`
-          : 'no group is known yet: install the cool app in the group (or @mention the bot there) first'
-      }, or use the openConversationId`,
+      `the group title '${ref}' is not bound to a group: an admin says \`groups bind ${ref}\` in that group (or the config names its openConversationId)${
+        carrying.length ? `; titled so now: ${carrying.join(', ')}` : ''
+      }${close.length ? ` (did you mean ${close.map((c) => `'${c}'`).join(', ')}?)` : ''}`,
       ref,
-      [],
+      carrying,
       close,
       installed.map((g) => g.title),
+      false,
+      true,
     );
   }
 
@@ -183,6 +215,7 @@ export class GroupRegistry {
       lastSeenAt: now,
     };
     this.put(next);
+    this.checkTitle(openConversationId, next.title);
     if (g && title !== undefined && title !== g.title)
       void this.events.emit('group.renamed', { openConversationId, title });
     if (!wasInstalled) void this.events.emit('group.installed', { openConversationId, title: next.title });
@@ -230,8 +263,30 @@ export class GroupRegistry {
     } else if (e.type === 'chat_update_title' && newTitle !== undefined) {
       const title = newTitle;
       await this.put({ openConversationId: id, title, installed: g?.installed ?? true, lastSeenAt: now });
+      this.checkTitle(id, title);
       await this.events.emit('group.renamed', { openConversationId: id, title, operator });
     }
+  }
+
+  /**
+   * A group that carries a title bound to another group (renamed to it, or made with it) gets
+   * nothing meant for that title; the admins are told, once per group and title.
+   */
+  private checkTitle(openConversationId: string, title: string): void {
+    const bound = this.bindings.get(title);
+    if (!bound || bound.openConversationId === openConversationId) return;
+    const key = `${title}\n${openConversationId}`;
+    if (this.taken.has(key)) return;
+    this.taken.add(key);
+    this.log.warn(
+      { title, openConversationId, boundTo: bound.openConversationId },
+      'a group carries a title bound to another group; it receives nothing meant for that title',
+    );
+    void this.events.emit('group.titleTaken', {
+      title,
+      openConversationId,
+      boundTo: bound.openConversationId,
+    });
   }
 
   private async lookupTitle(id: string): Promise<string | undefined> {

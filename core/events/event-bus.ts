@@ -16,6 +16,10 @@ export interface DingopsEvents {
   'group.installed': { openConversationId: string; title?: string; operator?: string };
   'group.uninstalled': { openConversationId: string; operator?: string };
   'group.renamed': { openConversationId: string; title: string; operator?: string };
+  /** An admin bound a title of the config to a group (`groups bind`): the title now means it. */
+  'group.bound': { title: string; openConversationId: string; by: string };
+  /** A group other than the bound one carries a bound title (a rename, a new group): it gets nothing meant for it. */
+  'group.titleTaken': { title: string; openConversationId: string; boundTo: string };
 }
 
 export type EventName = keyof DingopsEvents & string;

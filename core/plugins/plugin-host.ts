@@ -1,4 +1,3 @@
-import { type AccessControl, AccessToken } from '../decide/access-control.js';
 import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DependencyContainer } from 'tsyringe';
@@ -8,6 +7,7 @@ import type { LoadedConfig, PluginEntry } from '../config/load-config.js';
 import { ConfigToken } from '../config/load-config.js';
 import { findUnknownKeys } from '../config/unknown-keys.js';
 import { zodProblems } from '../config/zod-problems.js';
+import { type AccessControl, AccessToken } from '../decide/access-control.js';
 import type { ActionRegistry } from '../decide/actions/action-registry.js';
 import { ActionsToken } from '../decide/actions/action-registry.js';
 import type { AuditLog } from '../decide/audit-log.js';

@@ -12,6 +12,7 @@ import { OpenApiClient, OpenApiToken } from '../deliver/openapi/openapi-client.j
 import { Outbox, type OutboxOptions, OutboxToken } from '../deliver/outbox.js';
 import { LocalLanes, SqlLanes } from '../deliver/outbox-lanes.js';
 import { GroupsToken } from '../directory/group-registry.js';
+import { EventsToken } from '../events/event-bus.js';
 import { I18nToken } from '../i18n/i18n.js';
 import { LoggerToken } from '../observe/logger.js';
 import { MetricsToken } from '../observe/metrics.js';
@@ -93,7 +94,27 @@ export function composeDingTalk(c: DependencyContainer, options: { outbox?: Outb
     log.debug({ removed }, 'pruned delivered outbox rows');
   });
   // A group the app is installed in: its title comes from DingTalk (the event has none).
-  c.resolve(GroupsToken).titleLookup = async (id) => (await api.groupBaseInfo(id)).result.title;
+  const groups = c.resolve(GroupsToken);
+  groups.titleLookup = async (id) => (await api.groupBaseInfo(id)).result.title;
+  // A group taking a bound title is told to the admins once (across restarts and replicas).
+  const told = new SqlKeyValueStore(store.db, 'core');
+  c.resolve(EventsToken).on('group.titleTaken', async ({ title, openConversationId, boundTo }) => {
+    const key = `title-taken:${title}:${openConversationId}`;
+    if (await told.get<boolean>(key)) return;
+    await told.set(key, true);
+    const text = i18n.t('builtin.groups.titleTaken', { title, id: openConversationId, boundTo });
+    for (const admin of c.resolve(AccessToken).adminIds)
+      void messenger.send({ kind: 'user', userId: admin }, text).catch(() => undefined);
+  });
+  // Bindings other replicas make (a shared PostgreSQL store) reach this one within seconds.
+  if (store.dialect === 'postgres')
+    c.resolve(SchedulerToken).every(
+      'core',
+      'group-bindings',
+      10_000,
+      () => groups.bindings.refresh(),
+      10_000,
+    );
   const status = c.resolve(StatusToken);
   status.register('core', 'outbox', () => ({
     name: { key: 'status.outbox' },

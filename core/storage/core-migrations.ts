@@ -202,4 +202,20 @@ export const coreMigrations: MigrationList = {
       await db.schema.alterTable('inbound_seen').dropColumn('replica').execute();
     },
   },
+  '0009_group_binding': {
+    async up(db) {
+      // A group title named in the config, bound by an admin to one openConversationId: the
+      // title is a name for that group (through its renames), never for another that takes it.
+      await db.schema
+        .createTable('group_binding')
+        .addColumn('title', 'varchar(200)', (c) => c.primaryKey())
+        .addColumn('open_conversation_id', 'varchar(200)', (c) => c.notNull())
+        .addColumn('bound_by', 'varchar(100)', (c) => c.notNull())
+        .addColumn('bound_at', 'bigint', (c) => c.notNull())
+        .execute();
+    },
+    async down(db) {
+      await db.schema.dropTable('group_binding').execute();
+    },
+  },
 };

@@ -72,6 +72,12 @@ export interface CoreTables {
     last_seen_at: number;
     updated_at: number;
   };
+  group_binding: {
+    title: string;
+    open_conversation_id: string;
+    bound_by: string;
+    bound_at: number;
+  };
   replay_guard: {
     key: string;
     fingerprint: string;

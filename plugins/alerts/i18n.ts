@@ -10,6 +10,9 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.noGroupYet': 'no installed group is titled “{group}”: the bot knows no group yet',
     'doctor.groupDisbanded':
       'the group {group} was disbanded: its alerts wait until the route names another group',
+    'doctor.groupUnbound':
+      'the title “{group}” is not bound to a group: its alerts wait until an admin says `groups bind {group}` in the group meant{carrying}',
+    'doctor.groupCarrying': ' (titled so now: {ids})',
     silencedBy: 'silenced by #{id}',
     'field.silences': 'Silences that mute it',
     digestOf: '{group} (digest of {count})',
@@ -100,7 +103,7 @@ export const alertsCatalogs: Partial<Catalogs> = {
     notAcked: 'Incident #{id} is not acknowledged.',
     nothingToSilence: 'Incident #{id} has no labels to silence by.',
     groupWaiting:
-      'Alerts for the group “{group}” are waiting: the bot does not know that group yet. Install the app in the group (or @mention the bot there once), and the waiting alerts go out then.',
+      'Alerts for the group “{group}” are waiting: no group is bound to that title yet. In the group meant (with the app installed there), an admin says `groups bind {group}`, and the waiting alerts go out then. (A group id in the config, `cid…`, needs no binding.)',
     notResponder:
       'Only responders may change incidents and silences (responders: {responders}; admins and the people an incident was sent to also may). Ask an admin to add you.',
     badAction: 'This button’s parameters are not valid: use the command shown on the card instead.',
@@ -144,6 +147,9 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.didYouMean': '（是不是 {names}？）',
     'doctor.noGroupYet': '没有已安装的群名为“{group}”：机器人还不认识任何群',
     'doctor.groupDisbanded': '群 {group} 已解散：它的告警会一直等待，直到路由改为其他群',
+    'doctor.groupUnbound':
+      '群名“{group}”尚未绑定到群：它的告警会一直等待，直到管理员在要接收的群里发送 `groups bind {group}`{carrying}',
+    'doctor.groupCarrying': '（当前叫这个名字的群：{ids}）',
     silencedBy: '被静默 #{id} 屏蔽',
     'field.silences': '会屏蔽它的静默',
     digestOf: '{group}（{count} 个故障的汇总）',
@@ -233,7 +239,7 @@ export const alertsCatalogs: Partial<Catalogs> = {
     notAcked: '故障 #{id} 尚未认领。',
     nothingToSilence: '故障 #{id} 没有可用于静默的标签。',
     groupWaiting:
-      '发往群“{group}”的告警正在等待：机器人还不认识这个群。请在该群安装应用（或在群里 @机器人 一次），等待中的告警随即发出。',
+      '发往群“{group}”的告警正在等待：这个群名还没有绑定到任何群。请管理员在要接收告警的群里（已安装应用）发送 `groups bind {group}`，等待中的告警随即发出。（配置中写群 ID `cid…` 则无需绑定。）',
     notResponder:
       '只有处理人可以变更故障和静默（处理人：{responders}；管理员和告警已通知到的人也可以）。请联系管理员把你加入。',
     badAction: '这个按钮的参数无效：请改用卡片上显示的命令。',

@@ -21,6 +21,11 @@ import { WaitingGroups } from './waiting-groups.js';
 function groupProblem(t: (key: string, vars?: Record<string, unknown>) => string, err: unknown): string {
   if (!(err instanceof GroupReferenceError)) return err instanceof Error ? err.message : String(err);
   if (err.disbanded) return t('alerts.doctor.groupDisbanded', { group: err.ref });
+  if (err.unbound)
+    return t('alerts.doctor.groupUnbound', {
+      group: err.ref,
+      carrying: err.matches.length ? t('alerts.doctor.groupCarrying', { ids: err.matches.join(', ') }) : '',
+    });
   if (err.matches.length)
     return t('alerts.doctor.groupAmbiguous', { group: err.ref, ids: err.matches.join(', ') });
   const guess = err.suggestions.length
@@ -158,6 +163,10 @@ export default definePlugin({
     );
     ctx.events.on('group.renamed', ({ openConversationId, title }) =>
       notifier.groupKnown([openConversationId, title]),
+    );
+    // A title of the routes now means a group: what waited for it goes there.
+    ctx.events.on('group.bound', ({ openConversationId, title }) =>
+      notifier.groupKnown([title, openConversationId]),
     );
     const storm = new StormWatch(config.storm.alertsPerMinute, now);
     const actions = new IncidentActions(

@@ -79,6 +79,10 @@ export const doctorEn: Catalog = {
     '{scope} (needed by {by}): no harmless probe; watch the log for permission errors',
   'doctor.permissions.unknown': '{scope}: could not probe ({error})',
   'doctor.permissions.fix': 'developer console > 权限管理: search {scope}, apply, then publish a new version',
+  'doctor.groups.binding': '“{title}” means the group {id} (now titled “{now}”), bound by {by}',
+  'doctor.groups.unbound': '“{title}” is named but bound to no group: what is sent to it waits',
+  'doctor.groups.unboundFix':
+    'in the group meant, an admin says `groups bind {title}` (or name its openConversationId in the config)',
   'doctor.groups.ok': 'the app is in {count} group(s): {titles}',
   'doctor.groups.none':
     'the bot knows no group with the app installed: group messages and routing by title cannot work yet',

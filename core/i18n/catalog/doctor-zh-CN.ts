@@ -70,6 +70,10 @@ export const doctorZhCN: Catalog = {
   'doctor.permissions.unprobed': '{scope}（{by} 需要）：没有无副作用的探测方式，请留意日志中的权限错误',
   'doctor.permissions.unknown': '{scope}：无法探测（{error}）',
   'doctor.permissions.fix': '开发者后台 > 权限管理：搜索 {scope} 并申请，然后发布新版本',
+  'doctor.groups.binding': '“{title}”指群 {id}（当前群名“{now}”），由 {by} 绑定',
+  'doctor.groups.unbound': '“{title}”已被使用但未绑定到任何群：发往它的消息会等待',
+  'doctor.groups.unboundFix':
+    '请管理员在对应的群里发送 `groups bind {title}`（或在配置中写该群的 openConversationId）',
   'doctor.groups.ok': '应用已在 {count} 个群中：{titles}',
   'doctor.groups.none': '机器人还不知道任何安装了该应用的群：群消息和按群名路由暂时无法工作',
   'doctor.groups.noneFix': '把应用（酷应用/机器人）添加到群里，然后在群里 @ 机器人一次',

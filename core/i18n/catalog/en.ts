@@ -139,6 +139,22 @@ export const en: Catalog = {
   'builtin.groups.untitled': '(no title yet)',
   'builtin.groups.installed': 'installed',
   'builtin.groups.uninstalled': 'uninstalled',
+  'builtin.groups.titleArg': 'the group title as the config writes it',
+  'builtin.groups.bindDescription': 'Make a title of the config mean this group (said in the group)',
+  'builtin.groups.unbindDescription': 'Forget which group a title means',
+  'builtin.groups.titleMissing': 'Give the title, as the config writes it: `groups bind ops`.',
+  'builtin.groups.bound':
+    '“{title}” now means this group (`{id}`): what the config sends to “{title}” comes here, whatever this or any other group is called later.',
+  'builtin.groups.rebound': '“{title}” now means this group (`{id}`), no longer `{previous}`.',
+  'builtin.groups.notBound': '“{title}” is not bound to a group.',
+  'builtin.groups.unbound':
+    '“{title}” no longer means a group: what is sent to it waits until it is bound again.',
+  'builtin.groups.boundAs': 'bound as {titles}',
+  'builtin.groups.disbanded': 'disbanded',
+  'builtin.groups.unboundTitle': 'Titles named but not bound to a group',
+  'builtin.groups.unboundItem': '⚠️ “{title}”: an admin says `groups bind {title}` in the group meant',
+  'builtin.groups.titleTaken':
+    'The group `{id}` is now titled “{title}”, a title bound to another group (`{boundTo}`). It receives nothing meant for “{title}”. If it should, say `groups bind {title}` in it.',
   'builtin.groups.lastSeen': 'last seen {ago} ago',
 
   'dingtalk.quotaExhausted':

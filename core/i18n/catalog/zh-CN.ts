@@ -135,6 +135,21 @@ export const zhCN: Catalog = {
   'builtin.groups.untitled': '（暂无群名）',
   'builtin.groups.installed': '已安装',
   'builtin.groups.uninstalled': '已卸载',
+  'builtin.groups.titleArg': '配置中写的群名',
+  'builtin.groups.bindDescription': '让配置中的一个群名指向本群（在该群中发送）',
+  'builtin.groups.unbindDescription': '取消一个群名与群的绑定',
+  'builtin.groups.titleMissing': '请给出配置中写的群名，例如 `groups bind ops`。',
+  'builtin.groups.bound':
+    '“{title}”现在指本群（`{id}`）：配置中发往“{title}”的消息都会发到这里，不论以后本群或其他群改成什么名字。',
+  'builtin.groups.rebound': '“{title}”现在指本群（`{id}`），不再指 `{previous}`。',
+  'builtin.groups.notBound': '“{title}”没有绑定到任何群。',
+  'builtin.groups.unbound': '“{title}”不再指向任何群：发往它的消息会等待，直到重新绑定。',
+  'builtin.groups.boundAs': '绑定为 {titles}',
+  'builtin.groups.disbanded': '已解散',
+  'builtin.groups.unboundTitle': '配置中使用但尚未绑定的群名',
+  'builtin.groups.unboundItem': '⚠️ “{title}”：请管理员在对应的群里发送 `groups bind {title}`',
+  'builtin.groups.titleTaken':
+    '群 `{id}` 现在名为“{title}”，而这个群名已绑定到另一个群（`{boundTo}`）。它不会收到发往“{title}”的任何消息。如果应该收到，请在该群发送 `groups bind {title}`。',
   'builtin.groups.lastSeen': '{ago} 前活跃',
 
   'dingtalk.quotaExhausted':

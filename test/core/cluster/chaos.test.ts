@@ -80,7 +80,7 @@ plugins:
       slow:
         description: ticks for six seconds
         command: [${JSON.stringify(process.execPath)}, -e, ${JSON.stringify(TICKER)}]
-        allow: { users: [alice], groups: [ops] }
+        allow: { users: [alice], groups: [cid-ops] }
         timeout: 1m
 `;
 }

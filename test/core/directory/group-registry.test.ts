@@ -49,29 +49,47 @@ describe('group registry', () => {
     ]);
   });
 
-  it('resolves titles to exactly one installed group, and explains what does not resolve', async () => {
+  it('resolves a title only to the group an admin bound it to, through renames, never to another group that takes it', async () => {
     tb = await createTestBot();
     const groups = tb.bot.resolve<GroupRegistry>(GroupsToken);
     for (const [id, title] of [
       ['cid-1', 'ops'],
       ['cid-2', 'dba'],
-      ['cid-3', 'dba'],
-      ['cid-4', 'old'],
     ])
       await tb.bot.inbound.event(event('chat_update_title', { openConversationId: id, title }));
-    await tb.bot.inbound.event(event('im_cool_app_uninstall', { openConversationId: 'cid-4' }));
-    expect(groups.resolve('ops')).toBe('cid-1');
+    // A title nobody bound means no group, even when one group carries it.
+    expect(() => groups.resolve('ops')).toThrow(
+      /the group title 'ops' is not bound to a group.*titled so now: cid-1/,
+    );
+    expect(groups.unboundTitles()).toEqual(['ops']);
     expect(groups.resolve('cid-2')).toBe('cid-2');
     // An id DingTalk has not told us about yet is still usable.
     expect(groups.resolve('cidNewGroup==')).toBe('cidNewGroup==');
-    expect(() => groups.resolve('dba')).toThrow(/matches 2 installed groups \(cid-2, cid-3\)/);
-    expect(() => groups.resolve('old')).toThrow(GroupReferenceError);
-    expect(() => groups.resolve('opps')).toThrow(/no installed group titled 'opps' \(did you mean 'ops'\?\)/);
+
+    await groups.bind('ops', 'cid-1', 'alice');
+    expect(groups.resolve('ops')).toBe('cid-1');
+    expect(groups.unboundTitles()).toEqual([]);
+    // Its members rename it: still the group meant by 'ops'.
+    await tb.bot.inbound.event(
+      event('chat_update_title', { openConversationId: 'cid-1', title: 'ops-renamed' }),
+    );
+    expect(groups.resolve('ops')).toBe('cid-1');
+    // Another group takes the title: it gets nothing meant for 'ops', and the admins hear of it once.
+    const taken: string[] = [];
+    tb.bot
+      .resolve(EventsToken)
+      .on('group.titleTaken', (e) => void taken.push(`${e.title} ${e.openConversationId} ${e.boundTo}`));
+    await tb.bot.inbound.event(event('chat_update_title', { openConversationId: 'cid-2', title: 'ops' }));
+    await tb.say('ping', { group: 'cid-2' });
+    expect(groups.resolve('ops')).toBe('cid-1');
+    expect(taken).toEqual(['ops cid-2 cid-1']);
+    expect(() => groups.resolve('opps')).toThrow(/not bound to a group.*did you mean 'ops'/);
   });
 
-  it('survives a restart (kept in the store)', async () => {
+  it('keeps bindings across a restart (in the store)', async () => {
     tb = await createTestBot({ storageUrl: persistentTestStorageUrl(), keepStorage: true });
     await tb.bot.inbound.event(event('chat_update_title', { openConversationId: 'cid-k', title: 'Kept' }));
+    await tb.bot.resolve<GroupRegistry>(GroupsToken).bind('Kept', 'cid-k', 'alice');
     await tb.bot.stop('test');
     const again = await createTestBot({ storageUrl: tb.storageUrl });
     // The second bot drops the store when it stops.
@@ -104,12 +122,21 @@ describe('group registry', () => {
     await tb.bot.inbound.event(
       event('chat_update_title', { openConversationId: 'cid-n', title: 'Night shift' }),
     );
+    // An admin binds the title in the group (the command, as people use it).
+    expect(await tb.ask('groups bind Night shift', { group: 'cid-n' })).toMatch(
+      /“Night shift” now means this group/,
+    );
     await tb.say('notify "Night shift"');
     expect(
       tb.messenger.sent.some((d) => d.to.kind === 'group' && (d.to as any).openConversationId === 'cid-n'),
     ).toBe(true);
     await tb.say('notify Day');
-    expect(errors).toEqual([expect.stringMatching(/no installed group titled 'Day'/)]);
+    expect(errors).toEqual([expect.stringMatching(/the group title 'Day' is not bound/)]);
+    // Only admins bind, and only in the group meant.
+    expect(await tb.ask('groups bind Day', { group: 'cid-n', user: 'bob' })).toMatch(
+      /not allowed|permission|admin/i,
+    );
+    expect(await tb.ask('groups bind Day')).toMatch(/group/i);
   });
 });
 
@@ -123,6 +150,14 @@ describe('groups command', () => {
     const list = await tb.ask('groups');
     expect(list).toContain('installed in 1 of 2');
     expect(list).toMatch(/Release.*cid-x.*uninstalled/);
+    // Bindings and titles asked for but unbound are shown too.
+    await tb.ask('groups bind team-y', { group: 'cid-y' });
+    expect(() => tb!.bot.resolve<GroupRegistry>(GroupsToken).resolve('payments')).toThrow(
+      GroupReferenceError,
+    );
+    const again = await tb.ask('groups');
+    expect(again).toMatch(/cid-y.*bound as team-y/);
+    expect(again).toMatch(/“payments”: an admin says `groups bind payments`/);
     expect(await tb.ask('groups', { user: 'bob' })).toMatch(/not allowed|permission|admin/i);
   });
 });

@@ -186,7 +186,7 @@ describe.each(['stream', 'http'] as const)('real group events over %s', (mode) =
     await sb.sim.client.until(() => groups.get(ops)?.disbanded === true, 3000, 'the disband');
     expect(groups.get(ops)?.installed).toBe(false);
     expect(() => groups.resolve(ops)).toThrow(/was disbanded/);
-    expect(() => groups.resolve('新群名')).toThrow(/no installed group titled/);
+    expect(() => groups.resolve('新群名')).toThrow(/is not bound to a group/);
   });
 });
 

@@ -100,10 +100,11 @@ describe('acting on incidents', () => {
       { access: ACCESS },
     );
     await sb.sim.client.api.groupChange('ops', 'install', {});
+    await sb.sim.client.as('alice').ask('groups bind ops', { group: 'ops' });
     const r = await sb.sim.client.as('alice').ask('alerts route test service=db env=prod', { group: 'ops' });
     expect(r.content).toContain('db, prod');
     expect(r.content).toContain('ops (cid-ops)');
-    expect(r.content).toMatch(/Night shift ⚠️ no installed group titled 'Night shift'/);
+    expect(r.content).toMatch(/Night shift ⚠️ the group title 'Night shift' is not bound to a group/);
     expect(r.content).toContain('carol');
     const fallback = await sb.sim.client.as('alice').ask('alerts route test service=web', { group: 'ops' });
     expect(fallback.content).toContain('default');

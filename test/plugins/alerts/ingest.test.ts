@@ -185,7 +185,7 @@ async function notifySilenceThenResolve(bot: SimBot) {
 }
 
 describe('a group the bot does not know yet', () => {
-  it('keeps the alert for it, tells the admins once, and delivers it when the group becomes known', async () => {
+  it('keeps the alert for it, tells the admins once, and delivers it when an admin binds the title', async () => {
     // The shipped example routes by title (`groups: [ops]`); on a fresh store no group is known.
     sb = await alertsBot('    routes:\n      - match: [team=web]\n        groups: [ops]\n', {
       groupWait: '100ms',
@@ -198,17 +198,20 @@ describe('a group the bot does not know yet', () => {
       'the admin told',
     );
     expect(told.content).toContain('“ops”');
+    expect(told.content).toContain('groups bind ops');
     await new Promise((r) => setTimeout(r, 400));
     expect(cards(sb)).toHaveLength(0);
     expect(sb.sim.client.botMessages('dm:alice').filter((m) => /waiting/.test(m.content))).toHaveLength(1);
     expect(sb.logs.lines.some((l) => l.includes('waiting for a group') && !l.includes('"stack"'))).toBe(true);
-    // Someone @mentions the bot in ops: now the bot knows the group, and the alerts go out.
-    await sb.sim.client.as('bob').say('ping', { group: 'ops' });
-    await sb.sim.client.until(
-      () => cards(sb!).length === 2 && sb!.sim.client.botMessages('ops').some((m) => m.content === 'pong'),
-      3000,
-      'the waiting cards and the pong',
+    // Someone @mentions the bot in ops: the bot knows the group, but a title is no identity.
+    await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cards(sb)).toHaveLength(0);
+    // An admin vouches for it in the group: now 'ops' means this group, and the alerts go out.
+    expect((await sb.sim.client.as('alice').ask('groups bind ops', { group: 'ops' })).content).toMatch(
+      /now means this group/,
     );
+    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'the waiting cards');
     expect(
       cards(sb)
         .map((c) => c.title)

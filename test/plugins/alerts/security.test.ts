@@ -7,9 +7,10 @@ import { ReplayGuard } from '../../../core/storage/replay-guard.js';
 import type { SourceConfig } from '../../../plugins/alerts/config.js';
 import alerts from '../../../plugins/alerts/index.js';
 import { signatureTtlMs, usedSignature } from '../../../plugins/alerts/ingest/credentials.js';
+import { DEFAULT_ORG } from '../../../simulator/org/default-org.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 import { useMigratedStore } from '../../helpers/storage.js';
-import { alertsBot, amPayload, cards, postAlerts } from './helpers.js';
+import { AM_TOKEN, alertsBot, amPayload, cards, postAlerts } from './helpers.js';
 
 const useStore = useMigratedStore();
 let sb: SimBot | undefined;
@@ -213,5 +214,62 @@ describe('webhooks', () => {
     const results = await sb.bot.resolve(DiagnosticsToken).run({ only: ['alerts.signatures'], fresh: true });
     expect(results.map((r) => [r.id, r.severity])).toEqual([['alerts.signatures.generic', 'warn']]);
     expect(results[0]?.message).toMatch(/signed without a timestamp/);
+  });
+});
+
+describe('a group title is no identity', () => {
+  const ORG = {
+    ...DEFAULT_ORG,
+    groups: [
+      ...DEFAULT_ORG.groups,
+      // Carol's own group, where she may rename as she likes.
+      {
+        openConversationId: 'cid-carol',
+        title: 'carol-team',
+        members: ['carol', 'bob'],
+        coolAppInstalled: true,
+      },
+    ],
+  };
+  const routed = () =>
+    createSimBot({
+      sim: { org: ORG },
+      yaml: `plugins:\n  alerts:\n    sources:\n      alertmanager: { token: ${AM_TOKEN} }\n    grouping:\n      groupWait: 100ms\n      groupInterval: 200ms\n      repeatInterval: 1h\n    defaultRoute:\n      groups: [secret-team]\n`,
+    });
+
+  it("never sends a title's alerts to a group that renamed itself to it, before or after the title is bound", async () => {
+    sb = await routed();
+    // A fresh install: carol renames her group to the title the routes name, and talks there.
+    await sb.sim.client.api.groupChange('carol-team', 'rename', { title: 'secret-team' });
+    await sb.sim.client.as('carol').ask('ping', { group: 'cid-carol' });
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Before' }], 'before'));
+    await sb.sim.client.until(
+      () => sb!.sim.client.botMessages('dm:alice').find((m) => /waiting/.test(m.content)),
+      3000,
+      'the admins told',
+    );
+    expect(cards(sb, 'cid-carol')).toEqual([]);
+    // An admin binds the title in the real group (the cool app is in ops): the alert goes there.
+    await sb.sim.client.api.groupChange('ops', 'rename', { title: 'secret-team' });
+    await sb.sim.client.as('alice').ask('groups bind secret-team', { group: 'cid-ops' });
+    await sb.sim.client.until(() => cards(sb!, 'cid-ops').length === 1, 3000, 'the alert in the bound group');
+    // The real group is renamed; carol's keeps the title: the next alert still goes to the bound one.
+    await sb.sim.client.api.groupChange('cid-ops', 'rename', { title: 'ops' });
+    await sb.sim.client.api.groupChange('cid-carol', 'rename', { title: 'secret-team' });
+    await postAlerts(sb, 'alertmanager', amPayload([{ name: 'After' }], 'after'));
+    await sb.sim.client.until(() => cards(sb!, 'cid-ops').length === 2, 3000, 'the second alert');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(cards(sb, 'cid-carol')).toEqual([]);
+    // The admins were told, once, that carol's group carries the bound title.
+    const taken = await sb.sim.client.until(
+      () =>
+        sb!.sim.client
+          .botMessages('dm:alice')
+          .filter((m) => /a title bound to another group/.test(m.content)),
+      3000,
+      'the admins told of the taken title',
+    );
+    expect(taken.length).toBe(1);
+    expect(taken[0]?.content).toContain('cid-carol');
   });
 });

@@ -72,7 +72,9 @@ describe('plugin checks in doctor', () => {
       severity: 'error',
       where: 'plugins.tasks.tasks.deploy.allow.groups',
     });
-    expect(by('tasks.groups.deploy')?.message).toMatch(/no installed group titled 'Release train'/);
+    expect(by('tasks.groups.deploy')?.message).toMatch(
+      /the group title 'Release train' is not bound to a group/,
+    );
     // Their permissions join the core's: Card.Streaming.Write for tasks.
     const perms = await sb.bot.resolve<Diagnostics>(DiagnosticsToken).run({ only: ['permissions'] });
     expect(perms.find((x) => x.id === 'permissions.Card.Streaming.Write')?.message).toBe(

@@ -6,7 +6,7 @@ import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
 import { startBotOnSimulator } from '../../../testing/index.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
-import { AGENT, cardText, isRunning, NODE, nodeCommand, tasksBot } from './helpers.js';
+import { AGENT, cardText, isRunning, NODE, nodeCommand, TWO_GROUPS, tasksBot } from './helpers.js';
 
 let sb: SimBot | undefined;
 afterEach(async () => {
@@ -294,6 +294,7 @@ describe('refusals', () => {
 
   it('never lets shell syntax, option injection or path traversal through, and says why', async () => {
     sb = await tasksBot(FILES);
+    await sb.sim.client.as('alice').ask('groups bind ops', { group: 'ops' });
     for (const evil of ['"$(id)"', '"`id`"', '"a;b"', '"a|b"', '"a b"'])
       expect((await sb.sim.client.as('bob').ask(`run show-file ${evil}`, { group: 'ops' })).content).toMatch(
         /does not match|must match|invalid|pattern/i,
@@ -309,19 +310,29 @@ describe('refusals', () => {
   });
 
   it('refuses the wrong person, the wrong group and a DM-only task in a group, and audits each', async () => {
-    sb = await tasksBot(FILES);
+    sb = await tasksBot(FILES, '', TWO_GROUPS);
+    // Before an admin binds the title, `ops` means no group: the task runs nowhere.
+    expect((await sb.sim.client.as('bob').ask('run show-file a', { group: 'ops' })).content).toBe(
+      '`show-file` may not run in this group.',
+    );
+    await sb.sim.client.as('alice').ask('groups bind ops', { group: 'ops' });
     expect((await sb.sim.client.as('carol').ask('run show-file a', { group: 'ops' })).content).toMatch(
       /You may not run/,
     );
+    // The members of dev rename it `ops`: their group gets nothing meant for ops...
+    await sb.sim.client.api.groupChange('dev', 'rename', { title: 'ops' });
     await sb.sim.client.api.groupChange('ops', 'rename', { title: 'not-ops' });
     await sb.sim.client.until(
       () => (sb!.bot.resolve(GroupsToken).get('cid-ops')?.title === 'not-ops' ? true : undefined),
       5000,
       'the rename',
     );
-    expect((await sb.sim.client.as('bob').ask('run show-file a', { group: 'cid-ops' })).content).toBe(
+    expect((await sb.sim.client.as('bob').ask('run show-file a', { group: 'cid-dev' })).content).toBe(
       '`show-file` may not run in this group.',
     );
+    // ...while the group an admin bound runs it under any title.
+    const runs = await sb.sim.client.as('bob').ask('run show-file a', { group: 'cid-ops' });
+    expect(runs.title).toMatch(/show-file · run #/);
     expect((await sb.sim.client.as('bob').ask('run dm-only', { group: 'cid-ops' })).content).toBe(
       '`dm-only` runs only in a direct message to the bot.',
     );
