@@ -93,3 +93,5 @@ const chunks = join(out, 'core/chunks');
 const current = new Set(Object.keys(result.metafile.outputs).map((f) => join(root, f)));
 for (const f of readdirSync(chunks)) if (!current.has(join(chunks, f))) rmSync(join(chunks, f), { force: true });
 cpSync(join(root, 'plugins/faq/faq.yaml'), join(out, 'plugins/faq/faq.yaml'));
+// The tasks plugin starts its supervisor by path (a process of its own, not a module it imports).
+cpSync(join(root, 'plugins/tasks/supervisor.mjs'), join(out, 'plugins/tasks/supervisor.mjs'));

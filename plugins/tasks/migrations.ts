@@ -66,4 +66,40 @@ export const tasksMigrations: MigrationList = {
       await db.schema.alterTable('tasks_approval').dropColumn('task_digest').execute();
     },
   },
+  '0004_run_guards': {
+    async up(db) {
+      // One row per running run of a task, in slots 0..concurrency-1 (the primary key): a
+      // run starts only when it can take a free slot, on whichever replica, whatever the path.
+      await db.schema
+        .createTable('tasks_slot')
+        .addColumn('task', 'varchar(100)', (c) => c.notNull())
+        .addColumn('slot', 'integer', (c) => c.notNull())
+        .addColumn('run_id', 'bigint')
+        .addColumn('replica', 'varchar(100)')
+        .addColumn('claimed_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tasks_slot_pk', ['task', 'slot'])
+        .execute();
+      // The chat message a run was asked with: handled again (after a crash), it starts nothing
+      // new. Unique where set (runs asked otherwise have none: SQLite and PostgreSQL both let
+      // NULLs repeat in a unique index).
+      await db.schema.alterTable('tasks_run').addColumn('message_id', 'varchar(300)').execute();
+      await db.schema
+        .createIndex('tasks_run_message')
+        .on('tasks_run')
+        .column('message_id')
+        .unique()
+        .execute();
+      // Where its processes run (their group leader and the machine): a run is marked
+      // interrupted only when they are gone.
+      await db.schema.alterTable('tasks_run').addColumn('pid', 'integer').execute();
+      await db.schema.alterTable('tasks_run').addColumn('host', 'varchar(200)').execute();
+    },
+    async down(db) {
+      await db.schema.alterTable('tasks_run').dropColumn('host').execute();
+      await db.schema.alterTable('tasks_run').dropColumn('pid').execute();
+      await db.schema.dropIndex('tasks_run_message').execute();
+      await db.schema.alterTable('tasks_run').dropColumn('message_id').execute();
+      await db.schema.dropTable('tasks_slot').execute();
+    },
+  },
 };

@@ -40,6 +40,9 @@ export interface Run extends Asked {
   error?: string;
   /** The bot process running it (the only one that can follow the program). */
   replica?: string;
+  /** The process group of its program and the machine it runs on (while it runs). */
+  pid?: number;
+  host?: string;
   /** Who asked, on another replica, for it to be cancelled. */
   cancelRequestedBy?: string;
 }
@@ -88,6 +91,18 @@ export type TasksTables = {
     error: string | null;
     replica: string | null;
     cancel_requested_by: string | null;
+    /** The inbound message it was asked with (unique: a message handled again starts nothing). */
+    message_id: string | null;
+    /** Its process group (the supervisor's pid) and the machine it runs on. */
+    pid: number | null;
+    host: string | null;
+  };
+  tasks_slot: {
+    task: string;
+    slot: number;
+    run_id: number | null;
+    replica: string | null;
+    claimed_at: number;
   };
   tasks_approval: AskedColumns & {
     status: ApprovalStatus;
@@ -102,7 +117,9 @@ export type TasksTables = {
     task_digest: string | null;
   };
 };
-type RunRow = Omit<Selectable<TasksTables['tasks_run']>, 'output'> & { output?: string | null };
+type RunRow = Omit<Selectable<TasksTables['tasks_run']>, 'output' | 'message_id'> & {
+  output?: string | null;
+};
 type ApprovalRow = Selectable<TasksTables['tasks_approval']>;
 type AskedRow = Pick<RunRow, 'task' | 'params' | 'requested_by' | 'requested_by_nick' | 'conversation'>;
 
@@ -144,13 +161,22 @@ const RUN_COLUMNS = [
   'error',
   'replica',
   'cancel_requested_by',
+  'pid',
+  'host',
 ] as const;
 
 /** The plugin's tables: runs (with their capped output) and approval requests. */
 export class RunStore {
   constructor(private readonly db: Kysely<TasksTables>) {}
 
-  async createRun(r: Omit<Run, 'id' | 'droppedBytes' | 'status'>): Promise<number> {
+  /**
+   * Records a run; with the message it was asked with, a second run for the same message is
+   * not made (`created: false`, the first run's id): a message handled again starts nothing.
+   */
+  async createRun(
+    r: Omit<Run, 'id' | 'droppedBytes' | 'status'>,
+    messageId?: string,
+  ): Promise<{ id: number; created: boolean }> {
     const row = await this.db
       .insertInto('tasks_run')
       .values({
@@ -160,10 +186,84 @@ export class RunStore {
         replica: r.replica ?? null,
         created_at: r.createdAt,
         started_at: r.startedAt ?? null,
+        message_id: messageId ?? null,
       })
+      .onConflict((oc) => oc.column('message_id').doNothing())
       .returning('id')
+      .executeTakeFirst();
+    if (row) return { id: Number(row.id), created: true };
+    const first = await this.db
+      .selectFrom('tasks_run')
+      .select('id')
+      .where('message_id', '=', messageId ?? '')
       .executeTakeFirstOrThrow();
-    return Number(row.id);
+    return { id: Number(first.id), created: false };
+  }
+
+  /**
+   * Takes a free slot of the task (0..concurrency-1) for a run about to start; undefined
+   * when all are taken. The slot's primary key makes this atomic across replicas.
+   */
+  async claimSlot(
+    task: string,
+    concurrency: number,
+    replica: string,
+    now: number,
+  ): Promise<number | undefined> {
+    for (let slot = 0; slot < concurrency; slot++) {
+      const r = await this.db
+        .insertInto('tasks_slot')
+        .values({ task, slot, run_id: null, replica, claimed_at: now })
+        .onConflict((oc) => oc.columns(['task', 'slot']).doNothing())
+        .executeTakeFirst();
+      if (Number(r.numInsertedOrUpdatedRows ?? 0) === 1) return slot;
+    }
+    return undefined;
+  }
+
+  /** The run that holds a claimed slot. */
+  async holdSlot(task: string, slot: number, runId: number): Promise<void> {
+    await this.db
+      .updateTable('tasks_slot')
+      .set({ run_id: runId })
+      .where('task', '=', task)
+      .where('slot', '=', slot)
+      .execute();
+  }
+
+  async releaseSlot(task: string, slot: number): Promise<void> {
+    await this.db.deleteFrom('tasks_slot').where('task', '=', task).where('slot', '=', slot).execute();
+  }
+
+  /** The slot a run holds goes free (its run ended, or was found interrupted). */
+  async releaseRunSlot(runId: number): Promise<void> {
+    await this.db.deleteFrom('tasks_slot').where('run_id', '=', runId).execute();
+  }
+
+  /** How many runs of the task hold a slot now (any replica). */
+  async slotsTaken(task: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('tasks_slot')
+      .select((eb) => eb.fn.countAll().as('n'))
+      .where('task', '=', task)
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  /**
+   * Slots no run holds any more: claimed and never given a run (a crash between the two
+   * steps) for over a minute, or held by a run that ended.
+   */
+  async freeStaleSlots(now: number): Promise<void> {
+    await this.db
+      .deleteFrom('tasks_slot')
+      .where((eb) =>
+        eb.or([
+          eb.and([eb('run_id', 'is', null), eb('claimed_at', '<', now - 60_000)]),
+          eb('run_id', 'in', eb.selectFrom('tasks_run').select('id').where('status', '!=', 'running')),
+        ]),
+      )
+      .execute();
   }
 
   async updateRun(id: number, patch: Partial<Run>): Promise<void> {
@@ -176,6 +276,8 @@ export class RunStore {
     if ('output' in patch) set.output = patch.output ?? null;
     if (patch.droppedBytes !== undefined) set.dropped_bytes = patch.droppedBytes;
     if ('error' in patch) set.error = patch.error ?? null;
+    if (patch.pid !== undefined) set.pid = patch.pid;
+    if (patch.host !== undefined) set.host = patch.host;
     await this.db.updateTable('tasks_run').set(set).where('id', '=', id).execute();
   }
 
@@ -322,6 +424,8 @@ function toRun(r: RunRow): Run {
     error: r.error ?? undefined,
     replica: r.replica ?? undefined,
     cancelRequestedBy: r.cancel_requested_by ?? undefined,
+    pid: num(r.pid),
+    host: r.host ?? undefined,
   };
 }
 

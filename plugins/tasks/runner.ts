@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 export interface RunSpec {
   /** argv[0] is the program; no shell is ever involved. */
@@ -68,20 +69,31 @@ export function runTask(spec: RunSpec): RunningTask {
     signalGroup(child, 'SIGTERM');
     setTimeout(() => signalGroup(child, 'SIGKILL'), grace).unref();
   };
-  const [program, ...args] = spec.argv;
+  const [program] = spec.argv;
   if (program === undefined) return failed(new Error('the task has no command'), started);
+  let spawnError: string | undefined;
   try {
-    child = spawn(program, args, {
+    // The supervisor leads the task's process group and ends it when this process ends,
+    // however it ends (supervisor.mjs): a killed bot leaves no task running untracked.
+    child = spawn(process.execPath, [SUPERVISOR, '--', ...spec.argv], {
       cwd: spec.cwd,
-      env: spec.env,
+      env: { ...spec.env, DINGOPS_TASK_GRACE_MS: String(grace) },
       shell: false,
       detached: true,
-      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: [spec.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe', 'pipe'],
       windowsHide: true,
     });
   } catch (err) {
     return failed(err, started);
   }
+  // The lifeline: held open for as long as this process lives; the supervisor says on it
+  // when the program could not start.
+  const lifeline = child.stdio[3] as import('node:stream').Duplex | undefined;
+  lifeline?.on('error', () => undefined);
+  lifeline?.on('data', (d: Buffer) => {
+    const m = /^spawn-error (\S+)/.exec(d.toString('utf8'));
+    if (m) spawnError = m[1];
+  });
   if (spec.stdin !== undefined) {
     // A program that exits without reading its input must not crash the bot (EPIPE).
     child.stdin?.on('error', () => undefined);
@@ -101,6 +113,9 @@ export function runTask(spec: RunSpec): RunningTask {
       clearTimeout(timer);
       // Nothing a task started outlives it (a background child would escape timeouts and cancel).
       signalGroup(child, 'SIGKILL');
+      lifeline?.destroy();
+      if (spawnError)
+        return resolve({ ...failedResult({ code: spawnError }, started), output, droppedBytes: dropped });
       resolve({
         end: stopReason ?? (code === 0 ? 'succeeded' : 'failed'),
         exitCode: code,
@@ -113,6 +128,9 @@ export function runTask(spec: RunSpec): RunningTask {
   });
   return { pid: child.pid, done, cancel: () => stopGroup('cancelled') };
 }
+
+/** The task supervisor, beside this module in the sources and in the build (deploy/bundle.mjs copies it). */
+const SUPERVISOR = fileURLToPath(new URL('./supervisor.mjs', import.meta.url));
 
 function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;

@@ -109,7 +109,18 @@ export class TaskApprovals {
         throw deny(stale);
       }
     }
+    // An approved run needs a free slot of the task before the request is settled: when all
+    // are taken, the request stays pending (approve it again when a run has ended).
+    let slot: number | undefined;
+    if (decision === 'approved')
+      try {
+        slot = await this.runs.claim(a.task, task);
+      } catch (err) {
+        if (err instanceof UserError) throw deny(err.key, err.vars);
+        throw err;
+      }
     if (!(await this.store.settle(id, decision, who.userId, this.now()))) {
+      if (slot !== undefined) await this.runs.release(a.task, slot);
       const now = await this.store.approval(id);
       if (now?.status === 'pending' && now.expiresAt <= this.now()) {
         await this.expire(now);
@@ -138,6 +149,8 @@ export class TaskApprovals {
         { userId: a.requestedBy, nick: a.requestedByNick },
         a.place,
         who.userId,
+        undefined,
+        slot,
       );
       await this.store.linkRun(id, run.id);
     } else {

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Caller, InboundMessage, PluginContext, SecretRedactor } from 'dingops';
 import { present, UserError } from 'dingops';
 import type { TaskConfig, TasksConfig } from './config.js';
@@ -41,11 +42,26 @@ export class TaskRuns {
     return this.ctx.config.tasks;
   }
 
-  /** How many runs of a task are running here. */
-  running(task: string): number {
-    return [...this.live.values()].filter((l) => l.run.task === task).length;
+  /**
+   * Takes one of the task's `concurrency` slots for a run about to start, on any replica
+   * (the store decides); refuses with `tasks.busy` when all are taken.
+   */
+  async claim(name: string, task: TaskConfig): Promise<number> {
+    const slot = await this.store.claimSlot(name, task.concurrency, this.ctx.replica.id, this.now());
+    if (slot === undefined) throw new UserError('tasks.busy', { task: name, count: task.concurrency });
+    return slot;
   }
 
+  /** Frees a slot taken for a run that did not start after all. */
+  release(name: string, slot: number): Promise<void> {
+    return this.store.releaseSlot(name, slot);
+  }
+
+  /**
+   * Starts a run in a slot of the task: the one given (claimed by the caller, e.g. before an
+   * approval is settled), or one claimed here. A message handled again (after a crash) starts
+   * nothing: the run it already started is answered.
+   */
   async start(
     name: string,
     task: TaskConfig,
@@ -54,15 +70,36 @@ export class TaskRuns {
     place: RunPlace,
     approvedBy: string | undefined,
     message?: InboundMessage,
+    claimed?: number,
   ): Promise<Run> {
+    const slot = claimed ?? (await this.claim(name, task));
     const now = this.now();
-    const id = await this.store.createRun({
-      ...asked(name, params, who, place),
-      approvedBy,
-      createdAt: now,
-      startedAt: now,
-      replica: this.ctx.replica.id,
-    });
+    let made: { id: number; created: boolean };
+    try {
+      made = await this.store.createRun(
+        {
+          ...asked(name, params, who, place),
+          approvedBy,
+          createdAt: now,
+          startedAt: now,
+          replica: this.ctx.replica.id,
+        },
+        message?.id,
+      );
+    } catch (err) {
+      await this.store.releaseSlot(name, slot).catch(() => undefined);
+      throw err;
+    }
+    const { id } = made;
+    if (!made.created) {
+      await this.store.releaseSlot(name, slot);
+      this.ctx.log.info(
+        { run: id, message: message?.id },
+        'tasks: a message handled again; its run already exists',
+      );
+      return present(await this.store.run(id), `run ${id}`);
+    }
+    await this.store.holdSlot(name, slot, id);
     const run = present(await this.store.run(id), `run ${id}`);
     const receipt = await this.present.say(place, this.present.card(run, task), message);
     if (receipt.cardId) await this.store.updateRun(id, { cardId: receipt.cardId });
@@ -115,10 +152,18 @@ export class TaskRuns {
     const live: Live = { handle, run, finished: Promise.resolve() };
     this.live.set(id, live);
     this.watchCancels();
+    // Where its processes are: the sweep marks a run interrupted only once they are gone.
+    if (handle.pid !== undefined)
+      await this.store.updateRun(id, { pid: handle.pid, host: hostname() }).catch(() => undefined);
     live.finished = handle.done
       .then((result) => this.finish(name, task, run, result, stream, live))
       .catch((err) => this.ctx.log.error({ err, run: id }, 'tasks: finishing a run failed'))
-      .finally(() => this.live.delete(id));
+      .finally(() => {
+        this.live.delete(id);
+        void this.store
+          .releaseRunSlot(id)
+          .catch((err) => this.ctx.log.warn({ err, run: id }, 'tasks: freeing a run slot failed'));
+      });
     return run;
   }
 
@@ -249,11 +294,16 @@ export class TaskRuns {
    * a live replica is its business.
    */
   async markInterrupted(): Promise<void> {
+    await this.store.freeStaleSlots(this.now());
     for (const run of await this.store.runs({ status: 'running', limit: 1000 })) {
       if (this.live.has(run.id)) continue;
       // Ours (this process: not in `live` only while it starts) or a live replica's: not ours to end.
       if (run.replica && (await this.ctx.replica.alive(run.replica))) continue;
+      // Its processes end with their replica (the supervisor stops the group within a few
+      // seconds); on this machine that is checked, and a run whose group still lives waits.
+      if (run.pid !== undefined && run.host === hostname() && groupAlive(run.pid)) continue;
       await this.store.updateRun(run.id, { status: 'interrupted', endedAt: this.now() });
+      await this.store.releaseRunSlot(run.id);
       const done = present(await this.store.run(run.id), `run ${run.id}`);
       const task = this.tasks[run.task];
       this.ctx.log.warn({ run: run.id, task: run.task }, 'tasks: a run was interrupted by a restart');
@@ -328,4 +378,14 @@ export function asked(
   place: RunPlace,
 ): Asked {
   return { task, params, requestedBy: who.userId, requestedByNick: who.nick, place };
+}
+
+/** Whether any process of a process group is still there. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -81,10 +81,14 @@ export class TaskService {
     }
     if (task.kind === 'agent' && !prompt?.trim()) throw new UserError('tasks.agentPrompt', { task: name });
     if (prompt !== undefined) params = { prompt };
-    const running = this.runs.running(name);
-    if (running >= task.concurrency) throw deny('tasks.busy', { count: running });
     if (task.approval) return this.approvals.ask(name, task, params, who, place);
-    await this.runs.start(name, task, params, who, place, undefined, message);
+    try {
+      // The task's concurrency is held in the store: checked as the run starts, on any replica.
+      await this.runs.start(name, task, params, who, place, undefined, message);
+    } catch (err) {
+      if (err instanceof UserError && err.key === 'tasks.busy') throw deny(err.key, err.vars);
+      throw err;
+    }
     return undefined;
   }
 

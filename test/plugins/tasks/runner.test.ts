@@ -68,4 +68,41 @@ describe('task runner', () => {
     const r = await runTask({ ...base, argv: ['/no/such/program'] }).done;
     expect(r).toMatchObject({ end: 'error', error: 'ENOENT' });
   });
+
+  it("ends the task's whole process group when the bot process is killed (SIGKILL), silent tasks included", async () => {
+    // A bot of its own: it starts a task that prints nothing (its grandchild neither) and would
+    // run for a minute, says the pids, and is then killed with no chance to clean up.
+    const runner = new URL('../../../plugins/tasks/runner.ts', import.meta.url).pathname;
+    const script = `import(${JSON.stringify(runner)}).then(({ runTask }) => {
+      const h = runTask({ argv: [process.execPath, '-e', ${JSON.stringify(TREE.replace("console.log('child ' + c.pid);", "require('node:fs').writeFileSync(process.argv[1], String(c.pid));"))}, process.argv[1]], env: { PATH: process.env.PATH ?? '' }, timeoutMs: 600000, outputLimit: 1024, graceMs: 300 });
+      console.log('group ' + h.pid);
+    });`;
+    const { mkdtempSync, readFileSync, existsSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { spawn } = await import('node:child_process');
+    const file = join(mkdtempSync(join(tmpdir(), 'dingops-orphan-')), 'grandchild');
+    const bot = spawn(node, ['--import', 'tsx', '-e', script, file], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    bot.stdout.on('data', (d) => (out += d));
+    const wait = async (what: () => boolean, ms: number, label: string) => {
+      for (const end = Date.now() + ms; !what(); ) {
+        if (Date.now() > end) throw new Error(`timed out waiting for ${label}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await wait(
+      () => /group \d+/.test(out) && existsSync(file) && readFileSync(file, 'utf8').length > 0,
+      15_000,
+      'the task',
+    );
+    const group = Number(/group (\d+)/.exec(out)?.[1]);
+    const grandchild = Number(readFileSync(file, 'utf8'));
+    expect(alive(group) && alive(grandchild)).toBe(true);
+    bot.kill('SIGKILL');
+    // The supervisor sees its lifeline close and ends the group (TERM, then KILL): seconds, not a minute.
+    await wait(() => !alive(group) && !alive(grandchild), 5_000, 'the orphaned task to end');
+  }, 30_000);
 });

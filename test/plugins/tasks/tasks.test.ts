@@ -4,6 +4,7 @@ import type { AuditLog } from '../../../core/decide/audit-log.js';
 import { AuditToken } from '../../../core/decide/audit-log.js';
 import { DiagnosticsToken } from '../../../core/diagnostics/diagnostics.js';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
+import { DatabaseToken } from '../../../core/storage/database.js';
 import { startBotOnSimulator } from '../../../testing/index.js';
 import type { SimBot } from '../../helpers/sim-bot.js';
 import { AGENT, cardText, isRunning, NODE, nodeCommand, TWO_GROUPS, tasksBot } from './helpers.js';
@@ -152,19 +153,33 @@ describe('running tasks', () => {
     expect((await sb.sim.client.as('bob').ask('task 1', { group: 'ops' })).content).toContain('Interrupted');
   });
 
-  it('after a crash (no orderly stop), the next start marks the run interrupted', async () => {
+  it('after a crash (no orderly stop), the run is marked interrupted only once its processes are gone', async () => {
     sb = await tasksBot(
       `      long:\n        command: ${nodeCommand('console.log("working"); setTimeout(() => {}, 60000)')}\n        allow: { roles: [oncall] }\n`,
     );
     const runCard = await sb.sim.client.as('bob').ask('run long', { group: 'ops' });
     await sb.sim.client.until(() => cardText(sb!, runCard.cardId!).includes('working'), 5000, 'output');
     const crashed = sb.bot;
+    const db = crashed.resolve(DatabaseToken).db.withTables<{
+      tasks_run: { id: number; status: string; pid: number | null };
+    }>();
+    const row = () => db.selectFrom('tasks_run').select(['status', 'pid']).executeTakeFirstOrThrow();
+    const { pid } = await row();
+    expect(pid).toBeGreaterThan(0);
     // The process is gone: its heartbeat stops (here it lives on in the test's process).
     await crashed.resolve(ReplicasToken).leave();
     await sb.restart();
+    // Its task's processes still run (on this machine): the run is not called interrupted, and
+    // nothing could start beside it, until they are gone.
+    await new Promise((r) => setTimeout(r, 3500));
+    expect((await row()).status).toBe('running');
+    // What the supervisor does when a bot dies: the whole group ends. (The "crashed" bot lives
+    // on in this test's process and may see the end first: the run ends either way.)
+    process.kill(-(pid as number), 'SIGKILL');
     const text = await finished(sb, runCard.cardId!);
-    expect(text).toContain('Interrupted by a restart of the bot');
+    expect(text).toMatch(/Interrupted by a restart of the bot|Failed/);
     expect(text).toContain('working');
+    expect(['interrupted', 'failed']).toContain((await row()).status);
     await crashed.stop('test');
   });
 });
