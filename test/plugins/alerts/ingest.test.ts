@@ -208,10 +208,15 @@ describe('a group the bot does not know yet', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(cards(sb)).toHaveLength(0);
     // An admin vouches for it in the group: now 'ops' means this group, and the alerts go out.
-    expect((await sb.sim.client.as('alice').ask('groups bind ops', { group: 'ops' })).content).toMatch(
-      /now means this group/,
+    await sb.sim.client.as('alice').say('groups bind ops', { group: 'ops' });
+    // The confirmation and the waiting cards arrive in either order.
+    await sb.sim.client.until(
+      () =>
+        cards(sb!).length === 2 &&
+        sb!.sim.client.botMessages('ops').some((m) => /now means this group/.test(m.content)),
+      3000,
+      'the confirmation and the waiting cards',
     );
-    await sb.sim.client.until(() => cards(sb!).length === 2, 3000, 'the waiting cards');
     expect(
       cards(sb)
         .map((c) => c.title)
