@@ -2,6 +2,8 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from '../config/config-error.js';
 import { type LoadedConfig, loadConfig } from '../config/load-config.js';
 import { callbackUrl, requirePublicUrl } from '../config/public-url.js';
+import { LoggerToken } from '../observe/logger.js';
+import { MetricsToken } from '../observe/metrics.js';
 import type { StatusBoard } from '../observe/status.js';
 import { StatusToken } from '../observe/status.js';
 import { randomAlnum } from '../receive/http/callback-crypto.js';
@@ -129,6 +131,7 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));
   process.once('SIGINT', () => void stop('SIGINT'));
+  keepGoingOnEscapes(running);
   if (sim && d.mode === 'http') {
     // What an operator pastes into the developer console, done on the simulated one.
     const publicUrl = requirePublicUrl(config.core.server);
@@ -165,3 +168,21 @@ export async function start(args: string[], err: NodeJS.WritableStream = process
   await done;
   return 0;
 }
+
+/**
+ * Anything that escapes the bot's own error handling (a rejected background promise, an error
+ * event nobody listened to) is logged with its stack and counted in
+ * `dingops_errors_total{where="unhandled"}`, and the bot goes on: its work is durable (inbox,
+ * outbox), and one failed background step is no reason to drop every conversation.
+ */
+function keepGoingOnEscapes(bot: Bot): void {
+  const log = bot.resolve(LoggerToken);
+  const metrics = bot.resolve(MetricsToken);
+  const escaped = (kind: string) => (err: unknown) => {
+    metrics.errors.inc('unhandled');
+    log.error({ err }, `${kind}: a failure escaped the bot's error handling; the bot goes on`);
+  };
+  process.on('unhandledRejection', escaped('unhandled rejection'));
+  process.on('uncaughtException', escaped('uncaught exception'));
+}
+

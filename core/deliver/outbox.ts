@@ -23,6 +23,9 @@ export interface OutboxRow<P = unknown> {
   cardId?: string;
 }
 
+/** When the store fails under delivery, how soon it is tried again (a restarting database). */
+const STORE_RETRY_MS = 2_000;
+
 /** Delivers one row; throws DingTalkApiError (or anything) on failure. */
 export type Deliverer = (row: OutboxRow) => Promise<void>;
 
@@ -376,12 +379,20 @@ export class Outbox {
     }
     this.waiting.delete(key);
     this.active.add(key);
-    const lane = this.drainConversation(key).finally(() => {
-      this.active.delete(key);
-      this.running.delete(lane);
-      const next = this.waiting.values().next();
-      if (!next.done) this.schedule(next.value);
-    });
+    const lane = this.drainConversation(key)
+      .catch((err) => {
+        // The store failed under the lane (it went away mid-drain): nothing is lost, the rows
+        // are still pending in it; the lane is tried again, and the poll keeps kicking.
+        this.metrics?.errors.inc('outbox-store');
+        this.log.error({ err, conversation: key }, 'outbox: the store failed while delivering; retrying');
+        setTimeout(() => this.kick(), STORE_RETRY_MS).unref();
+      })
+      .finally(() => {
+        this.active.delete(key);
+        this.running.delete(lane);
+        const next = this.waiting.values().next();
+        if (!next.done) this.schedule(next.value);
+      });
     this.running.add(lane);
   }
 
@@ -462,54 +473,85 @@ export class Outbox {
         );
       }
       await this.deliver(row);
-      if (!(await this.markSent(row))) {
-        this.log.warn({ id: row.id, conversation: row.conversationKey }, 'outbox: lane lost mid-delivery');
-        return 'lost';
-      }
-      this.settled();
-      return 'done';
     } catch (err) {
-      const e = err as Partial<DingTalkApiError> & Error;
-      const reason = e.message ?? String(err);
-      const retryable = e.retryable ?? e.kind === undefined;
-      const attempts = row.attempts + 1;
-      const tooOld = this.now() - row.createdAt > (this.options.maxAgeMs ?? 24 * 3_600_000);
-      if ((retryable || e.kind === 'auth') && !tooOld) {
-        const base = this.options.retryBaseMs ?? 500;
-        const wait =
-          e.kind === 'throttled'
-            ? backoffMs(Math.min(attempts, 3), base, 8 * base)
-            : backoffMs(attempts, base, e.kind === 'auth' ? 30 * 60_000 : 5 * 60_000);
-        row.attempts = attempts;
-        row.nextAttemptAt = this.now() + wait;
-        row.lastError = reason;
-        await this.db
-          .updateTable('outbox')
-          .set({ attempts, next_attempt_at: row.nextAttemptAt, last_error: reason })
-          .where('id', '=', row.id)
-          .execute();
-        this.log.warn(
-          { id: row.id, kind: e.kind ?? 'error', attempts, retryInMs: wait, reason },
-          'delivery failed; will retry',
-        );
-        setTimeout(() => this.kick(), wait + 5).unref();
-        return 'retry';
+      return this.failed(row, err);
+    }
+    // DingTalk has it: what may fail now is our record of that, which is retried (never the
+    // send: a failed record must not look like a failed delivery and go out again).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!(await this.markSent(row))) {
+          this.log.warn({ id: row.id, conversation: row.conversationKey }, 'outbox: lane lost mid-delivery');
+          return 'lost';
+        }
+        break;
+      } catch (err) {
+        if (this.stopped) throw err;
+        if (attempt === 0)
+          this.log.error(
+            { err, id: row.id },
+            'outbox: delivered, but the store could not record it; retrying the record, not the send',
+          );
+        await new Promise((r) => setTimeout(r, backoffMs(attempt, STORE_RETRY_MS / 4, 10_000)));
       }
+    }
+    this.settled();
+    return 'done';
+  }
+
+  /**
+   * A delivery failed: DingTalk refused it or could not be reached. Retried by its kind, with
+   * backoff; a refusal, a programming error (its cause is in our code, not in DingTalk) or a
+   * row too old is dead-lettered with the reason.
+   */
+  private async failed(row: OutboxRow, err: unknown): Promise<'done' | 'retry'> {
+    const e = err as Partial<DingTalkApiError> & Error;
+    const reason = e.message ?? String(err);
+    const programming =
+      err instanceof TypeError || err instanceof ReferenceError || err instanceof RangeError;
+    if (programming) this.log.error({ err, id: row.id }, 'outbox: a programming error while delivering');
+    const retryable = e.retryable ?? (e.kind === undefined && !programming);
+    const attempts = row.attempts + 1;
+    const tooOld = this.now() - row.createdAt > (this.options.maxAgeMs ?? 24 * 3_600_000);
+    if ((retryable || e.kind === 'auth') && !tooOld) {
+      const base = this.options.retryBaseMs ?? 500;
+      const wait =
+        e.kind === 'throttled'
+          ? backoffMs(Math.min(attempts, 3), base, 8 * base)
+          : backoffMs(attempts, base, e.kind === 'auth' ? 30 * 60_000 : 5 * 60_000);
+      row.attempts = attempts;
+      row.nextAttemptAt = this.now() + wait;
+      row.lastError = reason;
+      // Recorded when the store can; when it cannot, the row waits in memory all the same.
       await this.db
         .updateTable('outbox')
-        .set({ status: 'dead', attempts, last_error: reason })
+        .set({ attempts, next_attempt_at: row.nextAttemptAt, last_error: reason })
         .where('id', '=', row.id)
-        .execute();
-      this.settled();
-      this.deadCount++;
-      this.lastDeadReason = reason;
-      this.metrics?.errors.inc('outbox-dead');
-      this.log.error(
-        { id: row.id, kind: e.kind ?? 'error', reason, conversation: row.conversationKey },
-        'message dead-lettered: it will not be retried',
+        .execute()
+        .catch((storeErr) =>
+          this.log.warn({ err: storeErr, id: row.id }, 'outbox: could not record a retry; retrying anyway'),
+        );
+      this.log.warn(
+        { id: row.id, kind: e.kind ?? 'error', attempts, retryInMs: wait, reason },
+        'delivery failed; will retry',
       );
-      return 'done';
+      setTimeout(() => this.kick(), wait + 5).unref();
+      return 'retry';
     }
+    await this.db
+      .updateTable('outbox')
+      .set({ status: 'dead', attempts, last_error: reason })
+      .where('id', '=', row.id)
+      .execute();
+    this.settled();
+    this.deadCount++;
+    this.lastDeadReason = reason;
+    this.metrics?.errors.inc('outbox-dead');
+    this.log.error(
+      { id: row.id, kind: e.kind ?? 'error', reason, conversation: row.conversationKey },
+      'message dead-lettered: it will not be retried',
+    );
+    return 'done';
   }
 
   /** Marks a row sent; shared, only while this replica still holds its lane (the fence). */

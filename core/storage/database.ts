@@ -39,7 +39,7 @@ export interface OpenOptions {
 export async function openDatabase(url: string, options: OpenOptions = {}): Promise<Database> {
   if (url.startsWith('sqlite:'))
     return openSqlite(url.slice('sqlite:'.length), options.baseDir ?? process.cwd(), options.warn);
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url);
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options.warn);
   throw new Error(`unsupported storage url (expected sqlite:<path> or postgres://...): ${redactUrl(url)}`);
 }
 
@@ -85,7 +85,10 @@ function openSqlite(path: string, baseDir: string, warn: OpenOptions['warn']): D
   };
 }
 
-async function openPostgres(url: string): Promise<Database> {
+/** A lost PostgreSQL connection is said at most this often (a restart cuts every pooled one at once). */
+const LOST_CONNECTION_LOG_MS = 30_000;
+
+async function openPostgres(url: string, warn: OpenOptions['warn']): Promise<Database> {
   // Loaded on demand: most installs run on SQLite and need not carry the driver in memory.
   const { default: pg } = await import('pg');
   const parsed = new URL(url);
@@ -105,6 +108,21 @@ async function openPostgres(url: string): Promise<Database> {
     },
     ...(schema ? { options: `-c search_path=${schema}` } : {}),
   });
+  // An idle pooled connection the server closes (a restart, a failover, an idle timeout)
+  // emits 'error' on the pool; unhandled, Node would end the process. The pool drops that
+  // connection and opens a new one for the next query, so this only says it happened; a
+  // query in flight fails by itself, to its caller, who retries or answers 503.
+  let lastSaid = 0;
+  const lost = (err: unknown) => {
+    const now = Date.now();
+    if (now - lastSaid < LOST_CONNECTION_LOG_MS) return;
+    lastSaid = now;
+    warn?.('storage: lost a connection to PostgreSQL; the next queries open new ones', err);
+  };
+  pool.on('error', lost);
+  // A connection in use between two queries (a transaction, a held lock) gets the server's
+  // "terminating connection" as an 'error' event the pool no longer listens to: ours does.
+  pool.on('connect', (client) => client.on('error', lost));
   if (schema) {
     const client = await pool.connect();
     try {

@@ -155,4 +155,35 @@ describe.runIf(storeIndependentPass)('dingops start', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/Talk to it with: npm run dingops -- chat --sim http/);
   });
+
+  it('keeps running when a failure escapes the error handling, and logs and counts it', async () => {
+    const port = await freePort();
+    const simPort = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-escape-'));
+    // A plugin whose background work fails in a way nothing handles, once the bot runs.
+    writeFileSync(
+      join(dir, 'leaky.mjs'),
+      `export default { name: 'leaky', setup(ctx) { ctx.schedule('leak', '* * * * * *', () => { setImmediate(() => { Promise.reject(new Error('leaked on purpose')); }); }); } };\n`,
+    );
+    const { child, done } = start(
+      ['--demo', '--sim-port', String(simPort)],
+      `server:\n  port: ${port}\nplugins:\n  leaky:\n    from: ${join(dir, 'leaky.mjs')}\n`,
+    );
+    let metrics = '';
+    for (let i = 0; i < 100 && !/dingops_errors_total\{where="unhandled"\} [1-9]/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      metrics = await fetch(`http://127.0.0.1:${port}/metrics`)
+        .then((r) => (r.ok ? r.text() : ''))
+        .catch(() => '');
+    }
+    expect(metrics).toMatch(/dingops_errors_total\{where="unhandled"\} [1-9]/);
+    // Still serving, a few failures later.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    child.kill('SIGTERM');
+    const r = await done;
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/a failure escaped the bot's error handling; the bot goes on/);
+    expect(r.out).toContain('leaked on purpose');
+  });
 });
