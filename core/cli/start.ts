@@ -185,4 +185,3 @@ function keepGoingOnEscapes(bot: Bot): void {
   process.on('unhandledRejection', escaped('unhandled rejection'));
   process.on('uncaughtException', escaped('uncaught exception'));
 }
-
