@@ -152,6 +152,19 @@ export const alertsConfigSchema = z
         path: ['defaultRoute', 'escalation'],
         message: `no escalation policy '${c.defaultRoute.escalation}'`,
       });
+    // Like Alertmanager's root route: every alert must reach someone. An alert that matches
+    // no route goes to defaultRoute, so defaultRoute (or a route without matchers) must name
+    // a group or a person, or alerts would be accepted, answered 200, and reach nobody.
+    const reaches = (t: { groups: string[]; people: string[] }) => t.groups.length + t.people.length > 0;
+    const catchAll = c.routes.some((r) => r.match.length === 0 && reaches(r));
+    const anySource = Object.values(c.sources).some(Boolean);
+    if (anySource && !reaches(c.defaultRoute) && !catchAll)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultRoute'],
+        message:
+          'alerts that match no route would reach nobody: give defaultRoute the groups or people who get them (defaultRoute: { groups: [ops] }), or add a route without match',
+      });
   });
 
 export type AlertsConfig = z.output<typeof alertsConfigSchema>;

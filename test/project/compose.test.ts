@@ -68,6 +68,7 @@ describe('deploy/compose.yaml (several replicas)', () => {
         DINGTALK_CLIENT_ID: 'x',
         DINGTALK_CLIENT_SECRET: 'y',
         ALERTMANAGER_TOKEN: 't',
+        ALERTS_GROUP: 'cid-alerts',
         POSTGRES_PASSWORD: 'p',
       },
     });

@@ -106,6 +106,9 @@ describe.runIf(browserTestsRun && storeIndependentPass)('the sandbox in a browse
     const { amPayload, postAlerts } = await import('../../plugins/alerts/helpers.js');
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'DiskFull' }], '{}:{alertname="DiskFull"}'));
     const incident = messages().filter({ hasText: 'DiskFull' }).first();
+    // Bob, a responder (the incident was sent to him), clicks: opening a room is a responder's.
+    const speaker = page.getByLabel('Speak as');
+    if (await speaker.isEnabled()) await speaker.selectOption('bob');
     await incident.getByRole('button', { name: /war room/i }).click();
     const link = page
       .getByRole('navigation', { name: 'Conversations' })
