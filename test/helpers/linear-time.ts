@@ -17,7 +17,13 @@ export function ratio(make: (size: number) => string, work: (text: string) => un
     return Math.max(min, 0.01);
   };
   best(10_000, 10); // warm up the code paths and their regexes
-  return best(1_000_000, 1) / best(100_000, 10);
+  // The ratio itself measured up to three times, the lowest kept: a neighbour's burst of work
+  // (another test file, a collection) can inflate one measurement, never all three alike;
+  // quadratic code stays near 100 in every one of them.
+  let lowest = Number.POSITIVE_INFINITY;
+  for (let round = 0; round < 3 && lowest >= LINEAR; round++)
+    lowest = Math.min(lowest, best(1_000_000, 1) / best(100_000, 10));
+  return lowest;
 }
 
 /** Linear would be about 10; quadratic about 100. */
