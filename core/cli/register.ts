@@ -33,7 +33,7 @@ export async function register(
   const d = config.core.dingtalk;
   if (!d.clientId || !d.clientSecret) {
     out(
-      'No DingTalk credentials: set dingtalk.clientId and dingtalk.clientSecret (or DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET). Without them `dingops start` runs on the embedded simulator.',
+      'No DingTalk credentials: set dingtalk.clientId and dingtalk.clientSecret (or DINGTALK_CLIENT_ID and DINGTALK_CLIENT_SECRET). Without them `dingops start` refuses to run; `dingops start --demo` (or `npm start`) runs on the embedded simulator.',
     );
     return 1;
   }

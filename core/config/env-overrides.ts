@@ -21,9 +21,10 @@ export function applyEnvOverrides(
   env: NodeJS.ProcessEnv,
 ): Record<string, string> {
   const applied: Record<string, string> = {};
-  // A simulator serves both hosts: DINGTALK_API_BASE alone redirects the legacy host too.
-  if (env.DINGTALK_API_BASE && !env.DINGTALK_OAPI_BASE)
-    env = { ...env, DINGTALK_OAPI_BASE: env.DINGTALK_API_BASE };
+  // A simulator serves both hosts: DINGTALK_API_BASE alone redirects the legacy host too
+  // (and `config check` says so: the value came from DINGTALK_API_BASE, not an unset variable).
+  const oapiFromApi = Boolean(env.DINGTALK_API_BASE && !env.DINGTALK_OAPI_BASE);
+  if (oapiFromApi) env = { ...env, DINGTALK_OAPI_BASE: env.DINGTALK_API_BASE };
   for (const { env: name, path, type } of ENV_OVERRIDES) {
     const value = env[name];
     if (value === undefined || value === '') continue;
@@ -35,7 +36,7 @@ export function applyEnvOverrides(
       node = node[key] as Record<string, unknown>;
     }
     node[leaf] = type === 'number' && /^\d+$/.test(value) ? Number(value) : value;
-    applied[path.join('.')] = name;
+    applied[path.join('.')] = name === 'DINGTALK_OAPI_BASE' && oapiFromApi ? 'DINGTALK_API_BASE' : name;
   }
   return applied;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ConfigError } from '../../../core/config/config-error.js';
+import { applyEnvOverrides } from '../../../core/config/env-overrides.js';
 import { loadConfig } from '../../../core/config/load-config.js';
 import { definePlugin } from '../../../core/plugins/define-plugin.js';
 import { preparePlugins } from '../../../core/plugins/plugin-host.js';
@@ -183,5 +184,19 @@ describe('environment overrides for a simulator', () => {
       env: { DINGTALK_API_BASE: 'http://a:1', DINGTALK_OAPI_BASE: 'http://b:2' },
     });
     expect([d.core.dingtalk.apiBase, d.core.dingtalk.oapiBase]).toEqual(['http://a:1', 'http://b:2']);
+  });
+
+  it('says the legacy host came from DINGTALK_API_BASE when only that was set (config check)', () => {
+    const applied = applyEnvOverrides({}, { DINGTALK_API_BASE: 'http://127.0.0.1:4010' });
+    expect(applied).toEqual({
+      'dingtalk.apiBase': 'DINGTALK_API_BASE',
+      'dingtalk.oapiBase': 'DINGTALK_API_BASE',
+    });
+    expect(
+      applyEnvOverrides({}, { DINGTALK_API_BASE: 'http://a:1', DINGTALK_OAPI_BASE: 'http://b:2' }),
+    ).toEqual({
+      'dingtalk.apiBase': 'DINGTALK_API_BASE',
+      'dingtalk.oapiBase': 'DINGTALK_OAPI_BASE',
+    });
   });
 });
