@@ -129,7 +129,11 @@ export function registerCommands(
           // Not tied to one incident: only the configured responders (and admins) may.
           responders.check(c.caller);
           const terms = c.args.terms as string[];
-          const ms = parseDuration(terms.at(-1) ?? '');
+          const last = terms.at(-1) ?? '';
+          const ms = parseDuration(last);
+          // A last word that is no matcher is meant as the duration: say what is wrong with it.
+          if (ms === undefined && terms.length >= 2 && !/[=~]/.test(last))
+            throw new UserError('alerts.silenceBadDuration', { value: last });
           if (ms === undefined || terms.length < 2) throw new UserError('alerts.silenceUsage');
           checkSilenceDuration(ms);
           const matchers: Matcher[] = [];

@@ -118,6 +118,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.respondersOk': 'incidents and silences can be changed by: {responders} (and admins)',
     silenceUsage:
       'Usage: `silence add <matchers...> <duration>`, e.g. `silence add alertname=DiskFull env=prod 2h`.',
+    silenceBadDuration:
+      '`{value}` is not a duration: end with one such as 30m, 2h or 1d, e.g. `silence add alertname=DiskFull env=prod 2h`.',
     badMatcher: '{error}',
     badLabel: "'{label}' is not a label (name=value).",
     silenced: 'Silence #{id} ({matchers}) until {until}.',
@@ -252,6 +254,8 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'doctor.respondersOk': '可以变更故障和静默的人：{responders}（以及管理员）',
     silenceUsage:
       '用法：`silence add <匹配条件...> <时长>`，例如 `silence add alertname=DiskFull env=prod 2h`。',
+    silenceBadDuration:
+      '`{value}` 不是时长：请以 30m、2h 或 1d 这样的时长结尾，例如 `silence add alertname=DiskFull env=prod 2h`。',
     badMatcher: '{error}',
     badLabel: '“{label}” 不是标签（name=value）。',
     silenced: '静默 #{id}（{matchers}）至 {until}。',

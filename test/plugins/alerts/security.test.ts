@@ -47,6 +47,10 @@ describe('silences from the Silence button', () => {
     expect(
       (await sb.sim.client.as('bob').ask('silence add alertname=x 99999999d', { group: 'ops' })).content,
     ).toBe('A silence lasts from 1m to 30d.');
+    // A duration it cannot read is named, not answered with the usage alone.
+    expect((await sb.sim.client.as('bob').ask('silence add env=prod 2x', { group: 'ops' })).content).toMatch(
+      /^`2x` is not a duration/,
+    );
     expect((await sb.sim.client.as('bob').ask('silence list', { group: 'ops' })).content).toBe(
       'No active silences.',
     );
