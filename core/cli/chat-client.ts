@@ -98,7 +98,14 @@ export async function runChat(options: ChatOptions): Promise<void> {
       }
     cursor = Number(r.cursor);
   };
-  await sync(false);
+  try {
+    await sync(false);
+  } catch (err) {
+    // Nothing there (a dead port, a wrong URL): say which address and what to start.
+    throw new Error(
+      `cannot reach a simulator at ${options.sim} (${describeFailure(err)}): start one with \`npm start\` (the bot and its simulator) or \`dingops sim\`, or give its address with --sim`,
+    );
+  }
   // One sync at a time: the background poll and a reply wait must not print a message twice.
   let syncing: Promise<void> = Promise.resolve();
   const syncNow = () => {
@@ -108,11 +115,13 @@ export async function runChat(options: ChatOptions): Promise<void> {
   const poll = setInterval(() => void syncNow(), options.pollMs ?? 300);
   /** Waits (a while) for the bot to answer what was just said, printing the answer. */
   const awaitReply = async (seenBefore: number) => {
-    for (const deadline = Date.now() + (options.replyTimeoutMs ?? 10_000); Date.now() < deadline; ) {
+    const waitMs = options.replyTimeoutMs ?? 10_000;
+    for (const deadline = Date.now() + waitMs; Date.now() < deadline; ) {
       await syncNow();
       if (botSeen > seenBefore) return;
       await new Promise((r) => setTimeout(r, 50));
     }
+    out.write(`(no answer from the bot within ${Math.round(waitMs / 1000)} s)\n`);
   };
   options.onReady?.({ redraw: () => rl.prompt(true) });
   out.write(
@@ -166,8 +175,17 @@ export async function runChat(options: ChatOptions): Promise<void> {
         }
       } else {
         const seen = botSeen;
-        await api('POST', '/messages', { conversation: group ?? null, sender: user, text });
-        await awaitReply(seen);
+        const said = await api<{ delivered?: boolean }>('POST', '/messages', {
+          conversation: group ?? null,
+          sender: user,
+          text,
+        });
+        // DingTalk had nobody to give it to: no bot is connected to this simulator.
+        if (said.delivered === false)
+          out.write(
+            `! no bot received it: none is connected to the simulator at ${options.sim} (start one: \`npm start\`, or \`dingops start\` with DINGTALK_API_BASE=${options.sim})\n`,
+          );
+        else await awaitReply(seen);
       }
     } catch (err) {
       out.write(`! ${err instanceof Error ? err.message : String(err)}\n`);
@@ -180,4 +198,10 @@ export async function runChat(options: ChatOptions): Promise<void> {
   rl.close();
   clearInterval(poll);
   await syncing;
+}
+
+/** A fetch failure in a few words: `ECONNREFUSED`, `ENOTFOUND`, else the message. */
+function describeFailure(err: unknown): string {
+  const cause = (err as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (err instanceof Error ? err.message : String(err));
 }

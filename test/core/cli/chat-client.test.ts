@@ -4,6 +4,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runChat } from '../../../core/cli/chat-client.js';
 import hello from '../../../plugins/hello/index.js';
+import { freePort } from '../../../testing/index.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
 
 const ROOT = new URL('../../../', import.meta.url).pathname;
@@ -58,6 +59,48 @@ describe('dingops chat with piped input', () => {
     expect(stdout.indexOf('pong')).toBeGreaterThan(0);
     expect(stdout.indexOf('cid-ops')).toBeGreaterThan(stdout.indexOf('pong'));
     expect(stdout).not.toContain('alice@ops>');
+  });
+});
+
+describe('dingops chat with nothing to talk to', () => {
+  const collect = () => {
+    const sink = { text: '' };
+    const output = new Writable({
+      write(chunk, _enc, cb) {
+        sink.text += chunk.toString();
+        cb();
+      },
+    });
+    return { sink, output };
+  };
+
+  it('names the address and what to start when no simulator answers there', async () => {
+    const { output } = collect();
+    const input = new PassThrough();
+    input.end('ping\n');
+    const port = await freePort();
+    await expect(runChat({ sim: `http://127.0.0.1:${port}`, user: 'alice', input, output })).rejects.toThrow(
+      new RegExp(
+        `cannot reach a simulator at http://127\\.0\\.0\\.1:${port} \\(ECONNREFUSED\\): start one with \`npm start\``,
+      ),
+    );
+  });
+
+  it('says at once when no bot is connected to the simulator, instead of waiting in silence', async () => {
+    const { startSimulator } = await import('../../../simulator/index.js');
+    const sim = await startSimulator({ pingIntervalMs: 0 });
+    try {
+      const { sink, output } = collect();
+      const input = new PassThrough();
+      input.end('ping\n');
+      const started = Date.now();
+      await runChat({ sim: sim.url, user: 'alice', input, output, replyTimeoutMs: 60_000 });
+      expect(sink.text).toMatch(/no bot received it: none is connected to the simulator/);
+      // Not the reply wait: said as soon as the simulator answered.
+      expect(Date.now() - started).toBeLessThan(30_000);
+    } finally {
+      await sim.stop();
+    }
   });
 });
 
