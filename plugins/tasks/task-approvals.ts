@@ -177,26 +177,10 @@ export class TaskApprovals {
   }
 
   /** Ends a request that cannot run as asked: its cards say so, the requester is told. */
-  private async void(a: Approval, why: string): Promise<void> {
-    if (!(await this.store.settle(a.id, 'expired', undefined, this.now(), true))) return;
-    const ended = present(await this.store.approval(a.id), `approval ${a.id}`);
-    await this.refreshCards(ended);
-    await this.present.say(
-      a.place,
-      this.present.t('approvalVoid', {
-        id: a.id,
-        task: a.task,
-        why: this.present.t(why.replace(/^tasks\./, ''), { task: a.task, id: a.id }),
-      }),
-    );
-    this.audit({
-      by: { userId: a.requestedBy, nick: a.requestedByNick },
-      place: a.place,
-      command: `run ${a.task}`,
-      args: shownParams(this.tasks[a.task], a.params),
-      outcome: 'denied',
-      detail: why,
-    });
+  private void(a: Approval, why: string): Promise<void> {
+    const reason = this.present.t(why.replace(/^tasks\./, ''), { task: a.task, id: a.id });
+    const said = this.present.t('approvalVoid', { id: a.id, task: a.task, why: reason });
+    return this.end(a, true, said, why);
   }
 
   private async refreshCards(a: Approval): Promise<void> {
@@ -207,18 +191,27 @@ export class TaskApprovals {
         .catch((err) => this.ctx.log.warn({ err }, 'tasks: approval card not updated'));
   }
 
-  private async expire(a: Approval): Promise<void> {
-    if (!(await this.store.settle(a.id, 'expired', undefined, this.now()))) return;
-    const expired = present(await this.store.approval(a.id), `approval ${a.id}`);
-    await this.refreshCards(expired);
-    await this.present.say(a.place, this.present.t('approvalExpired', { id: a.id }));
+  private expire(a: Approval): Promise<void> {
+    const said = this.present.t('approvalExpired', { id: a.id });
+    return this.end(a, false, said, this.present.t('audit.expired', { id: a.id }));
+  }
+
+  /**
+   * Settles a pending request as expired (its time passed, or `early`: it can no longer run as
+   * asked), once: its cards show it, the requester is told `said`, the audit records `detail`.
+   */
+  private async end(a: Approval, early: boolean, said: string, detail: string): Promise<void> {
+    if (!(await this.store.settle(a.id, 'expired', undefined, this.now(), early))) return;
+    const ended = present(await this.store.approval(a.id), `approval ${a.id}`);
+    await this.refreshCards(ended);
+    await this.present.say(a.place, said);
     this.audit({
       by: { userId: a.requestedBy, nick: a.requestedByNick },
       place: a.place,
       command: `run ${a.task}`,
       args: shownParams(this.tasks[a.task], a.params),
       outcome: 'denied',
-      detail: this.present.t('audit.expired', { id: a.id }),
+      detail,
     });
   }
 
