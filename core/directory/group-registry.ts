@@ -38,6 +38,9 @@ export class GroupReferenceError extends Error {
   }
 }
 
+/** Unbound titles remembered for `groups` and `doctor` (titles asked for, not bound). */
+const MAX_UNBOUND_TITLES = 200;
+
 /** `dingtalk_group.installed`: 1 installed, 0 not, 2 disbanded (no column of its own needed). */
 const INSTALLED = 1;
 const DISBANDED = 2;
@@ -177,7 +180,8 @@ export class GroupRegistry {
         );
       return id;
     }
-    this.unboundAsked.add(ref);
+    // Bounded: a plugin may resolve what people type; the config's titles come first anyway.
+    if (this.unboundAsked.size < MAX_UNBOUND_TITLES) this.unboundAsked.add(ref);
     const installed = [...this.groups.values()].filter((g) => g.installed);
     const carrying = installed.filter((g) => g.title === ref).map((g) => g.openConversationId);
     const close = carrying.length
