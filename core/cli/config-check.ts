@@ -22,6 +22,10 @@ export async function configCheck(
       out.write(
         `warning: ${p} is written in the file; prefer \${ENV_VAR} so the secret stays out of the file\n`,
       );
+    for (const p of config.shortSecretPaths)
+      out.write(
+        `warning: ${p} is shorter than 12 characters: a word, not a secret (guessable, and the log can mask it only where it stands as a value); use a long random one\n`,
+      );
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

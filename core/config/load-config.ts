@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { token } from '../util/di-token.js';
-import { SECRET_KEY } from '../util/redact.js';
+import { SECRET_KEY, SecretRedactor } from '../util/redact.js';
 import { ConfigError, type ConfigProblem } from './config-error.js';
 import { type CoreConfig, coreSchema, PLUGIN_ENTRY_KEYS } from './core-schema.js';
 import { interpolateEnv } from './env-interpolation.js';
@@ -30,6 +30,8 @@ export interface LoadedConfig {
   secrets: string[];
   /** Paths of secret-looking keys whose value is written in the file instead of coming from env. */
   literalSecretPaths: string[];
+  /** Secrets short enough to be ordinary words (`storage.url password`, `dingtalk.token`): logs mask them as values only. */
+  shortSecretPaths: string[];
   /**
    * Where values came from besides the file's literal text (`config check` shows it): paths
    * set by an environment override (`DINGOPS_PORT`), and paths whose `${VAR}` read a variable.
@@ -116,6 +118,17 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
   );
   const pw = /^postgres(?:ql)?:\/\/[^:/]+:([^@]+)@/.exec(core.storage.url)?.[1];
   if (pw) secrets.push(decodeURIComponent(pw));
+  // A secret that is a word (compose's default database password is `dingops`) cannot be
+  // masked everywhere without masking the word too: the log masks it where it is a value.
+  const shortSecretPaths = (
+    [
+      ['dingtalk.clientSecret', core.dingtalk.clientSecret],
+      ['dingtalk.token', core.dingtalk.token],
+      ['storage.url password', pw ? decodeURIComponent(pw) : undefined],
+    ] as Array<[string, string | undefined]>
+  )
+    .filter(([, v]) => v && v.length < SecretRedactor.WORD_LIKE)
+    .map(([p]) => p);
 
   const plugins = pluginEntries(core.plugins);
   return {
@@ -126,6 +139,7 @@ export function loadConfig(options: LoadOptions = {}): LoadedConfig {
     source,
     secrets: secrets.filter(Boolean),
     literalSecretPaths,
+    shortSecretPaths,
     origins: { overrides, interpolated },
   };
 }

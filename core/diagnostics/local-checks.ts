@@ -55,6 +55,13 @@ export function localChecks(d: CoreCheckDeps): DiagnosticCheck[] {
             where: config.file,
             fix: t('doctor.security.literalFix'),
           });
+        if (config.shortSecretPaths.length)
+          out.push({
+            id: 'security.shortSecrets',
+            severity: 'warn',
+            message: t('doctor.security.short', { paths: config.shortSecretPaths.join(', ') }),
+            fix: t('doctor.security.shortFix'),
+          });
         return out.length ? out : { id: 'security', severity: 'ok', message: t('doctor.security.ok') };
       },
     },

@@ -7,26 +7,39 @@ import { token } from './di-token.js';
  */
 export class SecretRedactor {
   private values: string[] = [];
+  /** Secrets short enough to be ordinary words (`dingops`): masked only where they stand as values. */
+  private short: string[] = [];
   private pattern: RegExp | undefined;
+  private shortPattern: RegExp | undefined;
 
   static readonly MASK = '***';
+  /** A secret shorter than this could be a word of the text: it is masked as a value only. */
+  static readonly WORD_LIKE = 12;
 
   /** Registers secret values; very short values are ignored (they would mask ordinary words). */
   add(...secrets: Array<string | undefined | null>): void {
     for (const s of secrets) {
       if (typeof s !== 'string' || s.length < 6) continue;
+      const into = s.length < SecretRedactor.WORD_LIKE ? this.short : this.values;
       // Also the JSON-escaped form, so a secret is found inside serialized JSON text.
-      for (const v of new Set([s, JSON.stringify(s).slice(1, -1)]))
-        if (!this.values.includes(v)) this.values.push(v);
+      for (const v of new Set([s, JSON.stringify(s).slice(1, -1)])) if (!into.includes(v)) into.push(v);
     }
     this.values.sort((a, b) => b.length - a.length);
-    this.pattern = this.values.length
-      ? new RegExp(this.values.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'g')
+    this.short.sort((a, b) => b.length - a.length);
+    this.pattern = this.values.length ? new RegExp(this.values.map(escapeRegExp).join('|'), 'g') : undefined;
+    // As a value: after `=` or `:` (a quote or spaces between), and up to a quote, `@`, `&`,
+    // a separator or the end: `password=dingops`, `"password":"dingops"`, `//user:dingops@host`.
+    // Never in running text (`dingops ready`).
+    this.shortPattern = this.short.length
+      ? new RegExp(
+          `(?<=[=:]\\s{0,2}["']?)(?:${this.short.map(escapeRegExp).join('|')})(?=["'@&\\s,;)\\]}]|$)`,
+          'g',
+        )
       : undefined;
   }
 
   get size(): number {
-    return this.values.length;
+    return this.values.length + this.short.length;
   }
 
   /** The length of the longest secret: text streamed in pieces holds back one less than this. */
@@ -37,7 +50,7 @@ export class SecretRedactor {
   /** A redactor that knows these secrets and the extra ones (this one is left as it is). */
   with(...secrets: Array<string | undefined | null>): SecretRedactor {
     const copy = new SecretRedactor();
-    copy.add(...this.values, ...secrets);
+    copy.add(...this.values, ...this.short, ...secrets);
     return copy;
   }
 
@@ -82,6 +95,7 @@ export class SecretRedactor {
 
   redact(text: string): string {
     let out = this.pattern ? text.replace(this.pattern, SecretRedactor.MASK) : text;
+    if (this.shortPattern) out = out.replace(this.shortPattern, SecretRedactor.MASK);
     out = redactCommonTokens(out);
     return out;
   }
@@ -103,6 +117,10 @@ export class SecretRedactor {
     }
     return value;
   }
+}
+
+function escapeRegExp(v: string): string {
+  return v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 /** Keys whose values are secret whatever they contain. */

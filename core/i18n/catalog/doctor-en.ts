@@ -27,6 +27,9 @@ export const doctorEn: Catalog = {
   'doctor.security.noAdmins': 'no admins: nobody may run admin commands such as `doctor`, `audit`, `groups`',
   'doctor.security.noAdminsFix':
     'add your DingTalk userId to access.admins (send `whoami` to the bot to see it)',
+  'doctor.security.short':
+    'secrets shorter than 12 characters (words, not secrets: guessable, and the log masks them only where they stand as values): {paths}',
+  'doctor.security.shortFix': 'use long random values (e.g. `openssl rand -hex 24`)',
   'doctor.security.literal': 'secrets written in the config file: {paths}',
   'doctor.security.literalFix': 'write ${VARIABLE} in the file and pass the value in the environment',
   'doctor.clock.ok': 'in step with DingTalk ({seconds} s apart)',

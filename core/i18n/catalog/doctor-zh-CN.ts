@@ -25,6 +25,9 @@ export const doctorZhCN: Catalog = {
   'doctor.security.ok': '已配置管理员；密钥来自环境变量',
   'doctor.security.noAdmins': '没有管理员：没人能运行 `doctor`、`audit`、`groups` 等管理命令',
   'doctor.security.noAdminsFix': '把你的钉钉 userId 加到 access.admins（给机器人发 `whoami` 可查看）',
+  'doctor.security.short':
+    '少于 12 个字符的密钥（更像单词而非密钥：容易猜到，日志也只能在其作为取值时打码）：{paths}',
+  'doctor.security.shortFix': '请使用较长的随机值（例如 `openssl rand -hex 24`）',
   'doctor.security.literal': '配置文件里直接写了密钥：{paths}',
   'doctor.security.literalFix': '在文件里写 ${VARIABLE}（变量名），通过环境变量传入实际值',
   'doctor.clock.ok': '与钉钉时间一致（相差 {seconds} 秒）',

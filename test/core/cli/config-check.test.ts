@@ -49,6 +49,23 @@ describe('dingops config check / schema', () => {
     expect(out.text).toContain('warning: dingtalk.clientSecret is written in the file');
   });
 
+  it('warns about secrets too short to be secrets (compose’s default database password)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dingops-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'storage:\n  url: postgres://dingops:${PG_PASSWORD}@localhost/dingops\n');
+    const out = sink();
+    const before = process.env.PG_PASSWORD;
+    process.env.PG_PASSWORD = 'dingops';
+    try {
+      expect(await configCheck([file], out.stream, sink().stream)).toBe(0);
+    } finally {
+      if (before === undefined) delete process.env.PG_PASSWORD;
+      else process.env.PG_PASSWORD = before;
+    }
+    expect(out.text).toContain('warning: storage.url password is shorter than 12 characters');
+    expect(out.text).not.toContain('warning: dingtalk.clientSecret is shorter');
+  });
+
   it('prints a JSON Schema with core sections and built-in plugins', async () => {
     const out = sink();
     expect(await configSchema([], out.stream)).toBe(0);

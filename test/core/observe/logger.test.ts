@@ -37,3 +37,19 @@ describe('logger redaction', () => {
     expect(out.text).not.toContain('cafebabe1234');
   });
 });
+
+describe('a short secret (a word, like compose’s default database password)', () => {
+  it('is masked where it stands as a value, not in every word of the log', () => {
+    const redactor = new SecretRedactor();
+    redactor.add('dingops');
+    const out = new LogCapture();
+    const log = createLogger({ level: 'info', redactor, destination: out });
+    log.info('dingops ready');
+    log.info({ url: 'postgres://dingops:dingops@postgres:5432/dingops' }, 'store');
+    log.info('connecting with password=dingops');
+    const [ready, store, connecting] = out.lines.map((l) => JSON.parse(l));
+    expect(ready.msg).toBe('dingops ready');
+    expect(store.url).toBe('postgres://dingops:***@postgres:5432/dingops');
+    expect(connecting.msg).toBe('connecting with password=***');
+  });
+});
