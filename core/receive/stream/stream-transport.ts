@@ -87,13 +87,22 @@ export class StreamTransport implements Transport {
       await client.getEndpoint();
       await client._connect();
     } catch (err) {
-      this.lastError = describe(err);
+      const reason = describe(err);
+      const refused = err instanceof GatewayError && err.status >= 400 && err.status < 500;
+      const repeated = reason === this.lastError;
+      this.lastError = reason;
       this.current = { ...this.current, status: 'reconnecting' };
       const wait = backoffMs(this.attempt++, 1_000, 60_000);
-      this.log.warn(
-        { attempt: this.attempt, retryInMs: wait, reason: this.lastError },
-        'stream: connection failed; retrying',
-      );
+      // DingTalk refusing the app (wrong secret, unpublished app) is not a passing network
+      // fault: said once at error level (/readyz and doctor name it meanwhile), not every retry.
+      if (refused && !repeated)
+        this.log.error(
+          { reason, retryInMs: wait },
+          'stream: DingTalk refuses the app (check dingtalk.clientId and dingtalk.clientSecret, and that the app is published); nothing arrives until this is fixed; retrying',
+        );
+      else if (!refused)
+        this.log.warn({ attempt: this.attempt, retryInMs: wait, reason }, 'stream: connection failed; retrying');
+      else this.log.debug({ attempt: this.attempt, retryInMs: wait }, 'stream: still refused; retrying');
       this.scheduleReconnect(wait);
       return;
     }

@@ -148,4 +148,25 @@ describe('Stream mode through the real SDK and the simulator', () => {
     const status = await sb.bot.container.resolve(StatusToken).collect();
     expect(status.find((s) => s.name === 'outbox')!.detail).toMatch(/1 dead-lettered/);
   });
+
+  it('says once, at error level, that DingTalk refuses the app, and /readyz names it while it lasts', async () => {
+    sb = await createSimBot();
+    const { client } = sb.sim;
+    // The app is unpublished in the console: the gateway refuses every new connection.
+    await client.api.updateApp('dingops-demo', { published: false });
+    client.api.stream('drop');
+    const refused = () =>
+      sb!.sim.state.calls.filter((c) => c.path === '/v1.0/gateway/connections/open' && c.status >= 400)
+        .length;
+    await client.until(() => refused() >= 3, 20_000, 'three refused attempts');
+    const refusals = sb.logs.lines.filter((l) => l.includes('DingTalk refuses the app'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0]).toContain('"level":50');
+    const ready = await sb.bot.http.inject({ url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(JSON.stringify(ready.json())).toMatch(/gateway 4\d\d/);
+    // Published again: it connects by itself.
+    await client.api.updateApp('dingops-demo', { published: true });
+    await client.until(() => client.api.connections() > 0, 70_000, 'the reconnection');
+  }, 90_000);
 });
