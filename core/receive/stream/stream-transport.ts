@@ -101,7 +101,10 @@ export class StreamTransport implements Transport {
           'stream: DingTalk refuses the app (check dingtalk.clientId and dingtalk.clientSecret, and that the app is published); nothing arrives until this is fixed; retrying',
         );
       else if (!refused)
-        this.log.warn({ attempt: this.attempt, retryInMs: wait, reason }, 'stream: connection failed; retrying');
+        this.log.warn(
+          { attempt: this.attempt, retryInMs: wait, reason },
+          'stream: connection failed; retrying',
+        );
       else this.log.debug({ attempt: this.attempt, retryInMs: wait }, 'stream: still refused; retrying');
       this.scheduleReconnect(wait);
       return;
