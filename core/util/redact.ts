@@ -16,7 +16,10 @@ export class SecretRedactor {
   /** A secret shorter than this could be a word of the text: it is masked as a value only. */
   static readonly WORD_LIKE = 12;
 
-  /** Registers secret values; very short values are ignored (they would mask ordinary words). */
+  /**
+   * Registers secret values. Under {@link SecretRedactor.WORD_LIKE} characters a secret is masked
+   * only where it stands as a value; under 6 it is ignored (it would mask parts of words).
+   */
   add(...secrets: Array<string | undefined | null>): void {
     for (const s of secrets) {
       if (typeof s !== 'string' || s.length < 6) continue;
