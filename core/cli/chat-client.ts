@@ -73,6 +73,13 @@ export async function runChat(options: ChatOptions): Promise<void> {
   // Taken now: readline reads its input at once, and lines read before the loop below starts
   // would be lost to a later iterator (piped input arrives all at once).
   const lines = rl[Symbol.asyncIterator]();
+  // Once the chat ends the prompt stays gone: readline's prompt() resumes its input, and a
+  // log line printed afterwards (the bot stopping, in `npm start`) would bring the prompt
+  // back and keep the process waiting on the terminal.
+  let closed = false;
+  const redraw = () => {
+    if (!closed) rl.prompt(true);
+  };
   const show = (m: SimMessage) => {
     const lines = [
       m.title ? `[${m.kind}] ${m.title}` : `[${m.kind}]`,
@@ -82,7 +89,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
       lines.push(`  (${i + 1}) ${b.text}${b.type === 'link' ? ` → ${b.url}` : ''}`);
     out.write(`\n${lines.join('\n')}\n`);
     if (m.buttons.some((b) => b.type === 'callback')) lastCard = m;
-    rl.prompt(true);
+    redraw();
   };
   // Bot messages printed so far (a reply wait ends when this grows).
   let botSeen = 0;
@@ -123,7 +130,7 @@ export async function runChat(options: ChatOptions): Promise<void> {
     }
     out.write(`(no answer from the bot within ${Math.round(waitMs / 1000)} s)\n`);
   };
-  options.onReady?.({ redraw: () => rl.prompt(true) });
+  options.onReady?.({ redraw });
   out.write(
     `Chatting with the bot on ${options.sim} as ${user} (${group ? `group ${group}` : 'direct message'}). /as <user>, /group <title>, /dm, a number clicks a button, /quit.\n`,
   );
@@ -195,8 +202,9 @@ export async function runChat(options: ChatOptions): Promise<void> {
       rl.prompt();
     }
   }
-  rl.close();
+  closed = true;
   clearInterval(poll);
+  rl.close();
   await syncing;
 }
 

@@ -156,6 +156,48 @@ describe.runIf(storeIndependentPass)('dingops start', () => {
     expect(r.out).toMatch(/Talk to it with: npm run dingops -- chat --sim http/);
   });
 
+  it('in a terminal, the demo chat ends the bot with it: /quit or Ctrl-C, the prompt never comes back', async () => {
+    // `npm start` in a terminal: the chat shares it with the log. A terminal is what changes
+    // the chat (prompt, raw keys), so the bot runs under `script`, which gives it one.
+    for (const [what, keys] of [
+      ['/quit', '/quit\r'],
+      ['Ctrl-C', '\x03'],
+    ] as const) {
+      const dir = mkdtempSync(join(tmpdir(), 'dingops-tty-'));
+      writeFileSync(
+        join(dir, 'bot.config.yaml'),
+        `server:\n  port: ${await freePort()}\nplugins:\n  hello: {}\n`,
+      );
+      const command = `'${TSX}' core/cli/main.ts start --demo --config '${join(dir, 'bot.config.yaml')}' --sim-port ${await freePort()}`;
+      const child = spawn('script', ['-qefc', command, '/dev/null'], {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DINGTALK_CLIENT_ID: '',
+          DINGTALK_CLIENT_SECRET: '',
+          DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'bot.db')}`,
+          // The bot's own lines (stopping, stopped) are what brought the prompt back.
+          DINGOPS_LOG_LEVEL: 'info',
+        },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      children.push(child);
+      let out = '';
+      child.stdout.on('data', (b) => (out += b));
+      const exited = new Promise<number | null>((r) => child.on('exit', r));
+      for (let i = 0; i < 600 && !/Chatting with the bot/.test(out); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out, what).toMatch(/Chatting with the bot/);
+      child.stdin.write(keys);
+      // Ended, not waiting on the terminal (a minute is far more than a stop takes).
+      const still = new Promise((r) => setTimeout(() => r('still running'), 60_000).unref());
+      expect(await Promise.race([exited, still]), what).toBe(0);
+      expect(out, what).toMatch(/INFO.*stopped/);
+      const afterStop = out.slice(out.lastIndexOf('stopped'));
+      expect(afterStop, what).not.toContain('alice@dm>');
+    }
+  }, 180_000);
+
   it('keeps running when a failure escapes the error handling, and logs and counts it', async () => {
     const port = await freePort();
     const simPort = await freePort();
