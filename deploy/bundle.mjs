@@ -12,7 +12,7 @@
 // came from. Dependencies are bundled too, except those that must stay files: native addons
 // (better-sqlite3, pg's optional one), pino (its transports start worker threads by file
 // name), tsx (development only), and pg (loaded only with a PostgreSQL store).
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -61,7 +61,7 @@ const sdkAxios = {
   },
 };
 
-const result = await build({
+await build({
   plugins: [sandboxAssets, sdkAxios],
   absWorkingDir: root,
   entryPoints: ['core/index.ts', 'core/cli/main.ts', 'testing/index.ts', 'simulator/index.ts', ...plugins],
@@ -83,15 +83,11 @@ const result = await build({
   sourcemap: true,
   banner: { js: banner },
   external: ['dingops', 'better-sqlite3', 'pg', 'pg-native', 'pino', 'pino-pretty', 'thread-stream', 'tsx', 'tsx/*'],
-  metafile: true,
   logLevel: 'warning',
 });
-// Chunks of earlier builds go. Not the whole folder first: two builds of the same sources
-// at once (the test suite builds in parallel) write the same chunk names, and one must not
-// remove what the other is using.
-const chunks = join(out, 'core/chunks');
-const current = new Set(Object.keys(result.metafile.outputs).map((f) => join(root, f)));
-for (const f of readdirSync(chunks)) if (!current.has(join(chunks, f))) rmSync(join(chunks, f), { force: true });
+// Chunks of earlier builds go with the whole folder: `npm run build` empties dist/ first
+// (its prebuild). Tests build in copies of the checkout (test/helpers/checkout-copy.ts), so
+// two builds at once never share this folder.
 cpSync(join(root, 'plugins/faq/faq.yaml'), join(out, 'plugins/faq/faq.yaml'));
 // The tasks plugin starts its supervisor by path (a process of its own, not a module it imports).
 cpSync(join(root, 'plugins/tasks/supervisor.mjs'), join(out, 'plugins/tasks/supervisor.mjs'));

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { copyCheckout } from '../helpers/checkout-copy.js';
 import { npmStartDemo, outsideUserTests, runAs, useScratch } from '../helpers/outside-user.js';
 
 /**
@@ -22,7 +23,7 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
     const dir = mkdtempSync(join(tmpdir(), 'dingops-author-'));
     scratch.dir = dir;
     // The README's guide, line by line, in one shell (its `cd`s carry on), beside a `dingops`
-    // folder that is this repository.
+    // folder that is a copy of this repository.
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const guide = /<!-- plugin-package-guide -->\n```sh\n([\s\S]*?)```/
       .exec(readme)![1]!
@@ -30,7 +31,9 @@ describe.runIf(enabled)('a plugin package outside this repository', () => {
       .map((l) => l.replace(/\s+#.*$/, '').trim())
       .filter(Boolean);
     expect(guide.at(-1)).toBe('npm start');
-    symlinkSync(root, join(dir, 'dingops'));
+    // A copy of this checkout, not the checkout: `npm pack` builds, and a test never leaves a
+    // build in the checkout (bin/dingops.js there runs the sources anyway).
+    copyCheckout(join(dir, 'dingops'));
     const shell = guide
       .slice(0, -1)
       // From npm's cache where it can; the same commands otherwise.

@@ -1,8 +1,9 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { copyCheckout } from '../helpers/checkout-copy.js';
 import { productionEnv, productionNodeFlags } from '../helpers/production-flags.js';
 
 /**
@@ -19,21 +20,28 @@ const root = resolve('.');
 /** The README's container section states this bound on the production node_modules. */
 const PRODUCTION_MODULES_MB = 60;
 let dir: string | undefined;
+let checkout: string | undefined;
 let child: ChildProcess | undefined;
 
 afterAll(() => {
   child?.kill('SIGKILL');
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const d of [dir, checkout]) if (d) rmSync(d, { recursive: true, force: true });
 });
 
 describe.runIf(enabled)('production install (the Docker image, without Docker)', () => {
   it('builds, installs without dev dependencies, starts and answers /healthz, then stops on SIGTERM', async () => {
-    execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'pipe', timeout: 180_000 });
+    // Built in a copy of the checkout (a test never builds into the checkout), over the
+    // leftovers of an earlier build: `npm run build` starts from an empty dist/.
+    checkout = copyCheckout();
+    mkdirSync(join(checkout, 'dist/core/chunks'), { recursive: true });
+    writeFileSync(join(checkout, 'dist/core/chunks/removed-module-OLD.js'), 'export {};\n');
+    execFileSync('npm', ['run', 'build'], { cwd: checkout, stdio: 'pipe', timeout: 180_000 });
+    expect(existsSync(join(checkout, 'dist/core/chunks/removed-module-OLD.js'))).toBe(false);
     dir = mkdtempSync(join(tmpdir(), 'dingops-prod-'));
     for (const f of ['package.json', 'package-lock.json', 'bot.config.yaml'])
-      cpSync(join(root, f), join(dir, f));
-    cpSync(join(root, 'dist'), join(dir, 'dist'), { recursive: true });
-    cpSync(join(root, 'bin'), join(dir, 'bin'), { recursive: true });
+      cpSync(join(checkout, f), join(dir, f));
+    cpSync(join(checkout, 'dist'), join(dir, 'dist'), { recursive: true });
+    cpSync(join(checkout, 'bin'), join(dir, 'bin'), { recursive: true });
     const install = execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], {
       cwd: dir,
       encoding: 'utf8',

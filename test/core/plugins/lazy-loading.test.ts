@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type RunningSimulator, startSimulator } from '../../../simulator/index.js';
 import { freePort } from '../../../testing/index.js';
+import { copyCheckout } from '../../helpers/checkout-copy.js';
 
 /**
  * What a configuration does not use is never loaded: a bot with only `hello` configured,
@@ -16,17 +17,18 @@ import { freePort } from '../../../testing/index.js';
 let bot: ChildProcess | undefined;
 let sim: RunningSimulator | undefined;
 let dir: string | undefined;
+let checkout: string | undefined;
 
 afterEach(async () => {
   bot?.kill('SIGKILL');
   await sim?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  bot = sim = dir = undefined;
+  for (const d of [dir, checkout]) if (d) rmSync(d, { recursive: true, force: true });
+  bot = sim = dir = checkout = undefined;
 });
 
 /** How the bot is started: from the sources (development), or the build as it ships. */
 const FROM_SOURCES = { flags: ['--import', 'tsx'], main: resolve('core/cli/main.ts') };
-const BUILT = { flags: [], main: resolve('dist/core/cli/main.js') };
+const built = (copy: string) => ({ flags: [], main: join(copy, 'dist/core/cli/main.js') });
 
 /** What the last bot printed (stdout and stderr). */
 let printed = '';
@@ -84,9 +86,14 @@ describe('lazy loading', () => {
   }, 120_000);
 
   it('the built bot loads axios, undici (fetch) and http2 only if something calls them: the Stream SDK imports axios but our client makes its calls', async () => {
-    // The bundle only (esbuild, a second or two): the type declarations are not needed to run.
-    execFileSync(process.execPath, [resolve('deploy/bundle.mjs')], { stdio: 'pipe', timeout: 120_000 });
-    const loaded = await loadedModules('  hello: {}\n  faq: {}\n', BUILT);
+    // The bundle only (esbuild, a second or two), in a copy of the checkout: the type
+    // declarations are not needed to run.
+    checkout = copyCheckout();
+    execFileSync(process.execPath, [join(checkout, 'deploy/bundle.mjs')], {
+      stdio: 'pipe',
+      timeout: 120_000,
+    });
+    const loaded = await loadedModules('  hello: {}\n  faq: {}\n', built(checkout));
     // The probe saw the built chunks and Node's own modules, and the SDK answered over Stream.
     expect(loaded.filter((m) => m.includes('/dist/core/chunks/')).length).toBeGreaterThan(0);
     expect(loaded).toContain('node:http');
