@@ -19,17 +19,30 @@ afterEach(async () => {
   servers = [];
 });
 
-/** `dingops start ...` as an operator runs it, in its own process, with a fresh store. */
+/**
+ * `dingops start ...` as an operator runs it, in its own process, with a fresh store. With
+ * `terminal`, in a terminal (what `npm start` in a shell has): under `script`, which gives the
+ * bot one, its keys written to `child.stdin`.
+ */
 function start(
   args: string[],
   yaml = '',
   env: Record<string, string> = {},
-): { child: ChildProcess; done: Promise<{ code: number | null; out: string; ms: number }> } {
+  { terminal = false } = {},
+): {
+  child: ChildProcess;
+  done: Promise<{ code: number | null; out: string; ms: number }>;
+  output: () => string;
+} {
   const dir = mkdtempSync(join(tmpdir(), 'dingops-start-'));
   const file = join(dir, 'bot.config.yaml');
   writeFileSync(file, yaml || '{}\n');
   const started = Date.now();
-  const child = spawn(TSX, ['core/cli/main.ts', 'start', '--config', file, ...args], {
+  const command = [TSX, 'core/cli/main.ts', 'start', '--config', file, ...args];
+  const [cmd, ...argv] = terminal
+    ? ['script', '-qefc', command.map((a) => `'${a}'`).join(' '), '/dev/null']
+    : command;
+  const child = spawn(cmd!, argv, {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -39,7 +52,7 @@ function start(
       DINGOPS_LOG_LEVEL: 'warn',
       ...env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [terminal ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });
   children.push(child);
   let out = '';
@@ -48,7 +61,7 @@ function start(
   const done = new Promise<{ code: number | null; out: string; ms: number }>((resolve) =>
     child.on('exit', (code) => resolve({ code, out, ms: Date.now() - started })),
   );
-  return { child, done };
+  return { child, done, output: () => out };
 }
 
 /** Whether something still listens on the port (the embedded simulator after a failed start). */
@@ -163,35 +176,21 @@ describe.runIf(storeIndependentPass)('dingops start', () => {
       ['/quit', '/quit\r'],
       ['Ctrl-C', '\x03'],
     ] as const) {
-      const dir = mkdtempSync(join(tmpdir(), 'dingops-tty-'));
-      writeFileSync(
-        join(dir, 'bot.config.yaml'),
+      const { child, done, output } = start(
+        ['--demo', '--sim-port', String(await freePort())],
         `server:\n  port: ${await freePort()}\nplugins:\n  hello: {}\n`,
+        // The bot's own lines (stopping, stopped) are what brought the prompt back.
+        { DINGOPS_LOG_LEVEL: 'info' },
+        { terminal: true },
       );
-      const command = `'${TSX}' core/cli/main.ts start --demo --config '${join(dir, 'bot.config.yaml')}' --sim-port ${await freePort()}`;
-      const child = spawn('script', ['-qefc', command, '/dev/null'], {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          DINGTALK_CLIENT_ID: '',
-          DINGTALK_CLIENT_SECRET: '',
-          DINGOPS_STORAGE_URL: `sqlite:${join(dir, 'bot.db')}`,
-          // The bot's own lines (stopping, stopped) are what brought the prompt back.
-          DINGOPS_LOG_LEVEL: 'info',
-        },
-        stdio: ['pipe', 'pipe', 'pipe'],
-      });
-      children.push(child);
-      let out = '';
-      child.stdout.on('data', (b) => (out += b));
-      const exited = new Promise<number | null>((r) => child.on('exit', r));
-      for (let i = 0; i < 600 && !/Chatting with the bot/.test(out); i++)
+      for (let i = 0; i < 600 && !/Chatting with the bot/.test(output()); i++)
         await new Promise((r) => setTimeout(r, 100));
-      expect(out, what).toMatch(/Chatting with the bot/);
-      child.stdin.write(keys);
+      expect(output(), what).toMatch(/Chatting with the bot/);
+      child.stdin!.write(keys);
       // Ended, not waiting on the terminal (a minute is far more than a stop takes).
       const still = new Promise((r) => setTimeout(() => r('still running'), 60_000).unref());
-      expect(await Promise.race([exited, still]), what).toBe(0);
+      expect(await Promise.race([done.then((r) => r.code), still]), what).toBe(0);
+      const out = output();
       expect(out, what).toMatch(/INFO.*stopped/);
       const afterStop = out.slice(out.lastIndexOf('stopped'));
       expect(afterStop, what).not.toContain('alice@dm>');
