@@ -76,6 +76,9 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.view':
       'You may not see run #{id} here: runs are shown to the people who may run the task, where it may run (in a group, only that group’s runs).',
     approvalTitle: 'Approval needed: {task}',
+    'approvalTitle.approved': 'Approved: {task}',
+    'approvalTitle.rejected': 'Rejected: {task}',
+    'approvalTitle.expired': 'Expired: {task}',
     approvalAsked:
       'Request #{id}: `{task}` needs approval by {approvers}; it runs when one of them approves (until {expires}).',
     approvalSettled: 'Request #{id} is already {status}{by}.',
@@ -183,6 +186,9 @@ export const tasksCatalogs: Partial<Catalogs> = {
     'denied.view':
       '你不能在这里查看运行 #{id}：只有能运行该任务的人可以查看，且只能在该任务可运行的地方查看（在群里只能查看本群的运行）。',
     approvalTitle: '需要审批：{task}',
+    'approvalTitle.approved': '已批准：{task}',
+    'approvalTitle.rejected': '已拒绝：{task}',
+    'approvalTitle.expired': '已过期：{task}',
     approvalAsked: '申请 #{id}：`{task}` 需要 {approvers} 审批；任一人批准后运行（截至 {expires}）。',
     approvalSettled: '申请 #{id} 已{status}{by}。',
     approvalExpired: '申请 #{id} 在有人批准前已过期。',

@@ -67,7 +67,11 @@ export function runCard(t: T, run: Run, timeoutMs: number, now: number, name: (u
   });
 }
 
-/** The card approvers get: what, by whom, where; Approve and Reject until it is settled. */
+/**
+ * The card approvers get: what, by whom, where; Approve and Reject until it is settled, then
+ * its title says how it was settled (an approved card that still read "approval needed" sent
+ * people to approve it again).
+ */
 export function approvalCard(
   t: T,
   a: Approval,
@@ -77,7 +81,7 @@ export function approvalCard(
 ): Card {
   const settled = a.status !== 'pending';
   return card({
-    title: t('tasks.approvalTitle', { task: a.task }),
+    title: t(settled ? `tasks.approvalTitle.${a.status}` : 'tasks.approvalTitle', { task: a.task }),
     status: settled ? (a.status === 'approved' ? 'success' : 'neutral') : 'warning',
     fields: [
       { label: t('tasks.field.requestedBy'), value: `@${name(a.requestedBy)}` },

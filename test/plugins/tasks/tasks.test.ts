@@ -206,6 +206,7 @@ describe('approval', () => {
     const approve = approvalCard.buttons.find((b) => b.text === 'Approve')!;
     const after = await sb.sim.client.as('alice').click(approvalCard, approve.params!);
     expect(after.content).toContain('approved · @Alice');
+    expect(after.title).toBe('Approved: deploy');
     expect(after.buttons).toEqual([]);
     const runCard = await sb.sim.client.until(
       () => sb!.sim.client.botMessages('ops').find((m) => m.title?.includes('deploy · run #1')),
@@ -233,15 +234,28 @@ describe('approval', () => {
     );
     await sb.sim.client.as('carol').ask('run deploy staging', { group: 'ops' });
     // The approval card goes to Alice's chat on a lane of its own: it may come after the answer in ops.
+    // (The first card now reads "Expired: deploy".)
     await sb.sim.client.until(
       () =>
-        sb!.sim.client.botMessages('dm:alice').filter((m) => m.title === 'Approval needed: deploy').length >=
-          2 || undefined,
+        sb!.sim.client.botMessages('dm:alice').filter((m) => m.title === 'Approval needed: deploy').length ===
+          1 || undefined,
       3000,
       'the second approval card',
     );
+    expect(
+      sb.sim.client
+        .botMessages('dm:alice')
+        .filter((m) => m.cardId)
+        .map((m) => m.title),
+    ).toEqual(['Expired: deploy', 'Approval needed: deploy']);
     const rejected = await sb.sim.client.as('alice').ask('task reject 2');
     expect(rejected.content).toContain('rejected · @Alice');
+    // The card Alice was sent says so too, not "approval needed" any more.
+    const asked2 = sb.sim.client
+      .botMessages('dm:alice')
+      .filter((m) => m.cardId)
+      .at(-1)!;
+    expect(sb.sim.client.card(asked2.cardId!).title).toBe('Rejected: deploy');
     await sb.sim.client.until(
       () => sb!.sim.client.botMessages('ops').some((m) => /was rejected by Alice/.test(m.content)),
       3000,
