@@ -90,7 +90,7 @@ export class CommandPipeline {
     } catch (err) {
       if (!(err instanceof TokenizeError)) throw err;
       await this.replyTo(message, t(`parse.${err.code}`, { position: err.position + 1 }));
-      this.record(message, caller, '?', 'invalid', started, undefined, err.code);
+      this.record(message, caller, '?', 'invalid', started, undefined, `parse.${err.code}`);
       return;
     }
     const resolved = this.registry.resolve(tokens);
@@ -181,7 +181,8 @@ export class CommandPipeline {
           footer: t('pipeline.helpHint', { command: node.path }),
         }),
       );
-      this.record(message, caller, node.path, 'invalid', started, undefined, err.code);
+      // The catalog key of what the caller was told: `audit` shows it in the reader's language.
+      this.record(message, caller, node.path, 'invalid', started, undefined, `parse.${err.code}`);
       return;
     }
 
@@ -233,7 +234,9 @@ export class CommandPipeline {
     } catch (err) {
       if (err instanceof UserError) {
         await this.replyTo(message, this.i18n.t(err.key, err.vars, this.locale));
-        const outcome = err instanceof PermissionDenied ? 'denied' : 'error';
+        // A refusal the caller was told the reason for (a bad duration, an expired request):
+        // invalid, not error, which the audit keeps for what failed inside the bot.
+        const outcome = err instanceof PermissionDenied ? 'denied' : 'invalid';
         this.record(message, caller, node.path, outcome, started, { node, values, input }, err.key);
         return;
       }

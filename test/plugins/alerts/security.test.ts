@@ -54,6 +54,21 @@ describe('silences from the Silence button', () => {
     expect((await sb.sim.client.as('bob').ask('silence list', { group: 'ops' })).content).toBe(
       'No active silences.',
     );
+    // The audit records a refused request (what bob was told), not an error inside the bot,
+    // and shows it in words, not as a catalog key.
+    const refused = (
+      await sb.bot.resolve<AuditLog>(AuditToken).query({ actorId: 'bob', command: 'silence add', limit: 10 })
+    ).map((e) => [e.outcome, e.detail]);
+    expect(refused).toEqual([
+      ['invalid', 'alerts.silenceBadDuration'],
+      ['invalid', 'alerts.silenceDuration'],
+    ]);
+    // So is an argument the command line itself refused.
+    await sb.sim.client.as('bob').ask('snooze 1 2x', { group: 'ops' });
+    const shown = (await sb.sim.client.as('alice').ask('audit --user @bob', { group: 'ops' })).content;
+    expect(shown).toContain('→ invalid (`…` is not a duration');
+    expect(shown).toContain('`snooze` → invalid (`…` must be a duration');
+    expect(shown).not.toMatch(/→ error|silenceBadDuration|invalidDuration/);
     // A forged button asking for a century is refused the same way.
     await postAlerts(sb, 'alertmanager', amPayload([{ name: 'Long' }]));
     const c = await card(sb);
