@@ -52,6 +52,10 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'field.groups': 'Groups',
     'field.people': 'People',
     'field.escalation': 'Escalation',
+    'field.escalated': 'Escalated',
+    escalatedNote: 'level {level} of {levels}: unacknowledged for {unacked}; paged before: {before}',
+    escalatedNoteRound:
+      'level {level} of {levels} (round {round}): unacknowledged for {unacked}; paged before: {before}',
     alertCount: '{firing} firing / {total}',
     'section.firing': 'Firing ({count})',
     'section.resolved': 'Resolved ({count})',
@@ -191,6 +195,10 @@ export const alertsCatalogs: Partial<Catalogs> = {
     'field.groups': '群',
     'field.people': '人员',
     'field.escalation': '升级策略',
+    'field.escalated': '已升级',
+    escalatedNote: '第 {level} 级（共 {levels} 级）：{unacked} 无人认领；此前已通知：{before}',
+    escalatedNoteRound:
+      '第 {level} 级（共 {levels} 级，第 {round} 轮）：{unacked} 无人认领；此前已通知：{before}',
     alertCount: '{firing} 条触发 / 共 {total}',
     'section.firing': '触发中（{count}）',
     'section.resolved': '已恢复（{count}）',

@@ -12,6 +12,7 @@ import type { AlertsConfig } from './config.js';
 import type { Incident, StoredAlert } from './incident.js';
 import { incidentTitle } from './incident-title.js';
 import { SEVERITY_ICON } from './model.js';
+import type { EscalationNote } from './notifier.js';
 
 export interface CardDeps {
   config: AlertsConfig;
@@ -22,6 +23,10 @@ export interface CardDeps {
   extraButtons?: (i: Incident, alerts: StoredAlert[]) => CardButton[];
   now: () => number;
   timezone: string;
+  /** A configured group reference (openConversationId or title) as people know the group. */
+  groupName: (ref: string) => string;
+  /** A configured person reference (name, userId or mobile) as shown on a card: never a mobile. */
+  personName: (ref: string) => string;
 }
 
 function statusOf(i: Incident): CardStatus {
@@ -40,10 +45,13 @@ export function incidentCard(
   alerts: StoredAlert[],
   deps: CardDeps,
   mentions: string[] = [],
+  escalation?: EscalationNote,
 ): Card {
   const { t, config } = deps;
   const time = (ms: number) => localTime(ms, deps.timezone);
   const fields = [
+    // First on an escalation's card: why these people get it now.
+    ...(escalation ? [{ label: t('field.escalated'), value: escalationText(escalation, deps) }] : []),
     { label: t('field.status'), value: t(`status.${i.status}`) },
     { label: t('field.alerts'), value: t('alertCount', { firing: i.firing, total: i.total }) },
     {
@@ -122,6 +130,21 @@ export function incidentCard(
     buttons,
     mentions,
     footer: t('footer', { id: i.id }),
+  });
+}
+
+/** "level 2 of 3 (round 2), unacknowledged for 12m; paged before: ops, @Bob". */
+function escalationText(e: EscalationNote, deps: CardDeps): string {
+  const before = [
+    ...e.pagedBefore.groups.map((g) => mdText(deps.groupName(g), 100)),
+    ...e.pagedBefore.people.map((p) => `@${mdText(deps.personName(p), 100)}`),
+  ];
+  return deps.t(e.round > 1 ? 'escalatedNoteRound' : 'escalatedNote', {
+    level: e.level,
+    levels: e.levels,
+    round: e.round,
+    unacked: formatDuration(e.unackedMs),
+    before: before.length ? before.join(', ') : '—',
   });
 }
 

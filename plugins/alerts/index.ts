@@ -10,7 +10,7 @@ import { type CardDeps, digestCard, incidentCard } from './incident-card.js';
 import { IncidentStore } from './incident-store.js';
 import { registerIngestRoutes } from './ingest/ingest-routes.js';
 import { alertsMigrations } from './migrations.js';
-import { Notifier } from './notifier.js';
+import { type EscalationNote, Notifier } from './notifier.js';
 import { ResponderPolicy } from './responders.js';
 import { MAX_SILENCE_MS, MIN_SILENCE_MS, Silences } from './silences.js';
 import { StormWatch } from './storm-watch.js';
@@ -104,9 +104,13 @@ export default definePlugin({
       },
       now,
       timezone,
+      groupName: (ref) => ctx.groups.get(ref)?.title ?? ref,
+      // A mobile number is personal data: a card shows its configured name, or its last digits.
+      personName: (ref) =>
+        ctx.people.find(ref)?.name ?? (/^\+?[\d -]{5,20}$/.test(ref) ? `…${ref.slice(-4)}` : ref),
     });
-    const render = async (i: Incident, mentions: string[] = []) =>
-      incidentCard(i, await store.alerts(i.id), cardDeps(), mentions);
+    const render = async (i: Incident, mentions: string[] = [], escalation?: EscalationNote) =>
+      incidentCard(i, await store.alerts(i.id), cardDeps(), mentions, escalation);
 
     // userIds of `people` entries, userIds, or mobiles (looked up once through the API, then cached).
     const person = async (ref: string): Promise<string | undefined> => {

@@ -11,8 +11,8 @@ export interface NotifierDeps {
   silences: Silences;
   config: AlertsConfig;
   ctx: PluginContext<unknown>;
-  /** The incident's card as it is now (with @mentions). */
-  render: (i: Incident, mentions?: string[]) => Promise<Card>;
+  /** The incident's card as it is now (with @mentions; for an escalation, saying so). */
+  render: (i: Incident, mentions?: string[], escalation?: EscalationNote) => Promise<Card>;
   /** One card listing new incidents (a storm). */
   renderDigest: (list: Incident[]) => Card;
   /** userId for a `people` entry, a userId or a mobile; undefined when it cannot be resolved. */
@@ -23,6 +23,19 @@ export interface NotifierDeps {
   changed?: (id: number, kind: string, detail: string) => void;
   /** Incidents waiting for a group the bot does not know yet. */
   waiting: WaitingGroups;
+}
+
+/**
+ * What an escalation's card says to the people it pages: that it is one, which level of how
+ * many (and round), how long the incident went unacknowledged, and who was paged before
+ * (group and people references as configured).
+ */
+export interface EscalationNote {
+  level: number;
+  levels: number;
+  round: number;
+  unackedMs: number;
+  pagedBefore: { groups: string[]; people: string[] };
 }
 
 /**
@@ -398,7 +411,19 @@ export class Notifier {
     const next = now + (policy.levels[level]?.after ?? 0);
     // Sent before the due time is claimed, keyed by round and level (see `notify`): exactly
     // once across a crash and across replicas; the level moves in the claiming statement.
-    await this.notifyLevel(i, level, `alerts:${i.id}:level:${round}:${level + 1}`);
+    // Who was paged before this level: the route's own targets, then the earlier levels (all
+    // of them once the levels run again).
+    const earlier = [i.route, ...(round > 0 ? policy.levels : policy.levels.slice(0, level))];
+    await this.notifyLevel(i, level, `alerts:${i.id}:level:${round}:${level + 1}`, {
+      level: level + 1,
+      levels: policy.levels.length,
+      round: round + 1,
+      unackedMs: Math.max(0, now - i.createdAt),
+      pagedBefore: {
+        groups: [...new Set(earlier.flatMap((t) => t.groups))],
+        people: [...new Set(earlier.flatMap((t) => t.people))],
+      },
+    });
     const claimed = await this.store.claim(i.id, 'escalation_due_at', i.escalationDueAt, next, {
       escalation_level: level,
       escalation_round: round,
@@ -413,13 +438,13 @@ export class Notifier {
     this.changed?.(i.id, 'escalated', `level ${level + 1}`);
   }
 
-  private async notifyLevel(i: Incident, level: number, key: string): Promise<void> {
+  private async notifyLevel(i: Incident, level: number, key: string, note?: EscalationNote): Promise<void> {
     const policy = i.route.escalation ? this.config.escalations[i.route.escalation] : undefined;
     const l = policy?.levels[level];
     if (!l) return;
     const mentions = (await Promise.all(l.people.map((p) => this.person(p)))).filter((u): u is string => !!u);
     if (!l.groups.length && !l.people.length) return;
-    const card = await this.render(i, mentions);
+    const card = await this.render(i, mentions, note);
     // Level 1 people are told in the route's groups (with an @); others by direct message too.
     await this.sendTo(i, card, l.groups, l.people, key);
   }

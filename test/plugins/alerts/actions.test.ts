@@ -121,7 +121,14 @@ describe('escalation', () => {
     const dm = await sb.sim.client.nextReply('dm:carol', { after: 0, timeoutMs: 4000 });
     expect(dm.kind).toBe('card');
     expect(dm.title).toContain('HighLatency');
-    expect(sb.sim.client.botMessages('dm:bob').length).toBeGreaterThan(0);
+    // Carol is told it is an escalation: which level, how long nobody acknowledged, who was
+    // paged before her (the route's group and level 1).
+    expect(dm.content).toMatch(
+      /\*\*Escalated\*\*: level 2 of 2: unacknowledged for \d+(ms|s); paged before: cid-ops, @bob/,
+    );
+    // Level 1's card is the incident, not an escalation.
+    const first = sb.sim.client.botMessages('dm:bob')[0]!;
+    expect(first.content).not.toContain('Escalated');
     const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
     expect(detail.content).toContain('escalated: level 2');
   });
