@@ -190,7 +190,7 @@ describe('living in the room', () => {
     // Whoever acknowledges becomes an assignee and is brought in.
     expect(g.members).not.toContain('alice');
     await sb.sim.client.as('alice').ask('ack 1', { group: 'ops' });
-    await sb.sim.client.until(() => g.members.includes('alice'), 3000, 'alice added to the room');
+    await sb.sim.client.until(() => g.members.includes('alice'), 15_000, 'alice added to the room');
   });
 
   it('asks for a status update after the interval without one, not before, and again after a restart', async () => {
