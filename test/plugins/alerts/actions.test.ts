@@ -129,8 +129,13 @@ describe('escalation', () => {
     // Level 1's card is the incident, not an escalation.
     const first = sb.sim.client.botMessages('dm:bob')[0]!;
     expect(first.content).not.toContain('Escalated');
-    const detail = await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' });
-    expect(detail.content).toContain('escalated: level 2');
+    // The timeline records the level once the level's messages are out: it may follow Carol's card.
+    let timeline = '';
+    for (let i = 0; i < 50 && !timeline.includes('escalated: level 2'); i++) {
+      if (i) await new Promise((r) => setTimeout(r, 200));
+      timeline = (await sb.sim.client.as('alice').ask('incident 1', { group: 'ops' })).content;
+    }
+    expect(timeline).toContain('escalated: level 2');
   });
 
   it('does not escalate once someone acknowledges', async () => {
