@@ -133,7 +133,7 @@ export function incidentCard(
   });
 }
 
-/** "level 2 of 3 (round 2), unacknowledged for 12m; paged before: ops, @Bob". */
+/** "level 2 of 3 (round 2): unacknowledged for 12m; paged before: ops, @Bob". */
 function escalationText(e: EscalationNote, deps: CardDeps): string {
   const before = [
     ...e.pagedBefore.groups.map((g) => mdText(deps.groupName(g), 100)),
