@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GroupsToken } from '../../../core/directory/group-registry.js';
+import type { PluginDefinition } from '../../../core/plugins/define-plugin.js';
 import hello from '../../../plugins/hello/index.js';
 import { robotMessagePayload, TOPIC_CARD, TOPIC_ROBOT } from '../../../simulator/robot-push.js';
 import { createSimBot, type SimBot } from '../../helpers/sim-bot.js';
@@ -73,20 +74,30 @@ function asPushed(sb: SimBot, sample: Record<string, unknown>, msgId: string): R
   return pushed;
 }
 
+/** One bot over the given transport for a describe block, started once, stopped after it. */
+function useSimBot(mode: 'stream' | 'http', plugins?: PluginDefinition[]): () => SimBot {
+  let sb: SimBot | undefined;
+  beforeAll(async () => {
+    sb = await createSimBot({ mode, plugins });
+  }, 30_000);
+  afterAll(async () => sb?.stop());
+  return () => {
+    if (!sb) throw new Error('the bot did not start');
+    return sb;
+  };
+}
+
 const robotSamples = readdirSync(join(CORPUS, 'robot')).filter((f) => f.endsWith('.json'));
 
 describe.each(['stream', 'http'] as const)('real robot payloads over %s', (mode) => {
-  let sb: SimBot;
-  beforeAll(async () => {
-    sb = await createSimBot({ mode, plugins: [hello] });
-  }, 30_000);
-  afterAll(async () => sb?.stop());
+  const bot = useSimBot(mode, [hello]);
 
   it('every sample in the corpus has an expected answer', () => {
     expect(robotSamples.sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 
   it.each(robotSamples)('%s gets the documented answer', async (file) => {
+    const sb = bot();
     const sample = read(`robot/${file}`);
     const payload = asPushed(sb, sample, `msgreal-${mode}-${file}`);
     const conversation = String(payload.conversationId);
@@ -107,13 +118,10 @@ describe.each(['stream', 'http'] as const)('real robot payloads over %s', (mode)
 });
 
 describe.each(['stream', 'http'] as const)('a real card callback over %s', (mode) => {
-  let sb: SimBot;
-  beforeAll(async () => {
-    sb = await createSimBot({ mode, plugins: [hello] });
-  }, 30_000);
-  afterAll(async () => sb?.stop());
+  const bot = useSimBot(mode, [hello]);
 
   it('runs the action of the published click, on a card the bot sent', async () => {
+    const sb = bot();
     const card = await sb.sim.client.as('bob').ask('hello team', { group: 'ops' });
     const button = card.buttons.find((b) => b.text === 'Wave back')!;
     const sample = read('cards/action-callback.json');
@@ -142,11 +150,7 @@ describe.each(['stream', 'http'] as const)('a real card callback over %s', (mode
 });
 
 describe.each(['stream', 'http'] as const)('real group events over %s', (mode) => {
-  let sb: SimBot;
-  beforeAll(async () => {
-    sb = await createSimBot({ mode });
-  }, 30_000);
-  afterAll(async () => sb?.stop());
+  const bot = useSimBot(mode);
 
   /** A corpus event's business fields, its group mapped onto `ops`. */
   function fields(file: string): Record<string, unknown> {
@@ -155,11 +159,12 @@ describe.each(['stream', 'http'] as const)('real group events over %s', (mode) =
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(data))
       if (!['EventType', 'EventTime', 'CorpId', 'BizId', 'eventId'].includes(k)) out[k] = v;
-    if ('openConversationId' in out) out.openConversationId = sb.sim.state.conversationId('ops');
+    if ('openConversationId' in out) out.openConversationId = bot().sim.state.conversationId('ops');
     return out;
   }
 
   it('follows a rename, refuses the legacy ChatId form with one log line, and marks a disbanded group gone', async () => {
+    const sb = bot();
     const groups = sb.bot.resolve(GroupsToken);
     const ops = sb.sim.state.conversationId('ops') ?? '';
     await sb.sim.client.as('bob').ask('ping', { group: 'ops' });
@@ -191,13 +196,10 @@ describe.each(['stream', 'http'] as const)('real group events over %s', (mode) =
 });
 
 describe.each(['stream', 'http'] as const)('richText as the simulator sends it, over %s', (mode) => {
-  let sb: SimBot;
-  beforeAll(async () => {
-    sb = await createSimBot({ mode });
-  }, 30_000);
-  afterAll(async () => sb?.stop());
+  const bot = useSimBot(mode);
 
   it('reads the command beside the @mention and a pasted picture, and says so when only pictures came', async () => {
+    const sb = bot();
     const bob = sb.sim.client.as('bob');
     expect((await bob.ask('ping', { group: 'ops', format: 'richText', pictures: 1 })).content).toBe('pong');
     expect((await bob.ask('ping', { format: 'richText' })).content).toBe('pong');
