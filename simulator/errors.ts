@@ -64,32 +64,24 @@ export const errors = {
   timeout: () => new ApiError(504, 'GatewayTimeout', 'Gateway Timeout'),
 };
 
+/** The legacy gateway's errcode 88: the real code as sub_code, and in errmsg as `subcode=`. */
+function gatewayWrapped(subCode: string, subMsg: string): LegacyError {
+  return new LegacyError(88, `ding talk error[subcode=${subCode},submsg=${subMsg}]`, {
+    sub_code: subCode,
+    sub_msg: subMsg,
+  });
+}
+
 export const legacyErrors = {
-  invalidToken: () =>
-    new LegacyError(88, 'ding talk error[subcode=40014,submsg=不合法的access_token]', {
-      sub_code: '40014',
-      sub_msg: '不合法的access_token',
-    }),
-  blankToken: () =>
-    new LegacyError(88, 'ding talk error[subcode=40000,submsg=access_token is blank]', {
-      sub_code: '40000',
-      sub_msg: 'access_token is blank',
-    }),
+  invalidToken: () => gatewayWrapped('40014', '不合法的access_token'),
+  blankToken: () => gatewayWrapped('40000', 'access_token is blank'),
   badCredentials: () => new LegacyError(40096, '不合法的appKey或appSecret'),
   missingAppKey: () => new LegacyError(40035, '缺少参数 corpid or appkey'),
   permission: (scope: string) =>
     new LegacyError(60011, `没有调用该接口的权限，需要权限：${scope}`, { requiredScopes: [scope] }),
   // The gateway wraps throttling and the quota in errcode 88 with the real code as sub_code,
   // as it does for an invalid token (docs/dingtalk-protocol.md §6.1-6.2).
-  qps: () =>
-    new LegacyError(88, 'ding talk error[subcode=90018,submsg=当前应用调用该接口的QPS超过了限制]', {
-      sub_code: '90018',
-      sub_msg: '当前应用调用该接口的QPS超过了限制',
-    }),
-  monthly: () =>
-    new LegacyError(88, 'ding talk error[subcode=90020,submsg=您的企业本月api调用量已超过限制]', {
-      sub_code: '90020',
-      sub_msg: '您的企业本月api调用量已超过限制',
-    }),
+  qps: () => gatewayWrapped('90018', '当前应用调用该接口的QPS超过了限制'),
+  monthly: () => gatewayWrapped('90020', '您的企业本月api调用量已超过限制'),
   sessionGone: () => new LegacyError(300001, 'session 不存在'),
 };
